@@ -1,0 +1,128 @@
+"""Generic HDF5 stacks: the user names the datasets that hold images, flats, darks and energies.
+
+The dxchange and NSLS-II FXI readers are this reader with their layout's dataset names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask.array as da
+import h5py
+import numpy as np
+import xarray as xr
+
+from redoxmap.errors import FormatError
+from redoxmap.io.energies import check_increasing, to_ev
+from redoxmap.io.raw import RawStack
+
+
+def open_h5(path: str | Path) -> h5py.File:
+    """Open an HDF5 file read-only, with an error that names the file if it is not HDF5."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(f"{path}: file not found")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
+
+
+def require_dataset(h5: h5py.File, name: str, what: str) -> h5py.Dataset:
+    """Return ``h5[name]`` or raise :class:`FormatError` naming the file, dataset and its role."""
+    obj = h5.get(name)
+    if not isinstance(obj, h5py.Dataset):
+        found = "a group" if obj is not None else "nothing"
+        raise FormatError(
+            f"{h5.filename}: dataset {name!r} ({what}) is missing (found {found}); "
+            f"datasets present: {', '.join(list_datasets(h5)) or 'none'}"
+        )
+    return obj
+
+
+def list_datasets(h5: h5py.File) -> list[str]:
+    """Paths of every dataset in the file, for error messages and ``redoxmap info``."""
+    names: list[str] = []
+    h5.visititems(lambda name, obj: names.append("/" + name) if isinstance(obj, h5py.Dataset) else None)
+    return names
+
+
+def _images(dset: h5py.Dataset, chunks: int | None) -> np.ndarray | da.Array:
+    """Images as a NumPy array, or as a dask array chunked over space only when ``chunks``."""
+    if chunks is None:
+        return dset[()]
+    lead = dset.shape[:-2]
+    return da.from_array(dset, chunks=(*lead, chunks, chunks))
+
+
+def _frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int, int],
+            n_energy: int, chunks: int | None) -> xr.DataArray | None:
+    """Read flats or darks: one image, a stack of repeats (averaged), or one per energy."""
+    if name is None or name not in h5:
+        return None
+    dset = require_dataset(h5, name, what)
+    if dset.shape[-2:] != shape_yx:
+        raise FormatError(
+            f"{h5.filename}: {what} {name!r} has image shape {dset.shape[-2:]}, expected "
+            f"{shape_yx} to match the sample images"
+        )
+    data = np.asarray(dset[()], dtype=np.float32)
+    if data.ndim == 2:
+        return xr.DataArray(data, dims=("y", "x"))
+    if data.ndim != 3:
+        raise FormatError(f"{h5.filename}: {what} {name!r} has {data.ndim} dims, expected 2 or 3")
+    if data.shape[0] == n_energy and n_energy > 1:
+        return xr.DataArray(data, dims=("energy", "y", "x"))
+    return xr.DataArray(data.mean(axis=0), dims=("y", "x"))
+
+
+def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None,
+              darks: str | None = None, chunks: int | None = None,
+              transmission: bool = False) -> RawStack:
+    """Read a spectral stack from an HDF5 file whose dataset names the caller gives.
+
+    ``data`` must be ``(energy, y, x)``; ``flats``/``darks`` may be one image, repeats of one
+    image (averaged) or one image per energy. ``energy`` is in eV or keV (recognised). With
+    ``chunks`` the images stay on disk as a dask array chunked over ``y, x`` (the file is then
+    kept open while the array lives).
+    """
+    h5 = open_h5(path)
+    images = require_dataset(h5, data, "sample images")
+    if images.ndim != 3:
+        raise FormatError(
+            f"{path}: dataset {data!r} has shape {images.shape}; expected (energy, y, x)"
+        )
+    energy_ev, note = to_ev(require_dataset(h5, energy, "energies")[()], f"{path}:{energy}")
+    if energy_ev.size != images.shape[0]:
+        raise FormatError(
+            f"{path}: {energy!r} holds {energy_ev.size} energies but {data!r} holds "
+            f"{images.shape[0]} images; expected one energy per image"
+        )
+    check_increasing(energy_ev, f"{path}:{energy}")
+    shape_yx = images.shape[1:]
+    counts = xr.DataArray(_images(images, chunks), dims=("energy", "y", "x"),
+                          coords={"energy": energy_ev},
+                          attrs={"source": str(path), "history": []})
+    counts["energy"].attrs["units"] = "eV"
+    raw = RawStack(
+        counts=counts,
+        flats=_frames(h5, flats, "flat-field images", shape_yx, energy_ev.size, chunks),
+        darks=_frames(h5, darks, "dark images", shape_yx, energy_ev.size, chunks),
+        counts_are_transmission=transmission,
+        notes=[note] if note else [],
+    )
+    if chunks is None:
+        h5.close()
+    return raw
+
+
+def write_hdf5(raw: RawStack, path: str | Path, data: str, energy: str, flats: str,
+               darks: str, energy_scale: float = 1.0) -> None:
+    """Write a raw stack with the given dataset names (energies divided by ``energy_scale``,
+    e.g. 1000 for a layout that stores keV)."""
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset(data, data=np.asarray(raw.counts.values), chunks=True)
+        h5.create_dataset(energy, data=raw.energy_ev / energy_scale)
+        for frames, name in ((raw.flats, flats), (raw.darks, darks)):
+            if frames is not None:
+                h5.create_dataset(name, data=np.asarray(frames.values))

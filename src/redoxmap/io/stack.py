@@ -1,0 +1,91 @@
+"""``open_stack``: recognise a file's layout, read it, and return its optical density."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+from redoxmap.errors import FormatError
+from redoxmap.io.dxchange import DATA as DXCHANGE_DATA
+from redoxmap.io.dxchange import is_dxchange, read_dxchange
+from redoxmap.io.fxi import DATA as FXI_DATA
+from redoxmap.io.fxi import is_fxi, read_fxi
+from redoxmap.io.hdf5 import list_datasets, open_h5, read_hdf5
+from redoxmap.io.raw import RawStack
+from redoxmap.io.tiff import read_tiff
+
+HDF5_SUFFIXES = {".h5", ".hdf5", ".hdf", ".nxs", ".he5"}
+TIFF_SUFFIXES = {".tif", ".tiff"}
+
+
+def detect_format(path: str | Path) -> str:
+    """Name the layout of ``path``: ``"dxchange"``, ``"fxi"``, ``"hdf5"`` or ``"tiff"``.
+
+    HDF5 files are recognised by their content (the datasets present), not only the suffix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(f"{path}: file not found")
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        return "tiff"
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if magic == b"\x89HDF\r\n\x1a\n" or path.suffix.lower() in HDF5_SUFFIXES:
+        with open_h5(path) as h5:
+            if is_dxchange(h5):
+                return "dxchange"
+            if is_fxi(h5):
+                return "fxi"
+        return "hdf5"
+    if magic[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    raise FormatError(
+        f"{path}: unrecognised file; expected HDF5 (dxchange, NSLS-II FXI, or named datasets) "
+        "or a multi-page TIFF with an energy list"
+    )
+
+
+def read_raw(path: str | Path, *, energies: str | Path | None = None,
+             flats: str | Path | None = None, darks: str | Path | None = None,
+             data: str | None = None, energy: str | None = None,
+             transmission: bool | None = None, chunks: int | None = None) -> RawStack:
+    """Read counts, flats and darks from any supported layout (see :func:`detect_format`).
+
+    TIFF stacks need ``energies`` (an energy list file) and, for raw counts, ``flats``/``darks``
+    TIFFs. A generic HDF5 file needs ``data`` and ``energy`` dataset names, and takes
+    ``flats``/``darks`` as dataset names.
+    """
+    kind = detect_format(path)
+    if kind == "tiff":
+        if energies is None:
+            raise FormatError(f"{path}: a TIFF stack needs an energy list file (--energies)")
+        return read_tiff(path, energies, flats=flats, darks=darks, transmission=transmission)
+    if data is not None or kind == "hdf5":
+        if data is None or energy is None:
+            with open_h5(path) as h5:
+                present = ", ".join(list_datasets(h5)) or "none"
+            raise FormatError(
+                f"{path}: no {DXCHANGE_DATA} (dxchange) or {FXI_DATA} (FXI) dataset; name the "
+                f"datasets that hold the images and energies (data=..., energy=...). "
+                f"Datasets present: {present}"
+            )
+        return read_hdf5(path, data=data, energy=energy,
+                         flats=None if flats is None else str(flats),
+                         darks=None if darks is None else str(darks),
+                         chunks=chunks, transmission=bool(transmission))
+    reader = read_dxchange if kind == "dxchange" else read_fxi
+    return reader(path, chunks=chunks)
+
+
+def open_stack(path: str | Path, **options) -> xr.DataArray:
+    """Open a spectral image stack as flat/dark-corrected optical density ``(energy, y, x)``.
+
+    ``options`` are those of :func:`read_raw`. The result carries ``energy`` in eV, a ``valid``
+    pixel coordinate and a ``history`` of every step.
+
+    >>> stack = open_stack("scan.h5")  # doctest: +SKIP
+    """
+    from redoxmap.preprocess.flatfield import optical_density
+
+    return optical_density(read_raw(path, **options))

@@ -1,0 +1,98 @@
+"""Multi-page TIFF stacks (one page per energy) with a separate energy list file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tifffile
+import xarray as xr
+
+from redoxmap.errors import FormatError
+from redoxmap.io.energies import read_energy_list
+from redoxmap.io.raw import RawStack
+
+#: A floating-point stack whose 99th percentile is at most this is taken to be transmission I/I0.
+TRANSMISSION_MAX = 1.5
+
+
+def _read_pages(path: Path, what: str) -> np.ndarray:
+    if not path.is_file():
+        raise FormatError(f"{path}: {what} TIFF not found")
+    try:
+        pages = tifffile.imread(path)
+    except (tifffile.TiffFileError, ValueError) as exc:
+        raise FormatError(f"{path}: not a readable TIFF ({exc})") from None
+    return np.asarray(pages)
+
+
+def looks_like_transmission(pages: np.ndarray) -> bool:
+    """True for a float stack with values in (0, ~1]: already I/I0, not counts."""
+    if not np.issubdtype(pages.dtype, np.floating):
+        return False
+    return float(np.nanpercentile(pages, 99)) <= TRANSMISSION_MAX
+
+
+def read_tiff(path: str | Path, energies: str | Path, flats: str | Path | None = None,
+              darks: str | Path | None = None, transmission: bool | None = None) -> RawStack:
+    """Read a multi-page TIFF (pages = energies) and its energy list (eV or keV).
+
+    ``transmission=None`` recognises a stack of I/I0 (floats up to ~1) from raw counts; raw
+    counts need ``flats`` (a single image, repeats, or one page per energy).
+    """
+    path = Path(path)
+    pages = _read_pages(path, "stack")
+    if pages.ndim != 3:
+        raise FormatError(f"{path}: TIFF has shape {pages.shape}; expected pages × rows × columns")
+    energy_ev, note = read_energy_list(energies)
+    if energy_ev.size != pages.shape[0]:
+        raise FormatError(
+            f"{path}: {pages.shape[0]} pages but {energies} lists {energy_ev.size} energies; "
+            "expected one energy per page"
+        )
+    if transmission is None:
+        transmission = looks_like_transmission(pages) and flats is None
+    if not transmission and flats is None:
+        raise FormatError(
+            f"{path}: the pages hold raw counts (max {pages.max():g}), so flat-field images are "
+            "needed; pass flats (or transmission=True if the pages are already I/I0)"
+        )
+    counts = xr.DataArray(pages, dims=("energy", "y", "x"), coords={"energy": energy_ev},
+                          attrs={"source": str(path), "history": []})
+    counts["energy"].attrs["units"] = "eV"
+    return RawStack(
+        counts=counts,
+        flats=_frames(flats, "flat-field", pages.shape, energy_ev.size),
+        darks=_frames(darks, "dark", pages.shape, energy_ev.size),
+        counts_are_transmission=transmission,
+        notes=[note] if note else [],
+    )
+
+
+def _frames(path: str | Path | None, what: str, shape: tuple[int, ...],
+            n_energy: int) -> xr.DataArray | None:
+    if path is None:
+        return None
+    path = Path(path)
+    data = _read_pages(path, what).astype(np.float32)
+    if data.shape[-2:] != shape[1:]:
+        raise FormatError(
+            f"{path}: {what} image shape {data.shape[-2:]} does not match the stack's "
+            f"{shape[1:]}; expected the same rows × columns"
+        )
+    if data.ndim == 3 and data.shape[0] == n_energy and n_energy > 1:
+        return xr.DataArray(data, dims=("energy", "y", "x"))
+    if data.ndim == 3:
+        data = data.mean(axis=0)
+    return xr.DataArray(data, dims=("y", "x"))
+
+
+def write_tiff(raw: RawStack, path: str | Path, energies_path: str | Path) -> None:
+    """Write counts as a multi-page TIFF, the energy list as text, and flats/darks beside them
+    (``<stem>_flats.tif``, ``<stem>_darks.tif``)."""
+    path = Path(path)
+    tifffile.imwrite(path, np.asarray(raw.counts.values))
+    np.savetxt(energies_path, raw.energy_ev, fmt="%.4f", header="energy_eV")
+    for frames, suffix in ((raw.flats, "_flats"), (raw.darks, "_darks")):
+        if frames is not None:
+            tifffile.imwrite(path.with_name(path.stem + suffix + ".tif"), np.asarray(frames.values))

@@ -1,0 +1,59 @@
+"""Writing result datasets to NetCDF or Zarr, atomically (temporary name, then rename)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from redoxmap.errors import FormatError
+
+
+def _encodable(ds: xr.Dataset) -> xr.Dataset:
+    """NetCDF attributes cannot hold lists of strings of any length or booleans: join them."""
+    out = ds.copy()
+    for obj in [out, *out.variables.values()]:
+        for key, value in list(obj.attrs.items()):
+            if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+                obj.attrs[key] = "\n".join(value)
+            elif isinstance(value, bool | np.bool_):
+                obj.attrs[key] = int(value)
+    for name, var in out.variables.items():
+        if var.dtype == bool:
+            out[name] = var.astype(np.uint8)
+            out[name].attrs.update(var.attrs, flag_values="0 1", flag_meanings="false true")
+    return out
+
+
+def write_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
+    """Write ``ds`` to ``.nc`` (NetCDF4 via h5netcdf) or ``.zarr``, never leaving a partial file.
+
+    The data are written under a temporary name in the target folder, then renamed over the
+    target, so an interrupted run leaves the previous file (if any) untouched. An existing
+    target is replaced only with ``overwrite=True``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".nc", ".zarr"):
+        raise FormatError(f"{path}: unknown output type {suffix!r}; expected .nc or .zarr")
+    if path.exists() and not overwrite:
+        raise FormatError(f"{path}: exists already; choose another name or pass overwrite=True")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+    ds = _encodable(ds)
+    try:
+        if suffix == ".nc":
+            ds.to_netcdf(tmp, engine="h5netcdf")
+        else:
+            ds.to_zarr(tmp, mode="w")
+        if path.is_dir():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+    return path

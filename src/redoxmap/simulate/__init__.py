@@ -1,0 +1,11 @@
+"""Simulated acquisitions with ground truth, for tests, the demo and benchmarks."""
+
+from redoxmap.simulate.acquisition import acquire, phantom_od, random_drift
+from redoxmap.simulate.demo import Simulation, demo_dataset, demo_raw_stack
+from redoxmap.simulate.phantoms import particle_phantom, sphere_thickness
+from redoxmap.simulate.spectra import MN_K_ENERGY_EV, phase_spectra
+
+__all__ = [
+    "MN_K_ENERGY_EV", "Simulation", "acquire", "demo_dataset", "demo_raw_stack", "particle_phantom",
+    "phantom_od", "phase_spectra", "random_drift", "sphere_thickness",
+]
