@@ -61,15 +61,17 @@ def _subsets(nonneg: np.ndarray) -> list[np.ndarray]:
     return sets
 
 
-def solve_block(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares weights (P × n) and residual sum of squares (P) for spectra ``d`` (P × E).
+def solve_block(d: np.ndarray, design: np.ndarray,
+                nonneg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares weights (P × n), residual sum of squares (P) and Σd² (P) for float64
+    spectra ``d`` (P × E).
 
     Exact active-set enumeration for the non-negative columns; plain normal equations when none
     is constrained.
     """
     gram = design.T @ design
-    b = (d @ design.astype(d.dtype, copy=False)).astype(np.float64)
-    dd = np.einsum("pe,pe->p", d, d, dtype=np.float64)
+    b = d @ design
+    dd = np.einsum("pe,pe->p", d, d)
     n_pix, n_col = b.shape
     best_w = np.zeros((n_pix, n_col))
     best_ss = dd.copy()
@@ -93,7 +95,7 @@ def solve_block(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray) -> tuple[
         if not nonneg.any():
             break
     best_w[:, nonneg] = np.clip(best_w[:, nonneg], 0.0, None)
-    return best_w, np.clip(best_ss, 0.0, None)
+    return best_w, np.clip(best_ss, 0.0, None), dd
 
 
 def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: int) -> np.ndarray:
@@ -104,15 +106,12 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
     """
     shape = d.shape[:-1]
     flat = d.reshape(-1, d.shape[-1])
-    if flat.dtype not in (np.float32, np.float64):
-        flat = flat.astype(np.float64)
     n_e, n_col = design.shape
     cov = np.linalg.pinv(design.T @ design)[:n_ref, :n_ref]
     out = np.empty((flat.shape[0], 2 * n_ref + 3))
     for start in range(0, flat.shape[0], BLOCK_PIXELS):
-        block = flat[start:start + BLOCK_PIXELS]
-        w, rss = solve_block(block, design, nonneg)
-        dd = np.einsum("pe,pe->p", block, block, dtype=np.float64)
+        block = flat[start:start + BLOCK_PIXELS].astype(np.float64, copy=False)
+        w, rss, dd = solve_block(block, design, nonneg)
         weights = w[:, :n_ref]
         total = weights.sum(axis=1)
         ok = total > 0

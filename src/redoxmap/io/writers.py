@@ -49,7 +49,7 @@ def write_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> 
         if suffix == ".nc":
             ds.to_netcdf(tmp, engine="h5netcdf")
         else:
-            ds.to_zarr(tmp, mode="w")
+            ds.to_zarr(tmp, mode="w", zarr_format=2)  # v2: readable by every zarr client
         if path.is_dir():
             shutil.rmtree(path)
         os.replace(tmp, path)

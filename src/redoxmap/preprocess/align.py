@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 import dask.array as da
 import numpy as np
@@ -27,7 +28,8 @@ def _smoothed(image: np.ndarray, sigma_px: float) -> np.ndarray:
 
 def estimate_shifts(od: xr.DataArray, ref_energy_ev: float | None = None,
                     max_shift_px: float = 10.0, upsample: int = 20,
-                    smooth_px: float = 1.0) -> xr.Dataset:
+                    smooth_px: float = 1.0,
+                    progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
     """Shifts (y, x in px) that bring each energy's image onto the reference energy's image.
 
     ``ref_energy_ev`` defaults to the energy of the highest mean OD (the white line, where the
@@ -36,6 +38,7 @@ def estimate_shifts(od: xr.DataArray, ref_energy_ev: float | None = None,
     direction is rejected, warned about and replaced by interpolation between the accepted
     shifts of the neighbouring energies (the guard against registering on noise).
 
+    ``progress(done, total)`` is called after each energy (e.g. to advance a progress bar).
     Returns a Dataset with ``shift_y``, ``shift_x`` and ``rejected`` along ``energy``.
     """
     energy = od["energy"].values
@@ -50,11 +53,12 @@ def estimate_shifts(od: xr.DataArray, ref_energy_ev: float | None = None,
     reference = _smoothed(od.isel(energy=ref_index).values, smooth_px)
     shifts = np.zeros((energy.size, 2))
     for i in range(energy.size):
-        if i == ref_index:
-            continue
-        moving = _smoothed(od.isel(energy=i).values, smooth_px)
-        shifts[i], _, _ = phase_cross_correlation(reference, moving, upsample_factor=upsample,
-                                                  normalization=None)
+        if i != ref_index:
+            moving = _smoothed(od.isel(energy=i).values, smooth_px)
+            shifts[i], _, _ = phase_cross_correlation(reference, moving, upsample_factor=upsample,
+                                                      normalization=None)
+        if progress is not None:
+            progress(i + 1, energy.size)
     rejected = np.any(np.abs(shifts) > max_shift_px, axis=1)
     if rejected.any():
         warnings.warn(
@@ -106,7 +110,8 @@ def apply_shifts(od: xr.DataArray, shifts: xr.Dataset) -> xr.DataArray:
 
 def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
                 max_shift_px: float = 10.0, upsample: int = 20,
-                smooth_px: float = 1.0) -> xr.DataArray:
+                smooth_px: float = 1.0,
+                progress: Callable[[int, int], None] | None = None) -> xr.DataArray:
     """Estimate and apply drift shifts; the shifts are kept as ``shift_y``/``shift_x`` coordinates.
 
     >>> from redoxmap.simulate import demo_dataset
@@ -114,10 +119,11 @@ def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
     >>> aligned.shift_x.dims
     ('energy',)
     """
-    shifts = estimate_shifts(od, ref_energy_ev, max_shift_px, upsample, smooth_px)
+    shifts = estimate_shifts(od, ref_energy_ev, max_shift_px, upsample, smooth_px, progress)
     out = apply_shifts(od, shifts)
     out.attrs = with_history(od.attrs, "align_stack",
                              ref_energy_ev=shifts.attrs["reference_energy_ev"],
                              max_shift_px=max_shift_px, upsample=upsample,
                              rejected=int(shifts["rejected"].sum()))
+    out.attrs["align_reference_energy_ev"] = shifts.attrs["reference_energy_ev"]
     return out
