@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -15,6 +16,7 @@ from redoxmap.errors import RedoxmapError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Quantitative chemical maps from X-ray spectromicroscopy of battery cathodes.")
 console = Console()
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def _progress() -> Progress:
@@ -166,5 +168,5 @@ def main() -> None:
     try:
         app()
     except RedoxmapError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise SystemExit(2) from None

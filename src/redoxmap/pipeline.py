@@ -13,6 +13,7 @@ import xarray as xr
 
 from redoxmap.fit.lincomb import lincomb
 from redoxmap.io.stack import open_stack
+from redoxmap.io.writers import spill_to_zarr
 from redoxmap.preprocess.align import align_stack
 from redoxmap.preprocess.mask import particle_mask
 from redoxmap.preprocess.resample import bin_pixels, energy_window
@@ -70,10 +71,15 @@ def run_xanes2d(config: Xanes2DConfig,
     if config.min_ev is not None or config.max_ev is not None:
         stack = energy_window(stack, config.min_ev, config.max_ev)
     stack = bin_pixels(stack, config.bin_factor)
+    lazy = config.chunks is not None
+    if lazy:  # one pass over the file; registration then reads one stored image per energy
+        stack = spill_to_zarr(stack, {"energy": 1, "y": -1, "x": -1})
     if config.align:
         stack = align_stack(stack, ref_energy_ev=config.ref_energy_ev,
                             max_shift_px=config.max_shift_px,
                             progress=lambda done, total: report("align", done, total))
+        if lazy:  # whole spectra per chunk for the fit
+            stack = spill_to_zarr(stack, {"energy": -1, "y": config.chunks, "x": config.chunks})
     mask = particle_mask(stack, threshold_od=config.mask_threshold_od)
     refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
     report("fit", 0)

@@ -48,11 +48,11 @@ def list_datasets(h5: h5py.File) -> list[str]:
 
 
 def _images(dset: h5py.Dataset, chunks: int | None) -> np.ndarray | da.Array:
-    """Images as a NumPy array, or as a dask array chunked over space only when ``chunks``."""
+    """Images as a NumPy array, or as a dask array of ``chunks`` × ``chunks`` tiles holding
+    whole spectra (chunked over space only)."""
     if chunks is None:
         return dset[()]
-    lead = dset.shape[:-2]
-    return da.from_array(dset, chunks=(*lead, chunks, chunks))
+    return da.from_array(dset, chunks=(*dset.shape[:-2], chunks, chunks))
 
 
 def _frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int, int],

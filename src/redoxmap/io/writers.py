@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -57,3 +59,29 @@ def write_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> 
         if tmp.exists():
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
     return path
+
+
+def spill_to_zarr(array: xr.DataArray, chunks: dict[str, int]) -> xr.DataArray:
+    """Compute a dask-backed array once into a temporary Zarr store and reopen it lazily.
+
+    Used between pipeline stages on stacks larger than memory, so that later stages read the
+    stored result instead of recomputing the whole graph (reading, flat-fielding, shifting) at
+    every step. The store is deleted when the Python process exits.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="redoxmap-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    name = array.name or "data"
+    ds = array.chunk(chunks).to_dataset(name=name)
+    for var in list(ds.variables):
+        if ds[var].dtype == bool:
+            ds[var] = ds[var].astype(np.uint8)
+        ds[var].encoding = {}  # chunks of an earlier store must not override ``chunks``
+    attrs = dict(array.attrs)
+    ds.attrs = {}
+    ds.to_zarr(folder / "stack.zarr", mode="w", zarr_format=2, consolidated=True)
+    out = xr.open_zarr(folder / "stack.zarr")[name]
+    for coord in array.coords:
+        if array[coord].dtype == bool:
+            out = out.assign_coords({coord: out[coord].astype(bool).compute()})
+    out.attrs = attrs
+    return out

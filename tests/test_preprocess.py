@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from redoxmap.errors import EnergyError
+from redoxmap.io import write_dxchange
+from redoxmap.pipeline import Xanes2DConfig, run_xanes2d
+from redoxmap.preprocess import apply_shifts, bin_pixels, edge_jump, energy_window, estimate_shifts
+
+
+def test_apply_shifts_on_dask_chunks_equals_numpy(drifting_scan):
+    stack = drifting_scan.stack
+    shifts = estimate_shifts(stack)
+    eager = apply_shifts(stack, shifts)
+    lazy = apply_shifts(stack.chunk({"y": 50, "x": 64}), shifts)
+    assert lazy.chunks is not None
+    np.testing.assert_allclose(lazy.values, eager.values, atol=1e-5)
+
+
+def test_chunked_pipeline_equals_in_memory(tmp_path, drifting_scan):
+    scan = tmp_path / "scan.h5"
+    write_dxchange(drifting_scan.raw, scan)
+    refs = []
+    for comp in drifting_scan.refs.component.values:
+        refs.append(tmp_path / f"{comp}.csv")
+        np.savetxt(refs[-1], np.column_stack([drifting_scan.refs.energy,
+                                              drifting_scan.refs.sel(component=comp)]), delimiter=",")
+    eager, _, _ = run_xanes2d(Xanes2DConfig(stack=scan, references=refs))
+    lazy, _, _ = run_xanes2d(Xanes2DConfig(stack=scan, references=refs, chunks=64))
+    np.testing.assert_allclose(lazy.fraction.values, eager.fraction.values, atol=1e-4)
+    np.testing.assert_array_equal(lazy["mask"].values, eager["mask"].values)
+
+
+def test_binning_averages_and_scales_pixel_size(small_scan):
+    stack = small_scan.stack
+    stack.attrs["pixel_size_nm"] = 30.0
+    binned = bin_pixels(stack, 4)
+    assert binned.shape == (121, 10, 12)
+    np.testing.assert_allclose(binned.values[:, 0, 0], stack.values[:, :4, :4].mean(axis=(1, 2)),
+                               rtol=1e-5)
+    assert binned.attrs["pixel_size_nm"] == 120.0
+    assert binned.valid.dtype == bool
+
+
+def test_energy_window_and_its_error(small_scan):
+    windowed = energy_window(small_scan.stack, 6530, 6600)
+    assert float(windowed.energy.min()) == 6530 and float(windowed.energy.max()) == 6600
+    with pytest.raises(EnergyError, match="keeps 0 of the stack's energies"):
+        energy_window(small_scan.stack, 7000, 7100)
+
+
+def test_edge_jump_tracks_true_thickness(small_scan):
+    jump = edge_jump(small_scan.stack)
+    truth = small_scan.truth.edge_jump
+    slope = float(xr.cov(jump, truth) / truth.var())
+    assert 0.85 < slope < 1.15
+    assert 6550 < jump.attrs["e0_ev"] < 6565
