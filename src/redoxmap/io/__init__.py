@@ -6,11 +6,12 @@ from redoxmap.io.fxi import read_fxi, write_fxi
 from redoxmap.io.hdf5 import read_hdf5, write_hdf5
 from redoxmap.io.raw import RawStack
 from redoxmap.io.stack import detect_format, open_stack, read_raw
+from redoxmap.io.stxm import read_stxm, write_stxm
 from redoxmap.io.tiff import read_tiff, write_tiff
 from redoxmap.io.writers import write_dataset
 
 __all__ = [
     "RawStack", "detect_format", "open_stack", "read_dxchange", "read_energy_list", "read_fxi",
-    "read_hdf5", "read_raw", "read_tiff", "write_dataset", "write_dxchange", "write_fxi",
-    "write_hdf5", "write_tiff",
+    "read_hdf5", "read_raw", "read_stxm", "read_tiff", "write_dataset", "write_dxchange", "write_fxi",
+    "write_hdf5", "write_stxm", "write_tiff",
 ]

@@ -13,6 +13,7 @@ from redoxmap.io.fxi import DATA as FXI_DATA
 from redoxmap.io.fxi import is_fxi, read_fxi
 from redoxmap.io.hdf5 import list_datasets, open_h5, read_hdf5
 from redoxmap.io.raw import RawStack
+from redoxmap.io.stxm import read_stxm
 from redoxmap.io.tiff import read_tiff
 
 HDF5_SUFFIXES = {".h5", ".hdf5", ".hdf", ".nxs", ".he5"}
@@ -20,7 +21,8 @@ TIFF_SUFFIXES = {".tif", ".tiff"}
 
 
 def detect_format(path: str | Path) -> str:
-    """Name the layout of ``path``: ``"dxchange"``, ``"fxi"``, ``"hdf5"`` or ``"tiff"``.
+    """Name the layout of ``path``: ``"dxchange"``, ``"fxi"``, ``"hdf5"``, ``"tiff"`` or ``"stxm"``
+    (ALS ``.hdr`` + ``.xim``).
 
     HDF5 files are recognised by their content (the datasets present), not only the suffix.
     """
@@ -29,6 +31,8 @@ def detect_format(path: str | Path) -> str:
         raise FormatError(f"{path}: file not found")
     if path.suffix.lower() in TIFF_SUFFIXES:
         return "tiff"
+    if path.suffix.lower() == ".hdr":
+        return "stxm"
     with open(path, "rb") as fh:
         magic = fh.read(8)
     if magic == b"\x89HDF\r\n\x1a\n" or path.suffix.lower() in HDF5_SUFFIXES:
@@ -57,6 +61,8 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
     ``flats``/``darks`` as dataset names.
     """
     kind = detect_format(path)
+    if kind == "stxm":
+        return read_stxm(path)
     if kind == "tiff":
         if energies is None:
             raise FormatError(f"{path}: a TIFF stack needs an energy list file (--energies)")

@@ -20,7 +20,7 @@ from redoxmap.io.raw import RawStack
 def _check_frames(frames: xr.DataArray | None, counts: xr.DataArray, what: str) -> None:
     if frames is None:
         return
-    if frames.shape[-2:] != counts.shape[-2:]:
+    if frames.dims != ("energy",) and frames.shape[-2:] != counts.shape[-2:]:
         raise FormatError(
             f"{counts.attrs.get('source', 'stack')}: {what} have image shape {frames.shape[-2:]}, "
             f"expected {counts.shape[-2:]} to match the sample images"
@@ -35,7 +35,8 @@ def _check_frames(frames: xr.DataArray | None, counts: xr.DataArray, what: str) 
 def transmission(raw: RawStack) -> tuple[xr.DataArray, xr.DataArray]:
     """Return T = (I − dark)/(I0 − dark) and the (y, x) map of pixels where T > 0 at every energy.
 
-    Flats and darks may be single images or one per energy. Where I − dark ≤ 0 or
+    Flats and darks may be single images, one image per energy, or one value per energy (an I0
+    spectrum, as STXM takes from an empty region). Where I − dark ≤ 0 or
     I0 − dark ≤ 0, T is set to 1 (OD 0) and the pixel is marked invalid.
     """
     counts = raw.counts
@@ -84,7 +85,9 @@ def optical_density(raw: RawStack) -> xr.DataArray:
         )
     od = -np.log(t)
     od = od.where(valid, 0.0).astype(np.float32)
-    flats = "none" if raw.flats is None else ("per-energy" if "energy" in raw.flats.dims else "single")
+    flats = "none" if raw.flats is None else (
+        "I0 spectrum" if raw.flats.dims == ("energy",) else
+        "per-energy" if "energy" in raw.flats.dims else "single")
     darks = "none" if raw.darks is None else ("per-energy" if "energy" in raw.darks.dims else "single")
     attrs = dict(raw.counts.attrs)
     for note in raw.notes:
