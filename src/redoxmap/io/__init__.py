@@ -1,9 +1,11 @@
 """Readers and writers. ``open_stack(path)`` recognises the layout and returns optical density."""
 
+from redoxmap.io.cxi import read_cxi_stack, write_cxi
 from redoxmap.io.dxchange import read_dxchange, write_dxchange
 from redoxmap.io.energies import read_energy_list
 from redoxmap.io.fxi import read_fxi, write_fxi
 from redoxmap.io.hdf5 import read_hdf5, write_hdf5
+from redoxmap.io.nxstxm import read_nxstxm, write_nxstxm
 from redoxmap.io.raw import RawStack
 from redoxmap.io.stack import detect_format, open_stack, read_raw
 from redoxmap.io.stxm import read_stxm, write_stxm
@@ -11,7 +13,8 @@ from redoxmap.io.tiff import read_tiff, write_tiff
 from redoxmap.io.writers import write_dataset
 
 __all__ = [
-    "RawStack", "detect_format", "open_stack", "read_dxchange", "read_energy_list", "read_fxi",
-    "read_hdf5", "read_raw", "read_stxm", "read_tiff", "write_dataset", "write_dxchange", "write_fxi",
-    "write_hdf5", "write_stxm", "write_tiff",
+    "RawStack", "detect_format", "open_stack", "read_cxi_stack", "read_dxchange", "read_energy_list",
+    "read_fxi", "read_hdf5", "read_nxstxm", "read_raw", "read_stxm", "read_tiff", "write_cxi",
+    "write_dataset", "write_dxchange", "write_fxi", "write_hdf5", "write_nxstxm", "write_stxm",
+    "write_tiff",
 ]

@@ -12,6 +12,7 @@ from redoxmap.io.dxchange import is_dxchange, read_dxchange
 from redoxmap.io.fxi import DATA as FXI_DATA
 from redoxmap.io.fxi import is_fxi, read_fxi
 from redoxmap.io.hdf5 import list_datasets, open_h5, read_hdf5
+from redoxmap.io.nxstxm import find_nxstxm_entry, read_nxstxm
 from redoxmap.io.raw import RawStack
 from redoxmap.io.stxm import read_stxm
 from redoxmap.io.tiff import read_tiff
@@ -21,8 +22,8 @@ TIFF_SUFFIXES = {".tif", ".tiff"}
 
 
 def detect_format(path: str | Path) -> str:
-    """Name the layout of ``path``: ``"dxchange"``, ``"fxi"``, ``"hdf5"``, ``"tiff"`` or ``"stxm"``
-    (ALS ``.hdr`` + ``.xim``).
+    """Name the layout of ``path``: ``"dxchange"``, ``"fxi"``, ``"hdf5"``, ``"tiff"``, ``"stxm"``
+    (ALS ``.hdr`` + ``.xim``) or ``"nxstxm"``.
 
     HDF5 files are recognised by their content (the datasets present), not only the suffix.
     """
@@ -41,6 +42,8 @@ def detect_format(path: str | Path) -> str:
                 return "dxchange"
             if is_fxi(h5):
                 return "fxi"
+            if find_nxstxm_entry(h5) is not None:
+                return "nxstxm"
         return "hdf5"
     if magic[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "tiff"
@@ -63,6 +66,8 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
     kind = detect_format(path)
     if kind == "stxm":
         return read_stxm(path)
+    if kind == "nxstxm":
+        return read_nxstxm(path)
     if kind == "tiff":
         if energies is None:
             raise FormatError(f"{path}: a TIFF stack needs an energy list file (--energies)")

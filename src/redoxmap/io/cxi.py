@@ -1,0 +1,65 @@
+"""Ptychography reconstructions in CXI (HDF5): ``entry_1/image_1/data`` holds the complex
+transmission of the object at one energy (``entry_1/instrument_1/source_1/energy`` in joules).
+A stack is a list of such files, one per energy (e.g. ALS COSMIC / nanosurveyor)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from redoxmap.errors import FormatError
+from redoxmap.io.energies import check_increasing
+from redoxmap.io.hdf5 import open_h5, require_dataset
+from redoxmap.io.raw import RawStack
+
+IMAGE = "entry_1/image_1/data"
+ENERGY_J = "entry_1/instrument_1/source_1/energy"
+#: Joules per electronvolt (CODATA 2018, exact).
+J_PER_EV = 1.602176634e-19
+
+
+def read_cxi_image(path: str | Path) -> tuple[np.ndarray, float]:
+    """Complex object image and its photon energy (eV) from one CXI file."""
+    with open_h5(path) as h5:
+        image = require_dataset(h5, IMAGE, "reconstructed object")[()]
+        energy_j = float(require_dataset(h5, ENERGY_J, "photon energy (J)")[()])
+    if not np.iscomplexobj(image) or image.ndim != 2:
+        raise FormatError(f"{path}: {IMAGE} is {image.dtype} {image.shape}; expected a complex image")
+    return image, energy_j / J_PER_EV
+
+
+def read_cxi_stack(paths: Sequence[str | Path]) -> RawStack:
+    """Read CXI files (any order) as a stack of intensity transmission |O|², sorted by energy.
+
+    The amplitude of a reconstruction is known only up to a constant, so the intensities are
+    treated as counts: take I0 from an empty region (:func:`redoxmap.preprocess.i0.with_i0_region`)
+    to get OD = −ln(|O|² / |O_empty|²) = −2 ln(|O| / |O_empty|).
+    """
+    if not paths:
+        raise FormatError("no CXI files given; expected one file per energy")
+    images, energies = zip(*(read_cxi_image(p) for p in paths), strict=True)
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise FormatError(f"CXI images differ in shape {sorted(shapes)}; expected one shape "
+                          "(crop the reconstructions to a common field of view)")
+    order = np.argsort(energies)
+    energy = np.asarray(energies)[order]
+    check_increasing(energy, "CXI stack")
+    intensity = np.stack([np.abs(images[i]) ** 2 for i in order]).astype(np.float32)
+    counts = xr.DataArray(intensity, dims=("energy", "y", "x"), coords={"energy": energy},
+                          attrs={"source": ", ".join(str(p) for p in paths), "history": []})
+    counts["energy"].attrs["units"] = "eV"
+    return RawStack(counts=counts, notes=["ptychography: counts are |O|^2 of the reconstruction"])
+
+
+def write_cxi(image: np.ndarray, energy_ev: float, path: str | Path) -> None:
+    """Write one complex image as a CXI file (for tests and simulated data)."""
+    import h5py
+
+    with h5py.File(path, "w") as h5:
+        h5["cxi_version"] = 150
+        h5[IMAGE] = image.astype(np.complex64)
+        h5[ENERGY_J] = energy_ev * J_PER_EV
