@@ -98,17 +98,24 @@ def solve_block(d: np.ndarray, design: np.ndarray,
     return best_w, np.clip(best_ss, 0.0, None), dd
 
 
-def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: int) -> np.ndarray:
-    """Fit spectra ``d`` (..., E); return (..., 2K + 3): weights, fraction errors, R, σ², offset.
+#: Packed kernel outputs after the 2K weights and fraction errors.
+_R, _SIGMA2, _BACKGROUND, _VALENCE, _VALENCE_ERR = range(5)
 
-    σ² = RSS / (E − n_params); the fraction errors propagate Cov(w) = σ² G⁻¹ through
-    f_k = w_k / W (W = Σw): Var f_k = σ²/W² (C_kk − 2 f_k Σ_j C_kj + f_k² Σ_ij C_ij).
+
+def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: int,
+                valence: np.ndarray | None) -> np.ndarray:
+    """Fit spectra ``d`` (..., E); return (..., 2K + 5): weights, fraction errors, R, σ², background,
+    effective valence and its error.
+
+    σ² = RSS / (E − n_params); the fraction errors propagate Cov(w) = σ² C (C = G⁻¹) through
+    f_k = w_k / W (W = Σw): Var f_k = σ²/W² (C_kk − 2 f_k Σ_j C_kj + f_k² Σ_ij C_ij). The effective
+    valence v̄ = Σ f_k v_k has Var v̄ = σ²/W² · uᵀCu with u_k = v_k − v̄.
     """
     shape = d.shape[:-1]
     flat = d.reshape(-1, d.shape[-1])
     n_e, n_col = design.shape
     cov = np.linalg.pinv(design.T @ design)[:n_ref, :n_ref]
-    out = np.empty((flat.shape[0], 2 * n_ref + 3))
+    out = np.zeros((flat.shape[0], 2 * n_ref + 5))
     for start in range(0, flat.shape[0], BLOCK_PIXELS):
         block = flat[start:start + BLOCK_PIXELS].astype(np.float64, copy=False)
         w, rss, dd = solve_block(block, design, nonneg)
@@ -124,10 +131,17 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
         sl = slice(start, start + block.shape[0])
         out[sl, :n_ref] = weights
         out[sl, n_ref:2 * n_ref] = err
-        out[sl, 2 * n_ref] = np.where(dd > 0, rss / np.where(dd > 0, dd, 1.0), 0.0)
-        out[sl, 2 * n_ref + 1] = sigma2
-        out[sl, 2 * n_ref + 2] = w[:, n_ref] if n_col > n_ref else 0.0
-    return out.reshape(*shape, 2 * n_ref + 3)
+        out[sl, 2 * n_ref + _R] = np.where(dd > 0, rss / np.where(dd > 0, dd, 1.0), 0.0)
+        out[sl, 2 * n_ref + _SIGMA2] = sigma2
+        if n_col > n_ref:
+            out[sl, 2 * n_ref + _BACKGROUND] = w[:, n_ref]
+        if valence is not None:
+            mean_v = frac @ valence
+            u = valence[None, :] - mean_v[:, None]
+            var_v = np.einsum("pj,jk,pk->p", u, cov, u) * sigma2 / safe**2
+            out[sl, 2 * n_ref + _VALENCE] = np.where(ok, mean_v, 0.0)
+            out[sl, 2 * n_ref + _VALENCE_ERR] = np.where(ok, np.sqrt(np.clip(var_v, 0.0, None)), 0.0)
+    return out.reshape(*shape, 2 * n_ref + 5)
 
 
 def _align_refs(stack: xr.DataArray, refs: xr.DataArray) -> np.ndarray:
@@ -161,7 +175,8 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     -------
     Dataset with ``weight`` and ``fraction`` ``(component, y, x)``, ``fraction_err`` (1σ, from the
     residual variance and the design matrix), ``r_factor`` (Eq. 3), ``thickness_od`` (Σ weights),
-    ``background_od`` (``sum1`` only), ``difference_from_mean`` (fraction minus its mean over the
+    ``background_od`` (``sum1`` only), ``valence`` and ``valence_err`` (when ``refs`` has a
+    ``valence`` coordinate), ``difference_from_mean`` (fraction minus its mean over the
     mask), ``mask``, and ``shift_y``/``shift_x`` per energy if the stack was aligned. Outside the
     mask values are computed but carry no meaning; fractions of pixels with no fitted material
     are 0 (never NaN).
@@ -194,10 +209,12 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     data = stack.transpose(*spatial, "energy")
     if data.chunks is not None:
         data = data.chunk({"energy": -1})
+    valence = np.asarray(refs["valence"].values, float) if "valence" in refs.coords else None
     packed = xr.apply_ufunc(
-        _fit_kernel, data, kwargs={"design": design, "nonneg": nonneg, "n_ref": n_ref},
+        _fit_kernel, data,
+        kwargs={"design": design, "nonneg": nonneg, "n_ref": n_ref, "valence": valence},
         input_core_dims=[["energy"]], output_core_dims=[["out"]], dask="parallelized",
-        output_dtypes=[np.float64], dask_gufunc_kwargs={"output_sizes": {"out": 2 * n_ref + 3}},
+        output_dtypes=[np.float64], dask_gufunc_kwargs={"output_sizes": {"out": 2 * n_ref + 5}},
     )
     components = refs["component"].values
     weight = packed.isel(out=slice(0, n_ref)).rename(out="component")
@@ -210,12 +227,16 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         "weight": weight.drop_vars("out", errors="ignore"),
         "fraction": fraction,
         "fraction_err": err,
-        "r_factor": packed.isel(out=2 * n_ref),
-        "residual_variance": packed.isel(out=2 * n_ref + 1),
+        "r_factor": packed.isel(out=2 * n_ref + _R),
+        "residual_variance": packed.isel(out=2 * n_ref + _SIGMA2),
         "thickness_od": thickness,
     })
     if mode == "sum1":
-        ds["background_od"] = packed.isel(out=2 * n_ref + 2)
+        ds["background_od"] = packed.isel(out=2 * n_ref + _BACKGROUND)
+    if valence is not None:
+        ds = ds.assign_coords(standard_valence=("component", valence))
+        ds["valence"] = packed.isel(out=2 * n_ref + _VALENCE)
+        ds["valence_err"] = packed.isel(out=2 * n_ref + _VALENCE_ERR)
     ds = ds.drop_vars("out", errors="ignore")
     if "valid" in stack.coords:
         ds = ds.drop_vars("valid", errors="ignore")
@@ -263,6 +284,8 @@ def _describe(ds: xr.Dataset) -> None:
         "difference_from_mean": ("fraction minus its mean over the mask", "1"),
         "mean_fraction": ("mean fraction over the mask", "1"),
         "mask": ("pixels included in statistics", ""),
+        "valence": ("effective valence Σ fraction_k · valence_k", "1"),
+        "valence_err": ("1σ standard error of the effective valence", "1"),
         "shift_y": ("drift correction applied along y", "pixel"),
         "shift_x": ("drift correction applied along x", "pixel"),
     }

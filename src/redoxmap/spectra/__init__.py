@@ -1,5 +1,19 @@
-"""Reference spectra (standards) and their handling."""
+"""Reference spectra (standards), libraries with valences, edge positions and valence maps."""
 
+from redoxmap.spectra.edges import EdgeCalibration, calibrate_edge, edge_energy_map, white_line_map
+from redoxmap.spectra.library import (
+    ACQUISITION_RANGES_EV,
+    ANALYSIS_WINDOWS_EV,
+    load_library,
+    make_library,
+    write_library,
+)
 from redoxmap.spectra.references import load_references, read_spectrum
+from redoxmap.spectra.valence import valence_map
+from redoxmap.spectra.xdi import read_xdi
 
-__all__ = ["load_references", "read_spectrum"]
+__all__ = [
+    "ACQUISITION_RANGES_EV", "ANALYSIS_WINDOWS_EV", "EdgeCalibration", "calibrate_edge",
+    "edge_energy_map", "load_library", "load_references", "make_library", "read_spectrum", "read_xdi",
+    "valence_map", "white_line_map", "write_library",
+]

@@ -1,0 +1,139 @@
+"""Reference libraries: the standards of one edge with their valences, in one file.
+
+CSV layout (header lines start with ``#``; ``valence`` lists one number per standard column)::
+
+    # redoxmap reference library
+    # edge: Mn L3
+    # valence: MnO=2, Mn2O3=3, MnO2=4
+    energy_ev,MnO,Mn2O3,MnO2
+    635.0,0.01,0.02,0.01
+    ...
+
+HDF5 layout: ``/energy_ev`` and one dataset per standard under ``/standards`` with a ``valence``
+attribute; the root attribute ``edge`` names the edge.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import h5py
+import numpy as np
+import xarray as xr
+
+from redoxmap.errors import EnergyError, FormatError
+from redoxmap.history import with_history
+from redoxmap.io.energies import check_increasing
+
+#: Default analysis windows (eV) per edge, Liu et al. Nat. Nanotechnol. 2024 (seed 001), Methods.
+ANALYSIS_WINDOWS_EV = {"O K": (526.0, 536.0), "Mn L3": (638.0, 648.0), "Co L3": (775.0, 782.0),
+                       "Ni L3": (850.0, 860.0)}
+#: Broad acquisition ranges (eV) per edge, same source.
+ACQUISITION_RANGES_EV = {"O K": (525.0, 555.0), "Mn L3": (635.0, 665.0), "Co L3": (775.0, 805.0),
+                         "Ni L3": (848.0, 880.0)}
+
+
+def make_library(energy_ev: np.ndarray, spectra: dict[str, np.ndarray],
+                 valence: dict[str, float], edge: str) -> xr.DataArray:
+    """Build a library DataArray ``(component, energy)`` with a ``valence`` coordinate."""
+    names = list(spectra)
+    missing = [n for n in names if n not in valence]
+    if missing:
+        raise FormatError(f"no valence given for standard(s) {missing}; expected one per standard")
+    lib = xr.DataArray(np.array([spectra[n] for n in names], dtype=float), dims=("component", "energy"),
+                       coords={"component": names, "energy": np.asarray(energy_ev, float),
+                               "valence": ("component", [float(valence[n]) for n in names])},
+                       attrs={"edge": edge, "history": []})
+    lib["energy"].attrs["units"] = "eV"
+    return lib
+
+
+def write_library(lib: xr.DataArray, path: str | Path) -> Path:
+    """Write a library as CSV (``.csv``) or HDF5 (``.h5``), via a temporary name."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    names = [str(n) for n in lib.component.values]
+    if path.suffix.lower() == ".csv":
+        valence = ", ".join(f"{n}={v:g}" for n, v in zip(names, lib.valence.values, strict=True))
+        header = (f"# redoxmap reference library\n# edge: {lib.attrs.get('edge', '')}\n"
+                  f"# valence: {valence}\n" + ",".join(["energy_ev", *names]))
+        np.savetxt(tmp, np.column_stack([lib.energy.values, lib.values.T]), delimiter=",",
+                   header=header, comments="", fmt="%.6g")
+    else:
+        with h5py.File(tmp, "w") as h5:
+            h5.attrs["edge"] = lib.attrs.get("edge", "")
+            h5["energy_ev"] = lib.energy.values
+            for name, spectrum, v in zip(names, lib.values, lib.valence.values, strict=True):
+                h5[f"standards/{name}"] = spectrum
+                h5[f"standards/{name}"].attrs["valence"] = float(v)
+    os.replace(tmp, path)
+    return path
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, float], str]:
+    lines = path.read_text(errors="replace").splitlines()
+    edge, valence, names, rows = "", {}, None, []
+    for n, line in enumerate(lines, start=1):
+        text = line.strip()
+        if text.startswith("#"):
+            body = text.lstrip("#").strip()
+            if body.lower().startswith("edge:"):
+                edge = body.split(":", 1)[1].strip()
+            elif body.lower().startswith("valence:"):
+                for item in body.split(":", 1)[1].split(","):
+                    if "=" not in item:
+                        raise FormatError(f"{path}, line {n}: valence entry {item.strip()!r} is not "
+                                          "name=number")
+                    key, value = item.split("=", 1)
+                    valence[key.strip()] = float(value)
+            continue
+        if not text:
+            continue
+        fields = [f.strip() for f in re.split(r"[,\t;]", text)]
+        if names is None:
+            names = fields[1:]
+            continue
+        try:
+            rows.append([float(f) for f in fields])
+        except ValueError:
+            raise FormatError(f"{path}, line {n}: {text!r} is not numeric") from None
+    if names is None or not rows:
+        raise FormatError(f"{path}: no column header and data; expected 'energy_ev,<standard>,...'")
+    data = np.array(rows)
+    if data.shape[1] != len(names) + 1:
+        raise FormatError(f"{path}: {data.shape[1]} columns but {len(names) + 1} names in the header")
+    return data[:, 0], {n: data[:, i + 1] for i, n in enumerate(names)}, valence, edge
+
+
+def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = None) -> xr.DataArray:
+    """Load a reference library (CSV or HDF5), resampled onto ``energy`` (eV) when given.
+
+    Raises :class:`FormatError` when a standard has no valence, :class:`EnergyError` when the
+    library does not cover ``energy``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(f"{path}: reference library not found")
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        with h5py.File(path, "r") as h5:
+            if "energy_ev" not in h5 or "standards" not in h5:
+                raise FormatError(f"{path}: expected /energy_ev and /standards/<name> datasets")
+            energy_ev = h5["energy_ev"][()]
+            spectra = {n: d[()] for n, d in h5["standards"].items()}
+            valence = {n: float(d.attrs["valence"]) for n, d in h5["standards"].items()
+                       if "valence" in d.attrs}
+            edge = str(h5.attrs.get("edge", ""))
+    else:
+        energy_ev, spectra, valence, edge = _read_csv(path)
+    check_increasing(energy_ev, str(path))
+    lib = make_library(energy_ev, spectra, valence, edge)
+    lib.attrs = with_history({"edge": edge}, "load_library", path=str(path))
+    if energy is None:
+        return lib
+    target = np.asarray(energy, dtype=float)
+    if energy_ev[0] > target.min() + 1e-6 or energy_ev[-1] < target.max() - 1e-6:
+        raise EnergyError(f"{path}: library covers {energy_ev[0]:g}–{energy_ev[-1]:g} eV but the stack "
+                          f"spans {target.min():g}–{target.max():g} eV")
+    return lib.interp(energy=target)
