@@ -137,3 +137,27 @@ def test_thickness_from_edge_jump_uses_tabulated_cross_sections():
     assert float(t[0, 0]) == pytest.approx(500.0)
     with pytest.raises(FitError, match="absorbs no more"):
         thickness_from_edge_jump(jump, formula, density, 6400.0, 6450.0)
+
+
+def test_valence_cli_on_an_stxm_stack(tmp_path):
+    """End to end: a simulated Mn L3 particle written as an ALS STXM stack (no flats: I0 from the
+    brightest pixels), a library file, and `redoxmap valence` writing NetCDF."""
+    from typer.testing import CliRunner
+
+    from redoxmap.cli import app
+    from redoxmap.io.raw import RawStack
+    from redoxmap.io.stxm import write_stxm
+
+    sim = reduced_surface_particle(shape=(48, 48), seed=2)
+    t = np.exp(-sim.stack.values)
+    write_stxm(RawStack(counts=sim.raw.counts.copy(data=(t * 20000.0).astype(np.float32))),
+               tmp_path / "scan.hdr")
+    write_library(sim.refs, tmp_path / "mn_l3.csv")
+    result = CliRunner().invoke(app, ["valence", str(tmp_path / "scan.hdr"),
+                                      "-l", str(tmp_path / "mn_l3.csv"), "-o", str(tmp_path / "v.nc")])
+    assert result.exit_code == 0, result.output
+    maps = xr.open_dataset(tmp_path / "v.nc", engine="h5netcdf")
+    thick = sim.truth.edge_jump.values > 0.3 * sim.truth.edge_jump.values.max()
+    rmse = np.sqrt(np.mean((maps.valence.values[thick] - sim.truth.valence.values[thick]) ** 2))
+    assert rmse < 0.05
+    assert "mean valence" in result.output

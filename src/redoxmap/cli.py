@@ -143,6 +143,45 @@ def _print_summary(maps) -> None:
 
 
 @app.command()
+def valence(
+    stack: Path = typer.Argument(..., help="Stack: ALS .hdr, NXstxm, dxchange/FXI HDF5 or TIFF"),
+    library: Path = typer.Option(..., "--library", "-l",
+                                 help="Reference library (.csv or .h5) with valences"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Result file: .nc or .zarr"),
+    mode: str = typer.Option("sum1", help="lsq | nnls | sum1"),
+    energies: Path | None = typer.Option(None, help="Energy list file (TIFF stacks)"),
+    i0: Path | None = typer.Option(None, help="I0 spectrum file (energy, counts); default: empty region"),
+    i0_fraction: float = typer.Option(0.05, help="Fraction of brightest pixels taken as the I0 region"),
+    min_ev: float | None = typer.Option(None, help="Fit window start (eV); default: the edge's window"),
+    max_ev: float | None = typer.Option(None, help="Fit window end (eV)"),
+    normalize: bool = typer.Option(True, help="Pre/post-edge normalize stack and standards"),
+    align: bool = typer.Option(False, help="Correct per-energy drift"),
+    overwrite: bool = typer.Option(False, help="Replace an existing output file"),
+) -> None:
+    """Map oxidation state: fractions of standards of known valence and the effective valence."""
+    from redoxmap.io.writers import write_dataset
+    from redoxmap.pipeline import ValenceConfig, run_valence
+
+    _refuse_overwriting_inputs(output, [stack, library, energies, i0])
+    window = None if min_ev is None or max_ev is None else (min_ev, max_ev)
+    config = ValenceConfig(stack=stack, library=library, mode=mode, energies=energies, i0_spectrum=i0,
+                           i0_fraction=i0_fraction, window_ev=window, normalize=normalize, align=align)
+    with _progress() as bar:
+        maps, _, _ = run_valence(config, _pipeline_progress(bar))
+    mask = maps["mask"]
+    table = Table(title=f"valence ({mode}) over {int(mask.sum())} pixels")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_row("mean valence", f"{float(maps.valence.where(mask).mean()):.3f}")
+    table.add_row("median 1σ error", f"{float(maps.valence_err.where(mask).median()):.3f}")
+    table.add_row("mean R", f"{float(maps.r_factor.where(mask).mean()):.2e}")
+    console.print(table)
+    if output is not None:
+        write_dataset(maps, output, overwrite=overwrite)
+        console.print(f"maps written to [bold]{output}[/]")
+
+
+@app.command()
 def demo(out: Path = typer.Option(Path("demo-output"), help="Folder for the simulated scan, maps and report"),
          size: int = typer.Option(256, help="Image size (pixels per side)"),
          seed: int = typer.Option(0, help="Random seed")) -> None:

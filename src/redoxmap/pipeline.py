@@ -89,3 +89,56 @@ def run_xanes2d(config: Xanes2DConfig,
     maps.attrs["mask_threshold_od"] = mask.attrs["threshold_od"]
     maps.attrs["e0_ev"] = mask.attrs["e0_ev"]
     return maps, stack, refs
+
+
+@dataclass
+class ValenceConfig:
+    """Settings of an oxidation-state mapping run (every field has a CLI option)."""
+
+    stack: Path
+    library: Path
+    mode: str = "sum1"
+    energies: Path | None = None
+    i0_spectrum: Path | None = None
+    i0_fraction: float = 0.05
+    window_ev: tuple[float, float] | None = None
+    normalize: bool = True
+    align: bool = False
+    max_shift_px: float = 10.0
+
+    def settings(self) -> dict:
+        """Plain, printable settings for reports and history."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+def run_valence(config: ValenceConfig,
+                progress: Progress | None = None) -> tuple[xr.Dataset, xr.DataArray, xr.DataArray]:
+    """Read (with I0 from an empty region or a spectrum when the file has no flats), optionally
+    align, and map valence; return ``(maps, stack, library)``."""
+    from redoxmap.io.stack import read_raw
+    from redoxmap.preprocess.flatfield import optical_density
+    from redoxmap.preprocess.i0 import with_i0_region, with_i0_spectrum
+    from redoxmap.spectra.library import load_library
+    from redoxmap.spectra.valence import valence_map
+
+    def report(stage: str, done: int = 1, total: int = 1) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    report("read", 0)
+    raw = read_raw(config.stack, energies=config.energies)
+    if config.i0_spectrum is not None:
+        raw = with_i0_spectrum(raw, config.i0_spectrum)
+    elif raw.flats is None and not raw.counts_are_transmission:
+        raw = with_i0_region(raw, fraction=config.i0_fraction)
+    stack = optical_density(raw)
+    report("read")
+    if config.align:
+        stack = align_stack(stack, max_shift_px=config.max_shift_px,
+                            progress=lambda done, total: report("align", done, total))
+    library = load_library(config.library)
+    report("fit", 0)
+    maps = valence_map(stack, library, mode=config.mode, window_ev=config.window_ev,
+                       normalize=config.normalize).compute()
+    report("fit")
+    return maps, stack, library
