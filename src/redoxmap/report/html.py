@@ -1,0 +1,106 @@
+"""A report folder: PNG figures and an ``index.html`` with the fit settings and summary numbers."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from redoxmap.report import figures
+
+
+def _save(fig: Figure, folder: Path, name: str) -> str:
+    tmp = folder / f".{name}.tmp.png"
+    fig.savefig(tmp, dpi=150)
+    os.replace(tmp, folder / name)
+    return name
+
+
+def _rows(items: dict) -> str:
+    return "\n".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+                     for k, v in items.items())
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def summary_numbers(maps: xr.Dataset) -> dict[str, object]:
+    """Per component: masked mean fraction, median 1σ error; mean R and pixel count."""
+    mask = np.asarray(maps["mask"], bool)
+    out: dict[str, object] = {"masked pixels": int(mask.sum()),
+                              "mean R over mask": float(maps.r_factor.values[mask].mean())}
+    for comp in maps.component.values:
+        out[f"{comp}: mean fraction"] = float(maps.mean_fraction.sel(component=comp))
+        out[f"{comp}: median 1σ error"] = float(np.median(maps.fraction_err.sel(component=comp).values[mask]))
+    if "valence" in maps:
+        out["mean valence"] = float(maps.valence.values[mask].mean())
+        out["median valence 1σ error"] = float(np.median(maps.valence_err.values[mask]))
+    return out
+
+
+def write_report(maps: xr.Dataset, stack: xr.DataArray, refs: xr.DataArray, out_dir: str | Path,
+                 settings: dict | None = None, summary: dict | None = None) -> Path:
+    """Write figures and ``index.html`` into ``out_dir``; return the path of ``index.html``.
+
+    Every file is written under a temporary name and renamed when complete.
+    """
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    pixel = maps.attrs.get("pixel_size_nm") or stack.attrs.get("pixel_size_nm")
+    images: list[tuple[str, str]] = []
+    for comp in maps.component.values:
+        images.append((_save(figures.fraction_map(maps, comp, pixel), folder, f"fraction_{comp}.png"),
+                       f"{comp} fraction"))
+        images.append((_save(figures.difference_map(maps, comp, pixel), folder, f"difference_{comp}.png"),
+                       f"{comp}: difference from the mean state"))
+        images.append((_save(figures.fraction_histogram(maps, comp), folder, f"histogram_{comp}.png"),
+                       f"{comp}: histogram over the mask"))
+    images.append((_save(figures.r_factor_map(maps, pixel), folder, "r_factor.png"), "misfit R"))
+    if "valence" in maps:
+        images.append((_save(figures.valence_map_figure(maps, pixel), folder, "valence.png"),
+                       "effective valence"))
+    images.append((_save(figures.pixel_fits(stack, refs, maps), folder, "pixel_fits.png"),
+                   "spectra and fits of a few pixels"))
+    if "shift_y" in maps:
+        images.append((_save(figures.shifts_plot(maps), folder, "shifts.png"), "drift correction"))
+    energy = stack["energy"].values
+    fit_settings = {
+        "mode": maps.attrs.get("fit_mode", ""),
+        "references": [str(c) for c in maps.component.values],
+        "energies": f"{len(energy)} from {energy.min():.2f} to {energy.max():.2f} eV",
+        "image size": f"{stack.sizes.get('y')} × {stack.sizes.get('x')} pixels",
+        "pixel size": f"{pixel:g} nm" if pixel else "not given",
+        **(settings or {}),
+    }
+    history = maps.attrs.get("history", [])
+    history = history.split("\n") if isinstance(history, str) else list(history)
+    body = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>redoxmap report</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+        "table{border-collapse:collapse;margin-bottom:1.5em}th,td{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:left}figure{display:inline-block;margin:0.5em;width:48%}img{width:100%}</style>",
+        "</head><body><h1>redoxmap report</h1>",
+        f"<p>Source: {html.escape(str(maps.attrs.get('source', stack.attrs.get('source', ''))))}</p>",
+        "<h2>Summary</h2><table>", _rows(summary_numbers(maps)), "</table>",
+    ]
+    if summary:
+        body += ["<h2>Recovered versus true</h2><table>", _rows(summary), "</table>"]
+    body += ["<h2>Fit settings</h2><table>", _rows(fit_settings), "</table>", "<h2>Figures</h2>"]
+    body += [f"<figure><img src='{html.escape(name)}' alt='{html.escape(caption)}'>"
+             f"<figcaption>{html.escape(caption)}</figcaption></figure>" for name, caption in images]
+    body += ["<h2>History</h2><ol>", *(f"<li><code>{html.escape(line)}</code></li>" for line in history),
+             "</ol></body></html>"]
+    index = folder / "index.html"
+    tmp = folder / ".index.html.tmp"
+    tmp.write_text("\n".join(body), encoding="utf-8")
+    os.replace(tmp, index)
+    return index
