@@ -80,8 +80,9 @@ def test_dask_chunks_give_the_numpy_result(small_scan):
     eager = lincomb(stack, small_scan.refs, mode="nnls")
     lazy = lincomb(stack.chunk({"y": 16, "x": 20}), small_scan.refs, mode="nnls")
     assert lazy.fraction.chunks is not None
-    xr.testing.assert_allclose(eager.fraction, lazy.fraction.compute())
-    xr.testing.assert_allclose(eager.r_factor, lazy.r_factor.compute())
+    # float32 products depend on the block width at the 1e-7 level of the data's own precision
+    xr.testing.assert_allclose(eager.fraction, lazy.fraction.compute(), atol=1e-5)
+    xr.testing.assert_allclose(eager.r_factor, lazy.r_factor.compute(), atol=1e-5)
 
 
 def test_difference_from_mean_is_zero_mean_over_mask(small_scan):

@@ -61,41 +61,37 @@ def _subsets(nonneg: np.ndarray) -> list[np.ndarray]:
     return sets
 
 
-def solve_block(d: np.ndarray, design: np.ndarray,
-                nonneg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Least-squares weights (P × n), residual sum of squares (P) and Σd² (P) for float64
-    spectra ``d`` (P × E).
+def solve_normal_equations(b: np.ndarray, dd: np.ndarray, gram: np.ndarray,
+                           nonneg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares weights (P × n) and residual sum of squares (P) from b = Aᵀd (P × n),
+    dd = dᵀd (P) and G = AᵀA, for every pixel at once.
 
-    Exact active-set enumeration for the non-negative columns; plain normal equations when none
-    is constrained.
+    Exact active-set enumeration for the non-negative columns: on each subset S the
+    unconstrained solution is w_S = b_S G_SS⁻¹ with RSS = dd − w_S·b_S; the best feasible one wins.
     """
-    gram = design.T @ design
-    b = d @ design
-    dd = np.einsum("pe,pe->p", d, d)
     n_pix, n_col = b.shape
     best_w = np.zeros((n_pix, n_col))
     best_ss = dd.copy()
     for cols in _subsets(nonneg):
-        g_s = gram[np.ix_(cols, cols)]
         try:
-            w_s = np.linalg.solve(g_s, b[:, cols].T).T
+            inv = np.linalg.inv(gram[np.ix_(cols, cols)])
         except np.linalg.LinAlgError:
             continue
-        ss = dd - np.einsum("pk,pk->p", w_s, b[:, cols])
+        b_s = b[:, cols]
+        w_s = b_s @ inv
+        ss = dd - np.einsum("pk,pk->p", w_s, b_s)
         con = nonneg[cols]
-        if con.any():
-            scale = np.abs(w_s).max(axis=1, keepdims=True) + 1e-300
-            feasible = np.all(w_s[:, con] >= -1e-9 * scale, axis=1)
-        else:
-            feasible = np.ones(n_pix, dtype=bool)
+        scale = np.abs(w_s).max(axis=1) + 1e-300
+        feasible = (w_s[:, con] >= -1e-9 * scale[:, None]).all(axis=1)
         better = feasible & (ss < best_ss - 1e-12 * np.maximum(dd, 1e-300))
+        full = np.zeros((n_pix, n_col))
+        full[:, cols] = w_s
+        best_w = np.where(better[:, None], full, best_w)
         best_ss = np.where(better, ss, best_ss)
-        best_w[better] = 0.0
-        best_w[np.ix_(better, cols)] = w_s[better]
         if not nonneg.any():
             break
     best_w[:, nonneg] = np.clip(best_w[:, nonneg], 0.0, None)
-    return best_w, np.clip(best_ss, 0.0, None), dd
+    return best_w, np.clip(best_ss, 0.0, None)
 
 
 #: Packed kernel outputs after the 2K weights and fraction errors.
@@ -107,18 +103,31 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
     """Fit spectra ``d`` (..., E); return (..., 2K + 5): weights, fraction errors, R, σ², background,
     effective valence and its error.
 
-    σ² = RSS / (E − n_params); the fraction errors propagate Cov(w) = σ² C (C = G⁻¹) through
-    f_k = w_k / W (W = Σw): Var f_k = σ²/W² (C_kk − 2 f_k Σ_j C_kj + f_k² Σ_ij C_ij). The effective
-    valence v̄ = Σ f_k v_k has Var v̄ = σ²/W² · uᵀCu with u_k = v_k − v̄.
+    The data are read once, in their stored (energy-major) order: b = Aᵀd and dᵀd per block of
+    pixels. Float32 stacks are projected in float32 onto an orthonormal basis Q of the references
+    (A = QR, b = Rᵀ(Qᵀd)): the rounding then stays at the level of the data's own float32
+    representation, instead of being amplified by the condition number of AᵀA, and the data are
+    never copied to float64. σ² = RSS / (E − n_params); the fraction errors propagate
+    Cov(w) = σ² C (C = G⁻¹) through f_k = w_k / W (W = Σw):
+    Var f_k = σ²/W² (C_kk − 2 f_k Σ_j C_kj + f_k² Σ_ij C_ij). The effective valence
+    v̄ = Σ f_k v_k has Var v̄ = σ²/W² · uᵀCu with u_k = v_k − v̄.
     """
     shape = d.shape[:-1]
-    flat = d.reshape(-1, d.shape[-1])
     n_e, n_col = design.shape
-    cov = np.linalg.pinv(design.T @ design)[:n_ref, :n_ref]
-    out = np.zeros((flat.shape[0], 2 * n_ref + 5))
-    for start in range(0, flat.shape[0], BLOCK_PIXELS):
-        block = flat[start:start + BLOCK_PIXELS].astype(np.float64, copy=False)
-        w, rss, dd = solve_block(block, design, nonneg)
+    if d.dtype not in (np.float32, np.float64):
+        d = d.astype(np.float64)
+    columns = np.moveaxis(d, -1, 0).reshape(n_e, -1)  # a view for energy-major stacks
+    q, r = np.linalg.qr(design)
+    q_t = np.ascontiguousarray(q.T, dtype=d.dtype)
+    gram = design.T @ design
+    cov = np.linalg.pinv(gram)[:n_ref, :n_ref]
+    n_pix = columns.shape[1]
+    out = np.zeros((n_pix, 2 * n_ref + 5))
+    for start in range(0, n_pix, BLOCK_PIXELS):
+        block = columns[:, start:start + BLOCK_PIXELS]
+        b = (q_t @ block).T.astype(np.float64) @ r
+        dd = np.einsum("ep,ep->p", block, block, dtype=np.float64)
+        w, rss = solve_normal_equations(b, dd, gram, nonneg)
         weights = w[:, :n_ref]
         total = weights.sum(axis=1)
         ok = total > 0
@@ -127,10 +136,9 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
         sigma2 = rss / max(n_e - n_col, 1)
         var = (np.diag(cov)[None, :] - 2 * frac * cov.sum(axis=1)[None, :]
                + frac**2 * cov.sum()) * sigma2[:, None] / safe[:, None] ** 2
-        err = np.where(ok[:, None], np.sqrt(np.clip(var, 0.0, None)), 0.0)
-        sl = slice(start, start + block.shape[0])
+        sl = slice(start, start + block.shape[1])
         out[sl, :n_ref] = weights
-        out[sl, n_ref:2 * n_ref] = err
+        out[sl, n_ref:2 * n_ref] = np.where(ok[:, None], np.sqrt(np.clip(var, 0.0, None)), 0.0)
         out[sl, 2 * n_ref + _R] = np.where(dd > 0, rss / np.where(dd > 0, dd, 1.0), 0.0)
         out[sl, 2 * n_ref + _SIGMA2] = sigma2
         if n_col > n_ref:
