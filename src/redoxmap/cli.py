@@ -192,7 +192,7 @@ def demo(out: Path = typer.Option(Path("demo-output"), help="Folder for the simu
     start = time.perf_counter()
     with _progress() as bar:
         result = run_demo(out, size=size, seed=seed, progress=_pipeline_progress(bar))
-    table = Table(title="recovered versus true (cycled fraction, edge jump > 0.3 OD)")
+    table = Table(title="recovered versus true (where the true edge jump > 0.3 OD)")
     table.add_column("quantity")
     table.add_column("value", justify="right")
     for key, value in result.items():

@@ -105,6 +105,7 @@ def normalize_stack(od: xr.DataArray, e0_ev: float | None = None,
     ds = xr.Dataset({"normalized": normalized.transpose(*od.dims), "edge_jump": jump,
                      "pre_edge_od": a_pre + b_pre * e0})
     ds["normalized"].attrs = with_history(od.attrs, "normalize_stack", **params)
+    ds["normalized"].attrs.update(long_name="normalized μ(E)", units="1")
     ds.attrs.update(params)
     ds.attrs["pre_ev"] = list(params["pre_ev"])
     return ds

@@ -72,6 +72,28 @@ def valence_map_figure(maps: xr.Dataset, pixel_size_nm: float | None = None) -> 
     return _map(maps.valence, maps["mask"], "effective valence", "valence", "plasma", pixel_size_nm)
 
 
+def edge_energy_figure(maps: xr.Dataset, pixel_size_nm: float | None = None) -> Figure:
+    """Edge energy (eV) over the mask, 1st–99th percentile colour range."""
+    values = maps.edge_energy.where(maps["mask"]).values
+    lo, hi = np.nanpercentile(values, [1, 99])
+    return _map(maps.edge_energy, maps["mask"], "edge energy", "edge energy (eV)", "cividis",
+                pixel_size_nm, vmin=lo, vmax=hi)
+
+
+def valence_histogram(maps: xr.Dataset) -> Figure:
+    """Histogram of the effective valence over the mask, with the median 1σ error."""
+    mask = np.asarray(maps["mask"], bool)
+    values = maps.valence.values[mask]
+    fig = Figure(figsize=(5.0, 3.6), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    ax.hist(values, bins=60, color="tab:purple", alpha=0.8,
+            label=f"mean {values.mean():.3f}, median 1σ {np.median(maps.valence_err.values[mask]):.3f}")
+    ax.set_xlabel("effective valence")
+    ax.set_ylabel("pixels")
+    ax.legend(frameon=False)
+    return fig
+
+
 def fraction_histogram(maps: xr.Dataset, component: str) -> Figure:
     """Histogram of the fraction over the mask, with mean ± standard deviation."""
     values = maps.fraction.sel(component=component).values[np.asarray(maps["mask"], bool)]
@@ -120,7 +142,7 @@ def pixel_fits(stack: xr.DataArray, refs: xr.DataArray, maps: xr.Dataset, n: int
         ax.plot(energy, fitted_spectrum(maps, refs, y, x), "-", lw=1.2, color=colour,
                 label=f"({y}, {x}) {first} {frac:.2f}, R {float(maps.r_factor[y, x]):.1e}", gid="fit")
     ax.set_xlabel("energy (eV)")
-    ax.set_ylabel("optical density")
+    ax.set_ylabel(stack.attrs.get("long_name", "optical density"))
     ax.legend(frameon=False, fontsize=7)
     return fig
 

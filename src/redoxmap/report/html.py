@@ -68,6 +68,11 @@ def write_report(maps: xr.Dataset, stack: xr.DataArray, refs: xr.DataArray, out_
     if "valence" in maps:
         images.append((_save(figures.valence_map_figure(maps, pixel), folder, "valence.png"),
                        "effective valence"))
+        images.append((_save(figures.valence_histogram(maps), folder, "valence_histogram.png"),
+                       "effective valence: histogram over the mask"))
+    if "edge_energy" in maps:
+        images.append((_save(figures.edge_energy_figure(maps, pixel), folder, "edge_energy.png"),
+                       "edge energy (half jump)"))
     images.append((_save(figures.pixel_fits(stack, refs, maps), folder, "pixel_fits.png"),
                    "spectra and fits of a few pixels"))
     if "shift_y" in maps:
