@@ -161,3 +161,16 @@ def test_valence_cli_on_an_stxm_stack(tmp_path):
     rmse = np.sqrt(np.mean((maps.valence.values[thick] - sim.truth.valence.values[thick]) ** 2))
     assert rmse < 0.05
     assert "mean valence" in result.output
+
+
+def test_shipped_mn_k_library_is_real_and_ordered():
+    """The shipped library holds measured Athena standards whose edges (max dμ/dE) rise with valence
+    as SOURCES states: MnO 6544.4, Mn2O3 6554.2, pyrolusite 6557.9 eV (±0.6 eV on the 0.5 eV grid)."""
+    from redoxmap.data import mn_k_library_path
+
+    lib = load_library(mn_k_library_path())
+    assert list(lib.valence.values) == [2.0, 3.0, 4.0, 4.0]
+    assert lib.attrs["edge"] == "Mn K"
+    derivative = lib.differentiate("energy")
+    e0 = derivative.energy.values[derivative.argmax("energy").values]
+    np.testing.assert_allclose(e0[[0, 1, 3]], [6544.4, 6554.2, 6557.9], atol=0.6)

@@ -14,3 +14,8 @@ MN_K_STANDARDS = {"pristine": "Li2MnO3_MnK.csv", "cycled": "Mn2O3_MnK.csv"}
 def demo_reference_paths() -> list[Path]:
     """Paths of the shipped Mn K-edge standards, pristine-like first."""
     return [DATA_DIR / name for name in MN_K_STANDARDS.values()]
+
+
+def mn_k_library_path() -> Path:
+    """Path of the shipped Mn K-edge reference library (MnO 2+, Mn2O3 3+, Li2MnO3 and MnO2 4+)."""
+    return DATA_DIR / "mn_k_library.csv"
