@@ -55,9 +55,10 @@ def _images(dset: h5py.Dataset, chunks: int | None) -> np.ndarray | da.Array:
     return da.from_array(dset, chunks=(*dset.shape[:-2], chunks, chunks))
 
 
-def _frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int, int],
+def read_frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int, int],
             n_energy: int, chunks: int | None) -> xr.DataArray | None:
-    """Read flats or darks: one image, a stack of repeats (averaged), or one per energy."""
+    """Read flats or darks: one image, a stack of repeats (averaged), or one per energy
+    (``n_energy`` images; pass -1 to always average)."""
     if name is None or name not in h5:
         return None
     dset = require_dataset(h5, name, what)
@@ -106,8 +107,8 @@ def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None
     counts["energy"].attrs["units"] = "eV"
     raw = RawStack(
         counts=counts,
-        flats=_frames(h5, flats, "flat-field images", shape_yx, energy_ev.size, chunks),
-        darks=_frames(h5, darks, "dark images", shape_yx, energy_ev.size, chunks),
+        flats=read_frames(h5, flats, "flat-field images", shape_yx, energy_ev.size, chunks),
+        darks=read_frames(h5, darks, "dark images", shape_yx, energy_ev.size, chunks),
         counts_are_transmission=transmission,
         notes=[note] if note else [],
     )

@@ -56,13 +56,14 @@ def transmission(raw: RawStack) -> tuple[xr.DataArray, xr.DataArray]:
         reference = raw.flats.astype(np.float32) - dark
         positive = (signal > 0) & (reference > 0)
         t = signal / reference.where(reference > 0, 1.0)
-    valid = positive.all("energy")
-    t = t.where(positive, 1.0).transpose("energy", "y", "x")
+    valid = positive.all([d for d in positive.dims if d not in ("y", "x")])
+    t = t.where(positive, 1.0).transpose(*counts.dims)
     return t, valid
 
 
 def optical_density(raw: RawStack) -> xr.DataArray:
-    """Optical density OD = −ln T per pixel and energy, dims ``(energy, y, x)``.
+    """Optical density OD = −ln T per pixel, with the dims of the counts (``(energy, y, x)`` for a
+    spectral stack, ``(angle, y, x)`` for projections).
 
     Pixels where I ≤ 0 or I0 ≤ 0 (after dark subtraction) at any energy are counted, warned
     about, given OD 0 and flagged False in the ``valid`` coordinate ``(y, x)``; no inf or NaN
@@ -97,5 +98,6 @@ def optical_density(raw: RawStack) -> xr.DataArray:
     od.attrs["units"] = "1"
     od.attrs["long_name"] = "optical density −ln(I/I0)"
     od = od.assign_coords(valid=valid)
-    od["energy"].attrs["units"] = "eV"
+    if "energy" in od.coords:
+        od["energy"].attrs["units"] = "eV"
     return od

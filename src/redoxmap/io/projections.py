@@ -1,0 +1,125 @@
+"""Tomographic projections: dxchange HDF5 (``/exchange/data``, ``data_white``, ``data_dark``,
+``/exchange/theta``) one file per energy, and multi-page TIFF with an angle list.
+
+Returns raw stacks whose counts have dims ``(angle, y, x)`` with an ``angle`` coordinate in degrees
+(y is the detector row, i.e. the slice index of the volume). :func:`open_projections` flat-fields
+each energy with the one flat-field path and stacks them as ``(energy, angle, y, x)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from redoxmap.errors import FormatError
+from redoxmap.io.energies import to_ev
+from redoxmap.io.hdf5 import open_h5, read_frames, require_dataset
+from redoxmap.io.raw import RawStack
+
+DATA = "/exchange/data"
+FLATS = "/exchange/data_white"
+DARKS = "/exchange/data_dark"
+THETA = "/exchange/theta"
+ENERGY = "/exchange/energy"
+
+
+def angles_in_degrees(values: np.ndarray, units: str, where: str) -> np.ndarray:
+    """Angles in degrees from values declared in ``units`` ("deg"/"degrees" or "rad"/"radians").
+
+    A scan declared in degrees whose angles all lie within ±2π but span more than 1 rad with
+    many angles looks like radians (and the reverse): that is an error, not a guess.
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    unit = units.lower().strip()
+    span = float(np.ptp(values)) if values.size else 0.0
+    if unit in ("deg", "degree", "degrees"):
+        if values.size > 10 and np.abs(values).max() <= 2 * np.pi + 1e-6 and span > 1.0:
+            raise FormatError(f"{where}: angles declared in degrees span only {span:.3g} "
+                              "(all within ±2π); expected degrees — are they radians?")
+        return values
+    if unit in ("rad", "radian", "radians"):
+        if np.abs(values).max() > 2 * np.pi + 1e-6:
+            raise FormatError(f"{where}: angles declared in radians reach {np.abs(values).max():.4g}; "
+                              "expected |θ| ≤ 2π — are they degrees?")
+        return np.degrees(values)
+    raise FormatError(f"{where}: angle units {units!r} not understood; expected 'deg' or 'rad'")
+
+
+def read_projections_dxchange(path: str | Path, energy_ev: float | None = None,
+                              theta_units: str | None = None) -> RawStack:
+    """Read one dxchange projection file. ``theta`` units come from its ``units`` attribute
+    (default degrees) unless ``theta_units`` is given; the energy from ``/exchange/energy`` or
+    ``energy_ev``."""
+    path = Path(path)
+    with open_h5(path) as h5:
+        data = require_dataset(h5, DATA, "projections")
+        if data.ndim != 3:
+            raise FormatError(f"{path}: {DATA} has shape {data.shape}; expected (angle, y, x)")
+        theta = require_dataset(h5, THETA, "rotation angles")
+        units = theta_units or theta.attrs.get("units", "deg")
+        units = units.decode() if isinstance(units, bytes) else str(units)
+        angles = angles_in_degrees(theta[()], units, f"{path}:{THETA}")
+        if angles.size != data.shape[0]:
+            raise FormatError(f"{path}: {THETA} holds {angles.size} angles but {DATA} holds "
+                              f"{data.shape[0]} projections; expected one angle per projection")
+        if energy_ev is None and ENERGY in h5:
+            energy_ev = float(to_ev(np.atleast_1d(h5[ENERGY][()]), f"{path}:{ENERGY}")[0][0])
+        counts = np.asarray(data[()], dtype=np.float32)
+        flats = read_frames(h5, FLATS, "flat-field images", data.shape[1:], -1, None)
+        darks = read_frames(h5, DARKS, "dark images", data.shape[1:], -1, None)
+    if flats is None:
+        raise FormatError(f"{path}: {FLATS} (flat-field images) is missing; expected flats to turn "
+                          "counts into transmission")
+    coords = {"angle": angles}
+    if energy_ev is not None:
+        coords["energy"] = float(energy_ev)
+    da = xr.DataArray(counts, dims=("angle", "y", "x"), coords=coords,
+                      attrs={"source": str(path), "history": []})
+    da["angle"].attrs["units"] = "degree"
+    return RawStack(counts=da, flats=flats, darks=darks)
+
+
+def write_projections_dxchange(raw: RawStack, path: str | Path) -> None:
+    """Write projections (angle, y, x) with flats, darks, theta (degrees) and energy (eV)."""
+    import h5py
+
+    with h5py.File(path, "w") as h5:
+        h5[DATA] = np.asarray(raw.counts.values)
+        h5[THETA] = raw.counts["angle"].values
+        h5[THETA].attrs["units"] = "deg"
+        if "energy" in raw.counts.coords:
+            h5[ENERGY] = float(raw.counts["energy"])
+        for frames, name in ((raw.flats, FLATS), (raw.darks, DARKS)):
+            if frames is not None:
+                values = np.asarray(frames.values)
+                h5[name] = values[None] if values.ndim == 2 else values
+
+
+def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] | None = None,
+                     theta_units: str | None = None) -> xr.DataArray:
+    """Flat/dark-corrected −ln projections of one or more energies, dims ``(energy, angle, y, x)``.
+
+    All files must share the angles and the detector shape.
+    """
+    from redoxmap.preprocess.flatfield import optical_density
+
+    if energies_ev is not None and len(energies_ev) != len(paths):
+        raise FormatError(f"{len(energies_ev)} energies for {len(paths)} projection files")
+    stacks = []
+    for i, path in enumerate(paths):
+        raw = read_projections_dxchange(path, None if energies_ev is None else energies_ev[i],
+                                        theta_units)
+        if "energy" not in raw.counts.coords:
+            raise FormatError(f"{path}: no {ENERGY} in the file; pass the energy of each file")
+        stacks.append(optical_density(raw))
+    first = stacks[0]
+    for path, other in zip(paths[1:], stacks[1:], strict=True):
+        if other.shape != first.shape or not np.allclose(other.angle, first.angle):
+            raise FormatError(f"{path}: projections {other.shape} or angles differ from {paths[0]}; "
+                              "expected the same scan at each energy")
+    out = xr.concat(stacks, dim="energy").sortby("energy")
+    out = out.assign_coords(valid=out.valid.all("energy")) if "energy" in out.valid.dims else out
+    return out.transpose("energy", "angle", "y", "x")
