@@ -3,7 +3,8 @@
 Pixel-driven projector: pixel (row i, column j) of an n × n slice, centred at
 (x, y) = (j − c, c − i) with c = n // 2 (scikit-image's rotation centre), falls at detector
 position t = x cos θ + y sin θ + c_det and is split linearly between the two nearest detector
-bins. Its geometry matches scikit-image's ``radon`` (angle 0 integrates along rows), so the same sinograms feed either.
+bins. Its geometry matches scikit-image's ``radon`` (angle 0 integrates along rows), so the
+same sinograms feed either.
 One sparse matrix serves every slice: A (n_angle·n_det × n²) times the slices as columns.
 """
 
