@@ -53,6 +53,9 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
     labels = np.zeros(shape, np.int32)
     if void:
         voids |= r <= 0.08 * n
+    # a thin sheet from near the central void towards the surface, three voxels thick
+    sheet = ((np.abs(zz - c - 0.1 * n) <= 1.0) & (yy > c) & (r <= 0.95 * radius)
+             & (np.abs(xx - c) <= 0.2 * n)) if crack else np.zeros(shape, bool)
     placed = 0
     while placed < n_pores:
         direction = rng.normal(size=3)
@@ -60,17 +63,14 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
         centre = c + direction * rng.uniform(0.2, 0.75) * radius
         pore_r = rng.uniform(0.025, 0.04) * n
         ball = _ball(shape, centre, pore_r)
-        if (ndimage.binary_dilation(ball, iterations=2) & (voids | ~particle)).any():
+        if (ndimage.binary_dilation(ball, iterations=2) & (voids | sheet | ~particle)).any():
             continue
         placed += 1
         voids |= ball
         labels[ball] = placed
     if crack:
-        # a thin sheet from the central void towards the surface, one voxel-pair thick
-        sheet = ((np.abs(zz - c - 0.1 * n) <= 1.0) & (yy > c) & (r <= 0.95 * radius)
-                 & (np.abs(xx - c) <= 0.2 * n))
         voids |= sheet
-        labels[sheet & (labels == 0)] = placed + 1
+        labels[sheet] = placed + 1
     solid = particle & ~voids
     ni_scale = np.ones(shape)
     classes = np.where(solid, 1, 0).astype(np.int8)
@@ -79,7 +79,7 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
         ni_scale[layer] = 0.7
         classes[layer] = 2
     if ni_rich_patches:
-        field = ndimage.gaussian_filter(rng.standard_normal(shape), n / 20)
+        field = ndimage.gaussian_filter(rng.standard_normal(shape), n / 10)
         patches = solid & (field > np.percentile(field[solid], 85)) & (classes == 1)
         ni_scale[patches] = 1.3
         classes[patches] = 3
@@ -94,7 +94,8 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
         {**data, "particle": (("z", "y", "x"), particle), "void": (("z", "y", "x"), voids & particle),
          "pore_labels": (("z", "y", "x"), labels), "ni_mn_class": (("z", "y", "x"), classes)},
         attrs={"composition": COMPOSITION, "density_g_cm3": DENSITY_G_CM3, "radius_px": radius,
-               "n_isolated_pores": placed, "has_crack": int(crack), "halo_fraction": halo_fraction},
+               "n_isolated_pores": placed, "n_internal_voids": placed + int(void),
+               "has_crack": int(crack), "halo_fraction": halo_fraction},
     )
 
 

@@ -1,0 +1,77 @@
+"""Chemistry from energies on either side of an absorption edge.
+
+Wang et al., Nat. Commun. 12, 5370 (2021), Methods "3D nano-tomography": the element's volume is
+the above-edge minus the below-edge reconstruction (Mn 6530/6565 eV, Ni 8313/8360 eV). Dividing by
+the element's jump in mass attenuation Δ(μ/ρ) (xraydb, Elam tables) and the voxel size turns it
+into a partial density (g/cm³); other elements cancel because their μ barely changes across the edge
+(their small smooth change is the method's known bias, < 1 % here).
+"""
+
+from __future__ import annotations
+
+import xarray as xr
+
+from redoxmap.errors import FitError
+from redoxmap.history import with_history
+
+
+def mass_attenuation_jump(element: str, below_ev: float, above_ev: float) -> float:
+    """Δ(μ/ρ) of ``element`` across its edge, cm²/g (xraydb)."""
+    import xraydb
+
+    jump = float(xraydb.mu_elam(element, above_ev) - xraydb.mu_elam(element, below_ev))
+    if jump <= 0:
+        raise FitError(f"{element} has no absorption edge between {below_ev:g} and {above_ev:g} eV")
+    return jump
+
+
+def matrix_slope(formula: str, element: str, below_ev: float, above_ev: float) -> float:
+    """Relative change of the other elements' attenuation across the edge, per unit of the total
+    below-edge attenuation, for a material of the given formula:
+    Σ_{el≠X} ρ_el Δ(μ/ρ)_el / Σ_el ρ_el (μ/ρ)_el(E_below)."""
+    import xraydb
+
+    from redoxmap.simulate.phantom3d import element_densities
+
+    rho = element_densities(formula, 1.0)
+    below = sum(r * xraydb.mu_elam(el, below_ev) for el, r in rho.items())
+    change = sum(r * (xraydb.mu_elam(el, above_ev) - xraydb.mu_elam(el, below_ev))
+                 for el, r in rho.items() if el != element)
+    return float(change / below)
+
+
+def element_density(mu_above: xr.DataArray, mu_below: xr.DataArray, element: str, below_ev: float,
+                    above_ev: float, voxel_size_nm: float, formula: str | None = None) -> xr.DataArray:
+    """Partial density (g/cm³) of ``element``: (μ_above − μ_below − Δμ_matrix) / (voxel · Δ(μ/ρ)).
+
+    ``mu_*`` are reconstructions in attenuation per voxel (as :func:`reconstruct` returns). With
+    the nominal ``formula`` the other elements' own (negative, smooth) change across the edge is
+    removed: Δμ_matrix = μ_below · :func:`matrix_slope` (scaled by each voxel's below-edge
+    attenuation, so voids and thin regions get less); without it that change biases the result
+    low (by ~8 % for Ni in Li1.2Mn0.54Ni0.13Co0.13O2 at 8313/8360 eV).
+    """
+    if mu_above.shape != mu_below.shape:
+        raise FitError(f"volumes differ in shape {mu_above.shape} vs {mu_below.shape}; expected the "
+                       "same grid (register the energies first)")
+    jump = mass_attenuation_jump(element, below_ev, above_ev)
+    difference = mu_above - mu_below
+    if formula is not None:
+        difference = difference - mu_below * matrix_slope(formula, element, below_ev, above_ev)
+    out = difference / (voxel_size_nm * 1e-7 * jump)
+    out.attrs = with_history(mu_above.attrs, "element_density", element=element, below_ev=below_ev,
+                             above_ev=above_ev, voxel_size_nm=voxel_size_nm, formula=formula)
+    out.attrs.update(units="g/cm^3", long_name=f"{element} partial density")
+    return out
+
+
+def ratio_volume(numerator: xr.DataArray, denominator: xr.DataArray, mask: xr.DataArray,
+                 atomic: tuple[float, float] | None = None) -> xr.DataArray:
+    """Ratio of two density volumes inside ``mask`` (0 outside); with ``atomic`` = (molar mass
+    of numerator, of denominator) the ratio is atomic rather than by mass."""
+    denom = denominator.where(mask & (denominator > 0))
+    ratio = numerator / denom
+    if atomic is not None:
+        ratio = ratio * atomic[1] / atomic[0]
+    ratio = ratio.fillna(0.0).where(mask, 0.0)
+    ratio.attrs = {"long_name": "composition ratio", "units": "1"}
+    return ratio
