@@ -115,3 +115,19 @@ def test_halo_detected_only_when_present(volumes, phantom):
     expected = 0.05 * float(with_halo.density_Ni.values[(with_halo.ni_mn_class == 1).values].mean())
     assert present["near_mean"] == pytest.approx(expected, rel=0.3)
     assert present["z"] > 10 * max(absent["z"], 1.0)
+
+
+def test_3d_xanes_uses_the_same_fit_engine():
+    """A volume of spectra (energy, z, y, x) goes through fit.lincomb unchanged."""
+    from redoxmap.fit import lincomb
+    from redoxmap.simulate import phase_spectra
+
+    refs = phase_spectra()
+    rng = np.random.default_rng(0)
+    fraction = rng.random((6, 7, 8))
+    od = (1 - fraction)[None] * refs.values[0][:, None, None, None] \
+        + fraction[None] * refs.values[1][:, None, None, None]
+    stack = xr.DataArray(od, dims=("energy", "z", "y", "x"), coords={"energy": refs.energy.values})
+    maps = lincomb(stack, refs, mode="nnls")
+    assert maps.fraction.dims == ("component", "z", "y", "x")
+    np.testing.assert_allclose(maps.fraction.sel(component="cycled").values, fraction, atol=1e-6)
