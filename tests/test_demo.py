@@ -1,3 +1,5 @@
+import pytest
+
 from redoxmap.demo import run_demo
 
 
@@ -6,6 +8,9 @@ def test_demo_runs_end_to_end_from_files(tmp_path):
     assert summary["fraction RMSE"] < 0.05
     assert abs(summary["mean fraction, recovered"] - summary["mean fraction, true"]) < 0.02
     assert summary["valence RMSE (Mn L3)"] < 0.05
+    assert summary["tomo Mn density, recovered (g/cm³)"] == pytest.approx(
+        summary["tomo Mn density, true (g/cm³)"], rel=0.05)
     for name in ("scan.h5", "pristine.csv", "cycled.csv", "maps.nc", "report/index.html",
-                 "report-valence/valence.png", "report-valence/edge_energy.png"):
+                 "report-valence/valence.png", "report-valence/edge_energy.png",
+                 "tomo/Mn_density_slices.png", "tomo/Mn_density.zarr/.zattrs"):
         assert (tmp_path / name).is_file(), name

@@ -58,7 +58,43 @@ def run_demo(out: Path, size: int = 256, seed: int = 0,
     write_report(maps, stack, fitted_refs, out / "report", settings=config.settings(),
                  summary=summary)
     summary.update(run_valence_demo(out / "report-valence", seed=seed))
+    summary.update(run_tomo_demo(out / "tomo", seed=seed))
     return summary
+
+
+def run_tomo_demo(out: Path, n: int = 64, seed: int = 0) -> dict[str, float]:
+    """Dual-energy Mn K-edge tomography of a 64³ particle on a ±65° tilt series (131 views):
+    SIRT-TV volumes at 6530 and 6565 eV and the Mn partial density, written as OME-Zarr
+    volumes, with an orthogonal-slice figure."""
+    from redoxmap.io.omezarr import write_ome_zarr
+    from redoxmap.preprocess.flatfield import optical_density
+    from redoxmap.report.figures import orthogonal_slices
+    from redoxmap.simulate.phantom3d import COMPOSITION, attenuation_volume, cathode_phantom
+    from redoxmap.simulate.tomography import acquire_projections
+    from redoxmap.tomo import find_center, reconstruct
+    from redoxmap.tomo.dual_energy import element_density
+
+    out.mkdir(parents=True, exist_ok=True)
+    voxel_nm = 200.0
+    phantom = cathode_phantom(n, seed=seed, n_pores=4)
+    angles = np.arange(-65.0, 65.5, 1.0)
+    volumes = {}
+    for energy in (6530.0, 6565.0):
+        raw, _ = acquire_projections(attenuation_volume(phantom, energy, voxel_nm), angles,
+                                     flat_counts=1e6, center_offset_px=1.2, seed=seed + int(energy))
+        proj = optical_density(raw)
+        volumes[energy] = reconstruct(proj, "sirt-tv", center_px=find_center(proj), iterations=200,
+                                      tv_weight=0.005)
+        write_ome_zarr(volumes[energy], out / f"mu_{energy:.0f}eV.zarr", voxel_nm, overwrite=True)
+    mn = element_density(volumes[6565.0], volumes[6530.0], "Mn", 6530.0, 6565.0, voxel_nm,
+                         formula=COMPOSITION)
+    write_ome_zarr(mn, out / "Mn_density.zarr", voxel_nm, overwrite=True)
+    fig = orthogonal_slices(mn, "Mn partial density, ±65° tilt series (SIRT-TV)", "g/cm³",
+                            cmap="viridis", voxel_size_nm=voxel_nm)
+    fig.savefig(out / "Mn_density_slices.png", dpi=150)
+    solid = (phantom.particle & ~phantom.void).values
+    return {"tomo Mn density, recovered (g/cm³)": float(mn.values[solid].mean()),
+            "tomo Mn density, true (g/cm³)": float(phantom.density_Mn.values[solid].mean())}
 
 
 def run_valence_demo(out: Path, seed: int = 0) -> dict[str, float]:

@@ -158,3 +158,24 @@ def shifts_plot(maps: xr.Dataset) -> Figure:
     ax.set_ylabel("applied shift (pixels)")
     ax.legend(frameon=False)
     return fig
+
+
+def orthogonal_slices(volume: xr.DataArray, title: str, label: str, cmap: str = "gray",
+                      voxel_size_nm: float | None = None) -> Figure:
+    """The three central orthogonal slices (z, y, x) of a volume side by side."""
+    fig = Figure(figsize=(9.0, 3.4), dpi=150, layout="constrained")
+    axes = fig.subplots(1, 3)
+    values = np.asarray(volume.values, float)
+    lo, hi = np.percentile(values, [1, 99.5])
+    centre = [s // 2 for s in values.shape]
+    cuts = {"xy (z = mid)": values[centre[0]], "xz (y = mid)": values[:, centre[1]],
+            "yz (x = mid)": values[:, :, centre[2]]}
+    for ax, (name, image) in zip(axes, cuts.items(), strict=True):
+        shown = ax.imshow(image, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        _scale_bar(ax, image.shape[-1], voxel_size_nm)
+    fig.colorbar(shown, ax=axes, label=label, shrink=0.85)
+    fig.suptitle(title)
+    return fig
