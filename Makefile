@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint validate clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_lincomb.py
 	$(BIN)/python benchmarks/bench_tomo.py
+
+# Regenerates the stored reference simulations in tests/data with PyBaMM (heavy; not needed by make test).
+validate: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[validate]"
+	PYBAMM_DISABLE_TELEMETRY=true $(BIN)/python scripts/validate_gitt_pybamm.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples

@@ -29,6 +29,26 @@ def step_types(current_a: np.ndarray) -> np.ndarray:
     return np.where(np.abs(current_a) <= limit, "rest", np.where(current_a > 0, "charge", "discharge"))
 
 
+def standard_table(time_s: np.ndarray, voltage_v: np.ndarray, current_a: np.ndarray,
+                   cycle: np.ndarray | None = None) -> pd.DataFrame:
+    """The standard table from bare arrays (e.g. a simulation): capacities by integrating the
+    current (trapezoid), steps numbered at every change of step type."""
+    time_s, voltage_v, current_a = (np.asarray(a, float) for a in (time_s, voltage_v, current_a))
+    if not (time_s.shape == voltage_v.shape == current_a.shape):
+        raise FormatError("time, voltage and current arrays differ in length")
+    dq = np.concatenate([[0.0], np.diff(time_s) * (current_a[1:] + current_a[:-1]) / 2]) / 3600.0
+    kind = step_types(current_a)
+    step = np.concatenate([[0], np.cumsum(kind[1:] != kind[:-1])])
+    return pd.DataFrame({
+        "time_s": time_s, "voltage_v": voltage_v, "current_a": current_a,
+        "capacity_ah": np.cumsum(dq),
+        "charge_capacity_ah": np.cumsum(np.clip(dq, 0, None)),
+        "discharge_capacity_ah": np.cumsum(np.clip(-dq, 0, None)),
+        "cycle": np.zeros(time_s.size, int) if cycle is None else np.asarray(cycle, int),
+        "step": step, "step_type": kind,
+    })
+
+
 def _read_arbin_csv(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "time_s": frame["Test_Time"].astype(float),
