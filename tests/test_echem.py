@@ -57,3 +57,19 @@ def test_dqdv_peaks_at_the_plateaus():
     voltage = np.interp(q, q_of_v, v_fine) + np.random.default_rng(0).normal(0, 0.001, q.size)
     peaks = dqdv_peaks(dqdv(q, voltage)).nlargest(2, "dqdv_ah_v").sort_values("voltage_v")
     assert peaks.voltage_v.to_numpy() == pytest.approx([3.70, 4.20], abs=0.005)
+
+
+def test_echem_command_writes_tables_and_figures(tmp_path):
+    from typer.testing import CliRunner
+
+    from redoxmap.cli import app
+
+    result = CliRunner().invoke(app, ["echem", str(DATA / "arbin_example.csv"), "--mass-mg", "5",
+                                      "--report", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "2142 rows, 2 cycles" in result.output
+    cycles = pd.read_csv(tmp_path / "out" / "cycles.csv")
+    assert cycles.discharge_capacity_mah_g.iloc[1] == pytest.approx(
+        cycles.discharge_capacity_ah.iloc[1] * 1e3 / 5e-3)
+    for name in ("capacity.png", "profiles.png", "dqdv.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 1000

@@ -202,6 +202,41 @@ def demo(out: Path = typer.Option(Path("demo-output"), help="Folder for the simu
                   f"[bold]{out / 'report' / 'index.html'}[/]")
 
 
+@app.command()
+def echem(
+    file: Path = typer.Argument(..., help="Cycler file (Arbin CSV export so far)"),
+    mass_mg: float | None = typer.Option(None, help="Active mass (mg) for specific capacity"),
+    gitt: bool = typer.Option(False, "--gitt", help="Analyse current pulses as GITT"),
+    radius_um: float | None = typer.Option(None, help="Particle radius (µm) for GITT (V/S = R/3)"),
+    report: Path | None = typer.Option(None, "--report", help="Folder for figures and CSV tables"),
+) -> None:
+    """Cycling metrics, dQ/dV and (with --gitt) diffusion coefficients from a cycler file."""
+    from redoxmap.echem import cycle_table, read_cycler
+    from redoxmap.echem import gitt as gitt_analysis
+    from redoxmap.echem.report import write_echem_report
+
+    data = read_cycler(file)
+    cycles = cycle_table(data, mass_mg=mass_mg)
+    table = Table(title=f"{file.name}: {len(data)} rows, {cycles.shape[0]} cycles")
+    for column in ("cycle", "charge (mAh)", "discharge (mAh)", "CE", "mean V dis"):
+        table.add_column(column, justify="right")
+    for row in cycles.itertuples():
+        table.add_row(str(row.cycle), f"{row.charge_capacity_ah * 1e3:.3f}",
+                      f"{row.discharge_capacity_ah * 1e3:.3f}", f"{row.coulombic_efficiency:.4f}",
+                      f"{row.mean_discharge_voltage_v:.3f}")
+    console.print(table)
+    pulses = None
+    if gitt:
+        if radius_um is None:
+            raise RedoxmapError("--gitt needs --radius-um (the particle radius)")
+        pulses = gitt_analysis(data, radius_um=radius_um)
+        console.print(f"GITT: {len(pulses)} pulses, {int(pulses.valid.sum())} valid, median D "
+                      f"{pulses.diffusivity_cm2_s[pulses.valid].median():.3g} cm²/s")
+    if report is not None:
+        written = write_echem_report(report, data, cycles, pulses)
+        console.print(f"{len(written)} files written to [bold]{report}[/]")
+
+
 tomo_app = typer.Typer(no_args_is_help=True, help="Tomography: reconstruction, dual-energy chemistry, pores.")
 app.add_typer(tomo_app, name="tomo")
 
