@@ -31,6 +31,7 @@ bench: $(VENV)/.installed
 validate: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[validate]"
 	PYBAMM_DISABLE_TELEMETRY=true $(BIN)/python scripts/validate_gitt_pybamm.py
+	PYBAMM_DISABLE_TELEMETRY=true $(BIN)/python scripts/validate_mechanics_pybamm.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples

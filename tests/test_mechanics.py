@@ -69,3 +69,20 @@ def test_butler_volmer_inversion():
     f = 96485.33212 / (8.314462618 * p.temperature_k)
     back = p.exchange_current_a_m2 * (np.exp(0.3 * f * eta) - np.exp(-0.7 * f * eta))
     np.testing.assert_allclose(back, [-5.0, 0.0, 2.0], atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["solid", "hollow"])
+def test_concentration_agrees_with_pybamm(name):
+    """Stored PyBaMM profiles (make validate): agreement within 1 % of c_max at every time."""
+    import json
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "mechanics"
+    params = json.loads((data / "pybamm_params.json").read_text())
+    ref = np.loadtxt(data / f"pybamm_{name}.csv", delimiter=",", skiprows=1)
+    p = ParticleParameters(radius_m=params["radius_m"], void_radius_m=params["void_radius_m"][name],
+                           diffusivity_m2_s=params["diffusivity_m2_s"])
+    c = solve_diffusion(p, params["flux_mol_m2_s"], max(params["times_s"]), n_r=400, n_t=720)
+    for j, t in enumerate(params["times_s"]):
+        ours = np.interp(ref[:, 0], c.r.values, c.sel(time=t, method="nearest").values)
+        assert np.abs(ours - ref[:, 1 + j]).max() < 0.01 * params["c_max_mol_m3"]
