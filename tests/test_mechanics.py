@@ -86,3 +86,20 @@ def test_concentration_agrees_with_pybamm(name):
     for j, t in enumerate(params["times_s"]):
         ours = np.interp(ref[:, 0], c.r.values, c.sel(time=t, method="nearest").values)
         assert np.abs(ours - ref[:, 1 + j]).max() < 0.01 * params["c_max_mol_m3"]
+
+
+def test_simulate_particle_command(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from redoxmap.cli import app
+
+    result = CliRunner().invoke(app, ["simulate-particle", "--c-rate", "0.1", "--c-rate", "10",
+                                      "--report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "stress_vs_dod.csv")
+    last = table.groupby("c_rate").peak_hoop_pa.last()
+    assert last[10.0] > 50 * last[0.1]
+    assert (tmp_path / "concentration_10C.png").is_file()
+    result = CliRunner().invoke(app, ["simulate-particle", "--c-rate", "1", "--void-um", "9"])
+    assert result.exit_code != 0

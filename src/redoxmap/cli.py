@@ -237,6 +237,43 @@ def echem(
         console.print(f"{len(written)} files written to [bold]{report}[/]")
 
 
+@app.command("simulate-particle")
+def simulate_particle(
+    c_rate: list[float] = typer.Option(..., "--c-rate", help="C-rate; repeat for several"),
+    radius_um: float = typer.Option(8.0, help="Particle radius (µm), seed 001: 8"),
+    void_um: float = typer.Option(0.5, help="Central void radius (µm), seed 001: 0.5"),
+    dod_pct: float = typer.Option(20.0, help="Simulate up to this depth of discharge (%)"),
+    report: Path | None = typer.Option(None, "--report", help="Folder for CSV, NetCDF and figures"),
+) -> None:
+    """Li diffusion and diffusion-induced stress in a (hollow) spherical particle (1D model)."""
+    import pandas as pd
+
+    from redoxmap.models.mechanics import ParticleParameters, solve_diffusion, stresses, surface_flux
+    from redoxmap.models.mechanics_report import dod_table, write_particle_report
+
+    params = ParticleParameters(radius_m=radius_um * 1e-6, void_radius_m=void_um * 1e-6)
+    tables, profiles = [], {}
+    with _progress() as bar:
+        task = bar.add_task("simulate", total=len(c_rate))
+        for rate in c_rate:
+            c = solve_diffusion(params, surface_flux(params, rate), dod_pct / 100 * 3600 / rate,
+                                n_r=300, n_t=200)
+            tables.append(dod_table(c, stresses(c, params), rate))
+            profiles[rate] = c
+            bar.advance(task)
+    table = pd.concat(tables)
+    summary = Table(title=f"peak stresses at {dod_pct:g} % DOD (R {radius_um:g} µm, void {void_um:g} µm)")
+    for column in ("C-rate", "hoop (Pa)", "von Mises (Pa)"):
+        summary.add_column(column, justify="right")
+    for rate, part in table.groupby("c_rate"):
+        last = part.iloc[-1]
+        summary.add_row(f"{rate:g}", f"{last.peak_hoop_pa:.3g}", f"{last.peak_von_mises_pa:.3g}")
+    console.print(summary)
+    if report is not None:
+        written = write_particle_report(report, table, profiles, params.c_max_mol_m3)
+        console.print(f"{len(written)} files written to [bold]{report}[/]")
+
+
 tomo_app = typer.Typer(no_args_is_help=True, help="Tomography: reconstruction, dual-energy chemistry, pores.")
 app.add_typer(tomo_app, name="tomo")
 
