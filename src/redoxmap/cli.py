@@ -237,6 +237,62 @@ def echem(
         console.print(f"{len(written)} files written to [bold]{report}[/]")
 
 
+@app.command()
+def profile(
+    maps_path: Path = typer.Argument(..., help="Maps file (.nc or .zarr) from xanes2d or valence"),
+    var: str = typer.Option("fraction", help="Variable to profile, e.g. fraction or valence"),
+    component: str | None = typer.Option(None, help="Component of a per-component variable"),
+    pixel_size_nm: float = typer.Option(..., help="Pixel size (nm)"),
+    bin_nm: float = typer.Option(10.0, help="Bin width (nm)"),
+    model: list[str] = typer.Option(["diffusion", "core-shell"], help="Models to fit; repeat"),
+    radius_nm: float | None = typer.Option(None, help="Particle radius (nm) for the model fits"),
+    time_s: float | None = typer.Option(None, help="Time at high state of charge (s)"),
+    report: Path | None = typer.Option(None, "--report", help="Folder for the CSVs and the figure"),
+) -> None:
+    """Value versus distance from the particle edge, with diffusion / core–shell fits."""
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from redoxmap.models.transport import fit_profile
+    from redoxmap.stats.profiles import edge_distance_profile
+    from redoxmap.stats.report import profile_figure
+
+    maps = xr.open_zarr(maps_path) if maps_path.suffix == ".zarr" else xr.open_dataset(maps_path)
+    if var not in maps:
+        raise RedoxmapError(f"{maps_path}: no variable {var!r}; variables: {', '.join(maps.data_vars)}")
+    values = maps[var]
+    if "component" in values.dims:
+        if component is None:
+            raise RedoxmapError(f"{var} has components {list(maps.component.values)}; pass --component")
+        values = values.sel(component=component)
+    mask = maps["mask"].astype(bool)
+    depth_max = float(np.max(np.asarray(mask).shape)) * pixel_size_nm / 2
+    prof = edge_distance_profile(values, mask, pixel_size_nm, np.arange(0, depth_max + bin_nm, bin_nm))
+    prof = prof.where(prof["count"] > 1, drop=True)
+    table = Table(title=f"{var} versus distance from the edge")
+    for column in ("distance (nm)", "mean", "std. error", "pixels"):
+        table.add_column(column, justify="right")
+    for d, m, e, n in zip(prof.distance_nm.values, prof["mean"].values, prof.stderr.values,
+                          prof["count"].values, strict=True):
+        table.add_row(f"{d:.0f}", f"{m:.4f}", f"{e:.4f}", str(int(n)))
+    console.print(table)
+    fits = []
+    if radius_nm is not None and time_s is not None:
+        fits = sorted((fit_profile(prof.distance_nm.values, prof["mean"].values, prof.stderr.values, m,
+                                   radius_nm, time_s) for m in model), key=lambda f: f.aic)
+        for fit in fits:
+            console.print(f"{fit.model}: {fit.params}, reduced χ² {fit.chi2_red:.2f}, AIC {fit.aic:.1f}")
+    if report is not None:
+        report.mkdir(parents=True, exist_ok=True)
+        prof.to_dataframe().to_csv(report / "profile.csv")
+        if fits:
+            pd.DataFrame([{"model": f.model, **f.params, "chi2_red": f.chi2_red, "aic": f.aic, "bic": f.bic}
+                          for f in fits]).to_csv(report / "fits.csv", index=False)
+            profile_figure(prof, fits, radius_nm, time_s, var).savefig(report / "profile.png")
+        console.print(f"written to [bold]{report}[/]")
+
+
 @app.command("simulate-particle")
 def simulate_particle(
     c_rate: list[float] = typer.Option(..., "--c-rate", help="C-rate; repeat for several"),

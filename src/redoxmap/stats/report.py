@@ -1,0 +1,32 @@
+"""Figure of a profile versus distance from the edge with model curves (seed 003 Fig. 2e/2g)."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from redoxmap.models.transport import ProfileFit, core_shell_profile, diffusion_profile
+
+
+def profile_figure(profile: xr.Dataset, fits: list[ProfileFit], radius_nm: float, time_s: float,
+                   label: str, view: str = "section") -> Figure:
+    """Points with standard-error bars and each fitted model's curve."""
+    fig = Figure(figsize=(5.2, 3.8), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    ax.errorbar(profile.distance_nm, profile["mean"], yerr=profile["stderr"], fmt="o", ms=3,
+                color="k", label="data")
+    d = np.linspace(0, float(profile.distance_nm.max()), 300)
+    for fit in fits:
+        p = fit.params
+        if fit.model == "diffusion":
+            y = diffusion_profile(d, radius_nm, p["d_cm2_s"], time_s, p["c_surface"], p["c_bulk"], view)
+            text = f"diffusion, D = {p['d_cm2_s']:.2g} cm²/s"
+        else:
+            y = core_shell_profile(d, radius_nm, p["front_depth_nm"], p["c_surface"], p["c_bulk"], view)
+            text = f"core–shell, front {p['front_depth_nm']:.0f} nm"
+        ax.plot(d, y, label=f"{text} (AIC {fit.aic:.1f})")
+    ax.set_xlabel("distance from particle edge (nm)")
+    ax.set_ylabel(label)
+    ax.legend(frameon=False, fontsize=7)
+    return fig
