@@ -73,3 +73,28 @@ def test_echem_command_writes_tables_and_figures(tmp_path):
         cycles.discharge_capacity_ah.iloc[1] * 1e3 / 5e-3)
     for name in ("capacity.png", "profiles.png", "dqdv.png"):
         assert (tmp_path / "out" / name).stat().st_size > 1000
+
+
+def test_biologic_mpr_and_mpt_pair_agree():
+    """The same measurement as .mpr (galvani) and as its .mpt text export (own parser)."""
+    binary = read_cycler(DATA / "gcpl.issue_226.I.mpr")
+    text = read_cycler(DATA / "gcpl.issue_226.I.mpt")
+    assert len(binary) == len(text) == 15
+    np.testing.assert_allclose(binary.voltage_v, text.voltage_v, atol=1e-6)
+    np.testing.assert_allclose(binary.current_a, text.current_a, atol=1e-9)
+    assert binary.current_a.abs().max() == pytest.approx(120e-6, rel=1e-3)  # 120 µA steps in the header
+
+
+def test_biologic_modulo_bat_and_neware_files_match_sources():
+    mb = read_cycler(DATA / "mb.issue_149.mpr")
+    assert len(mb) == 564 and 3.42 <= mb.voltage_v.min() and mb.voltage_v.max() <= 3.47
+    assert mb.time_s.max() / 3600 == pytest.approx(0.2, abs=0.03)
+    nda = read_cycler(DATA / "TestFile.nda")
+    assert len(nda) == 6670  # SOURCES: 6,670 rows, 2 full cycles, 1.72–4.20 V, −3.0…+1.2 A
+    assert [nda.voltage_v.min(), nda.voltage_v.max()] == pytest.approx([1.72, 4.20], abs=0.01)
+    assert [nda.current_a.min(), nda.current_a.max()] == pytest.approx([-3.0, 1.2], abs=0.01)
+    cycles = cycle_table(nda).set_index("cycle")
+    full = cycles[(cycles.charge_capacity_ah > 0) & (cycles.discharge_capacity_ah > 0)]
+    assert len(full) >= 1 and full.coulombic_efficiency.between(0.95, 1.05).all()
+    rest = read_cycler(DATA / "123456789012_Unit27_Example_Data_File.ndax")
+    assert len(rest) == 301 and set(rest.step_type) == {"rest"}

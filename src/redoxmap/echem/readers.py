@@ -1,9 +1,10 @@
 """Cycler files into one tidy table: ``time_s, voltage_v, current_a, capacity_ah, cycle, step,
 step_type`` (charge / discharge / rest), plus the source's own columns.
 
-Recognised from the content, not only the extension. Implemented so far: Arbin CSV exports
+Recognised from the content, not only the extension. Implemented: Arbin CSV exports
 (``Test_Time``, ``Current``, ``Voltage``, ``Charge_Capacity``, ``Discharge_Capacity``,
-``Cycle_Index``, ``Step_Index``; SI units as Arbin writes them). Other formats raise a clear
+``Cycle_Index``, ``Step_Index``; SI units as Arbin writes them), BioLogic ``.mpt`` (own parser) and
+``.mpr`` (galvani), Neware ``.nda``/``.ndax`` (NewareNDA). Other formats raise a clear
 :class:`~redoxmap.errors.FormatError` naming what was found.
 """
 
@@ -74,9 +75,17 @@ def read_cycler(path: str | Path) -> pd.DataFrame:
         raise FormatError(f"{path}: file not found")
     with open(path, "rb") as fh:
         head = fh.read(4096)
+    from redoxmap.echem import biologic, neware
+
+    if head.startswith(biologic.MPR_MAGIC):
+        return biologic.read_mpr(path)
+    if head.decode("latin-1").startswith(biologic.MPT_MAGIC):
+        return biologic.read_mpt(path)
+    if head[:2] == b"PK" or b"NEWARE" in head[:64]:  # .ndax is a zip; .nda starts with "NEWARE"
+        return neware.read_nda(path)
     if b"\x00" in head[:512]:
-        raise FormatError(f"{path}: a binary file of a format redoxmap does not read yet; "
-                          "expected an Arbin CSV export")
+        raise FormatError(f"{path}: a binary file of a format redoxmap does not read; expected "
+                          "BioLogic .mpr, Neware .nda/.ndax or a text export")
     text = head.decode("utf-8", errors="replace")
     header = text.splitlines()[0] if text else ""
     columns = {c.strip() for c in header.split(",")}
