@@ -1,9 +1,14 @@
-"""Electrochemistry: cycler files, cycling metrics and differential capacity."""
+"""Electrochemistry: cycler files into one standard table, cycling metrics, dQ/dV and GITT.
 
-from redoxmap.echem.cycling import cycle_table
-from redoxmap.echem.dqdv import dqdv, dqdv_peaks
-from redoxmap.echem.gitt import gitt, split_pulses
-from redoxmap.echem.readers import read_cycler, standard_table, step_types
+>>> from redoxmap.echem import read_cycler, cycle_table, cycle_dqdv, gitt  # doctest: +SKIP
+>>> data = read_cycler("cell.res")                                         # doctest: +SKIP
+>>> cycles = cycle_table(data, mass_mg=12.0)                               # doctest: +SKIP
+"""
 
-__all__ = ["cycle_table", "dqdv", "dqdv_peaks", "gitt", "read_cycler", "split_pulses", "standard_table",
-           "step_types"]
+from redoxmap.echem.cycling import CycleError, cycle_segment, cycle_table
+from redoxmap.echem.dqdv import cycle_dqdv, dqdv, dqdv_peaks
+from redoxmap.echem.gitt import GittError, gitt, split_pulses
+from redoxmap.echem.readers import accumulate, read_cycler, standard_table, step_types
+
+__all__ = ["CycleError", "GittError", "accumulate", "cycle_dqdv", "cycle_segment", "cycle_table", "dqdv",
+           "dqdv_peaks", "gitt", "read_cycler", "split_pulses", "standard_table", "step_types"]

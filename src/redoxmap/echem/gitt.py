@@ -1,11 +1,23 @@
 """Galvanostatic intermittent titration (GITT): pulses, IR drop, ΔEs, ΔEτ, diffusivity, overpotential.
 
-Weppner & Huggins, J. Electrochem. Soc. 124, 1569 (1977), for τ ≪ L²/D:
-    D = 4/(π τ) · (m_B V_M / (M_B S))² · (ΔEs / ΔEτ)²,
-with V/S = R/3 for spherical particles of radius R (m_B V_M / (M_B S) = V/S). ΔEs is the change of
-the relaxed voltage between the rests before and after a pulse; ΔEτ is the voltage change during
-the pulse without the IR drop (the jump at the pulse start). The overpotential η is the voltage at
-the end of the pulse minus the relaxed voltage after it.
+Weppner & Huggins, J. Electrochem. Soc. 124, 1569 (1977), Eq. 40 (τ ≪ L²/D):
+
+    D = 4/(π τ) · (m_B V_M / (M_B S))² · (ΔEs / ΔEτ)²                        (cm²/s)
+
+with m_B V_M / (M_B S) = V/S, the volume-to-surface ratio of the active particles; V/S = R/3 for
+spheres of radius R. ΔEs is the change of the relaxed (end-of-rest) voltage across a pulse; ΔEτ is
+the voltage change during the current pulse of length τ without the IR drop. In the same short-time
+limit the pulse voltage is linear in √t (Weppner & Huggins, Eq. 38): E(t) = E₀ + k√t. With
+``method="sqrt"`` (default) E₀ and k are fitted to the pulse and ΔEτ = k√τ, which does not depend on
+how soon after the current step the first point was recorded; with ``method="endpoints"``
+ΔEτ = E(last point) − E(first point). The IR drop is the jump from the relaxed voltage to the first
+point of the pulse (an upper bound when the cycler samples slowly), and the overpotential is
+η = E(end of pulse) − E(relaxed, after the pulse).
+
+A pulse is flagged (``valid`` False, first reason in ``flag``) when the voltage does not change during
+it, when ΔEs or ΔEτ do not have the sign of the current (the relaxed voltage must rise on charge), when
+E(t) is not linear in √t (R² < 0.9), when D is not finite, or when τ·D/L² ≥ 0.1 with L = V/S (the
+formula needs τ ≪ L²/D).
 """
 
 from __future__ import annotations
@@ -17,56 +29,131 @@ from redoxmap.errors import FitError
 
 #: A pulse is valid when τ·D/L² is below this (the short-time condition of the formula).
 VALIDITY_LIMIT = 0.1
+#: A pulse is valid when E(t) is linear in √t with R² at least this.
+LINEARITY_LIMIT = 0.9
+
+
+class GittError(FitError):
+    """The record holds no GITT pulse, or the particle geometry is missing or not physical."""
+
+
+def _segments(kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last index of each run of equal step type."""
+    change = np.flatnonzero(kind[1:] != kind[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change - 1, [kind.size - 1]])
+    return starts, ends
 
 
 def split_pulses(data: pd.DataFrame) -> pd.DataFrame:
-    """One row per current pulse that has a rest before and after it: start/end index, duration
-    τ (s), current (A), and the voltages the analysis needs."""
-    kind = data["step_type"].to_numpy()
-    active = kind != "rest"
-    edges = np.flatnonzero(np.diff(active.astype(int))) + 1
-    bounds = np.concatenate([[0], edges, [len(data)]])
-    segments = [(a, b, active[a]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    time = data["time_s"].to_numpy()
-    volt = data["voltage_v"].to_numpy()
-    curr = data["current_a"].to_numpy()
-    rows = []
-    for i in range(1, len(segments) - 1):
-        (_, r0b, was), (pa, pb, is_pulse), (r1a, r1b, after) = segments[i - 1], segments[i], segments[i + 1]
-        if not is_pulse or was or after:
-            continue
-        rows.append({
-            "start": pa, "end": pb - 1, "tau_s": time[pb - 1] - time[pa - 1],
-            "current_a": float(np.median(curr[pa:pb])), "kind": kind[pa],
-            "v_relaxed_before": volt[r0b - 1], "v_pulse_start": volt[pa], "v_pulse_end": volt[pb - 1],
-            "v_relaxed_after": volt[r1b - 1], "rest_after_s": time[r1b - 1] - time[r1a - 1],
-            "capacity_ah": float(data["capacity_ah"].to_numpy()[pb - 1]),
-        })
-    if not rows:
-        raise FitError("no current pulse with a rest before and after it; expected a GITT record")
-    return pd.DataFrame(rows)
+    """One row per current pulse that has a rest right before and after it.
+
+    Columns: ``start``/``end`` (row indices of the pulse), ``tau_s`` (from the last rest point
+    before the pulse to its last point), ``current_a`` (median), ``kind``, ``v_relaxed_before``,
+    ``v_pulse_start``, ``v_pulse_end``, ``v_relaxed_after`` (V), ``rest_after_s``, ``capacity_ah``
+    (at the pulse end).
+    """
+    kind = data["step_type"].to_numpy().astype(str)
+    if kind.size < 3:
+        raise GittError(f"{data.attrs.get('source', 'table')}: {kind.size} rows; expected a GITT record")
+    starts, ends = _segments(kind)
+    rest = kind[starts] == "rest"
+    j = np.flatnonzero(~rest[1:-1] & rest[:-2] & rest[2:]) + 1
+    if j.size == 0:
+        raise GittError(f"{data.attrs.get('source', 'table')}: no current pulse with a rest before and "
+                        "after it; expected a GITT record")
+    time = data["time_s"].to_numpy(float)
+    volt = data["voltage_v"].to_numpy(float)
+    curr = data["current_a"].to_numpy(float)
+    segment = np.repeat(np.arange(starts.size), ends - starts + 1)
+    median_current = pd.Series(curr).groupby(segment).median().to_numpy()[j]
+    return pd.DataFrame({
+        "start": starts[j], "end": ends[j], "tau_s": time[ends[j]] - time[ends[j - 1]],
+        "current_a": median_current, "kind": kind[starts[j]],
+        "v_relaxed_before": volt[ends[j - 1]], "v_pulse_start": volt[starts[j]],
+        "v_pulse_end": volt[ends[j]], "v_relaxed_after": volt[ends[j + 1]],
+        "rest_after_s": time[ends[j + 1]] - time[ends[j]],
+        "capacity_ah": data["capacity_ah"].to_numpy(float)[ends[j]],
+    })
 
 
-def gitt(data: pd.DataFrame, radius_um: float | None = None,
-         volume_to_area_cm: float | None = None) -> pd.DataFrame:
-    """GITT table: per pulse IR drop, ΔEs, ΔEτ, η, D (cm²/s) and whether τ ≪ L²/D holds.
+def _sqrt_fit(data: pd.DataFrame, pulses: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares E = E₀ + k√t on each pulse (t from the last rest point), closed form from
+    per-pulse sums; returns E₀, k and R²."""
+    time = data["time_s"].to_numpy(float)
+    volt = data["voltage_v"].to_numpy(float)
+    lengths = (pulses.end - pulses.start + 1).to_numpy()
+    rows = np.concatenate([np.arange(a, b + 1) for a, b in zip(pulses.start, pulses.end, strict=True)])
+    pulse = np.repeat(np.arange(len(pulses)), lengths)
+    t0 = time[pulses.start.to_numpy() - 1]
+    x = np.sqrt(np.clip(time[rows] - t0[pulse], 0, None))
+    y = volt[rows]
+    keep = x > 0
+    frame = pd.DataFrame({"p": pulse[keep], "x": x[keep], "y": y[keep]})
+    frame["xx"], frame["xy"], frame["yy"] = frame.x**2, frame.x * frame.y, frame.y**2
+    s = frame.groupby("p").agg(n=("x", "size"), x=("x", "sum"), y=("y", "sum"), xx=("xx", "sum"),
+                               xy=("xy", "sum"), yy=("yy", "sum")).reindex(range(len(pulses)))
+    sxx = s.xx - s.x**2 / s.n
+    sxy = s.xy - s.x * s.y / s.n
+    syy = s.yy - s.y**2 / s.n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where((s.n >= 3) & (sxx > 0), sxy / sxx, np.nan)
+        intercept = (s.y - slope * s.x) / s.n
+        r2 = np.where(syy > 0, sxy**2 / (sxx * syy), np.nan)
+    return np.asarray(intercept, float), np.asarray(slope, float), np.asarray(r2, float)
 
-    Give either ``radius_um`` (spherical particles: V/S = R/3) or ``volume_to_area_cm``
-    (m_B V_M / (M_B S) in cm). Rows with ΔEτ = 0 get D = NaN.
+
+def gitt(data: pd.DataFrame, radius_um: float | None = None, volume_to_area_cm: float | None = None,
+         method: str = "sqrt") -> pd.DataFrame:
+    """GITT table, one row per pulse: ``ir_drop_v``, ``resistance_ohm``, ``delta_es_v``,
+    ``delta_etau_v``, ``overpotential_v``, ``diffusivity_cm2_s``, ``tau_d_over_l2``, ``valid``,
+    ``flag``, ``soc`` (fraction of the record's capacity range) and ``sqrt_t_r2`` (R² of E vs √t),
+    plus the columns of :func:`split_pulses`. Equations and source in the module doc.
+
+    Give either ``radius_um`` (spherical particles: V/S = R/3) or ``volume_to_area_cm`` (V/S in cm).
+
+    >>> from redoxmap.echem import read_cycler
+    >>> table = gitt(read_cycler("pulses.res"), radius_um=5.0)  # doctest: +SKIP
+    >>> table.loc[table.valid, ["soc", "diffusivity_cm2_s", "overpotential_v"]]  # doctest: +SKIP
     """
     if (radius_um is None) == (volume_to_area_cm is None):
-        raise FitError("give exactly one of radius_um (spheres) or volume_to_area_cm")
+        raise GittError("give exactly one of radius_um (spheres, V/S = R/3) or volume_to_area_cm")
     length_cm = radius_um * 1e-4 / 3.0 if radius_um is not None else float(volume_to_area_cm)
-    if length_cm <= 0:
-        raise FitError("the particle size must be positive")
+    if not np.isfinite(length_cm) or length_cm <= 0:
+        raise GittError(f"the particle size must be positive; got radius_um={radius_um}, "
+                        f"volume_to_area_cm={volume_to_area_cm}")
+    if method not in ("sqrt", "endpoints"):
+        raise GittError(f"method must be 'sqrt' or 'endpoints', not {method!r}")
     pulses = split_pulses(data)
     sign = np.sign(pulses["current_a"])
+    e0, slope, r2 = _sqrt_fit(data, pulses)
+    pulses["sqrt_t_r2"] = r2
     pulses["ir_drop_v"] = (pulses["v_pulse_start"] - pulses["v_relaxed_before"]) * sign
+    pulses["sqrt_t_intercept_v"] = e0
+    if method == "sqrt":
+        pulses["delta_etau_v"] = slope * np.sqrt(pulses["tau_s"])
+    else:
+        pulses["delta_etau_v"] = pulses["v_pulse_end"] - pulses["v_pulse_start"]
+    pulses["resistance_ohm"] = pulses["ir_drop_v"] / pulses["current_a"].abs()
     pulses["delta_es_v"] = pulses["v_relaxed_after"] - pulses["v_relaxed_before"]
-    pulses["delta_etau_v"] = pulses["v_pulse_end"] - pulses["v_pulse_start"]
     pulses["overpotential_v"] = pulses["v_pulse_end"] - pulses["v_relaxed_after"]
-    ratio = pulses["delta_es_v"] / pulses["delta_etau_v"].where(pulses["delta_etau_v"] != 0)
+    moved = pulses["delta_etau_v"].abs() > 1e-6
+    ratio = pulses["delta_es_v"] / pulses["delta_etau_v"].where(moved)
     pulses["diffusivity_cm2_s"] = 4.0 / (np.pi * pulses["tau_s"]) * length_cm**2 * ratio**2
     pulses["tau_d_over_l2"] = pulses["tau_s"] * pulses["diffusivity_cm2_s"] / length_cm**2
-    pulses["valid"] = pulses["tau_d_over_l2"] < VALIDITY_LIMIT
+    finite = np.isfinite(pulses["diffusivity_cm2_s"]) & (pulses["diffusivity_cm2_s"] > 0)
+    short = pulses["tau_d_over_l2"] < VALIDITY_LIMIT
+    signed = (np.sign(pulses["delta_es_v"]) == sign) & (np.sign(pulses["delta_etau_v"]) == sign)
+    linear = pulses["sqrt_t_r2"] >= LINEARITY_LIMIT
+    pulses["valid"] = moved & signed & linear & finite & short
+    pulses["flag"] = np.select(
+        [~moved, ~signed, ~linear, ~finite, ~short],
+        ["no voltage change during the pulse", "dEs or dEtau of the wrong sign for the current",
+         f"E not linear in sqrt(t) (R^2 < {LINEARITY_LIMIT})", "D not finite",
+         f"tau*D/L^2 >= {VALIDITY_LIMIT}: tau not << L^2/D"], "")
+    q = data["capacity_ah"].to_numpy(float)
+    span = np.nanmax(q) - np.nanmin(q)
+    pulses["soc"] = (pulses["capacity_ah"] - np.nanmin(q)) / span if span > 0 else np.nan
+    pulses.attrs = {"method": method, "volume_to_area_cm": length_cm,
+                    "source": data.attrs.get("source", "")}
     return pulses

@@ -1,4 +1,4 @@
-"""Neware ``.nda`` / ``.ndax`` binaries, through NewareNDA."""
+"""Neware files: ``.nda`` / ``.ndax`` binaries (through NewareNDA) and BTS CSV exports (own parser)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from redoxmap.errors import FormatError
 
 
 def read_nda(path: Path) -> pd.DataFrame:
-    """Neware binary file into the standard table (time from the timestamps: NewareNDA's
-    ``Time`` restarts with every step)."""
-    from redoxmap.echem.readers import step_types
+    """Neware binary file into the standard table. Time comes from the timestamps (NewareNDA's
+    ``Time`` restarts with every step, and a paused channel shows up only in the timestamps).
+    Cycles follow the schedule: a new cycle starts when the step type that opened the first cycle
+    (charge or discharge) comes round again (NewareNDA ``cycle_mode="auto"``)."""
+    from redoxmap.echem.readers import accumulate, boundaries, finish
 
     try:
         import NewareNDA
     except ImportError:
         raise FormatError(f"{path}: reading Neware files needs NewareNDA (pip install NewareNDA)") from None
     try:
-        frame = NewareNDA.read(str(path))
+        frame = NewareNDA.read(str(path), cycle_mode="auto")
     except Exception as exc:  # NewareNDA raises plain errors on damaged files
         raise FormatError(f"{path}: not a readable Neware file ({exc})") from None
     if frame.empty:
@@ -28,21 +30,76 @@ def read_nda(path: Path) -> pd.DataFrame:
     stamp = pd.to_datetime(frame["Timestamp"])
     time_s = (stamp - stamp.iloc[0]).dt.total_seconds().to_numpy()
     current = frame["Current(mA)"].to_numpy(float) * 1e-3
-    charge = frame["Charge_Capacity(mAh)"].to_numpy(float) * 1e-3
-    discharge = frame["Discharge_Capacity(mAh)"].to_numpy(float) * 1e-3
-    # NewareNDA's capacities restart with every step: accumulate their per-step increments
-    step_id = frame["Step_Index"].to_numpy() if "Step_Index" in frame else frame["Step"].to_numpy()
-    new_step = np.concatenate([[True], step_id[1:] != step_id[:-1]])
-    d_charge = np.where(new_step, charge, np.diff(charge, prepend=0.0))
-    d_discharge = np.where(new_step, discharge, np.diff(discharge, prepend=0.0))
-    out = pd.DataFrame({
+    # NewareNDA's capacities restart with every step (Step counts every step of the record)
+    new_step = boundaries(frame["Step"].to_numpy())
+    columns = {
         "time_s": time_s, "voltage_v": frame["Voltage"].to_numpy(float), "current_a": current,
-        "charge_capacity_ah": np.cumsum(d_charge), "discharge_capacity_ah": np.cumsum(d_discharge),
+        "charge_capacity_ah": 1e-3 * accumulate(frame["Charge_Capacity(mAh)"].to_numpy(float), new_step),
+        "discharge_capacity_ah": 1e-3 * accumulate(frame["Discharge_Capacity(mAh)"].to_numpy(float),
+                                                   new_step),
         "cycle": frame["Cycle"].to_numpy(int), "step": frame["Step"].to_numpy(int),
-        "step_type": step_types(current),
-    })
-    out["capacity_ah"] = out.charge_capacity_ah - out.discharge_capacity_ah
+    }
     extra = frame.drop(columns=["Time", "Voltage", "Current(mA)", "Cycle", "Step"])
-    out = pd.concat([out, extra.add_prefix("neware_")], axis=1)
-    out.attrs = {"source": str(path), "format": "neware-nda"}
-    return out
+    return finish(path, columns, extra, "neware_", "neware-nda")
+
+
+CSV_COLUMNS = {"Cycle Index", "Step Index", "Step Type", "Current(A)", "Voltage(V)"}
+
+
+def looks_like_csv(first_line: str) -> bool:
+    """Neware BTS CSV export: the header names ``Cycle Index``, ``Step Type`` and ``Voltage(V)``."""
+    names = {c.strip() for c in first_line.split(",")}
+    return {"Cycle Index", "Step Type"} <= names or {"Step Type", "Voltage(V)"} <= names
+
+
+def _duration_s(values: pd.Series) -> np.ndarray:
+    """"144:02:18" (hours may pass 24) or "1 day, 00:00:01" into seconds."""
+    text = values.astype(str).str.strip()
+    parts = text.str.extract(r"^(?:(\d+)\s*days?,?\s*)?(\d+):(\d+):([\d.]+)$").astype(float)
+    return (parts[0].fillna(0) * 86400 + parts[1] * 3600 + parts[2] * 60 + parts[3]).to_numpy()
+
+
+def read_neware_csv(path: Path) -> pd.DataFrame:
+    """Neware BTS CSV export (``Cycle Index, Step Index, Step Type, Time, Cumulative Time, Current(A),
+    Voltage(V), Chg. Cap.(Ah), DChg. Cap.(Ah), …``). Time is the cumulative time (or, if absent, the
+    ``Date`` clock); Neware's charge/discharge capacities restart with every step and are made
+    cumulative with :func:`redoxmap.echem.readers.accumulate`."""
+    from redoxmap.echem.readers import accumulate, boundaries, finish
+
+    try:
+        frame = pd.read_csv(path, encoding="latin-1")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FormatError(f"{path}: Neware CSV that cannot be parsed ({exc})") from None
+    frame.columns = frame.columns.str.strip()
+    missing = sorted(CSV_COLUMNS - set(frame.columns))
+    if missing:
+        raise FormatError(f"{path}: looks like a Neware CSV export but lacks columns {missing}")
+    if frame.empty:
+        raise FormatError(f"{path}: Neware CSV export without data rows")
+    if "Cumulative Time" in frame:
+        time_s = _duration_s(frame["Cumulative Time"])
+    elif "Date" in frame:
+        clock = pd.to_datetime(frame["Date"], errors="coerce")
+        time_s = (clock - clock.iloc[0]).dt.total_seconds().to_numpy()
+    else:
+        raise FormatError(f"{path}: Neware CSV export without 'Cumulative Time' or 'Date' column")
+    current = pd.to_numeric(frame["Current(A)"], errors="coerce").to_numpy(float)
+    kind = frame["Step Type"].astype(str).str.lower()
+    # the sign of the current is not the same in every BTS version: take it from the step type
+    current = np.where(kind.str.contains("dchg|discharge"), -np.abs(current),
+                       np.where(kind.str.contains("chg|charge"), np.abs(current), current))
+    voltage = pd.to_numeric(frame["Voltage(V)"], errors="coerce").to_numpy(float)
+    columns = {"time_s": time_s, "voltage_v": voltage, "current_a": current,
+               "cycle": pd.to_numeric(frame["Cycle Index"], errors="coerce").fillna(-1).to_numpy(int),
+               "step": pd.to_numeric(frame["Step Index"], errors="coerce").fillna(-1).to_numpy(int)}
+    if {"Chg. Cap.(Ah)", "DChg. Cap.(Ah)"} <= set(frame.columns):
+        new_step = boundaries(columns["cycle"], columns["step"])
+        for name, key in (("Chg. Cap.(Ah)", "charge"), ("DChg. Cap.(Ah)", "discharge")):
+            counter = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+            columns[f"{key}_capacity_ah"] = accumulate(counter, new_step)
+    else:
+        dq = np.diff(time_s, prepend=time_s[:1]) * current / 3600.0
+        columns["charge_capacity_ah"] = np.cumsum(np.clip(dq, 0, None))
+        columns["discharge_capacity_ah"] = np.cumsum(np.clip(-dq, 0, None))
+    used = ["Current(A)", "Voltage(V)", "Cycle Index", "Step Index"]
+    return finish(path, columns, frame.drop(columns=used), "neware_", "neware-csv")

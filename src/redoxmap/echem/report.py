@@ -10,7 +10,9 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from redoxmap.echem.dqdv import dqdv
+from redoxmap.echem.cycling import CycleError
+from redoxmap.echem.dqdv import cycle_dqdv, dqdv_peaks
+from redoxmap.errors import FitError
 
 
 def capacity_figure(cycles: pd.DataFrame) -> Figure:
@@ -39,6 +41,8 @@ def profiles_figure(data: pd.DataFrame) -> Figure:
     for i, cycle in enumerate(cycles):
         part = data[(data.cycle == cycle) & (data.step_type != "rest")]
         q = part.capacity_ah.to_numpy()
+        if q.size == 0:  # a cycle of rests only (e.g. the trailing cycle a cycler opens at the end)
+            continue
         ax.plot((q - q.min()) * 1e3, part.voltage_v, lw=0.8, color=cmap(i / max(len(cycles) - 1, 1)))
     ax.set_xlabel("capacity (mAh)")
     ax.set_ylabel("voltage (V)")
@@ -46,34 +50,82 @@ def profiles_figure(data: pd.DataFrame) -> Figure:
     return fig
 
 
-def dqdv_figure(data: pd.DataFrame) -> Figure:
-    """dQ/dV of each cycle's charge and discharge."""
+def retention_figure(cycles: pd.DataFrame) -> Figure:
+    """Capacity retention (%) and voltage decay (mV) of the mean discharge voltage versus cycle."""
     fig = Figure(figsize=(5.5, 3.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
-    for cycle in np.unique(data.cycle)[:10]:
-        for kind, style in (("charge", "-"), ("discharge", "--")):
-            part = data[(data.cycle == cycle) & (data.step_type == kind)]
-            if len(part) > 50:
-                curve = dqdv(part.capacity_ah.to_numpy(), part.voltage_v.to_numpy())
-                ax.plot(curve.voltage_v, curve.dqdv_ah_v * 1e3, style, lw=0.8, label=f"{cycle} {kind}")
+    ax.plot(cycles.cycle, 100 * cycles.capacity_retention, "o-", ms=3, color="C0")
+    ax.set_xlabel("cycle")
+    ax.set_ylabel(f"retention vs cycle {cycles.attrs.get('reference_cycle', '')} (%)", color="C0")
+    twin = ax.twinx()
+    twin.plot(cycles.cycle, 1e3 * cycles.voltage_decay_v, "s-", ms=3, color="C3")
+    twin.set_ylabel("mean discharge voltage change (mV)", color="C3")
+    return fig
+
+
+def _pick_cycles(cycles: pd.DataFrame, most: int = 6) -> np.ndarray:
+    """Up to ``most`` cycles with a discharge, evenly spread from the first to the last."""
+    full = cycles.cycle[cycles.discharge_capacity_ah > 0].to_numpy()
+    if full.size <= most:
+        return full
+    return np.unique(full[np.linspace(0, full.size - 1, most).round().astype(int)])
+
+
+def dqdv_table(data: pd.DataFrame, cycles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """dQ/dV curves and their peaks (long tables with ``cycle`` and ``kind``) for a spread of cycles;
+    segments too short for dQ/dV are skipped."""
+    curves, peaks = [], []
+    for cycle in _pick_cycles(cycles):
+        for kind in ("charge", "discharge"):
+            try:
+                curve = cycle_dqdv(data, int(cycle), kind)
+            except (CycleError, FitError):
+                continue
+            curves.append(curve.assign(cycle=cycle, kind=kind))
+            peaks.append(dqdv_peaks(curve).assign(cycle=cycle, kind=kind))
+    empty = pd.DataFrame(columns=["voltage_v", "dqdv_ah_v", "cycle", "kind"])
+    return (pd.concat(curves, ignore_index=True) if curves else empty,
+            pd.concat(peaks, ignore_index=True) if peaks else empty)
+
+
+def dqdv_figure(curves: pd.DataFrame) -> Figure:
+    """dQ/dV of charge (solid, positive) and discharge (dashed, drawn negative), coloured by cycle."""
+    fig = Figure(figsize=(5.5, 3.8), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    cmap = colormaps["viridis"]
+    numbers = np.unique(curves.cycle) if len(curves) else []
+    for n, cycle in enumerate(numbers):
+        color = cmap(n / max(len(numbers) - 1, 1))
+        for kind, style, sign in (("charge", "-", 1), ("discharge", "--", -1)):
+            part = curves[(curves.cycle == cycle) & (curves.kind == kind)]
+            if len(part):
+                ax.plot(part.voltage_v, sign * part.dqdv_ah_v * 1e3, style, lw=0.8, color=color,
+                        label=f"cycle {cycle}" if kind == "charge" else None)
+    ax.axhline(0, color="0.6", lw=0.5)
     ax.set_xlabel("voltage (V)")
     ax.set_ylabel("dQ/dV (mAh/V)")
-    ax.legend(frameon=False, fontsize=6)
+    if len(numbers):
+        ax.legend(frameon=False, fontsize=6)
     return fig
 
 
 def gitt_figure(table: pd.DataFrame) -> Figure:
-    """GITT diffusivity and overpotential versus capacity; invalid pulses hollow (seed 000 Fig. 7c–d)."""
+    """GITT diffusivity and overpotential versus capacity, charge and discharge pulses in two colours;
+    flagged pulses hollow (reason in the table's ``flag``) (seed 000 Fig. 7c–d)."""
     fig = Figure(figsize=(5.5, 5.0), dpi=150, layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
-    q = table.capacity_ah * 1e3
-    for valid, face in ((True, "C0"), (False, "none")):
-        sel = table.valid == valid
-        top.semilogy(q[sel], table.diffusivity_cm2_s[sel], "o", mfc=face, mec="C0", ms=4,
-                     label="valid" if valid else "τ not ≪ L²/D")
+    for kind, color in (("charge", "C0"), ("discharge", "C1")):
+        part = table[table.kind == kind]
+        q = part.capacity_ah * 1e3
+        for valid in (True, False):
+            sel = (part.valid == valid).to_numpy()
+            if sel.any():
+                top.semilogy(q[sel], part.diffusivity_cm2_s[sel], "o", mfc=color if valid else "none",
+                             mec=color, ms=4, label=f"{kind}" + ("" if valid else ", flagged"))
+        bottom.plot(q, part.overpotential_v * 1e3, "s", ms=3, color=color)
     top.set_ylabel("D (cm²/s)")
-    top.legend(frameon=False)
-    bottom.plot(q, table.overpotential_v * 1e3, "s", ms=4, color="C1")
+    top.legend(frameon=False, fontsize=7)
+    bottom.axhline(0, color="0.6", lw=0.5)
     bottom.set_xlabel("capacity (mAh)")
     bottom.set_ylabel("η (mV)")
     return fig
@@ -81,7 +133,9 @@ def gitt_figure(table: pd.DataFrame) -> Figure:
 
 def write_echem_report(out_dir: str | Path, data: pd.DataFrame, cycles: pd.DataFrame,
                        gitt_table: pd.DataFrame | None = None) -> list[Path]:
-    """Write the figures and a CSV of each table into ``out_dir`` (temporary names, renamed)."""
+    """Write figures (PNG) and tables (CSV) into ``out_dir``: cycles.csv, capacity.png, retention.png,
+    profiles.png, dqdv.csv, dqdv_peaks.csv, dqdv.png and, with a GITT table, gitt.csv and gitt.png.
+    Each file is written to a temporary name in the folder and renamed when complete."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -95,10 +149,14 @@ def write_echem_report(out_dir: str | Path, data: pd.DataFrame, cycles: pd.DataF
         os.replace(tmp, folder / name)
         written.append(folder / name)
 
+    curves, peaks = dqdv_table(data, cycles)
     save(cycles, "cycles.csv")
     save(capacity_figure(cycles), "capacity.png")
+    save(retention_figure(cycles), "retention.png")
     save(profiles_figure(data), "profiles.png")
-    save(dqdv_figure(data), "dqdv.png")
+    save(curves, "dqdv.csv")
+    save(peaks, "dqdv_peaks.csv")
+    save(dqdv_figure(curves), "dqdv.png")
     if gitt_table is not None:
         save(gitt_table, "gitt.csv")
         save(gitt_figure(gitt_table), "gitt.png")

@@ -1,0 +1,103 @@
+"""Arbin files: CSV exports (own parser) and ``.res`` databases (MS-Access, via ``mdb-export``).
+
+Arbin writes SI units (s, A, V, Ah, Wh); its ``Charge_Capacity`` and ``Discharge_Capacity``
+counters restart with every cycle and are made cumulative with
+:func:`redoxmap.echem.readers.accumulate`. A ``.res`` file holds the data in ``Channel_Normal_Table``
+and the test description (schedule, mass in g) in ``Global_Table``; both are exported to CSV with
+``mdb-export`` from Debian's ``mdbtools`` package.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from redoxmap.errors import FormatError
+
+COLUMNS = {"Test_Time", "Current", "Voltage", "Charge_Capacity", "Discharge_Capacity", "Cycle_Index",
+           "Step_Index"}
+
+
+def looks_like_csv(first_line: str) -> bool:
+    """The header names Arbin's voltage or current columns (a full or partial Arbin export)."""
+    names = {c.strip().strip('"').split("(")[0].strip() for c in first_line.split(",")}
+    return bool(names & {"Voltage", "Current", "Test_Time"})
+
+
+def _columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Map "Voltage(V)" / "Test_Time(s)" style names (newer MITS exports) to the bare names."""
+    return frame.rename(columns=lambda c: c.split("(")[0].strip())
+
+
+def standardize(path: Path, frame: pd.DataFrame, fmt: str, **attrs) -> pd.DataFrame:
+    """Arbin columns (bare names, SI units) into the standard table."""
+    from redoxmap.echem.readers import accumulate, boundaries, finish
+
+    frame = _columns(frame)
+    missing = sorted(COLUMNS - set(frame.columns))
+    if missing:
+        raise FormatError(f"{path}: looks like an Arbin {fmt.split('-')[1].upper()} but lacks columns "
+                          f"{missing}; found {list(frame.columns)[:12]}")
+    if frame.empty:
+        raise FormatError(f"{path}: Arbin {fmt.split('-')[1].upper()} without data rows")
+    order = [c for c in ("Test_ID", "Data_Point") if c in frame]
+    if order:  # mdb-export does not always return the rows in the order they were recorded
+        frame = frame.sort_values(order, kind="stable")
+    num = frame[sorted(COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    new_step = boundaries(num["Cycle_Index"].to_numpy(), num["Step_Index"].to_numpy())
+    columns = {
+        "time_s": num["Test_Time"].to_numpy(float),
+        "voltage_v": num["Voltage"].to_numpy(float),
+        "current_a": num["Current"].to_numpy(float),
+        "charge_capacity_ah": accumulate(num["Charge_Capacity"].to_numpy(), new_step),
+        "discharge_capacity_ah": accumulate(num["Discharge_Capacity"].to_numpy(), new_step),
+        "cycle": num["Cycle_Index"].fillna(-1).to_numpy(int),
+        "step": num["Step_Index"].fillna(-1).to_numpy(int),
+    }
+    return finish(path, columns, frame.drop(columns=sorted(COLUMNS)), "arbin_", fmt, **attrs)
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """Arbin CSV export (``Test_Time, Current, Voltage, Charge_Capacity, …``, SI units)."""
+    try:
+        frame = pd.read_csv(path, encoding="latin-1")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FormatError(f"{path}: Arbin CSV that cannot be parsed ({exc})") from None
+    return standardize(path, frame, "arbin-csv")
+
+
+def _mdb_export(path: Path, table: str) -> pd.DataFrame:
+    exe = shutil.which("mdb-export")
+    if exe is None:
+        raise FormatError(f"{path}: an Arbin .res (MS-Access) file; reading it needs the program "
+                          "mdb-export from the Debian/Ubuntu package 'mdbtools' (apt-get install mdbtools; "
+                          "brew install mdbtools on macOS), which is not installed")
+    result = subprocess.run([exe, str(path), table], capture_output=True, check=False)
+    if result.returncode != 0 or not result.stdout.strip():
+        message = result.stderr.decode("latin-1", "replace").strip()[:200]
+        raise FormatError(f"{path}: mdb-export could not read table {table} of this Arbin .res file "
+                          f"(truncated or damaged?): {message or 'no output'}")
+    return pd.read_csv(io.BytesIO(result.stdout), encoding="latin-1")
+
+
+def read_res(path: Path) -> pd.DataFrame:
+    """Arbin ``.res`` database: ``Channel_Normal_Table`` as data, ``Global_Table`` as attrs
+    (``schedule``, ``mass_mg`` when the file states a mass)."""
+    frame = _mdb_export(path, "Channel_Normal_Table")
+    attrs = {}
+    try:
+        info = _mdb_export(path, "Global_Table")
+        if len(info):
+            if "Schedule_File_Name" in info:
+                attrs["schedule"] = str(info["Schedule_File_Name"].iloc[0])
+            mass_g = float(info["MASS"].iloc[0]) if "MASS" in info else np.nan
+            if np.isfinite(mass_g) and mass_g > 0:
+                attrs["mass_mg"] = mass_g * 1e3
+    except FormatError:
+        pass  # the description is optional; the data table was read
+    return standardize(path, frame, "arbin-res", **attrs)
