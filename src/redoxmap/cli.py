@@ -204,34 +204,44 @@ def demo(out: Path = typer.Option(Path("demo-output"), help="Folder for the simu
 
 @app.command()
 def echem(
-    file: Path = typer.Argument(..., help="Cycler file (Arbin CSV export so far)"),
+    file: Path = typer.Argument(..., help="Cycler file: Arbin CSV/.res, BioLogic .mpr/.mpt, Neware "
+                                ".nda/.ndax/CSV, MACCOR text or raw (recognised from the content)"),
     mass_mg: float | None = typer.Option(None, help="Active mass (mg) for specific capacity"),
     gitt: bool = typer.Option(False, "--gitt", help="Analyse current pulses as GITT"),
     radius_um: float | None = typer.Option(None, help="Particle radius (µm) for GITT (V/S = R/3)"),
     report: Path | None = typer.Option(None, "--report", help="Folder for figures and CSV tables"),
 ) -> None:
     """Cycling metrics, dQ/dV and (with --gitt) diffusion coefficients from a cycler file."""
+    import pandas as pd
+
     from redoxmap.echem import cycle_table, read_cycler
     from redoxmap.echem import gitt as gitt_analysis
     from redoxmap.echem.report import write_echem_report
 
+    if gitt and radius_um is None:
+        raise RedoxmapError("--gitt needs --radius-um (the particle radius in µm, for V/S = R/3)")
     data = read_cycler(file)
     cycles = cycle_table(data, mass_mg=mass_mg)
+    specific = mass_mg is not None
+    unit = "mAh/g" if specific else "mAh"
     table = Table(title=f"{file.name}: {len(data)} rows, {cycles.shape[0]} cycles")
-    for column in ("cycle", "charge (mAh)", "discharge (mAh)", "CE", "mean V dis"):
+    for column in ("cycle", f"charge ({unit})", f"discharge ({unit})", "CE", "retention", "mean V dis"):
         table.add_column(column, justify="right")
-    for row in cycles.itertuples():
-        table.add_row(str(row.cycle), f"{row.charge_capacity_ah * 1e3:.3f}",
-                      f"{row.discharge_capacity_ah * 1e3:.3f}", f"{row.coulombic_efficiency:.4f}",
-                      f"{row.mean_discharge_voltage_v:.3f}")
+    shown = cycles if len(cycles) <= 20 else pd.concat([cycles.head(5), cycles.tail(5)])
+    for row in shown.itertuples():
+        charge = row.charge_capacity_mah_g if specific else row.charge_capacity_ah * 1e3
+        discharge = row.discharge_capacity_mah_g if specific else row.discharge_capacity_ah * 1e3
+        table.add_row(str(row.cycle), f"{charge:.3f}", f"{discharge:.3f}", f"{row.coulombic_efficiency:.4f}",
+                      f"{row.capacity_retention:.3f}", f"{row.mean_discharge_voltage_v:.3f}")
     console.print(table)
     pulses = None
     if gitt:
-        if radius_um is None:
-            raise RedoxmapError("--gitt needs --radius-um (the particle radius)")
         pulses = gitt_analysis(data, radius_um=radius_um)
-        console.print(f"GITT: {len(pulses)} pulses, {int(pulses.valid.sum())} valid, median D "
-                      f"{pulses.diffusivity_cm2_s[pulses.valid].median():.3g} cm²/s")
+        valid = pulses[pulses.valid]
+        median = f"{valid.diffusivity_cm2_s.median():.3g} cm²/s" if len(valid) else "n/a"
+        console.print(f"GITT: {len(pulses)} pulses, {len(valid)} valid, median D {median}")
+        for reason, count in pulses.loc[~pulses.valid, "flag"].value_counts().items():
+            console.print(f"  flagged {count}×: {escape(str(reason))}")
     if report is not None:
         written = write_echem_report(report, data, cycles, pulses)
         console.print(f"{len(written)} files written to [bold]{report}[/]")
@@ -298,35 +308,59 @@ def simulate_particle(
     c_rate: list[float] = typer.Option(..., "--c-rate", help="C-rate; repeat for several"),
     radius_um: float = typer.Option(8.0, help="Particle radius (µm), seed 001: 8"),
     void_um: float = typer.Option(0.5, help="Central void radius (µm), seed 001: 0.5"),
-    dod_pct: float = typer.Option(20.0, help="Simulate up to this depth of discharge (%)"),
+    pore_um: float = typer.Option(0.2, help="Pore radius (µm) next to the void (FEM only), seed 001: 0.2"),
+    dod_pct: float = typer.Option(20.0, help="Discharge to this depth of discharge (%), then charge back"),
+    stress_coupled: bool = typer.Option(False, help="Stress-driven flux J = −D(∇c − (Ωc/RT)∇σ_h)"),
+    volume_change: Path | None = typer.Option(
+        None, help="CSV with columns li_fraction, dv_v0: tabulated ΔV/V0 instead of a constant Ω"),
+    fem: bool = typer.Option(False, "--fem", help="Also run the 2D axisymmetric FEM (void + pore)"),
     report: Path | None = typer.Option(None, "--report", help="Folder for CSV, NetCDF and figures"),
 ) -> None:
-    """Li diffusion and diffusion-induced stress in a (hollow) spherical particle (1D model)."""
-    import pandas as pd
+    """Li diffusion and diffusion-induced stress in a (hollow, porous) spherical particle."""
+    from redoxmap.models.mechanics import simulate_particle as run_particle
+    from redoxmap.models.mechanics import summary_table
+    from redoxmap.models.mechanics_report import write_simulation_report
+    from redoxmap.models.particle_params import seed001_parameters
 
-    from redoxmap.models.mechanics import ParticleParameters, solve_diffusion, stresses, surface_flux
-    from redoxmap.models.mechanics_report import dod_table, write_particle_report
+    changes = {}
+    if volume_change is not None:
+        import pandas as pd
 
-    params = ParticleParameters(radius_m=radius_um * 1e-6, void_radius_m=void_um * 1e-6)
-    tables, profiles = [], {}
+        table = pd.read_csv(volume_change)
+        missing = {"li_fraction", "dv_v0"} - set(table.columns)
+        if missing:
+            raise RedoxmapError(f"{volume_change}: no column(s) {', '.join(sorted(missing))}; expected a CSV "
+                                "with columns li_fraction (0–1, increasing) and dv_v0 (ΔV/V0)")
+        changes = {"volume_change_x": tuple(table.li_fraction.astype(float)),
+                   "volume_change_dv_v0": tuple(table.dv_v0.astype(float))}
+    params = seed001_parameters(radius_m=radius_um * 1e-6, void_radius_m=void_um * 1e-6,
+                                pore_radius_m=pore_um * 1e-6, stress_coupled=stress_coupled, **changes)
+    runs, fem_runs = {}, {}
     with _progress() as bar:
-        task = bar.add_task("simulate", total=len(c_rate))
+        task = bar.add_task("1D", total=len(c_rate))
         for rate in c_rate:
-            c = solve_diffusion(params, surface_flux(params, rate), dod_pct / 100 * 3600 / rate,
-                                n_r=300, n_t=200)
-            tables.append(dod_table(c, stresses(c, params), rate))
-            profiles[rate] = c
+            runs[float(rate)] = run_particle(params, float(rate), dod_pct, cycle=True, n_r=300, n_t=300)
             bar.advance(task)
-    table = pd.concat(tables)
-    summary = Table(title=f"peak stresses at {dod_pct:g} % DOD (R {radius_um:g} µm, void {void_um:g} µm)")
-    for column in ("C-rate", "hoop (Pa)", "von Mises (Pa)"):
-        summary.add_column(column, justify="right")
-    for rate, part in table.groupby("c_rate"):
-        last = part.iloc[-1]
-        summary.add_row(f"{rate:g}", f"{last.peak_hoop_pa:.3g}", f"{last.peak_von_mises_pa:.3g}")
-    console.print(summary)
+        if fem:
+            from redoxmap.models.mechanics_fem import solve_fem
+
+            task = bar.add_task("FEM", total=len(c_rate))
+            for rate in c_rate:
+                fem_runs[float(rate)] = solve_fem(params, float(rate), dod_pct, n_t=60, n_out=5)
+                bar.advance(task)
+    summary = summary_table(runs)
+    out = Table(title=f"stresses at {dod_pct:g} % DOD (R {radius_um:g} µm, void {void_um:g} µm)")
+    for column in ("C-rate", "DOD %", "hoop at void (Pa)", "peak hoop (Pa)", "peak von Mises (Pa)", "η (V)"):
+        out.add_column(column, justify="right")
+    for row in summary.itertuples():
+        out.add_row(f"{row.c_rate:g}", f"{row.dod_pct:.1f}", f"{row.void_hoop_pa:.3g}",
+                    f"{row.peak_hoop_pa:.3g}", f"{row.peak_von_mises_pa:.3g}", f"{row.overpotential_v:.3f}")
+    console.print(out)
+    for rate, result in fem_runs.items():
+        console.print(f"FEM {rate:g} C: hoop stress at the void–pore bridge "
+                      f"{float(result.bridge_hoop_pa[-1]):.3g} Pa at {float(result.dod_pct[-1]):.1f} % DOD")
     if report is not None:
-        written = write_particle_report(report, table, profiles, params.c_max_mol_m3)
+        written = write_simulation_report(report, runs, fem_runs or None)
         console.print(f"{len(written)} files written to [bold]{report}[/]")
 
 

@@ -2,142 +2,267 @@
 
 Seed 001 (Liu et al., Nat. Nanotechnol. 2024), Methods "Particle charge–discharge simulation":
 Li transport by diffusion, Butler–Volmer kinetics at the surface, intercalation strain; here in a
-sphere of radius R with an optional central void of radius a (zero flux there).
+sphere of radius R = b with an optional central void of radius a (zero flux there).
 
-Diffusion: ∂c/∂t = (1/r²) ∂/∂r (D r² ∂c/∂r), D ∂c/∂r = N at r = R (N > 0 inserts Li), 0 at r = a;
-finite volumes on shells, implicit Euler in time.
-Stress (linear elasticity, intercalation strain Ω·Δc/3, traction-free surfaces; Cheng & Verbrugge,
-J. Appl. Phys. 104, 083521 (2008), extended to a hollow sphere), with I(r) = ∫_a^r Δc ρ² dρ:
-    σ_r = 2ΩE/(3(1−ν)) · [ (r³ − a³)/((R³ − a³) r³) · I(R) − I(r)/r³ ]
-    σ_θ = ΩE/(3(1−ν)) · [ (2r³ + a³)/((R³ − a³) r³) · I(R) + I(r)/r³ − Δc(r) ]
+Diffusion: ∂c/∂t = (1/r²) ∂/∂r (r² D_eff ∂c/∂r), D_eff ∂c/∂r = N at r = b (N > 0 inserts Li,
+i.e. discharges the cathode), 0 at r = a; finite volumes on shells, implicit Euler in time
+(tridiagonal banded solve per step). With ``stress_coupled`` the flux J = −D(∇c − (Ωc/RT)∇σ_h)
+becomes, because σ_h = 2E/(3(1−ν))·(mean ε* − ε*) in a traction-free (hollow) sphere,
+J = −D(1 + 2E·(dε*/dc)²·c/((1−ν)RT))∇c (Zhang, Shyy & Sastry, J. Electrochem. Soc. 154, A910
+(2007)); the face diffusivity is lagged by two Picard iterations per step.
+
+Stress (linear elasticity, eigenstrain ε*(c), traction-free surfaces; Cheng & Verbrugge,
+J. Appl. Phys. 104, 083521 (2008), extended to a hollow sphere), with θ = ε*(c) − ε*(c_ref) and
+J(r) = ∫_a^r θ ρ² dρ:
+    σ_r = 2E/(1−ν) · [ (r³ − a³)/((b³ − a³) r³) · J(b) − J(r)/r³ ]
+    σ_θ = E/(1−ν) · [ (2r³ + a³)/((b³ − a³) r³) · J(b) + J(r)/r³ − θ(r) ]
     σ_vM = |σ_θ − σ_r|  (σ_φ = σ_θ).
-I(r) is integrated exactly over each shell's volume (cell averages × (r₊³ − r₋³)/3), so I(r)/r³
-tends to Δc(0)/3 at the centre with no spurious spike.
+For ε* = Ωc/3 this is the familiar ΩE/(3(1−ν)) form. J(r) is integrated exactly over each shell's
+volume (cell averages × (r₊³ − r₋³)/3), so J(r)/r³ tends to θ(0)/3 at the centre with no spurious
+spike.
+
+Example
+-------
+>>> from redoxmap.models.particle_params import seed001_parameters
+>>> run = simulate_particle(seed001_parameters(), c_rate=10.0, dod_pct=20.0, n_r=100, n_t=50)
+>>> f"{float(run.core_hoop_pa[-1]):.1e}"  # tensile hoop stress at the void, Pa
+'4.3e+08'
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import xarray as xr
-from scipy.sparse.linalg import splu
+from scipy.linalg import solve_banded
 
-from redoxmap.errors import RedoxmapError
+from redoxmap.history import with_history
+from redoxmap.models.particle_params import (
+    FARADAY,
+    GAS_CONSTANT,
+    ParameterError,
+    ParticleParameters,
+    seed001_parameters,
+)
 
-FARADAY = 96485.33212  # C/mol
-GAS_CONSTANT = 8.314462618  # J/(mol K)
-
-
-class ParameterError(RedoxmapError):
-    """A physical parameter is out of range."""
-
-
-@dataclass(frozen=True)
-class ParticleParameters:
-    """SI units. Sources: (seed) = seed 001 Methods/Fig. 5; (assumed) = typical layered-oxide
-    values, not given in the seed text available here."""
-
-    radius_m: float = 8e-6  # (seed) 8 µm particle
-    void_radius_m: float = 0.5e-6  # (seed) central void 0.5 µm
-    diffusivity_m2_s: float = 5e-13  # (seed) D_Li at T_ref
-    activation_k: float = 1200.0  # (seed) D(T) = D_ref·exp(1200·(1/T_ref − 1/T))
-    temperature_k: float = 298.15  # (assumed) = T_ref
-    reference_temperature_k: float = 298.15  # (assumed)
-    c_max_mol_m3: float = 49000.0  # (assumed)
-    partial_molar_volume_m3_mol: float = 3.5e-6  # (assumed) Ω
-    youngs_modulus_pa: float = 150e9  # (assumed)
-    poisson_ratio: float = 0.3  # (assumed)
-    exchange_current_a_m2: float = 1.0  # (assumed) i0
-    alpha_a: float = 0.5  # (assumed)
-    alpha_c: float = 0.5  # (assumed)
-    notes: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.radius_m <= 0:
-            raise ParameterError(f"radius_m = {self.radius_m} must be positive")
-        if not 0 <= self.void_radius_m < self.radius_m:
-            raise ParameterError(f"void_radius_m = {self.void_radius_m} must be ≥ 0 and smaller than "
-                                 f"radius_m = {self.radius_m}")
-        for name in ("diffusivity_m2_s", "c_max_mol_m3", "youngs_modulus_pa", "temperature_k"):
-            if getattr(self, name) <= 0:
-                raise ParameterError(f"{name} = {getattr(self, name)} must be positive")
-        if not -1 < self.poisson_ratio < 0.5:
-            raise ParameterError(f"poisson_ratio = {self.poisson_ratio} must lie in (−1, 0.5)")
-
-    @property
-    def diffusivity(self) -> float:
-        """D at ``temperature_k`` (m²/s), Arrhenius form of the seed."""
-        return self.diffusivity_m2_s * np.exp(self.activation_k * (1 / self.reference_temperature_k
-                                                                   - 1 / self.temperature_k))
+__all__ = [
+    "FARADAY",
+    "GAS_CONSTANT",
+    "ParameterError",
+    "ParticleParameters",
+    "seed001_parameters",
+    "surface_flux",
+    "butler_volmer_overpotential",
+    "solve_diffusion",
+    "stresses",
+    "simulate_particle",
+    "simulate_rates",
+    "summary_table",
+    "peak_hoop",
+    "laplacian_matrix",
+]
 
 
 def surface_flux(params: ParticleParameters, c_rate: float) -> float:
-    """Molar flux N (mol m⁻² s⁻¹) through the outer surface that moves the particle's full
-    capacity c_max·(4/3)π(R³ − a³) in 1/C hours."""
-    if c_rate == 0:
-        raise ParameterError("c_rate must not be 0")
-    r, a = params.radius_m, params.void_radius_m
-    return params.c_max_mol_m3 * (r**3 - a**3) / (3 * r**2) * c_rate / 3600.0
+    """Molar flux N (mol m⁻² s⁻¹, > 0 into the particle) through the outer surface that moves the
+    particle's full capacity c_max·(4/3)π(b³ − a³) in 1/|C| hours: N = c_max (b³ − a³)/(3b²)·C/3600.
+
+    >>> from redoxmap.models.particle_params import seed001_parameters
+    >>> f"{surface_flux(seed001_parameters(), 1.0):.3e}"
+    '3.629e-05'
+    """
+    if not np.isfinite(c_rate) or c_rate == 0:
+        raise ParameterError(
+            f"c_rate = {c_rate!r}: expected a finite, non-zero C-rate "
+            "(> 0 discharges the cathode, i.e. inserts Li; < 0 charges it)"
+        )
+    b, a = params.radius_m, params.void_radius_m
+    return params.c_max_mol_m3 * (b**3 - a**3) / (3 * b**2) * c_rate / 3600.0
 
 
 def butler_volmer_overpotential(current_density_a_m2: np.ndarray, params: ParticleParameters) -> np.ndarray:
-    """η solving i = i0 (exp(α_a Fη/RT) − exp(−α_c Fη/RT)); closed form 2RT/F·asinh(i/2i0) for
-    α_a = α_c = 0.5, Newton iterations otherwise."""
+    """Overpotential η (V) solving i = i₀ (exp(α_a Fη/RT) − exp(−α_c Fη/RT)) (seed 001 Methods,
+    Butler–Volmer at the cathode; i > 0 anodic = delithiation). Closed form 2RT/F·asinh(i/2i₀) for
+    α_a = α_c = 0.5, safeguarded Newton iterations otherwise.
+
+    >>> from redoxmap.models.particle_params import seed001_parameters
+    >>> f"{float(butler_volmer_overpotential(2.0, seed001_parameters())):.4f}"
+    '0.0453'
+    """
     i = np.asarray(current_density_a_m2, float)
+    i0, aa, ac = params.exchange_current_a_m2, params.alpha_a, params.alpha_c
     f = FARADAY / (GAS_CONSTANT * params.temperature_k)
-    eta = 2 / f * np.arcsinh(i / (2 * params.exchange_current_a_m2))
-    if params.alpha_a == params.alpha_c == 0.5:
+    eta = 2 / f * np.arcsinh(i / (2 * i0))
+    if aa == ac == 0.5:
         return eta
-    for _ in range(50):
-        g = params.exchange_current_a_m2 * (np.exp(params.alpha_a * f * eta)
-                                             - np.exp(-params.alpha_c * f * eta)) - i
-        dg = params.exchange_current_a_m2 * f * (params.alpha_a * np.exp(params.alpha_a * f * eta)
-                                                 + params.alpha_c * np.exp(-params.alpha_c * f * eta))
-        eta = eta - g / dg
+    for _ in range(100):
+        g = i0 * (np.exp(aa * f * eta) - np.exp(-ac * f * eta)) - i
+        dg = i0 * f * (aa * np.exp(aa * f * eta) + ac * np.exp(-ac * f * eta))
+        step = g / dg
+        eta = eta - np.clip(step, -0.1, 0.1)
+        if np.all(np.abs(step) < 1e-13):
+            break
     return eta
 
 
-def solve_diffusion(params: ParticleParameters, flux_mol_m2_s: float, time_s: float, c0_mol_m3: float = 0.0,
-                    n_r: int = 200, n_t: int = 400) -> xr.DataArray:
-    """Concentration c(time, r) (mol/m³) under a constant surface flux (N > 0 inserts Li)."""
-    if time_s <= 0 or n_r < 4 or n_t < 1:
-        raise ParameterError("time_s must be positive, n_r ≥ 4 and n_t ≥ 1")
-    a, b = params.void_radius_m, params.radius_m
-    faces = np.linspace(a, b, n_r + 1)
+def _grid(params: ParticleParameters, n_r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    faces = np.linspace(params.void_radius_m, params.radius_m, n_r + 1)
     centres = (faces[:-1] + faces[1:]) / 2
     volume = (faces[1:] ** 3 - faces[:-1] ** 3) / 3  # per steradian
-    d = params.diffusivity
-    dt = time_s / n_t
-    conductance = d * faces[1:-1] ** 2 / (centres[1:] - centres[:-1])  # between neighbour cells
+    return faces, centres, volume
+
+
+def _conductance(
+    params: ParticleParameters, faces: np.ndarray, centres: np.ndarray, c: np.ndarray | None
+) -> np.ndarray:
+    """D_eff·r²/Δr on the interior faces; D_eff = D(1 + 2E(dε*/dc)²c/((1−ν)RT)) when stress-coupled."""
+    d = params.diffusivity * np.ones(faces.size - 2)
+    if params.stress_coupled and c is not None:
+        cf = np.clip((c[1:] + c[:-1]) / 2, 0, None)
+        slope = params.eigenstrain_slope(cf)
+        d = d * (
+            1
+            + 2
+            * params.youngs_modulus_pa
+            * slope**2
+            * cf
+            / ((1 - params.poisson_ratio) * GAS_CONSTANT * params.temperature_k)
+        )
+    return d * faces[1:-1] ** 2 / (centres[1:] - centres[:-1])
+
+
+def laplacian_matrix(params: ParticleParameters, n_r: int) -> sp.csr_matrix:
+    """Finite-volume operator L (per steradian) with (L c)_i = Σ_faces D r_f² (c_j − c_i)/Δr and zero
+    flux at both ends; the semi-discrete model is V dc/dt = L c + s with s = N b² in the last cell."""
+    faces, centres, _ = _grid(params, n_r)
+    g = _conductance(params, faces, centres, None)
     main = np.zeros(n_r)
-    main[:-1] += conductance
-    main[1:] += conductance
-    lap = sp.diags([-main, conductance, conductance], [0, 1, -1], format="csc")
-    system = splu((sp.diags(volume) - dt * lap).tocsc())
+    main[:-1] -= g
+    main[1:] -= g
+    return sp.diags([main, g, g], [0, 1, -1], format="csr")
+
+
+def _march(
+    params: ParticleParameters, c0: np.ndarray, flux: float, dt: float, n_t: int, stop_outside: bool
+) -> np.ndarray:
+    """Implicit Euler steps of V(c⁺ − c)/dt = L(c⁺)c⁺ + s; returns the states after each step
+    (fewer than n_t rows when ``stop_outside`` and the surface cell leaves [0, c_max])."""
+    n_r = c0.size
+    faces, centres, volume = _grid(params, n_r)
     source = np.zeros(n_r)
-    source[-1] = flux_mol_m2_s * b**2
-    c = np.full(n_r, c0_mol_m3, float)
-    out = np.empty((n_t + 1, n_r))
-    out[0] = c
-    for k in range(n_t):
-        c = system.solve(volume * c + dt * source)
-        out[k + 1] = c
-    da = xr.DataArray(out, dims=("time", "r"), coords={"time": np.linspace(0, time_s, n_t + 1), "r": centres},
-                      attrs={"units": "mol/m^3", "r_faces": faces})
+    source[-1] = flux * params.radius_m**2
+    g = _conductance(params, faces, centres, None)
+    out = []
+    c = c0.astype(float).copy()
+    for _ in range(n_t):
+        guess = c
+        for _ in range(2 if params.stress_coupled else 1):
+            if params.stress_coupled:
+                g = _conductance(params, faces, centres, guess)
+            band = np.zeros((3, n_r))
+            band[0, 1:] = -dt * g
+            band[2, :-1] = -dt * g
+            band[1] = volume
+            band[1, :-1] += dt * g
+            band[1, 1:] += dt * g
+            guess = solve_banded((1, 1), band, volume * c + dt * source, check_finite=False)
+        if stop_outside and not -1e-9 <= guess[-1] / params.c_max_mol_m3 <= 1 + 1e-9:
+            break
+        c = guess
+        out.append(c)
+    return np.array(out).reshape(-1, n_r)
+
+
+def solve_diffusion(
+    params: ParticleParameters,
+    flux_mol_m2_s: float,
+    time_s: float,
+    c0_mol_m3: float = 0.0,
+    n_r: int = 200,
+    n_t: int = 400,
+) -> xr.DataArray:
+    """Concentration c(time, r) (mol/m³) under a constant surface flux N (> 0 inserts Li), from a
+    uniform c0; finite volumes with ``n_r`` shells, ``n_t`` implicit Euler steps. The attribute
+    ``r_faces`` holds the shell faces (m).
+
+    >>> from redoxmap.models.particle_params import seed001_parameters
+    >>> p = seed001_parameters()
+    >>> c = solve_diffusion(p, surface_flux(p, 1.0), 360.0, n_r=50, n_t=20)
+    >>> c.dims, c.shape
+    (('time', 'r'), (21, 50))
+    """
+    if not time_s > 0:
+        raise ParameterError(f"time_s = {time_s!r}: expected a positive duration in seconds")
+    if n_r < 4 or n_t < 1:
+        raise ParameterError(f"n_r = {n_r}, n_t = {n_t}: expected n_r ≥ 4 shells and n_t ≥ 1 steps")
+    faces, centres, _ = _grid(params, n_r)
+    c0 = np.full(n_r, float(c0_mol_m3))
+    states = _march(params, c0, flux_mol_m2_s, time_s / n_t, n_t, stop_outside=False)
+    out = np.vstack([c0, states])
+    da = xr.DataArray(
+        out,
+        dims=("time", "r"),
+        coords={"time": np.linspace(0, time_s, n_t + 1), "r": centres},
+        attrs={"units": "mol/m^3", "r_faces": faces},
+    )
     da["r"].attrs["units"] = "m"
     da["time"].attrs["units"] = "s"
     return da
 
 
-def stresses(concentration: xr.DataArray, params: ParticleParameters,
-             c_ref_mol_m3: float | None = None) -> xr.Dataset:
-    """Radial, hoop and von Mises stress (Pa) of a concentration field c(…, r) from
-    :func:`solve_diffusion` (Δc relative to ``c_ref``, default the initial state), at the cell
-    centres and, as ``surface_*`` and ``inner_*`` (hollow spheres), on the two surfaces."""
-    faces = np.asarray(concentration.attrs["r_faces"])
+def _stress_arrays(
+    c: np.ndarray, ref: np.ndarray | float, faces: np.ndarray, r: np.ndarray, params: ParticleParameters
+) -> dict[str, np.ndarray]:
     a, b = faces[0], faces[-1]
+    theta = params.eigenstrain(c) - params.eigenstrain(ref)
+    shell = (faces[1:] ** 3 - faces[:-1] ** 3) / 3
+    cumulative = np.cumsum(theta * shell, axis=-1)  # J at the outer face of each cell
+    integral_r = cumulative - theta * shell + theta * (r**3 - faces[:-1] ** 3) / 3  # J at the centre
+    total = cumulative[..., -1:]
+    k = params.youngs_modulus_pa / (1 - params.poisson_ratio)
+    span = b**3 - a**3
+    out = {
+        "radial_pa": 2 * k * ((r**3 - a**3) / (span * r**3) * total - integral_r / r**3),
+        "hoop_pa": k * ((2 * r**3 + a**3) / (span * r**3) * total + integral_r / r**3 - theta),
+    }
+    out["von_mises_pa"] = np.abs(out["hoop_pa"] - out["radial_pa"])
+    # the two surfaces, with θ extrapolated linearly from the two nearest cell centres
+    total = total[..., 0]
+    for name, face, j_face, near in (
+        ("inner", a, np.zeros_like(total), (0, 1)),
+        ("surface", b, total, (-1, -2)),
+    ):
+        if face == 0:  # a solid sphere has no inner surface
+            continue
+        r0, r1 = r[near[0]], r[near[1]]
+        th0, th1 = theta[..., near[0]], theta[..., near[1]]
+        theta_face = th0 + (th0 - th1) * (face - r0) / (r0 - r1)
+        out[f"{name}_radial_pa"] = 2 * k * ((face**3 - a**3) / (span * face**3) * total - j_face / face**3)
+        out[f"{name}_hoop_pa"] = k * (
+            (2 * face**3 + a**3) / (span * face**3) * total + j_face / face**3 - theta_face
+        )
+    return out
+
+
+def stresses(
+    concentration: xr.DataArray, params: ParticleParameters, c_ref_mol_m3: float | None = None
+) -> xr.Dataset:
+    """Radial, hoop and von Mises stress (Pa; tension > 0) of a concentration field c(…, r) from
+    :func:`solve_diffusion`, relative to the stress-free state c_ref (default the initial state),
+    at the cell centres and, as ``surface_*`` and ``inner_*`` (hollow spheres only), on the surfaces.
+    Equations in the module docstring (Cheng & Verbrugge 2008, hollow-sphere form).
+
+    >>> from redoxmap.models.particle_params import seed001_parameters
+    >>> p = seed001_parameters()
+    >>> s = stresses(solve_diffusion(p, surface_flux(p, 1.0), 360.0, n_r=50, n_t=20), p)
+    >>> abs(float(s.inner_radial_pa[-1])) < 1e-3 * float(abs(s.hoop_pa).max())
+    True
+    """
+    faces = np.asarray(concentration.attrs["r_faces"])
     r = concentration["r"].values
     c = np.asarray(concentration.values, float)
     if c_ref_mol_m3 is not None:
@@ -145,31 +270,158 @@ def stresses(concentration: xr.DataArray, params: ParticleParameters,
     elif "time" in concentration.dims:
         ref = np.asarray(concentration.isel(time=0).values)
     else:
-        raise ParameterError("give c_ref_mol_m3 for a concentration profile without a time axis")
-    dc = c - ref
-    shell = (faces[1:] ** 3 - faces[:-1] ** 3) / 3
-    cumulative = np.cumsum(dc * shell, axis=-1)  # I at the outer face of each cell
-    inner = cumulative - dc * shell  # I at the inner face
-    partial = (r**3 - faces[:-1] ** 3) / 3
-    integral_r = inner + dc * partial  # I(r) at the cell centre
-    total = cumulative[..., -1:]
-    k = params.partial_molar_volume_m3_mol * params.youngs_modulus_pa / (3 * (1 - params.poisson_ratio))
-    radial = 2 * k * ((r**3 - a**3) / ((b**3 - a**3) * r**3) * total - integral_r / r**3)
-    hoop = k * ((2 * r**3 + a**3) / ((b**3 - a**3) * r**3) * total + integral_r / r**3 - dc)
+        raise ParameterError(
+            "stresses: the concentration profile has no time axis: expected "
+            "c_ref_mol_m3, the stress-free concentration"
+        )
+    arrays = _stress_arrays(c, ref, faces, r, params)
     dims = concentration.dims
-    ds = xr.Dataset({"radial_pa": (dims, radial), "hoop_pa": (dims, hoop),
-                     "von_mises_pa": (dims, np.abs(hoop - radial))}, coords=concentration.coords)
-    # the two surfaces, with Δc extrapolated linearly from the two nearest cell centres
-    lead = dims[:-1]
-    for name, face, i_face, near in (("inner", a, np.zeros_like(total[..., 0]), (0, 1)),
-                                     ("surface", b, total[..., 0], (-1, -2))):
-        r0, r1 = r[near[0]], r[near[1]]
-        dc_face = dc[..., near[0]] + (dc[..., near[0]] - dc[..., near[1]]) * (face - r0) / (r0 - r1)
-        if face == 0:  # a solid sphere has no inner surface
-            continue
-        rad = 2 * k * ((face**3 - a**3) / ((b**3 - a**3) * face**3) * total[..., 0] - i_face / face**3)
-        hp = k * ((2 * face**3 + a**3) / ((b**3 - a**3) * face**3) * total[..., 0] + i_face / face**3
-                  - dc_face)
-        ds[f"{name}_radial_pa"] = (lead, rad)
-        ds[f"{name}_hoop_pa"] = (lead, hp)
+    ds = xr.Dataset(coords=concentration.coords)
+    for name, value in arrays.items():
+        ds[name] = (dims if value.ndim == c.ndim else dims[:-1], value)
     return ds
+
+
+def simulate_particle(
+    params: ParticleParameters,
+    c_rate: float,
+    dod_pct: float = 20.0,
+    *,
+    cycle: bool = False,
+    n_r: int = 200,
+    n_t: int = 200,
+) -> xr.Dataset:
+    """Galvanostatic discharge (Li insertion) of the particle at ``c_rate`` from the charged state
+    (c = initial_fraction·c_max, stress-free) to ``dod_pct`` % depth of discharge, and with ``cycle``
+    the charge back at the same rate (seed 001 Fig. 5d–g). A half-cycle stops early when the surface
+    concentration leaves [0, c_max] (the cut-off).
+
+    Returns a Dataset on (time, r): ``concentration_mol_m3``, ``radial_pa``, ``hoop_pa``,
+    ``von_mises_pa``; per time: ``dod_pct``, ``current_density_a_m2`` (i = −F·N, < 0 on discharge),
+    ``overpotential_v`` (Butler–Volmer, :func:`butler_volmer_overpotential`), ``core_hoop_pa`` and
+    ``core_von_mises_pa`` (at the void surface, or the centre of a solid sphere), ``surface_hoop_pa``
+    and, for hollow spheres, ``inner_radial_pa``/``surface_radial_pa``.
+
+    >>> from redoxmap.models.particle_params import seed001_parameters
+    >>> run = simulate_particle(seed001_parameters(), 0.1, 20.0, n_r=60, n_t=40)
+    >>> round(float(run.dod_pct[-1]), 6)
+    20.0
+    """
+    flux = surface_flux(params, c_rate)
+    if c_rate < 0:
+        raise ParameterError(
+            f"c_rate = {c_rate!r}: expected a positive C-rate (the run starts with a "
+            "discharge from the charged state)"
+        )
+    if not 0 < dod_pct <= 100:
+        raise ParameterError(f"dod_pct = {dod_pct!r}: expected a depth of discharge in (0, 100] %")
+    if n_r < 4 or n_t < 1:
+        raise ParameterError(f"n_r = {n_r}, n_t = {n_t}: expected n_r ≥ 4 shells and n_t ≥ 1 steps")
+    faces, centres, volume = _grid(params, n_r)
+    duration = dod_pct / 100 * 3600.0 / c_rate
+    dt = duration / n_t
+    c0 = np.full(n_r, params.initial_fraction * params.c_max_mol_m3)
+    states, fluxes = [c0[None]], [np.array([0.0])]
+    down = _march(params, c0, flux, dt, n_t, stop_outside=True)
+    states.append(down)
+    fluxes.append(np.full(len(down), flux))
+    if cycle and len(down):
+        up = _march(params, down[-1], -flux, dt, len(down), stop_outside=True)
+        states.append(up)
+        fluxes.append(np.full(len(up), -flux))
+    c = np.vstack(states)
+    n = np.concatenate(fluxes)
+    time = dt * np.arange(len(c))
+    inserted = np.cumsum(n * dt) * params.radius_m**2 * 4 * np.pi  # mol
+    dod = 100 * inserted / params.capacity_mol
+    current = -FARADAY * n
+    arrays = _stress_arrays(c, c0, faces, centres, params)
+    ds = xr.Dataset(coords={"time": time, "r": centres})
+    ds["concentration_mol_m3"] = (("time", "r"), c)
+    for name, value in arrays.items():
+        ds[name] = (("time", "r") if value.ndim == 2 else ("time",), value)
+    ds["dod_pct"] = ("time", dod)
+    ds["current_density_a_m2"] = ("time", current)
+    ds["overpotential_v"] = ("time", np.where(n == 0, 0.0, butler_volmer_overpotential(current, params)))
+    if params.void_radius_m > 0:
+        core_hoop, core_vm = (
+            arrays["inner_hoop_pa"],
+            np.abs(arrays["inner_hoop_pa"] - arrays["inner_radial_pa"]),
+        )
+    else:
+        core_hoop, core_vm = arrays["hoop_pa"][:, 0], arrays["von_mises_pa"][:, 0]
+    ds["core_hoop_pa"] = ("time", core_hoop)
+    ds["core_von_mises_pa"] = ("time", core_vm)
+    ds["surface_concentration_mol_m3"] = ("time", c[:, -1] + (c[:, -1] - c[:, -2]) / 2)
+    ds["time"].attrs["units"] = "s"
+    ds["r"].attrs["units"] = "m"
+    ds.attrs = with_history(
+        {
+            "c_rate": float(c_rate),
+            "c_max_mol_m3": params.c_max_mol_m3,
+            "radius_m": params.radius_m,
+            "void_radius_m": params.void_radius_m,
+            "parameters": json.dumps(asdict(params), default=str),
+            "stopped_at_cutoff": int(len(down) < n_t),
+        },
+        "simulate_particle",
+        c_rate=c_rate,
+        dod_pct=dod_pct,
+        cycle=cycle,
+        n_r=n_r,
+        n_t=n_t,
+    )
+    ds.attrs["history"] = "; ".join(ds.attrs["history"])  # NetCDF-safe
+    ds["r_faces"] = ("face", faces)
+    return ds
+
+
+def simulate_rates(
+    params: ParticleParameters,
+    c_rates: list[float],
+    dod_pct: float = 20.0,
+    *,
+    cycle: bool = True,
+    n_r: int = 200,
+    n_t: int = 200,
+) -> dict[float, xr.Dataset]:
+    """:func:`simulate_particle` for each C-rate (discharge to ``dod_pct`` and, with ``cycle``, back),
+    keyed by C-rate.
+
+    >>> from redoxmap.models.particle_params import seed001_parameters
+    >>> sorted(simulate_rates(seed001_parameters(), [10, 0.1], n_r=40, n_t=20))
+    [0.1, 10.0]
+    """
+    return {
+        float(rate): simulate_particle(params, float(rate), dod_pct, cycle=cycle, n_r=n_r, n_t=n_t)
+        for rate in c_rates
+    }
+
+
+def peak_hoop(run: xr.Dataset) -> np.ndarray:
+    """max |σ_θ| over the cell centres and the surfaces, per time."""
+    parts = [np.abs(run.hoop_pa.values).max(1)]
+    parts += [np.abs(run[n].values) for n in ("inner_hoop_pa", "surface_hoop_pa") if n in run]
+    return np.max(parts, axis=0)
+
+
+def summary_table(runs: dict[float, xr.Dataset]) -> pd.DataFrame:
+    """One row per C-rate at the deepest discharge reached: DOD (%), hoop and von Mises stress at
+    the void (or centre), peak |σ_θ| and σ_vM over r, surface concentration fraction, overpotential."""
+    rows = []
+    for rate, run in runs.items():
+        k = int(np.argmax(run.dod_pct.values))
+        rows.append(
+            {
+                "c_rate": rate,
+                "dod_pct": float(run.dod_pct[k]),
+                "void_hoop_pa": float(run.core_hoop_pa[k]),
+                "void_von_mises_pa": float(run.core_von_mises_pa[k]),
+                "peak_hoop_pa": peak_hoop(run)[k],
+                "peak_von_mises_pa": float(run.von_mises_pa[k].max()),
+                "surface_fraction": float(run.surface_concentration_mol_m3[k]) / run.attrs["c_max_mol_m3"],
+                "overpotential_v": float(run.overpotential_v[k]),
+                "stopped_at_cutoff": bool(run.attrs["stopped_at_cutoff"]),
+            }
+        )
+    return pd.DataFrame(rows)

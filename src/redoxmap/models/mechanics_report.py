@@ -1,8 +1,23 @@
-"""Figures and files of the particle model (like seed 001 Fig. 5d–g)."""
+"""Figures and files of the particle model, like seed 001 Fig. 5d–g (Figure objects, no pyplot).
+
+- :func:`hoop_profiles_figure`: hoop stress versus radius at increasing depth of discharge (Fig. 5d,e);
+- :func:`von_mises_history_figure`: von Mises stress at the void versus time through discharge and
+  charge, one panel per C-rate (Fig. 5f,g);
+- :func:`concentration_figure`, :func:`stress_vs_dod_figure`, :func:`fem_fields_figure`;
+- :func:`write_simulation_report`: CSV tables, NetCDF runs and PNG figures, written atomically.
+
+Example
+-------
+>>> from redoxmap.models.mechanics import simulate_rates, seed001_parameters
+>>> runs = simulate_rates(seed001_parameters(), [10.0], n_r=40, n_t=20)
+>>> hoop_profiles_figure(runs[10.0]).axes[0].get_xlabel()
+'r (µm)'
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,62 +25,203 @@ import pandas as pd
 import xarray as xr
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.tri import Triangulation
+
+from redoxmap.models.mechanics import peak_hoop, summary_table
 
 
-def concentration_figure(c: xr.DataArray, c_max: float, title: str) -> Figure:
-    """c(r)/c_max at several times."""
+def _discharge(run: xr.Dataset) -> xr.Dataset:
+    return run.isel(time=slice(0, int(np.argmax(run.dod_pct.values)) + 1))
+
+
+def hoop_profiles_figure(run: xr.Dataset, n_curves: int = 6) -> Figure:
+    """σ_θ(r) (Pa) at ``n_curves`` depths of discharge up to the deepest reached (seed 001 Fig. 5d,e)."""
     fig = Figure(figsize=(5.0, 3.6), dpi=150, layout="constrained")
     ax = fig.add_subplot()
-    times = c.time.values[:: max(len(c.time) // 6, 1)]
-    cmap = colormaps["viridis"]
-    for i, t in enumerate(times):
-        ax.plot(c.r * 1e6, c.sel(time=t) / c_max, color=cmap(i / max(len(times) - 1, 1)),
-                label=f"{t / 60:.0f} min")
+    part = _discharge(run)
+    targets = np.linspace(0, float(part.dod_pct[-1]), n_curves + 1)[1:]
+    cmap = colormaps["plasma"]
+    for i, dod in enumerate(targets):
+        k = int(np.argmin(np.abs(part.dod_pct.values - dod)))
+        ax.plot(
+            part.r * 1e6,
+            part.hoop_pa[k],
+            color=cmap(i / max(n_curves - 1, 1)),
+            label=f"{float(part.dod_pct[k]):.1f} % DOD",
+        )
+    ax.axhline(0, color="0.6", lw=0.5)
     ax.set_xlabel("r (µm)")
-    ax.set_ylabel("c / c_max")
-    ax.set_title(title)
+    ax.set_ylabel("hoop stress σ_θ (Pa)")
+    ax.set_title(f"{run.attrs['c_rate']:g} C")
     ax.legend(frameon=False, fontsize=7)
     return fig
 
 
-def stress_vs_dod_figure(table: pd.DataFrame) -> Figure:
-    """Peak hoop and von Mises stress versus depth of discharge, one line per C-rate."""
+def von_mises_history_figure(runs: dict[float, xr.Dataset]) -> Figure:
+    """Von Mises stress at the void (and at the surface) versus time, discharge then charge, one
+    panel per C-rate (seed 001 Fig. 5f,g)."""
+    fig = Figure(figsize=(4.0 * len(runs), 3.4), dpi=150, layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(runs), squeeze=False)[0])
+    for ax, (rate, run) in zip(axes, runs.items(), strict=True):
+        minutes = run.time / 60
+        ax.plot(minutes, run.core_von_mises_pa, label="void" if run.attrs["void_radius_m"] > 0 else "centre")
+        ax.plot(minutes, run.von_mises_pa.isel(r=-1), "--", label="surface")
+        turn = float(minutes[int(np.argmax(run.dod_pct.values))])
+        ax.axvline(turn, color="0.6", lw=0.5)
+        ax.set_xlabel("time (min)")
+        ax.set_title(f"{rate:g} C (discharge | charge)")
+        ax.legend(frameon=False, fontsize=7)
+    axes[0].set_ylabel("von Mises stress (Pa)")
+    return fig
+
+
+def concentration_figure(run: xr.Dataset, n_curves: int = 6) -> Figure:
+    """c(r)/c_max at ``n_curves`` depths of discharge."""
     fig = Figure(figsize=(5.0, 3.6), dpi=150, layout="constrained")
     ax = fig.add_subplot()
-    for rate, part in table.groupby("c_rate"):
-        ax.semilogy(part.dod_pct, part.peak_hoop_pa, "-", label=f"{rate:g} C hoop")
-        ax.semilogy(part.dod_pct, part.peak_von_mises_pa, "--", label=f"{rate:g} C von Mises")
+    part = _discharge(run)
+    targets = np.linspace(0, float(part.dod_pct[-1]), n_curves + 1)[1:]
+    cmap = colormaps["viridis"]
+    for i, dod in enumerate(targets):
+        k = int(np.argmin(np.abs(part.dod_pct.values - dod)))
+        ax.plot(
+            part.r * 1e6,
+            part.concentration_mol_m3[k] / run.attrs["c_max_mol_m3"],
+            color=cmap(i / max(n_curves - 1, 1)),
+            label=f"{float(part.dod_pct[k]):.1f} % DOD",
+        )
+    ax.set_xlabel("r (µm)")
+    ax.set_ylabel("c / c_max")
+    ax.set_title(f"{run.attrs['c_rate']:g} C")
+    ax.legend(frameon=False, fontsize=7)
+    return fig
+
+
+def stress_vs_dod_figure(runs: dict[float, xr.Dataset]) -> Figure:
+    """Hoop stress at the void and peak von Mises stress versus DOD during discharge, per C-rate."""
+    fig = Figure(figsize=(5.0, 3.6), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    for i, (rate, run) in enumerate(runs.items()):
+        part = _discharge(run).isel(time=slice(1, None))
+        ax.semilogy(
+            part.dod_pct, np.abs(part.core_hoop_pa), "-", color=f"C{i}", label=f"{rate:g} C |σ_θ| void"
+        )
+        ax.semilogy(
+            part.dod_pct, part.von_mises_pa.max("r"), "--", color=f"C{i}", label=f"{rate:g} C max σ_vM"
+        )
     ax.set_xlabel("depth of discharge (%)")
     ax.set_ylabel("stress (Pa)")
     ax.legend(frameon=False, fontsize=7)
     return fig
 
 
-def write_particle_report(out_dir: str | Path, table: pd.DataFrame, profiles: dict[float, xr.DataArray],
-                          c_max: float) -> list[Path]:
-    """Write stress-versus-DOD CSV and figures, and c(r, t) per C-rate (NetCDF), atomically."""
+def fem_fields_figure(result: xr.Dataset, zoom_um: float = 1.5) -> Figure:
+    """Hoop and von Mises stress on the axisymmetric (r, z) mesh of
+    :func:`redoxmap.models.mechanics_fem.solve_fem` at its last time, whole quarter plane and a zoom
+    of ``zoom_um`` µm on the void and pore (bridge point A marked +)."""
+    fig = Figure(figsize=(11.0, 3.6), dpi=150, layout="constrained")
+    tri = Triangulation(result.node_r.values * 1e6, result.node_z.values * 1e6, result.triangles.values)
+    hoop = result.hoop_pa.isel(time=-1).values
+    vm = result.von_mises_pa.isel(time=-1).values
+    limit = float(np.abs(hoop).max()) or 1.0
+    panels = (
+        ("hoop σ_θ", hoop, "coolwarm", (-limit, limit), None),
+        ("von Mises", vm, "viridis", (0.0, float(vm.max()) or 1.0), None),
+        ("hoop σ_θ (zoom)", hoop, "coolwarm", (-limit, limit), zoom_um),
+    )
+    for ax, (label, values, cmap, (lo, hi), zoom) in zip(fig.subplots(1, 3), panels, strict=True):
+        m = ax.tripcolor(tri, values, shading="gouraud", cmap=cmap, vmin=lo, vmax=hi)
+        fig.colorbar(m, ax=ax, label=f"{label} (Pa)")
+        ax.plot(result.attrs["bridge_r_m"] * 1e6, result.attrs["bridge_z_m"] * 1e6, "k+")
+        if zoom:
+            ax.set_xlim(0, zoom)
+            ax.set_ylim(0, zoom)
+        ax.set_aspect("equal")
+        ax.set_xlabel("r (µm)")
+        ax.set_ylabel("z (µm)")
+    dod = float(result.dod_pct[-1])
+    fig.suptitle(f"FEM {result.attrs['c_rate']:g} C, {dod:.0f} % DOD (+ = bridge point A)")
+    return fig
+
+
+def run_table(run: xr.Dataset) -> pd.DataFrame:
+    """Stress, concentration and overpotential versus time for one run (one row per time step)."""
+    return pd.DataFrame(
+        {
+            "c_rate": run.attrs["c_rate"],
+            "time_s": run.time.values,
+            "dod_pct": run.dod_pct.values,
+            "void_hoop_pa": run.core_hoop_pa.values,
+            "void_von_mises_pa": run.core_von_mises_pa.values,
+            "peak_hoop_pa": peak_hoop(run),
+            "peak_von_mises_pa": run.von_mises_pa.max("r").values,
+            "surface_hoop_pa": run.hoop_pa.isel(r=-1).values,
+            "surface_concentration_mol_m3": run.surface_concentration_mol_m3.values,
+            "overpotential_v": run.overpotential_v.values,
+        }
+    )
+
+
+def concentration_table(run: xr.Dataset) -> pd.DataFrame:
+    """c(r, t) as a wide table: time_s, dod_pct, then one column per shell centre ``c_<r in µm>``."""
+    wide = pd.DataFrame(run.concentration_mol_m3.values, columns=[f"c_{r * 1e6:.4f}um" for r in run.r.values])
+    wide.insert(0, "dod_pct", run.dod_pct.values)
+    wide.insert(0, "time_s", run.time.values)
+    return wide
+
+
+def write_simulation_report(
+    out_dir: str | Path, runs: dict[float, xr.Dataset], fem: dict[float, xr.Dataset] | None = None
+) -> list[Path]:
+    """Write ``summary.csv``, ``stress_vs_dod.csv``, per C-rate ``concentration_<C>C.csv`` (c(r, t)) and
+    ``particle_<C>C.nc``, and the figures (``hoop_profiles_<C>C.png``, ``concentration_<C>C.png``,
+    ``von_mises_history.png``, ``stress_vs_dod.png``; with ``fem`` also ``fem_<C>C.nc``,
+    ``fem_fields_<C>C.png`` and ``fem_bridge.csv``). Each file is written under a temporary name and
+    renamed when complete. Returns the paths written."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
 
-    def save(write, name: str) -> None:
+    def save(write: Callable[[Path], None], name: str) -> None:
         tmp = folder / f".{name}.tmp"
-        write(tmp)
-        os.replace(tmp, folder / name)
+        try:
+            write(tmp)
+            os.replace(tmp, folder / name)
+        finally:
+            tmp.unlink(missing_ok=True)
         written.append(folder / name)
 
-    save(lambda p: table.to_csv(p, index=False), "stress_vs_dod.csv")
-    save(lambda p: stress_vs_dod_figure(table).savefig(p, format="png"), "stress_vs_dod.png")
-    for rate, c in profiles.items():
-        save(lambda p, c=c, rate=rate: concentration_figure(c, c_max, f"{rate:g} C").savefig(p, format="png"),
-             f"concentration_{rate:g}C.png")
-        save(lambda p, c=c: c.drop_attrs().to_netcdf(p, engine="h5netcdf"), f"concentration_{rate:g}C.nc")
+    def png(fig: Figure) -> Callable[[Path], None]:
+        return lambda p: fig.savefig(p, format="png")
+
+    save(lambda p: summary_table(runs).to_csv(p, index=False), "summary.csv")
+    save(
+        lambda p: pd.concat([run_table(r) for r in runs.values()]).to_csv(p, index=False), "stress_vs_dod.csv"
+    )
+    save(png(stress_vs_dod_figure(runs)), "stress_vs_dod.png")
+    save(png(von_mises_history_figure(runs)), "von_mises_history.png")
+    for rate, run in runs.items():
+        tag = f"{rate:g}C"
+        save(lambda p, run=run: concentration_table(run).to_csv(p, index=False), f"concentration_{tag}.csv")
+        save(lambda p, run=run: run.to_netcdf(p, engine="h5netcdf"), f"particle_{tag}.nc")
+        save(png(hoop_profiles_figure(run)), f"hoop_profiles_{tag}.png")
+        save(png(concentration_figure(run)), f"concentration_{tag}.png")
+    if fem:
+        rows = []
+        for rate, result in fem.items():
+            tag = f"{rate:g}C"
+            save(lambda p, result=result: result.to_netcdf(p, engine="h5netcdf"), f"fem_{tag}.nc")
+            save(png(fem_fields_figure(result)), f"fem_fields_{tag}.png")
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "c_rate": rate,
+                        "time_s": result.time.values,
+                        "dod_pct": result.dod_pct.values,
+                        "bridge_hoop_pa": result.bridge_hoop_pa.values,
+                        "bridge_von_mises_pa": result.bridge_von_mises_pa.values,
+                    }
+                )
+            )
+        save(lambda p: pd.concat(rows).to_csv(p, index=False), "fem_bridge.csv")
     return written
-
-
-def dod_table(c: xr.DataArray, stress: xr.Dataset, rate: float) -> pd.DataFrame:
-    """Peak stresses versus depth of discharge (%) for one C-rate run."""
-    dod = 100.0 * c.time.values * rate / 3600.0
-    return pd.DataFrame({"c_rate": rate, "time_s": c.time.values, "dod_pct": dod,
-                         "peak_hoop_pa": np.abs(stress.hoop_pa).max("r").values,
-                         "peak_von_mises_pa": stress.von_mises_pa.max("r").values})
