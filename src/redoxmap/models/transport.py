@@ -5,9 +5,21 @@ surface fits Mn3+ profiles with D_O ~ 1e-17 cm²/s; a two-phase core–shell mod
 - Diffusion into a sphere of radius R with a fixed surface value from t = 0 (Crank, *The
   Mathematics of Diffusion*, 2nd ed., Eq. 6.18):
   (c − c0)/(cs − c0) = 1 + (2R/πr) Σ_n (−1)ⁿ/n · sin(nπr/R) · exp(−D n²π² t/R²).
+- Diffusion into an infinite cylinder of radius a (Crank Eq. 5.22), with βₙ the roots of J0:
+  (c − c0)/(cs − c0) = 1 − 2 Σ_n exp(−D βₙ² t/a²) · J0(βₙ r/a) / (βₙ J1(βₙ)).
+- Diffusion into a slab −L < x < L with both faces at the surface value (Crank Eq. 4.17):
+  (c − c0)/(cs − c0) = 1 − (4/π) Σ_{n≥0} (−1)ⁿ/(2n+1) · cos((2n+1)πx/2L) · exp(−D(2n+1)²π²t/4L²).
 - Core–shell: a sharp front at depth δ; c = cs in the shell, c0 in the core.
 - Either profile is seen as a thin ``section`` through the centre (c at r = R − d) or as a
-  ``projection`` through the sphere (chord average of c at the projected position).
+  ``projection`` (chord average of c along the beam at the projected position ρ = R − d). The
+  ``geometry`` ("sphere", "cylinder", "slab") sets the series, with ``radius_nm`` the radius or,
+  for the slab, the half-thickness L. Projection views: a sphere, and a cylinder seen across its
+  axis, average c(√(ρ² + z²)) over the chord |z| ≤ √(R² − ρ²) (the same chord in both cases); a
+  cylinder seen along its axis shows c(r) unmixed, so use ``section`` for that view; a slab is
+  taken as seen edge-on (beam parallel to its faces), where each ray stays at one depth, so its
+  projection equals its section.
+- For a particle of any shape, :func:`redoxmap.models.diffusion_fd.diffusion_on_mask` solves the
+  same problem numerically on its mask.
 Units: distances in nm, time in s, D in cm²/s at the boundary (1 cm² = 1e14 nm²).
 """
 
@@ -16,13 +28,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import xarray as xr
 from scipy.optimize import least_squares
+from scipy.special import j0, j1, jn_zeros
 
 from redoxmap.errors import FitError
 
 NM2_PER_CM2 = 1e14
 N_TERMS = 200
 CHORD_POINTS = 48
+J0_ROOTS = jn_zeros(0, N_TERMS)
+GEOMETRIES = ("sphere", "cylinder", "slab")
 
 
 def time_at_high_soc_s(cycles: float, c_rate: float, fraction_above: float) -> float:
@@ -43,32 +59,75 @@ def sphere_diffusion(r_nm: np.ndarray, radius_nm: float, d_cm2_s: float, time_s:
     return np.clip(1.0 + 2 * radius_nm / (np.pi * r) * terms.sum(axis=0), 0.0, 1.0)
 
 
+def cylinder_diffusion(r_nm: np.ndarray, radius_nm: float, d_cm2_s: float, time_s: float) -> np.ndarray:
+    """Normalized concentration (0 = bulk, 1 = surface) at radius r in an infinite cylinder of radius
+    a = ``radius_nm`` (Crank, *The Mathematics of Diffusion*, 2nd ed., Eq. 5.22):
+    1 − 2 Σ_n exp(−D βₙ² t/a²) J0(βₙ r/a) / (βₙ J1(βₙ)), βₙ the first 200 roots of J0.
+
+    >>> bool(abs(cylinder_diffusion(np.array([0.0]), 100.0, 1e-15, 1e3)[0]) < 1e-6)
+    True
+    """
+    r = np.clip(np.asarray(r_nm, float), 0.0, radius_nm)
+    beta = J0_ROOTS[:, None]
+    dt = d_cm2_s * NM2_PER_CM2 * time_s
+    terms = np.exp(-dt * (beta / radius_nm) ** 2) * j0(beta * r / radius_nm) / (beta * j1(beta))
+    return np.clip(1.0 - 2.0 * terms.sum(axis=0), 0.0, 1.0)
+
+
+def slab_diffusion(x_nm: np.ndarray, half_thickness_nm: float, d_cm2_s: float, time_s: float) -> np.ndarray:
+    """Normalized concentration (0 = bulk, 1 = surface) at distance x from the mid-plane of a slab
+    −L < x < L, L = ``half_thickness_nm``, both faces at the surface value (Crank Eq. 4.17):
+    1 − (4/π) Σ_{n≥0} (−1)ⁿ/(2n+1) cos((2n+1)πx/2L) exp(−D(2n+1)²π²t/4L²).
+
+    >>> bool(abs(slab_diffusion(np.array([0.0]), 100.0, 1e-15, 1e3)[0]) < 1e-6)
+    True
+    """
+    x = np.clip(np.abs(np.asarray(x_nm, float)), 0.0, half_thickness_nm)
+    m = 2 * np.arange(N_TERMS)[:, None] + 1
+    dt = d_cm2_s * NM2_PER_CM2 * time_s
+    k = m * np.pi / (2 * half_thickness_nm)
+    terms = (-1.0) ** ((m - 1) // 2) / m * np.cos(k * x) * np.exp(-dt * k**2)
+    return np.clip(1.0 - 4 / np.pi * terms.sum(axis=0), 0.0, 1.0)
+
+
+DIFFUSION_SERIES = {"sphere": sphere_diffusion, "cylinder": cylinder_diffusion, "slab": slab_diffusion}
+
+
 def core_shell(r_nm: np.ndarray, radius_nm: float, front_depth_nm: float) -> np.ndarray:
     """Normalized concentration of a sharp-front core–shell particle: 1 in the shell, 0 in the core."""
     return (np.asarray(r_nm, float) >= radius_nm - front_depth_nm).astype(float)
 
 
-def _seen(profile, distance_nm: np.ndarray, radius_nm: float, view: str) -> np.ndarray:
-    if view == "section":
+def _seen(profile, distance_nm: np.ndarray, radius_nm: float, view: str, geometry: str) -> np.ndarray:
+    """``profile(r)`` seen at ``distance_nm`` from the edge: in a section, or in projection as the
+    mean over the chord (sphere; cylinder across its axis; a slab edge-on equals its section)."""
+    if geometry not in GEOMETRIES:
+        raise FitError(f"geometry {geometry!r} is not one of {', '.join(GEOMETRIES)}")
+    if view not in ("section", "projection"):
+        raise FitError(f"view {view!r} is not one of section, projection")
+    if view == "section" or geometry == "slab":
         return profile(radius_nm - np.asarray(distance_nm, float))
-    if view == "projection":
-        rho = np.clip(radius_nm - np.asarray(distance_nm, float), 0, radius_nm)
-        half = np.sqrt(np.maximum(radius_nm**2 - rho**2, 0.0))
-        s = (np.arange(CHORD_POINTS) + 0.5) / CHORD_POINTS  # midpoints along the half chord
-        r = np.sqrt(rho[:, None] ** 2 + (s[None, :] * half[:, None]) ** 2)
-        return profile(r.ravel()).reshape(r.shape).mean(axis=1)
-    raise FitError(f"view {view!r} is not one of section, projection")
+    rho = np.clip(radius_nm - np.asarray(distance_nm, float), 0, radius_nm)
+    half = np.sqrt(np.maximum(radius_nm**2 - rho**2, 0.0))
+    s = (np.arange(CHORD_POINTS) + 0.5) / CHORD_POINTS  # midpoints along the half chord
+    r = np.sqrt(rho[:, None] ** 2 + (s[None, :] * half[:, None]) ** 2)
+    return profile(r.ravel()).reshape(r.shape).mean(axis=1)
 
 
-def diffusion_profile(distance_nm, radius_nm, d_cm2_s, time_s, c_surface, c_bulk, view="section"):
-    """Value versus distance from the edge for surface-driven diffusion into a sphere."""
-    shape = _seen(lambda r: sphere_diffusion(r, radius_nm, d_cm2_s, time_s), distance_nm, radius_nm, view)
+def diffusion_profile(distance_nm, radius_nm, d_cm2_s, time_s, c_surface, c_bulk, view="section",
+                      geometry="sphere"):
+    """Value versus distance from the edge for surface-driven diffusion into a sphere, an infinite
+    cylinder or a slab (``radius_nm`` = half-thickness): c_bulk + (c_surface − c_bulk) · series."""
+    shape = _seen(lambda r: DIFFUSION_SERIES[geometry](r, radius_nm, d_cm2_s, time_s), distance_nm, radius_nm,
+                  view, geometry)
     return c_bulk + (c_surface - c_bulk) * shape
 
 
-def core_shell_profile(distance_nm, radius_nm, front_depth_nm, c_surface, c_bulk, view="section"):
-    """Value versus distance from the edge for a sharp-front core–shell particle."""
-    shape = _seen(lambda r: core_shell(r, radius_nm, front_depth_nm), distance_nm, radius_nm, view)
+def core_shell_profile(distance_nm, radius_nm, front_depth_nm, c_surface, c_bulk, view="section",
+                       geometry="sphere"):
+    """Value versus distance from the edge for a sharp-front core–shell particle (the geometry only
+    changes the projection view)."""
+    shape = _seen(lambda r: core_shell(r, radius_nm, front_depth_nm), distance_nm, radius_nm, view, geometry)
     return c_bulk + (c_surface - c_bulk) * shape
 
 
@@ -86,9 +145,14 @@ class ProfileFit:
 
 
 def fit_profile(distance_nm: np.ndarray, value: np.ndarray, stderr: np.ndarray, model: str,
-                radius_nm: float, time_s: float, view: str = "section") -> ProfileFit:
-    """Weighted least squares of ``model`` ("diffusion": log10 D, surface and bulk values;
-    "core-shell": front depth, surface and bulk values) to a profile with 1σ ``stderr``.
+                radius_nm: float, time_s: float, view: str = "section", geometry: str = "sphere",
+                mask_table: xr.DataArray | None = None) -> ProfileFit:
+    """Weighted least squares of ``model`` to a profile with 1σ ``stderr``: "diffusion" (log10 D,
+    surface and bulk values; series of ``geometry``, seen in ``view``), "core-shell" (front depth,
+    surface and bulk values) or "diffusion-mask" (log10 D, surface and bulk values; the numerical
+    solution on the particle's own mask, tabulated over D·t by
+    :func:`redoxmap.models.diffusion_fd.mask_profile_table` with the bins of the profile and passed
+    as ``mask_table``, interpolated linearly in log D·t; ``radius_nm`` then only sets the starts).
 
     Returns estimates with 95 % intervals from the Jacobian covariance scaled by the reduced χ²,
     and AIC = χ² + 2k, BIC = χ² + k ln n (Gaussian errors). D is reported in cm²/s.
@@ -100,18 +164,26 @@ def fit_profile(distance_nm: np.ndarray, value: np.ndarray, stderr: np.ndarray, 
         raise FitError(f"{x.size} usable points; expected at least 4 to fit 3 parameters")
     if model == "diffusion":
         def predict(p):
-            return diffusion_profile(x, radius_nm, 10.0 ** p[0], time_s, p[1], p[2], view)
+            return diffusion_profile(x, radius_nm, 10.0 ** p[0], time_s, p[1], p[2], view, geometry)
         # start from the diffusion length that puts the half-way point near the profile's middle
         starts = [np.log10((radius_nm * f) ** 2 / (time_s * NM2_PER_CM2)) for f in (0.05, 0.2, 0.6)]
         names, bounds = ["log10_d_cm2_s", "c_surface", "c_bulk"], ([-30, -5, -5], [-5, 5, 5])
         guesses = [[s0, y[0], y[-1]] for s0 in starts]
+    elif model == "diffusion-mask":
+        tabulated, (lo, hi) = _tabulated_shape(mask_table, x, time_s)
+
+        def predict(p):
+            return p[2] + (p[1] - p[2]) * tabulated(p[0])
+        starts = [np.log10((radius_nm * f) ** 2 / (time_s * NM2_PER_CM2)) for f in (0.05, 0.2, 0.6)]
+        names, bounds = ["log10_d_cm2_s", "c_surface", "c_bulk"], ([lo, -5, -5], [hi, 5, 5])
+        guesses = [[float(np.clip(s0, lo + 1e-6, hi - 1e-6)), y[0], y[-1]] for s0 in starts]
     elif model == "core-shell":
         def predict(p):
-            return core_shell_profile(x, radius_nm, p[0], p[1], p[2], view)
+            return core_shell_profile(x, radius_nm, p[0], p[1], p[2], view, geometry)
         names, bounds = ["front_depth_nm", "c_surface", "c_bulk"], ([0, -5, -5], [radius_nm, 5, 5])
-        guesses = [_core_shell_start(x, y, s, radius_nm, view)]
+        guesses = [_core_shell_start(x, y, s, radius_nm, view, geometry)]
     else:
-        raise FitError(f"model {model!r} is not one of diffusion, core-shell")
+        raise FitError(f"model {model!r} is not one of diffusion, core-shell, diffusion-mask")
     best = None
     for guess in guesses:
         result = least_squares(lambda p: (predict(p) - y) / s, guess, bounds=bounds,
@@ -128,7 +200,7 @@ def fit_profile(distance_nm: np.ndarray, value: np.ndarray, stderr: np.ndarray, 
         err = np.full(k, np.nan)
     params = dict(zip(names, best.x.tolist(), strict=True))
     ci = {name: (v - 1.96 * e, v + 1.96 * e) for name, v, e in zip(names, best.x, err, strict=True)}
-    if model == "diffusion":
+    if "log10_d_cm2_s" in params:
         params["d_cm2_s"] = 10.0 ** params["log10_d_cm2_s"]
         lo_ci, hi_ci = (min(max(v, -300.0), 300.0) for v in ci["log10_d_cm2_s"])
         ci["d_cm2_s"] = (10.0**lo_ci, 10.0**hi_ci)
@@ -136,13 +208,37 @@ def fit_profile(distance_nm: np.ndarray, value: np.ndarray, stderr: np.ndarray, 
                       bic=chi2 + k * np.log(n), residuals=(predict(best.x) - y))
 
 
+def _tabulated_shape(table: xr.DataArray | None, distance_nm: np.ndarray, time_s: float):
+    """The shape (0 bulk, 1 surface) at ``distance_nm`` as a function of log10 D (cm²/s) from a
+    ``mask_profile_table``, linear in log10 D·t between its rows, and the log10 D range it covers."""
+    if table is None:
+        raise FitError("model 'diffusion-mask' needs mask_table; expected the output of "
+                       "redoxmap.models.diffusion_fd.mask_profile_table for the particle's mask")
+    grid = np.asarray(table["distance_nm"], float)
+    column = np.abs(grid[None, :] - distance_nm[:, None]).argmin(axis=1)
+    if not np.allclose(grid[column], distance_nm):
+        raise FitError(f"profile distances {distance_nm[~np.isclose(grid[column], distance_nm)]} nm are not "
+                       "in mask_table's distance_nm; expected the table made with the profile's bins")
+    values = np.asarray(table, float)[:, column]
+    if np.isnan(values).any():
+        raise FitError(f"mask_table has no voxel at {distance_nm[np.isnan(values).any(axis=0)]} nm; expected "
+                       "the table of the mask the profile was measured on")
+    log_d = np.log10(np.asarray(table["dt_nm2"], float) / (time_s * NM2_PER_CM2))
+
+    def shape(log10_d: float) -> np.ndarray:
+        i = int(np.clip(np.searchsorted(log_d, log10_d), 1, log_d.size - 1))
+        f = float(np.clip((log10_d - log_d[i - 1]) / (log_d[i] - log_d[i - 1]), 0.0, 1.0))
+        return (1 - f) * values[i - 1] + f * values[i]
+    return shape, (float(log_d[0]), float(log_d[-1]))
+
+
 def _core_shell_start(x: np.ndarray, y: np.ndarray, s: np.ndarray, radius_nm: float,
-                      view: str) -> list[float]:
+                      view: str, geometry: str) -> list[float]:
     """Best front depth on a 0.25 nm grid, with the surface and bulk values solved exactly
     (linear weighted least squares) at each depth: the misfit is piecewise constant in the depth,
     so a gradient method alone would stall."""
     depths = np.arange(0.0, radius_nm + 1e-9, 0.25)
-    shapes = np.array([core_shell_profile(x, radius_nm, d, 1.0, 0.0, view) for d in depths])
+    shapes = np.array([core_shell_profile(x, radius_nm, d, 1.0, 0.0, view, geometry) for d in depths])
     w = 1.0 / s**2
     a11 = (w * shapes**2).sum(1)
     a12 = (w * shapes * (1 - shapes)).sum(1)
@@ -157,9 +253,11 @@ def _core_shell_start(x: np.ndarray, y: np.ndarray, s: np.ndarray, radius_nm: fl
     return [float(depths[i]), float(np.clip(cs[i], -5, 5)), float(np.clip(c0[i], -5, 5))]
 
 
-def compare_models(distance_nm, value, stderr, radius_nm, time_s, view="section") -> list[ProfileFit]:
-    """Fit diffusion and core–shell; return the fits ranked by AIC (best first)."""
-    fits = [fit_profile(distance_nm, value, stderr, m, radius_nm, time_s, view)
+def compare_models(distance_nm, value, stderr, radius_nm, time_s, view="section",
+                   geometry="sphere") -> list[ProfileFit]:
+    """Fit diffusion and core–shell (series of ``geometry``, seen in ``view``); return the fits ranked
+    by AIC (best first)."""
+    fits = [fit_profile(distance_nm, value, stderr, m, radius_nm, time_s, view, geometry)
             for m in ("diffusion", "core-shell")]
     return sorted(fits, key=lambda f: f.aic)
 
