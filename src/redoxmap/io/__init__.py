@@ -11,10 +11,11 @@ from redoxmap.io.stack import detect_format, open_stack, read_raw
 from redoxmap.io.stxm import read_stxm, write_stxm
 from redoxmap.io.tiff import read_tiff, write_tiff
 from redoxmap.io.writers import write_dataset
+from redoxmap.io.xradia import read_xradia, read_xradia_raw, read_xrm_folder, read_xrm_series, write_xradia
 
 __all__ = [
     "RawStack", "detect_format", "open_stack", "read_cxi_stack", "read_dxchange", "read_energy_list",
     "read_fxi", "read_hdf5", "read_nxstxm", "read_raw", "read_stxm", "read_tiff", "write_cxi",
     "write_dataset", "write_dxchange", "write_fxi", "write_hdf5", "write_nxstxm", "write_stxm",
-    "write_tiff",
+    "write_tiff", "read_xradia", "read_xradia_raw", "read_xrm_folder", "read_xrm_series", "write_xradia",
 ]

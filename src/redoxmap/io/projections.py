@@ -102,7 +102,9 @@ def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] |
                      theta_units: str | None = None) -> xr.DataArray:
     """Flat/dark-corrected −ln projections of one or more energies, dims ``(energy, angle, y, x)``.
 
-    All files must share the angles and the detector shape.
+    Each file is a dxchange HDF5 file or a Zeiss/Xradia ``.txrm`` tilt series (angles and energy
+    from its header, flat from the reference image it holds). All files must share the angles and
+    the detector shape.
     """
     from redoxmap.preprocess.flatfield import optical_density
 
@@ -110,8 +112,17 @@ def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] |
         raise FormatError(f"{len(energies_ev)} energies for {len(paths)} projection files")
     stacks = []
     for i, path in enumerate(paths):
-        raw = read_projections_dxchange(path, None if energies_ev is None else energies_ev[i],
-                                        theta_units)
+        if Path(path).suffix.lower() == ".txrm":
+            from redoxmap.io.xradia import read_xradia_raw
+
+            raw = read_xradia_raw(path, dim="angle")
+            energy = raw.counts["energy"].values if "energy" in raw.counts.coords else None
+            if energies_ev is not None or energy is not None:
+                chosen = energies_ev[i] if energies_ev is not None else float(np.ravel(energy)[0])
+                raw.counts = raw.counts.drop_vars("energy", errors="ignore").assign_coords(energy=chosen)
+        else:
+            raw = read_projections_dxchange(path, None if energies_ev is None else energies_ev[i],
+                                            theta_units)
         if "energy" not in raw.counts.coords:
             raise FormatError(f"{path}: no {ENERGY} in the file; pass the energy of each file")
         stacks.append(optical_density(raw))

@@ -16,6 +16,7 @@ from redoxmap.io.nxstxm import find_nxstxm_entry, read_nxstxm
 from redoxmap.io.raw import RawStack
 from redoxmap.io.stxm import read_stxm
 from redoxmap.io.tiff import read_tiff
+from redoxmap.io.xradia import OLE_MAGIC, XRADIA_SUFFIXES, read_xradia_raw
 
 HDF5_SUFFIXES = {".h5", ".hdf5", ".hdf", ".nxs", ".he5"}
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -23,7 +24,7 @@ TIFF_SUFFIXES = {".tif", ".tiff"}
 
 def detect_format(path: str | Path) -> str:
     """Name the layout of ``path``: ``"dxchange"``, ``"fxi"``, ``"hdf5"``, ``"tiff"``, ``"stxm"``
-    (ALS ``.hdr`` + ``.xim``) or ``"nxstxm"``.
+    (ALS ``.hdr`` + ``.xim``), ``"nxstxm"`` or ``"xradia"`` (Zeiss/Xradia ``.xrm``/``.txrm``).
 
     HDF5 files are recognised by their content (the datasets present), not only the suffix.
     """
@@ -36,6 +37,8 @@ def detect_format(path: str | Path) -> str:
         return "stxm"
     with open(path, "rb") as fh:
         magic = fh.read(8)
+    if magic == OLE_MAGIC or path.suffix.lower() in XRADIA_SUFFIXES:
+        return "xradia"
     if magic == b"\x89HDF\r\n\x1a\n" or path.suffix.lower() in HDF5_SUFFIXES:
         with open_h5(path) as h5:
             if is_dxchange(h5):
@@ -48,8 +51,8 @@ def detect_format(path: str | Path) -> str:
     if magic[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "tiff"
     raise FormatError(
-        f"{path}: unrecognised file; expected HDF5 (dxchange, NSLS-II FXI, or named datasets) "
-        "or a multi-page TIFF with an energy list"
+        f"{path}: unrecognised file; expected HDF5 (dxchange, NSLS-II FXI, or named datasets), "
+        "a Zeiss/Xradia .xrm/.txrm, or a multi-page TIFF with an energy list"
     )
 
 
@@ -61,9 +64,12 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
 
     TIFF stacks need ``energies`` (an energy list file) and, for raw counts, ``flats``/``darks``
     TIFFs. A generic HDF5 file needs ``data`` and ``energy`` dataset names, and takes
-    ``flats``/``darks`` as dataset names.
+    ``flats``/``darks`` as dataset names. An Xradia ``.txrm``/``.xrm`` uses the reference image it
+    holds, or the reference ``.xrm`` file(s) given as ``flats``.
     """
     kind = detect_format(path)
+    if kind == "xradia":  # flats: reference .xrm file(s); else the reference stored in the file
+        return read_xradia_raw(path, references=flats)
     if kind == "stxm":
         return read_stxm(path)
     if kind == "nxstxm":
