@@ -254,9 +254,13 @@ def profile(
     component: str | None = typer.Option(None, help="Component of a per-component variable"),
     pixel_size_nm: float = typer.Option(..., help="Pixel size (nm)"),
     bin_nm: float = typer.Option(10.0, help="Bin width (nm)"),
-    model: list[str] = typer.Option(["diffusion", "core-shell"], help="Models to fit; repeat"),
+    model: list[str] = typer.Option(["diffusion", "core-shell"],
+                                    help="diffusion | core-shell | diffusion-mask (on the mask); repeat"),
+    geometry: str = typer.Option("sphere", help="Shape of the series models: sphere | cylinder | slab"),
+    view: str = typer.Option("section", help="section (thin slice) | projection (through the particle)"),
     radius_nm: float | None = typer.Option(None, help="Particle radius (nm) for the model fits"),
     time_s: float | None = typer.Option(None, help="Time at high state of charge (s)"),
+    per_particle: bool = typer.Option(False, help="Also one profile per particle (watershed labels)"),
     report: Path | None = typer.Option(None, "--report", help="Folder for the CSVs and the figure"),
 ) -> None:
     """Value versus distance from the particle edge, with diffusion / core–shell fits."""
@@ -277,8 +281,15 @@ def profile(
             raise RedoxmapError(f"{var} has components {list(maps.component.values)}; pass --component")
         values = values.sel(component=component)
     mask = maps["mask"].astype(bool)
+    labels = None
+    if per_particle:
+        from redoxmap.segment.particles import label_particles
+
+        labels = label_particles(mask, pixel_size_nm)
     depth_max = float(np.max(np.asarray(mask).shape)) * pixel_size_nm / 2
-    prof = edge_distance_profile(values, mask, pixel_size_nm, np.arange(0, depth_max + bin_nm, bin_nm))
+    bins = np.arange(0, depth_max + bin_nm, bin_nm)
+    full = edge_distance_profile(values, mask, pixel_size_nm, bins, labels=labels)
+    prof = full[["mean", "stderr", "count"]]
     prof = prof.where(prof["count"] > 1, drop=True)
     table = Table(title=f"{var} versus distance from the edge")
     for column in ("distance (nm)", "mean", "std. error", "pixels"):
@@ -289,17 +300,39 @@ def profile(
     console.print(table)
     fits = []
     if radius_nm is not None and time_s is not None:
+        mask_table = None
+        if "diffusion-mask" in model:
+            from redoxmap.models.diffusion_fd import mask_profile_table
+
+            mask_table = mask_profile_table(mask, pixel_size_nm, bins)
         fits = sorted((fit_profile(prof.distance_nm.values, prof["mean"].values, prof.stderr.values, m,
-                                   radius_nm, time_s) for m in model), key=lambda f: f.aic)
+                                   radius_nm, time_s, view=view, geometry=geometry, mask_table=mask_table)
+                       for m in model), key=lambda f: f.aic)
         for fit in fits:
-            console.print(f"{fit.model}: {fit.params}, reduced χ² {fit.chi2_red:.2f}, AIC {fit.aic:.1f}")
+            shown = {k: f"{v:.3g}" for k, v in fit.params.items()}
+            console.print(f"{fit.model}: {shown}, reduced χ² {fit.chi2_red:.2f}, AIC {fit.aic:.1f}")
+    elif "diffusion-mask" in model and (radius_nm is None) != (time_s is None):
+        raise RedoxmapError("model fits need both --radius-nm and --time-s")
     if report is not None:
+        import os
+
         report.mkdir(parents=True, exist_ok=True)
-        prof.to_dataframe().to_csv(report / "profile.csv")
+
+        def save(write, name: str) -> None:
+            tmp = report / f".{name}.tmp"
+            write(tmp)
+            os.replace(tmp, report / name)
+
+        save(lambda p: prof.to_dataframe().to_csv(p), "profile.csv")
+        if labels is not None:
+            per = full[["particle_mean", "particle_stderr", "particle_count"]].to_dataframe().reset_index()
+            save(lambda p: per[per.particle_count > 0].to_csv(p, index=False), "profile_per_particle.csv")
         if fits:
-            pd.DataFrame([{"model": f.model, **f.params, "chi2_red": f.chi2_red, "aic": f.aic, "bic": f.bic}
-                          for f in fits]).to_csv(report / "fits.csv", index=False)
-            profile_figure(prof, fits, radius_nm, time_s, var).savefig(report / "profile.png")
+            rows = [{"model": f.model, "geometry": geometry, "view": view, **f.params, "chi2_red": f.chi2_red,
+                     "aic": f.aic, "bic": f.bic} for f in fits]
+            save(lambda p: pd.DataFrame(rows).to_csv(p, index=False), "fits.csv")
+            figure = profile_figure(prof, fits, radius_nm, time_s, var, view=view, geometry=geometry)
+            save(lambda p: figure.savefig(p, format="png"), "profile.png")
         console.print(f"written to [bold]{report}[/]")
 
 
@@ -379,6 +412,7 @@ def tomo_recon(
     iterations: int = typer.Option(200, help="Iterations (iterative methods)"),
     tv_weight: float = typer.Option(0.005, help="TV weight relative to the volume's 99th percentile"),
     slices_per_chunk: int | None = typer.Option(None, help="Stream slabs of this many slices"),
+    report: Path | None = typer.Option(None, "--report", help="Folder for slices and index.html"),
     overwrite: bool = typer.Option(False, help="Replace an existing output"),
 ) -> None:
     """Reconstruct a volume: flat/dark, −ln, centre, optional jitter alignment, reconstruction."""
@@ -398,8 +432,20 @@ def tomo_recon(
         volume = reconstruct(proj, method, center_px=axis, iterations=iterations, tv_weight=tv_weight,
                              slices_per_chunk=slices_per_chunk,
                              progress=lambda d, t: step("recon", d, t))
+        if "energy" in proj.coords:
+            volume.attrs["energy_ev"] = float(proj["energy"])
+        volume.attrs.update(units="1/voxel", rotation_axis_px=float(axis), method=method)
         write_ome_zarr(volume, output, voxel_nm, overwrite=overwrite)
     console.print(f"rotation axis {axis:.2f} px; volume {volume.shape} written to [bold]{output}[/]")
+    if report is not None:
+        from redoxmap.io.omezarr import read_ome_zarr
+        from redoxmap.report.volumes import write_volume_report
+
+        index = write_volume_report(report, f"reconstruction of {projections.name}",
+                                    volume=read_ome_zarr(output).compute(),
+                                    settings={"method": method, "rotation axis (px)": f"{axis:.2f}",
+                                              "voxel (nm)": voxel_nm, "aligned": align})
+        console.print(f"report written to [bold]{index}[/]")
 
 
 @tomo_app.command("dual-energy")
@@ -425,24 +471,123 @@ def tomo_dual_energy(
     console.print(f"{element} density written to [bold]{output}[/]")
 
 
+@tomo_app.command("xanes")
+def tomo_xanes(
+    volumes: list[Path] = typer.Argument(..., help="Volumes at each energy (OME-Zarr from tomo recon)"),
+    ref: list[Path] = typer.Option(..., "--ref", "-r", help="Reference spectrum (energy, absorption)"),
+    name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each reference, in order"),
+    energy: list[float] | None = typer.Option(
+        None, "--energy", help="Energy of each volume (eV), in order; default: stored by tomo recon"),
+    mode: str = typer.Option("nnls", help="lsq | nnls | sum1"),
+    mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold (default: Otsu)"),
+    output: Path = typer.Option(..., "--output", "-o", help="Maps per voxel: .nc or .zarr"),
+    overwrite: bool = typer.Option(False, help="Replace an existing output"),
+) -> None:
+    """3D XANES: fit every voxel's spectrum with the references (same engine as xanes2d)."""
+    from redoxmap.io.omezarr import read_ome_zarr
+    from redoxmap.io.writers import write_dataset
+    from redoxmap.pipeline import run_xanes3d
+
+    _refuse_overwriting_inputs(output, [*volumes, *ref])
+    loaded = [read_ome_zarr(v) for v in volumes]
+    if not energy:
+        missing = [str(p) for p, v in zip(volumes, loaded, strict=True) if "energy_ev" not in v.attrs]
+        if missing:
+            raise RedoxmapError(f"{', '.join(missing)}: no energy_ev stored; "
+                                "expected --energy for each volume")
+        energy = [float(v.attrs["energy_ev"]) for v in loaded]
+    with _progress() as bar:
+        task = bar.add_task("fit", total=1)
+        maps, _ = run_xanes3d(loaded, energy, ref, names=list(name) if name else None, mode=mode,
+                              mask_threshold=mask_threshold)
+        bar.advance(task)
+    _print_summary(maps)
+    write_dataset(maps, output, overwrite=overwrite)
+    console.print(f"maps written to [bold]{output}[/]")
+
+
+@tomo_app.command("classify")
+def tomo_classify(
+    numerator: Path = typer.Argument(..., help="Numerator volume, e.g. Ni density (OME-Zarr)"),
+    denominator: Path = typer.Argument(..., help="Denominator volume, e.g. Mn density (OME-Zarr)"),
+    target: float = typer.Option(..., help="Target ratio numerator/denominator (same units as the volumes)"),
+    tolerance: float = typer.Option(0.05, help="Relative deviation still counted as target (0.05 = 5 %)"),
+    output: Path = typer.Option(..., "--output", "-o", help="Class volume (.zarr, 0 outside, 1 target, …)"),
+    below_name: str = typer.Option("below target", help="Name of the class below the band"),
+    above_name: str = typer.Option("above target", help="Name of the class above the band"),
+    mask_threshold: float | None = typer.Option(
+        None, help="Particle: denominator above this (default: Otsu of the denominator)"),
+    smooth_sigma_vox: float = typer.Option(0.7, help="Gaussian averaging of the ratio inside the particle"),
+    shells: int = typer.Option(5, help="Equal-volume shells of the particle from the surface to the centre"),
+    report: Path | None = typer.Option(None, "--report", help="Folder for tables, figures, index.html"),
+    overwrite: bool = typer.Option(False, help="Replace an existing output"),
+) -> None:
+    """Classify voxels by a composition ratio against a target (± tolerance); proportions per shell."""
+    import numpy as np
+    from skimage.filters import threshold_otsu
+
+    from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
+    from redoxmap.report.volumes import class_names, proportions_table, write_volume_report
+    from redoxmap.segment.classes import class_proportions, classify_stoichiometry
+    from redoxmap.segment.pores import particle_envelope
+    from redoxmap.stats.shells import equal_volume_shells
+    from redoxmap.tomo.dual_energy import ratio_volume
+
+    _refuse_overwriting_inputs(output, [numerator, denominator])
+    top, bottom = read_ome_zarr(numerator).compute(), read_ome_zarr(denominator).compute()
+    if top.shape != bottom.shape:
+        raise RedoxmapError(f"{numerator} has shape {top.shape} but {denominator} has {bottom.shape}; "
+                            "expected volumes on the same grid")
+    voxel = bottom.attrs["voxel_size_nm"]
+    level = threshold_otsu(np.asarray(bottom.values)) if mask_threshold is None else mask_threshold
+    particle = bottom > level
+    ratio = ratio_volume(top, bottom, particle)
+    classes = classify_stoichiometry(ratio, target, particle, tolerance=tolerance,
+                                     smooth_sigma_vox=smooth_sigma_vox,
+                                     names={2: below_name, 3: above_name})
+    classes.attrs["voxel_size_nm"] = voxel
+    write_ome_zarr(classes, output, voxel, overwrite=overwrite, labels=True)
+    layers = equal_volume_shells(particle_envelope(particle), n=shells)  # internal voids are not surface
+    table = proportions_table(class_proportions(classes),
+                              class_proportions(classes, layers.where(particle, 0)), class_names(classes))
+    out = Table(title=f"class proportions (%), target {target:g} ± {100 * tolerance:g} %")
+    for column in table.columns:
+        out.add_column(str(column), justify="right")
+    for row in table.itertuples(index=False):
+        out.add_row(row[0], *(f"{v:.1f}" for v in row[1:]))
+    console.print(out)
+    if report is not None:
+        index = write_volume_report(report, f"classes of {numerator.name} / {denominator.name}",
+                                    volume=ratio.assign_attrs(units="ratio", voxel_size_nm=voxel),
+                                    classes=classes, shells=layers, solid=particle,
+                                    settings={"target": target, "tolerance": tolerance,
+                                              "particle threshold": f"{level:.4g}",
+                                              "smoothing σ (voxels)": smooth_sigma_vox})
+        console.print(f"report written to [bold]{index}[/]")
+
+
 @tomo_app.command("pores")
 def tomo_pores(
     volume: Path = typer.Argument(..., help="Attenuation volume (OME-Zarr)"),
     output: Path = typer.Option(..., "--output", "-o", help="CSV table of voids"),
     threshold: float | None = typer.Option(None, help="Solid threshold (default: Otsu)"),
+    shells: int = typer.Option(5, help="Equal-volume shells for porosity versus radius"),
+    report: Path | None = typer.Option(None, "--report", help="Folder for tables, figures, index.html"),
 ) -> None:
     """Find internal pores and cracks; print counts and porosity, write one row per void."""
     import numpy as np
     from skimage.filters import threshold_otsu
 
     from redoxmap.io.omezarr import read_ome_zarr
-    from redoxmap.segment.pores import analyze_pores, porosity
+    from redoxmap.segment.pores import analyze_pores, pore_size_distribution, porosity
 
     _refuse_overwriting_inputs(output, [volume])
     mu = read_ome_zarr(volume).compute()
     level = threshold_otsu(np.asarray(mu.values)) if threshold is None else threshold
-    solid = mu > level
-    table, _ = analyze_pores(solid, mu.attrs["voxel_size_nm"])
+    solid = (mu > level).assign_attrs(voxel_size_nm=mu.attrs["voxel_size_nm"])
+    table, labels = analyze_pores(solid, mu.attrs["voxel_size_nm"])
+    by_shell = porosity(solid, n_shells=shells)
+    sizes = pore_size_distribution(labels > 0, mu.attrs["voxel_size_nm"]) if (labels > 0).any() else None
     tmp = output.with_name(f".{output.name}.tmp")
     table.to_csv(tmp, index=False)
     tmp.replace(output)
@@ -451,8 +596,20 @@ def tomo_pores(
     summary.add_column("value", justify="right")
     summary.add_row("isolated pores", str(int((table.kind == "pore").sum())))
     summary.add_row("cracks", str(int((table.kind == "crack").sum())))
-    summary.add_row("porosity", f"{porosity(solid).attrs['porosity']:.4f}")
+    summary.add_row("porosity", f"{by_shell.attrs['porosity']:.4f}")
+    for shell, value in zip(by_shell.shell.values, by_shell.porosity_by_shell.values, strict=True):
+        summary.add_row(f"porosity, shell {shell} (1 = surface)", f"{value:.4f}")
+    if sizes is not None:
+        summary.add_row("median local thickness of the voids (nm)",
+                        f"{sizes.attrs['median_thickness_nm']:.0f}")
     console.print(summary)
+    if report is not None:
+        from redoxmap.report.volumes import write_volume_report
+
+        index = write_volume_report(report, f"pores and cracks in {volume.name}", volume=mu, solid=solid,
+                                    pores=table, porosity=by_shell, voids=labels > 0, pore_sizes=sizes,
+                                    settings={"solid threshold": f"{level:.4g}"})
+        console.print(f"report written to [bold]{index}[/]")
 
 
 def main() -> None:

@@ -15,17 +15,28 @@ import zarr
 from redoxmap.errors import FormatError
 
 
+def _plain_attrs(attrs: dict) -> dict:
+    """The attributes JSON can hold: numbers, strings and lists of them."""
+    def plain(v) -> bool:
+        return isinstance(v, str | int | float) or (isinstance(v, list | tuple) and all(map(plain, v)))
+
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.items() if plain(v)}
+
+
 def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float, levels: int = 3,
-                   overwrite: bool = False) -> Path:
-    """Write a (z, y, x) volume with ``levels`` resolution levels (each halved by block means),
-    under a temporary name then renamed. Dask-backed volumes are written chunk by chunk."""
+                   overwrite: bool = False, labels: bool = False) -> Path:
+    """Write a (z, y, x) volume with ``levels`` resolution levels (each halved by block means, or
+    for ``labels`` — integer classes — by taking every second voxel and keeping the integer type),
+    under a temporary name then renamed. Dask-backed volumes are written chunk by chunk; the
+    volume's plain attributes are kept under ``redoxmap`` and come back with :func:`read_ome_zarr`."""
     path = Path(path)
     if volume.dims != ("z", "y", "x"):
         raise FormatError(f"volume has dims {volume.dims}; expected ('z', 'y', 'x')")
     if path.exists() and not overwrite:
         raise FormatError(f"{path}: exists already; choose another name or pass overwrite=True")
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    data = da.asarray(volume.data).astype(np.float32)
+    data = da.asarray(volume.data)
+    data = data.astype(np.int32 if labels else np.float32)
     root = zarr.open_group(str(tmp), mode="w", zarr_format=2)
     datasets = []
     try:
@@ -37,14 +48,17 @@ def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float,
                              "coordinateTransformations": [{"type": "scale", "scale": [scale] * 3}]})
             if min(data.shape) < 4:
                 break
-            data = da.coarsen(np.mean, data[: data.shape[0] // 2 * 2, : data.shape[1] // 2 * 2,
-                                            : data.shape[2] // 2 * 2], {0: 2, 1: 2, 2: 2})
+            if labels:
+                data = data[::2, ::2, ::2]
+            else:
+                data = da.coarsen(np.mean, data[: data.shape[0] // 2 * 2, : data.shape[1] // 2 * 2,
+                                                : data.shape[2] // 2 * 2], {0: 2, 1: 2, 2: 2})
         root.attrs["multiscales"] = [{
             "version": "0.4", "name": str(volume.name or "volume"),
             "axes": [{"name": a, "type": "space", "unit": "nanometer"} for a in ("z", "y", "x")],
             "datasets": datasets,
         }]
-        root.attrs["redoxmap"] = {k: v for k, v in volume.attrs.items() if isinstance(v, str | int | float)}
+        root.attrs["redoxmap"] = {**_plain_attrs(volume.attrs), "labels": int(labels)}
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -66,5 +80,7 @@ def read_ome_zarr(path: str | Path, level: int = 0) -> xr.DataArray:
     scale = multiscales["datasets"][level]["coordinateTransformations"][0]["scale"][0]
     if data.ndim != 3:
         raise FormatError(f"{path}: level {level} has shape {data.shape}; expected a (z, y, x) volume")
-    return xr.DataArray(data, dims=("z", "y", "x"), attrs={"voxel_size_nm": float(scale),
+    kept = dict(root.attrs.get("redoxmap", {}))
+    kept.pop("labels", None)
+    return xr.DataArray(data, dims=("z", "y", "x"), attrs={**kept, "voxel_size_nm": float(scale),
                                                             "source": str(path)})

@@ -10,8 +10,9 @@ from redoxmap.models.transport import ProfileFit, core_shell_profile, diffusion_
 
 
 def profile_figure(profile: xr.Dataset, fits: list[ProfileFit], radius_nm: float, time_s: float,
-                   label: str, view: str = "section") -> Figure:
-    """Points with standard-error bars and each fitted model's curve."""
+                   label: str, view: str = "section", geometry: str = "sphere") -> Figure:
+    """Points with standard-error bars and each fitted model's curve (the series models as smooth
+    curves, the model solved on the mask through its fitted values at the points)."""
     fig = Figure(figsize=(5.2, 3.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     ax.errorbar(profile.distance_nm, profile["mean"], yerr=profile["stderr"], fmt="o", ms=3,
@@ -19,13 +20,20 @@ def profile_figure(profile: xr.Dataset, fits: list[ProfileFit], radius_nm: float
     d = np.linspace(0, float(profile.distance_nm.max()), 300)
     for fit in fits:
         p = fit.params
+        x = d
         if fit.model == "diffusion":
-            y = diffusion_profile(d, radius_nm, p["d_cm2_s"], time_s, p["c_surface"], p["c_bulk"], view)
-            text = f"diffusion, D = {p['d_cm2_s']:.2g} cm²/s"
+            y = diffusion_profile(d, radius_nm, p["d_cm2_s"], time_s, p["c_surface"], p["c_bulk"], view,
+                                  geometry)
+            text = f"diffusion ({geometry}), D = {p['d_cm2_s']:.2g} cm²/s"
+        elif fit.model == "diffusion-mask":
+            ok = np.isfinite(profile["mean"].values) & (profile["stderr"].values > 0)
+            x, y = profile.distance_nm.values[ok], profile["mean"].values[ok] + fit.residuals
+            text = f"diffusion on the mask, D = {p['d_cm2_s']:.2g} cm²/s"
         else:
-            y = core_shell_profile(d, radius_nm, p["front_depth_nm"], p["c_surface"], p["c_bulk"], view)
+            y = core_shell_profile(d, radius_nm, p["front_depth_nm"], p["c_surface"], p["c_bulk"], view,
+                                   geometry)
             text = f"core–shell, front {p['front_depth_nm']:.0f} nm"
-        ax.plot(d, y, label=f"{text} (AIC {fit.aic:.1f})")
+        ax.plot(x, y, label=f"{text} (AIC {fit.aic:.1f})")
     ax.set_xlabel("distance from particle edge (nm)")
     ax.set_ylabel(label)
     ax.legend(frameon=False, fontsize=7)

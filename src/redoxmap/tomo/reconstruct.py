@@ -58,16 +58,21 @@ def fbp_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None
 
 def _iterative_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None,
                      method: str, iterations: int, tv_weight: float,
-                     callback: Callable[[int], None] | None = None) -> np.ndarray:
-    """SIRT / CGLS / SIRT-TV of projections (angle, z, det) → volume (z, det, det)."""
+                     callback: Callable[[int], None] | None = None,
+                     support: np.ndarray | None = None) -> np.ndarray:
+    """SIRT / CGLS / SIRT-TV of projections (angle, z, det) → volume (z, det, det); voxels outside
+    ``support`` (z, det, det), when given, are held at zero (columns of A removed)."""
     n_angle, n_z, n_det = block.shape
     a = system_matrix(n_det, angles_deg, n_det, center_px)
+    keep = None
+    if support is not None:
+        keep = np.asarray(support, bool).reshape(n_z, -1).T.astype(np.float32)  # (pixel, z)
     at = a.T.tocsr()
     b = np.transpose(block, (0, 2, 1)).reshape(n_angle * n_det, n_z).astype(np.float32)
     x = np.zeros((n_det * n_det, n_z), np.float32)
     if method == "cgls":
         r = b.copy()
-        s = at @ r
+        s = at @ r if keep is None else (at @ r) * keep
         p = s.copy()
         gamma = np.einsum("ij,ij->j", s, s)
         for it in range(iterations):
@@ -75,7 +80,7 @@ def _iterative_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float
             alpha = gamma / np.maximum(np.einsum("ij,ij->j", q, q), 1e-30)
             x += p * alpha
             r -= q * alpha
-            s = at @ r
+            s = at @ r if keep is None else (at @ r) * keep
             gamma_new = np.einsum("ij,ij->j", s, s)
             p = s + p * (gamma_new / np.maximum(gamma, 1e-30))
             gamma = gamma_new
@@ -95,6 +100,8 @@ def _iterative_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float
                 scale = float(np.percentile(volume, 99)) or 1.0
                 x = (denoise_tv_chambolle(volume / scale, weight=tv_weight) * scale
                      ).reshape(n_z, -1).T.astype(np.float32)
+            if keep is not None:
+                x *= keep
             if callback:
                 callback(it + 1)
     return x.T.reshape(n_z, n_det, n_det)
@@ -102,8 +109,12 @@ def _iterative_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float
 
 def reconstruct(projections: xr.DataArray, method: str = "fbp", center_px: float | None = None,
                 iterations: int = 100, tv_weight: float = 0.0, slices_per_chunk: int | None = None,
-                progress: Callable[[int, int], None] | None = None) -> xr.DataArray:
+                progress: Callable[[int, int], None] | None = None,
+                support: xr.DataArray | np.ndarray | None = None) -> xr.DataArray:
     """Reconstruct −ln projections ``(…, angle, y, x)`` into volumes ``(…, z, y, x)``.
+
+    ``support`` (iterative methods only): a boolean ``(z, y, x)`` volume outside which voxels are
+    held at zero, e.g. :func:`redoxmap.tomo.support.visual_hull` for a limited-angle tilt series.
 
     ``center_px`` is the rotation axis on the detector (from :func:`redoxmap.tomo.center.find_center`;
     default ``n_x // 2``). With dask-backed projections (or ``slices_per_chunk``) the volume is a
@@ -113,19 +124,29 @@ def reconstruct(projections: xr.DataArray, method: str = "fbp", center_px: float
     if method not in METHODS:
         raise FitError(f"method {method!r} is not one of {', '.join(METHODS)}")
     _check(projections)
+    if support is not None:
+        expected = (projections.sizes["y"], projections.sizes["x"], projections.sizes["x"])
+        if method == "fbp" or np.shape(support) != expected:
+            raise FormatError(f"support has shape {np.shape(support)} for method {method!r}; expected a "
+                              f"(z, y, x) = {expected} mask and an iterative method")
+        support = np.asarray(support, bool)
     angles = np.asarray(projections["angle"].values, float)
     lead = [d for d in projections.dims if d not in ("angle", "y", "x")]
     if lead:
         return xr.concat([reconstruct(projections.sel({lead[0]: v}), method, center_px, iterations,
-                                      tv_weight, slices_per_chunk, progress)
+                                      tv_weight, slices_per_chunk, progress, support)
                           for v in projections[lead[0]].values], dim=lead[0])
     data = projections.transpose("angle", "y", "x").data
     n_det = projections.sizes["x"]
 
-    def kernel(block: np.ndarray) -> np.ndarray:
+    def kernel(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
         if method == "fbp":
             return fbp_block(block, angles, center_px)
-        return _iterative_block(block, angles, center_px, method, iterations, tv_weight)
+        part = None
+        if support is not None:
+            start, stop = block_info[0]["array-location"][1] if block_info else (0, block.shape[1])
+            part = support[start:stop]
+        return _iterative_block(block, angles, center_px, method, iterations, tv_weight, support=part)
 
     if isinstance(data, da.Array) or slices_per_chunk:
         arr = da.asarray(data).rechunk({0: -1, 1: slices_per_chunk or "auto", 2: -1})
@@ -140,11 +161,12 @@ def reconstruct(projections: xr.DataArray, method: str = "fbp", center_px: float
                 progress(k + 1, block.shape[1])
     else:
         volume = _iterative_block(np.asarray(data), angles, center_px, method, iterations, tv_weight,
-                                  None if progress is None else (lambda it: progress(it, iterations)))
+                                  None if progress is None else (lambda it: progress(it, iterations)),
+                                  support=support)
     out = xr.DataArray(volume, dims=("z", "y", "x"),
                        attrs=with_history(projections.attrs, "reconstruct", method=method,
                                           center_px=center_px, iterations=iterations,
-                                          tv_weight=tv_weight))
+                                          tv_weight=tv_weight, support=support is not None))
     out.attrs.update(units="1/voxel", long_name="linear attenuation per voxel")
     for name in ("energy",):
         if name in projections.coords:

@@ -1,0 +1,253 @@
+"""Figures and a report page for volumes: orthogonal slices, voxel classes, class proportions per
+shell, pore statistics and a surface rendering (marching cubes; Lorensen & Cline, SIGGRAPH 1987,
+as implemented by :func:`skimage.measure.marching_cubes`). Each figure function takes labelled
+arrays or tables and returns a :class:`matplotlib.figure.Figure`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+from skimage.measure import marching_cubes
+
+from redoxmap.report.figures import _scale_bar, orthogonal_slices
+
+#: Colours of voxel classes 0 (outside), 1 (target), 2, 3, … (colour-blind safe, Okabe–Ito).
+CLASS_COLOURS = ("#ffffff", "#009e73", "#0072b2", "#d55e00", "#cc79a7", "#e69f00", "#56b4e9")
+
+
+def class_names(classes: xr.DataArray) -> dict[int, str]:
+    """{class number: name} from the ``class_names`` attribute ("1: target", …) of
+    :func:`redoxmap.segment.classify_stoichiometry`; numbers only when it is absent."""
+    names = {}
+    for item in classes.attrs.get("class_names", []):
+        number, _, name = str(item).partition(":")
+        names[int(number)] = name.strip()
+    present = np.unique(np.asarray(classes))
+    return {int(k): names.get(int(k), f"class {int(k)}") for k in present if k > 0}
+
+
+def class_slices(classes: xr.DataArray, voxel_size_nm: float | None = None) -> Figure:
+    """The three central orthogonal slices of a class volume with one colour per class."""
+    names = class_names(classes)
+    top = max(names, default=1)
+    cmap = ListedColormap([CLASS_COLOURS[k % len(CLASS_COLOURS)] for k in range(top + 1)])
+    norm = BoundaryNorm(np.arange(top + 2) - 0.5, cmap.N)
+    values = np.asarray(classes)
+    centre = [s // 2 for s in values.shape]
+    cuts = {"xy (z = mid)": values[centre[0]], "xz (y = mid)": values[:, centre[1]],
+            "yz (x = mid)": values[:, :, centre[2]]}
+    fig = Figure(figsize=(9.0, 3.6), dpi=150, layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, (title, image) in zip(axes, cuts.items(), strict=True):
+        ax.imshow(image, cmap=cmap, norm=norm, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        _scale_bar(ax, image.shape[-1], voxel_size_nm)
+    handles = [axes[0].scatter([], [], marker="s", s=60, color=CLASS_COLOURS[k % len(CLASS_COLOURS)],
+                               label=name) for k, name in names.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncols=max(len(handles), 1), frameon=False)
+    target = classes.attrs.get("target")
+    tol = classes.attrs.get("tolerance")
+    fig.suptitle("voxel classes" + (f" (target {target:.4g} ± {100 * tol:g} %)" if target and tol else ""))
+    return fig
+
+
+def proportions_table(overall: xr.DataArray, per_shell: xr.DataArray | None,
+                      names: dict[int, str]) -> pd.DataFrame:
+    """One row per region ("all", then shell 1 = surface … n = centre), one column per class name,
+    values in percent."""
+    def row(region: str, values: xr.DataArray) -> dict:
+        percent = {names.get(int(k), f"class {int(k)}"): 100 * float(values.sel({"class": k}))
+                   for k in values["class"].values}
+        return {"region": region, **percent}
+
+    rows = [row("all", overall)]
+    if per_shell is not None:
+        rows += [row(f"shell {int(s)}", per_shell.sel(shell=s)) for s in per_shell.shell.values]
+    return pd.DataFrame(rows)
+
+
+def proportions_figure(table: pd.DataFrame) -> Figure:
+    """Stacked bars of class proportions (%) overall and per shell (from :func:`proportions_table`)."""
+    fig = Figure(figsize=(6.0, 3.6), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    bottom = np.zeros(len(table))
+    for i, name in enumerate(c for c in table.columns if c != "region"):
+        ax.bar(table.region, table[name], bottom=bottom, label=name,
+               color=CLASS_COLOURS[(i + 1) % len(CLASS_COLOURS)], edgecolor="white", linewidth=0.5)
+        bottom += table[name].to_numpy()
+    ax.set_ylabel("voxels (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("class proportions, surface (shell 1) to centre")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.tick_params(axis="x", labelrotation=30)
+    return fig
+
+
+def pore_figure(table: pd.DataFrame, by_shell: xr.Dataset | None = None) -> Figure:
+    """Equivalent diameters of the voids by kind (pore, crack, …) and, given ``by_shell`` from
+    :func:`redoxmap.segment.pores.porosity`, porosity per equal-volume shell."""
+    fig = Figure(figsize=(8.0, 3.4), dpi=150, layout="constrained")
+    left, right = fig.subplots(1, 2)
+    if len(table):
+        bins = np.histogram_bin_edges(table.equivalent_diameter_nm, bins=min(20, max(len(table), 5)))
+        for kind, part in table.groupby("kind"):
+            left.hist(part.equivalent_diameter_nm, bins=bins, alpha=0.7, label=f"{kind} ({len(part)})")
+        left.legend(frameon=False, fontsize=8)
+    left.set_xlabel("equivalent diameter (nm)")
+    left.set_ylabel("voids")
+    if by_shell is not None:
+        right.bar(by_shell.shell.values, 100 * by_shell.porosity_by_shell.values, color="0.4")
+        right.axhline(100 * by_shell.attrs["porosity"], color="k", ls="--", lw=0.8, label="overall")
+        right.set_xlabel("shell (1 = surface)")
+        right.set_ylabel("porosity (%)")
+        right.legend(frameon=False, fontsize=8)
+    else:
+        right.set_axis_off()
+    return fig
+
+
+def pore_size_figure(distribution: xr.Dataset) -> Figure:
+    """Pore-size distribution by local thickness (:func:`redoxmap.segment.pores.pore_size_distribution`):
+    void volume fraction per thickness bin and its cumulative curve."""
+    fig = Figure(figsize=(5.0, 3.4), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    centres = distribution.thickness_nm.values
+    widths = distribution.bin_upper_nm.values - distribution.bin_lower_nm.values
+    ax.bar(centres, 100 * distribution.volume_fraction.values, width=0.9 * widths, color="#d55e00")
+    ax.set_xlabel("local thickness (nm)")
+    ax.set_ylabel("void volume (%)")
+    twin = ax.twinx()
+    twin.plot(distribution.bin_upper_nm.values, 100 * distribution.cumulative_fraction.values, "k-", lw=1)
+    twin.set_ylabel("cumulative (%)")
+    twin.set_ylim(0, 100)
+    ax.set_title(f"median {distribution.attrs['median_thickness_nm']:.0f} nm")
+    return fig
+
+
+def surface_rendering(solid: xr.DataArray, voxel_size_nm: float | None = None,
+                      voids: xr.DataArray | None = None, max_faces: int = 200_000) -> Figure:
+    """A 3D rendering of the solid's surface (semi-transparent) and, optionally, the voids inside
+    (opaque), from marching cubes on the binary masks (level 0.5). Large volumes are
+    subsampled so that the surface has at most about ``max_faces`` triangles."""
+    fig = Figure(figsize=(5.5, 5.0), dpi=150, layout="constrained")
+    ax = fig.add_subplot(projection="3d")
+    scale = voxel_size_nm / 1000 if voxel_size_nm else 1.0
+    unit = "µm" if voxel_size_nm else "voxels"
+    volume = np.asarray(solid, bool)
+    step = max(1, int(np.ceil(np.sqrt(volume.sum() ** (2 / 3) * 2 / max_faces))))
+    for mask, colour, alpha in ((volume, "0.7", 0.25), (None if voids is None else np.asarray(voids, bool),
+                                                         "#d55e00", 0.9)):
+        if mask is None or not mask.any():
+            continue
+        padded = np.pad(mask, 1).astype(np.float32)
+        verts, faces, _, _ = marching_cubes(padded, 0.5, step_size=step)
+        mesh = Poly3DCollection((verts[faces] - 1) * scale, facecolors=colour, edgecolor="none", alpha=alpha,
+                                shade=True)
+        ax.add_collection3d(mesh)
+    extent = np.array(volume.shape) * scale
+    ax.set_xlim(0, extent[0])
+    ax.set_ylim(0, extent[1])
+    ax.set_zlim(0, extent[2])
+    ax.set_box_aspect(extent)
+    ax.set_xlabel(f"z ({unit})")
+    ax.set_ylabel(f"y ({unit})")
+    ax.set_zlabel(f"x ({unit})")
+    ax.set_title("surface (grey) and voids (orange)" if voids is not None else "surface")
+    return fig
+
+
+def write_volume_report(out_dir: str | Path, title: str, *, volume: xr.DataArray | None = None,
+                        classes: xr.DataArray | None = None, shells: xr.DataArray | None = None,
+                        solid: xr.DataArray | None = None, pores: pd.DataFrame | None = None,
+                        porosity: xr.Dataset | None = None, voids: xr.DataArray | None = None,
+                        pore_sizes: xr.Dataset | None = None, settings: dict | None = None) -> Path:
+    """Write the figures and tables of whichever parts are given, and an ``index.html``:
+    orthogonal slices of ``volume``; class slices and proportions overall and per shell (with
+    ``classes`` and ``shells``); pore statistics (``pores``, ``porosity``, ``pore_sizes`` from
+    :func:`redoxmap.segment.pores.pore_size_distribution`); a rendering of
+    ``solid`` with ``voids``. Every file is written under a temporary name and renamed when
+    complete. Returns the path of ``index.html``."""
+    from redoxmap.segment.classes import class_proportions
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    images: list[tuple[str, str]] = []
+    tables: list[tuple[str, pd.DataFrame]] = []
+
+    def save_figure(fig: Figure, name: str, caption: str) -> None:
+        tmp = folder / f".{name}.tmp"
+        fig.savefig(tmp, dpi=150, format="png")
+        os.replace(tmp, folder / name)
+        images.append((name, caption))
+
+    def save_table(table: pd.DataFrame, name: str, caption: str) -> None:
+        tmp = folder / f".{name}.tmp"
+        table.to_csv(tmp, index=False)
+        os.replace(tmp, folder / name)
+        tables.append((caption, table))
+
+    reference = next((v for v in (volume, classes, solid) if v is not None), None)
+    voxel = reference.attrs.get("voxel_size_nm") if reference is not None else None
+    if volume is not None:
+        save_figure(orthogonal_slices(volume, title, volume.attrs.get("units", ""), voxel_size_nm=voxel),
+                    "slices.png", "central orthogonal slices")
+    if classes is not None:
+        names = class_names(classes)
+        per_shell = class_proportions(classes, shells.where(classes > 0, 0)) if shells is not None else None
+        table = proportions_table(class_proportions(classes), per_shell, names)
+        save_table(table, "class_proportions.csv", "class proportions (%)")
+        save_figure(class_slices(classes, voxel), "classes.png", "voxel classes")
+        save_figure(proportions_figure(table), "class_proportions.png", "class proportions per shell")
+    if pores is not None:
+        save_table(pores, "voids.csv", "voids (one row each)")
+        save_figure(pore_figure(pores, porosity), "pores.png", "void sizes and porosity per shell")
+    if porosity is not None:
+        shells_table = porosity.to_dataframe().reset_index()
+        save_table(shells_table, "porosity_by_shell.csv",
+                   f"porosity {porosity.attrs['porosity']:.4f} overall")
+    if pore_sizes is not None:
+        save_table(pore_sizes.to_dataframe().reset_index(), "pore_sizes.csv",
+                   "pore-size distribution by local thickness")
+        save_figure(pore_size_figure(pore_sizes), "pore_sizes.png",
+                    "pore-size distribution (local thickness)")
+    if solid is not None:
+        save_figure(surface_rendering(solid, voxel, voids), "rendering.png",
+                    "3D rendering (marching cubes)")
+    body = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:1100px;"
+        "margin:2em auto}table{border-collapse:collapse;margin-bottom:1.5em}th,td{border:1px solid #ccc;"
+        "padding:3px 8px;text-align:right}figure{display:inline-block;margin:0.5em;width:48%}"
+        "img{width:100%}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    if settings:
+        body += ["<h2>Settings</h2><table>"]
+        body += [f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                 for k, v in settings.items()]
+        body += ["</table>"]
+    for caption, table in tables:
+        shown = table if len(table) <= 30 else table.head(30)
+        body += [f"<h2>{html.escape(caption)}</h2>", shown.to_html(index=False, float_format="%.4g")]
+        if len(table) > 30:
+            body += [f"<p>first 30 of {len(table)} rows; all in the CSV</p>"]
+    body += ["<h2>Figures</h2>"]
+    body += [f"<figure><img src='{html.escape(n)}' alt='{html.escape(c)}'><figcaption>{html.escape(c)}"
+             "</figcaption></figure>" for n, c in images]
+    body += ["</body></html>"]
+    index = folder / "index.html"
+    tmp = folder / ".index.html.tmp"
+    tmp.write_text("\n".join(body), encoding="utf-8")
+    os.replace(tmp, index)
+    return index

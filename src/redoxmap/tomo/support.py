@@ -1,0 +1,53 @@
+"""The particle's support from its projections: the visual hull (Laurentini, IEEE TPAMI 16, 150
+(1994)), the set of voxels whose ray falls inside the particle's silhouette at every angle.
+
+A limited-angle tilt series (±65°) leaves a missing wedge in Fourier space; iterative
+reconstruction constrained to a support (voxels outside fixed at zero) recovers much of what the
+wedge removes (Sidky & Pan, Phys. Med. Biol. 53, 4777 (2008), on constraints for limited-angle
+data). The hull of a ±65° series over-estimates a sphere by 1/cos(25°) − 1 ≈ 10 % along the beam
+direction of the missing wedge, and is exact across it, so it is a safe, tight constraint.
+Geometry as in :mod:`redoxmap.tomo.projector` (scikit-image's ``radon``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy import ndimage
+
+from redoxmap.errors import MaskError
+
+
+def visual_hull(projections: xr.DataArray, center_px: float | None = None, threshold: float | None = None,
+                margin_px: int = 2) -> xr.DataArray:
+    """Voxels ``(z, y, x)`` that project inside the silhouette at every angle, grown by ``margin_px``
+    voxels. The silhouette is where the −ln projection exceeds ``threshold``; the default is 2 % of
+    the projections' 99.9th percentile, low enough to keep the short chords near a particle's rim
+    (Otsu's threshold cuts them: measured on a sphere, a hull of only 74 % of its volume), and
+    above the noise of a background at 1e4 counts or more (σ ≈ 0.01).
+
+    ``projections`` are −ln(I/I0) with dims ``(angle, y, x)`` and angles in degrees; ``center_px``
+    is the rotation axis on the detector (default ``n_x // 2``).
+    """
+    data = np.asarray(projections.transpose("angle", "y", "x").values, np.float32)
+    level = 0.02 * float(np.percentile(data, 99.9)) if threshold is None else float(threshold)
+    silhouette = data > level
+    if not silhouette.any():
+        raise MaskError(f"no projection value is above the silhouette threshold {level:.4g}; expected a "
+                        "particle in the field of view")
+    n_angle, n_z, n_det = silhouette.shape
+    c = n_det // 2
+    c_det = c if center_px is None else float(center_px)
+    rows, cols = np.indices((n_det, n_det))
+    x, y = (cols - c).ravel(), (c - rows).ravel()
+    hull = np.ones((n_z, n_det * n_det), bool)
+    for k, theta in enumerate(np.radians(np.asarray(projections["angle"].values, float))):
+        t = np.rint(x * np.cos(theta) + y * np.sin(theta) + c_det).astype(np.int64)
+        seen = (t >= 0) & (t < n_det)
+        hull[:, seen] &= silhouette[k][:, t[seen]]
+        hull[:, ~seen] = False
+    hull = hull.reshape(n_z, n_det, n_det)
+    if margin_px > 0:
+        hull = ndimage.binary_dilation(hull, np.ones((3, 3, 3), bool), iterations=margin_px)
+    return xr.DataArray(hull, dims=("z", "y", "x"),
+                        attrs={"long_name": "visual hull", "threshold": level, "margin_px": margin_px})
