@@ -258,6 +258,8 @@ def test_diffusion_fitted_on_the_particle_mask():
     assert fit.ci95["d_cm2_s"][0] < d_true < fit.ci95["d_cm2_s"][1]
     for geometry in ("cylinder", "slab"):
         assert fit.aic < fit_profile(x, y, s, "diffusion", radius, time_s, geometry=geometry).aic - 10
+    ranked = compare_models(x, y, s, radius, time_s, geometry="cylinder", mask_table=table)
+    assert [f.model for f in ranked][0] == "diffusion-mask" and len(ranked) == 3
     with pytest.raises(FitError, match="needs mask_table"):
         fit_profile(x, y, s, "diffusion-mask", radius, time_s)
     with pytest.raises(FitError, match="not in mask_table's distance_nm"):

@@ -254,10 +254,12 @@ def _core_shell_start(x: np.ndarray, y: np.ndarray, s: np.ndarray, radius_nm: fl
 
 
 def compare_models(distance_nm, value, stderr, radius_nm, time_s, view="section",
-                   geometry="sphere") -> list[ProfileFit]:
-    """Fit diffusion and core–shell (series of ``geometry``, seen in ``view``); return the fits ranked
-    by AIC (best first)."""
-    fits = [fit_profile(distance_nm, value, stderr, m, radius_nm, time_s, view, geometry)
-            for m in ("diffusion", "core-shell")]
+                   geometry="sphere", mask_table: xr.DataArray | None = None) -> list[ProfileFit]:
+    """Fit diffusion and core–shell (series of ``geometry``, seen in ``view``) and, given a
+    ``mask_table`` from :func:`redoxmap.models.diffusion_fd.mask_profile_table`, diffusion solved
+    on the particle's mask; return the fits ranked by AIC (best first)."""
+    models = ("diffusion", "core-shell") + (("diffusion-mask",) if mask_table is not None else ())
+    fits = [fit_profile(distance_nm, value, stderr, m, radius_nm, time_s, view, geometry, mask_table)
+            for m in models]
     return sorted(fits, key=lambda f: f.aic)
 
