@@ -135,9 +135,14 @@ def test_3d_xanes_uses_the_same_fit_engine():
 
 def test_class_proportions_from_a_limited_angle_tilt_series(phantom):
     """±65° in 1° steps (131 projections), a 48-slice slab through the centre: each element's edge
-    difference is taken in projection space and reconstructed once by SIRT inside the visual hull.
-    Measured: within 8.2 points of the binary truth (noise-free 5.4 points, the missing wedge's
-    blur of the Ni-poor layer; FBP 10.4 points). The issue asks for 6 points; not reached yet."""
+    difference is taken in projection space and reconstructed once by TV-regularised least squares
+    inside the visual hull (``"tv"``, weight 0.5, 250 iterations); no further smoothing before the
+    classification (TV already removes the noise).
+    Measured (max |found − truth| over the classes, points; noise seeds 10 / 20 / 30):
+    3.4 / 3.6 / 3.4 (class 1 −3.5, class 2 +2.8, class 3 +0.6 at seed 10), noise-free 3.0 — the
+    rest is the blurred interface of the Ni-poor layer, which the ±5 % threshold reads as Ni-poor.
+    Before: SIRT 40 iterations with a σ = 0.7 voxel smoothing 8.2 / 8.4 / 8.3 (noise-free SIRT 300:
+    5.4), FBP 10.4."""
     from redoxmap.tomo.dual_energy import density_from_difference, edge_difference
     from redoxmap.tomo.support import visual_hull
 
@@ -153,10 +158,10 @@ def test_class_proportions_from_a_limited_angle_tilt_series(phantom):
     density = {}
     for element, (below, above) in PAIRS.items():
         difference = edge_difference(proj[above], proj[below], element, below, above, formula=COMPOSITION)
-        volume = reconstruct(difference, "sirt", center_px=64, iterations=40, support=hull)
+        volume = reconstruct(difference, "tv", center_px=64, iterations=250, tv_weight=0.5, support=hull)
         density[element] = density_from_difference(volume, element, below, above, VOXEL_NM)
     solid = (phantom.particle & ~phantom.void).isel(z=slab)
     ratio = ratio_volume(density["Ni"], density["Mn"], solid)
-    found = class_proportions(classify_stoichiometry(ratio, TARGET, solid, smooth_sigma_vox=0.7))
+    found = class_proportions(classify_stoichiometry(ratio, TARGET, solid))
     truth = class_proportions(phantom.ni_mn_class.isel(z=slab))
-    np.testing.assert_allclose(found.values, truth.values, atol=0.09)
+    np.testing.assert_allclose(found.values, truth.values, atol=0.06)

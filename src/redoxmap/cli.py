@@ -406,11 +406,14 @@ def tomo_recon(
     projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),
     output: Path = typer.Option(..., "--output", "-o", help="OME-Zarr volume (.zarr)"),
     voxel_nm: float = typer.Option(..., help="Voxel (detector pixel) size in nm"),
-    method: str = typer.Option("fbp", help="fbp | sirt | cgls | sirt-tv"),
+    method: str = typer.Option("fbp", help="fbp | sirt | cgls | sirt-tv | tv (for tilt series)"),
     center: float | None = typer.Option(None, help="Rotation axis (px); default: found"),
     align: bool = typer.Option(False, help="Correct projection jitter by reprojection"),
     iterations: int = typer.Option(200, help="Iterations (iterative methods)"),
-    tv_weight: float = typer.Option(0.005, help="TV weight relative to the volume's 99th percentile"),
+    tv_weight: float | None = typer.Option(
+        None, help="TV weight: sirt-tv relative to the volume's 99th percentile (default 0.005), tv "
+        "relative to the mean attenuation in the support (default 0.5)"),
+    hull: bool = typer.Option(False, "--hull", help="Hold voxels outside the visual hull at zero"),
     slices_per_chunk: int | None = typer.Option(None, help="Stream slabs of this many slices"),
     report: Path | None = typer.Option(None, "--report", help="Folder for slices and index.html"),
     overwrite: bool = typer.Option(False, help="Replace an existing output"),
@@ -429,8 +432,15 @@ def tomo_recon(
         axis = find_center(proj) if center is None else center
         if align:
             proj = align_projections(proj, center_px=axis, progress=lambda d, t: step("align", d, t))
+        if tv_weight is None and method == "sirt-tv":
+            tv_weight = 0.005
+        support = None
+        if hull:
+            from redoxmap.tomo.support import visual_hull
+
+            support = visual_hull(proj, center_px=axis)
         volume = reconstruct(proj, method, center_px=axis, iterations=iterations, tv_weight=tv_weight,
-                             slices_per_chunk=slices_per_chunk,
+                             slices_per_chunk=slices_per_chunk, support=support,
                              progress=lambda d, t: step("recon", d, t))
         if "energy" in proj.coords:
             volume.attrs["energy_ev"] = float(proj["energy"])
