@@ -34,27 +34,32 @@ def _discharge(run: xr.Dataset) -> xr.Dataset:
     return run.isel(time=slice(0, int(np.argmax(run.dod_pct.values)) + 1))
 
 
-def hoop_profiles_figure(run: xr.Dataset, n_curves: int = 6) -> Figure:
-    """σ_θ(r) (Pa) at ``n_curves`` depths of discharge up to the deepest reached (seed 001 Fig. 5d,e)."""
+def _profiles_figure(run: xr.Dataset, values: xr.DataArray, n_curves: int, cmap: str, ylabel: str,
+                     zero_line: bool = False) -> Figure:
+    """``values`` (time, r) against r (µm) at ``n_curves`` depths of discharge up to the deepest
+    reached, one colour per depth."""
     fig = Figure(figsize=(5.0, 3.6), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     part = _discharge(run)
+    values = values.isel(time=slice(0, part.sizes["time"]))
     targets = np.linspace(0, float(part.dod_pct[-1]), n_curves + 1)[1:]
-    cmap = colormaps["plasma"]
+    colours = colormaps[cmap]
     for i, dod in enumerate(targets):
         k = int(np.argmin(np.abs(part.dod_pct.values - dod)))
-        ax.plot(
-            part.r * 1e6,
-            part.hoop_pa[k],
-            color=cmap(i / max(n_curves - 1, 1)),
-            label=f"{float(part.dod_pct[k]):.1f} % DOD",
-        )
-    ax.axhline(0, color="0.6", lw=0.5)
+        ax.plot(part.r * 1e6, values[k], color=colours(i / max(n_curves - 1, 1)),
+                label=f"{float(part.dod_pct[k]):.1f} % DOD")
+    if zero_line:
+        ax.axhline(0, color="0.6", lw=0.5)
     ax.set_xlabel("r (µm)")
-    ax.set_ylabel("hoop stress σ_θ (Pa)")
+    ax.set_ylabel(ylabel)
     ax.set_title(f"{run.attrs['c_rate']:g} C")
     ax.legend(frameon=False, fontsize=7)
     return fig
+
+
+def hoop_profiles_figure(run: xr.Dataset, n_curves: int = 6) -> Figure:
+    """σ_θ(r) (Pa) at ``n_curves`` depths of discharge up to the deepest reached (seed 001 Fig. 5d,e)."""
+    return _profiles_figure(run, run.hoop_pa, n_curves, "plasma", "hoop stress σ_θ (Pa)", zero_line=True)
 
 
 def von_mises_history_figure(runs: dict[float, xr.Dataset]) -> Figure:
@@ -77,24 +82,8 @@ def von_mises_history_figure(runs: dict[float, xr.Dataset]) -> Figure:
 
 def concentration_figure(run: xr.Dataset, n_curves: int = 6) -> Figure:
     """c(r)/c_max at ``n_curves`` depths of discharge."""
-    fig = Figure(figsize=(5.0, 3.6), dpi=150, layout="constrained")
-    ax = fig.add_subplot()
-    part = _discharge(run)
-    targets = np.linspace(0, float(part.dod_pct[-1]), n_curves + 1)[1:]
-    cmap = colormaps["viridis"]
-    for i, dod in enumerate(targets):
-        k = int(np.argmin(np.abs(part.dod_pct.values - dod)))
-        ax.plot(
-            part.r * 1e6,
-            part.concentration_mol_m3[k] / run.attrs["c_max_mol_m3"],
-            color=cmap(i / max(n_curves - 1, 1)),
-            label=f"{float(part.dod_pct[k]):.1f} % DOD",
-        )
-    ax.set_xlabel("r (µm)")
-    ax.set_ylabel("c / c_max")
-    ax.set_title(f"{run.attrs['c_rate']:g} C")
-    ax.legend(frameon=False, fontsize=7)
-    return fig
+    return _profiles_figure(run, run.concentration_mol_m3 / run.attrs["c_max_mol_m3"], n_curves, "viridis",
+                            "c / c_max")
 
 
 def stress_vs_dod_figure(runs: dict[float, xr.Dataset]) -> Figure:

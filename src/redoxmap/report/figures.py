@@ -160,6 +160,13 @@ def shifts_plot(maps: xr.Dataset) -> Figure:
     return fig
 
 
+def central_cuts(values: np.ndarray) -> dict[str, np.ndarray]:
+    """The three central orthogonal slices of a (z, y, x) array, keyed by their plane."""
+    centre = [s // 2 for s in values.shape]
+    return {"xy (z = mid)": values[centre[0]], "xz (y = mid)": values[:, centre[1]],
+            "yz (x = mid)": values[:, :, centre[2]]}
+
+
 def orthogonal_slices(volume: xr.DataArray, title: str, label: str, cmap: str = "gray",
                       voxel_size_nm: float | None = None) -> Figure:
     """The three central orthogonal slices (z, y, x) of a volume side by side."""
@@ -167,10 +174,7 @@ def orthogonal_slices(volume: xr.DataArray, title: str, label: str, cmap: str = 
     axes = fig.subplots(1, 3)
     values = np.asarray(volume.values, float)
     lo, hi = np.percentile(values, [1, 99.5])
-    centre = [s // 2 for s in values.shape]
-    cuts = {"xy (z = mid)": values[centre[0]], "xz (y = mid)": values[:, centre[1]],
-            "yz (x = mid)": values[:, :, centre[2]]}
-    for ax, (name, image) in zip(axes, cuts.items(), strict=True):
+    for ax, (name, image) in zip(axes, central_cuts(values).items(), strict=True):
         shown = ax.imshow(image, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
         ax.set_title(name, fontsize=9)
         ax.set_xticks([])

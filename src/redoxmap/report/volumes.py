@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 from skimage.measure import marching_cubes
 
-from redoxmap.report.figures import _scale_bar, orthogonal_slices
+from redoxmap.report.figures import _scale_bar, central_cuts, orthogonal_slices
 
 #: Colours of voxel classes 0 (outside), 1 (target), 2, 3, … (colour-blind safe, Okabe–Ito).
 CLASS_COLOURS = ("#ffffff", "#009e73", "#0072b2", "#d55e00", "#cc79a7", "#e69f00", "#56b4e9")
@@ -41,13 +41,9 @@ def class_slices(classes: xr.DataArray, voxel_size_nm: float | None = None) -> F
     top = max(names, default=1)
     cmap = ListedColormap([CLASS_COLOURS[k % len(CLASS_COLOURS)] for k in range(top + 1)])
     norm = BoundaryNorm(np.arange(top + 2) - 0.5, cmap.N)
-    values = np.asarray(classes)
-    centre = [s // 2 for s in values.shape]
-    cuts = {"xy (z = mid)": values[centre[0]], "xz (y = mid)": values[:, centre[1]],
-            "yz (x = mid)": values[:, :, centre[2]]}
     fig = Figure(figsize=(9.0, 3.6), dpi=150, layout="constrained")
     axes = fig.subplots(1, 3)
-    for ax, (title, image) in zip(axes, cuts.items(), strict=True):
+    for ax, (title, image) in zip(axes, central_cuts(np.asarray(classes)).items(), strict=True):
         ax.imshow(image, cmap=cmap, norm=norm, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
