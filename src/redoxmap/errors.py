@@ -20,3 +20,15 @@ class MaskError(RedoxmapError):
 
 class FitError(RedoxmapError):
     """The fit cannot be set up (e.g. fewer than two references, or too many)."""
+
+
+class RedoxmapWarning(UserWarning):
+    """Base class of every warning redoxmap gives about input that still runs."""
+
+
+class ResampleWarning(RedoxmapWarning):
+    """A reference spectrum was extended flat by less than one energy step to cover the stack."""
+
+
+class MaskWarning(RedoxmapWarning):
+    """The automatic particle mask could not separate particle from background."""

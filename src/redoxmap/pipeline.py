@@ -128,12 +128,12 @@ class ValenceConfig:
 
     stack: Path
     library: Path
-    mode: str = "sum1"
+    mode: str = "auto"
     energies: Path | None = None
     i0_spectrum: Path | None = None
     i0_fraction: float = 0.05
     window_ev: tuple[float, float] | None = None
-    normalize: bool = True
+    normalize: bool | str = "auto"
     align: bool = False
     max_shift_px: float = 10.0
 

@@ -23,9 +23,10 @@ import h5py
 import numpy as np
 import xarray as xr
 
-from redoxmap.errors import EnergyError, FormatError
+from redoxmap.errors import FormatError
 from redoxmap.history import with_history
 from redoxmap.io.energies import check_increasing
+from redoxmap.spectra.references import resample
 
 #: Default analysis windows (eV) per edge, Liu et al. Nat. Nanotechnol. 2024 (seed 001), Methods.
 ANALYSIS_WINDOWS_EV = {"O K": (526.0, 536.0), "Mn L3": (638.0, 648.0), "Co L3": (775.0, 782.0),
@@ -111,7 +112,7 @@ def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = No
     """Load a reference library (CSV or HDF5), resampled onto ``energy`` (eV) when given.
 
     Raises :class:`FormatError` when a standard has no valence, :class:`EnergyError` when the
-    library does not cover ``energy``.
+    library does not cover ``energy`` (see :func:`resample_library`).
     """
     path = Path(path)
     if not path.is_file():
@@ -129,11 +130,34 @@ def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = No
         energy_ev, spectra, valence, edge = _read_csv(path)
     check_increasing(energy_ev, str(path))
     lib = make_library(energy_ev, spectra, valence, edge)
-    lib.attrs = with_history({"edge": edge}, "load_library", path=str(path))
+    lib.attrs = with_history({"edge": edge, "source": str(path)}, "load_library", path=str(path))
     if energy is None:
         return lib
+    return resample_library(lib, energy, str(path))
+
+
+def resample_library(lib: xr.DataArray, energy: np.ndarray | xr.DataArray, source: str) -> xr.DataArray:
+    """The library's standards on ``energy`` (eV), linearly interpolated; see
+    :func:`redoxmap.spectra.references.resample` for what happens at the ends.
+
+    Parameters
+    ----------
+    lib : library ``(component, energy)`` with a ``valence`` coordinate.
+    energy : target energies (eV).
+    source : the library's file or name, for messages.
+
+    Returns
+    -------
+    The library on ``energy``, with a history note if a standard was extended.
+    """
     target = np.asarray(energy, dtype=float)
-    if energy_ev[0] > target.min() + 1e-6 or energy_ev[-1] < target.max() - 1e-6:
-        raise EnergyError(f"{path}: library covers {energy_ev[0]:g}–{energy_ev[-1]:g} eV but the stack "
-                          f"spans {target.min():g}–{target.max():g} eV")
-    return lib.interp(energy=target)
+    values, note = resample(lib["energy"].values, lib.transpose("component", "energy").values,
+                            target, source)
+    out = xr.DataArray(values, dims=("component", "energy"),
+                       coords={"component": lib["component"].values, "energy": target,
+                               "valence": ("component", lib["valence"].values)},
+                       attrs=dict(lib.attrs))
+    out["energy"].attrs["units"] = "eV"
+    if note:
+        out.attrs = with_history(out.attrs, "note", text=note)
+    return out
