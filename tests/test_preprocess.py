@@ -63,3 +63,14 @@ def test_edge_jump_tracks_true_thickness(small_scan):
     assert 6550 < jump.attrs["e0_ev"] < 6565
     pure = edge_parameters(phase_spectra(small_scan.stack.energy.values), e0_ev=jump.attrs["e0_ev"])
     assert slope == pytest.approx(float(pure.edge_step.mean()), rel=0.1)
+
+
+def test_particle_mask_of_a_uniform_image_takes_every_pixel(small_scan):
+    from redoxmap.errors import MaskWarning
+    from redoxmap.preprocess.mask import particle_mask
+
+    spectrum = small_scan.stack.isel(y=20, x=24)
+    uniform = spectrum.expand_dims(y=3, x=4).transpose("energy", "y", "x")
+    with pytest.warns(MaskWarning, match="uniform"):
+        mask = particle_mask(uniform)
+    assert bool(mask.all())

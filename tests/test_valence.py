@@ -180,3 +180,28 @@ def test_shipped_mn_k_library_is_real_and_ordered():
     derivative = lib.differentiate("energy")
     e0 = derivative.energy.values[derivative.argmax("energy").values]
     np.testing.assert_allclose(e0[[0, 1, 3]], [6544.4, 6554.2, 6557.9], atol=0.6)
+
+
+def test_uniform_image_is_mapped_with_a_warning(l3_scan):
+    """One spectrum repeated over the image: Otsu cannot split it, so every pixel is used (with a
+    MaskWarning) and every pixel gets that spectrum's valence, instead of a MaskError."""
+    from redoxmap.errors import MaskWarning
+
+    spectrum = l3_scan.stack.isel(y=36, x=36)
+    uniform = spectrum.expand_dims(y=4, x=5).transpose("energy", "y", "x")
+    with pytest.warns(MaskWarning, match="uniform"):
+        maps = valence_map(uniform, l3_scan.refs)
+    assert int(maps["mask"].sum()) == 20
+    single = valence_map(spectrum.expand_dims(y=1, x=1).transpose("energy", "y", "x"), l3_scan.refs,
+                         mask=np.ones((1, 1), bool))
+    np.testing.assert_allclose(maps.valence.values, float(single.valence[0, 0]), atol=1e-9)
+
+
+def test_aligned_maps_state_their_frame(l3_scan):
+    from redoxmap.preprocess import align_stack
+
+    aligned = align_stack(l3_scan.stack)
+    maps = valence_map(aligned, l3_scan.refs)
+    reference = maps.attrs["align_reference_energy_ev"]
+    assert l3_scan.stack.energy.min() <= reference <= l3_scan.stack.energy.max()
+    assert f"{reference:g} eV" in maps.attrs["frame"]
