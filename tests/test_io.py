@@ -7,7 +7,6 @@ import xarray as xr
 from redoxmap.errors import EnergyError, FormatError, MaskError
 from redoxmap.io import (
     detect_format,
-    open_stack,
     read_raw,
     write_dataset,
     write_dxchange,
@@ -15,7 +14,7 @@ from redoxmap.io import (
     write_hdf5,
     write_tiff,
 )
-from redoxmap.preprocess import optical_density, particle_mask
+from redoxmap.preprocess import open_stack, optical_density, particle_mask
 from redoxmap.spectra import load_references
 
 

@@ -11,10 +11,11 @@ import pytest
 import xarray as xr
 
 from redoxmap.fit import lincomb, rank_combinations
+from redoxmap.fit.valence import valence_map
+from redoxmap.io.spectrum import read_spectrum
 from redoxmap.preprocess.normalize import normalize_stack
 from redoxmap.spectra.library import make_library
-from redoxmap.spectra.references import load_references, read_spectrum
-from redoxmap.spectra.valence import valence_map
+from redoxmap.spectra.references import load_references
 from redoxmap.spectra.xdi import read_xdi
 
 DATA = Path(__file__).parent / "data"

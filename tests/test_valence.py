@@ -7,12 +7,12 @@ import pytest
 import xarray as xr
 
 from redoxmap.errors import EnergyError, FitError, FormatError, ResampleWarning
+from redoxmap.fit.valence import valence_map
 from redoxmap.preprocess.normalize import normalize_stack
 from redoxmap.preprocess.thickness import attenuation_per_nm, thickness_from_edge_jump
 from redoxmap.simulate.valence import mn_l3_standards, reduced_surface_particle
 from redoxmap.spectra.edges import calibrate_edge, edge_energy_map, white_line_map
 from redoxmap.spectra.library import load_library, write_library
-from redoxmap.spectra.valence import valence_map
 from redoxmap.spectra.xdi import read_xdi
 
 XDI = Path(__file__).parent / "data" / "xdi"

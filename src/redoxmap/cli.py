@@ -275,8 +275,8 @@ def profile(
     import xarray as xr
 
     from redoxmap.models.transport import fit_profile
+    from redoxmap.report.profiles import profile_figure
     from redoxmap.stats.profiles import edge_distance_profile
-    from redoxmap.stats.report import profile_figure
 
     maps = xr.open_zarr(maps_path) if maps_path.suffix == ".zarr" else xr.open_dataset(maps_path)
     if var not in maps:
@@ -595,7 +595,8 @@ def tomo_pores(
     from skimage.filters import threshold_otsu
 
     from redoxmap.io.omezarr import read_ome_zarr
-    from redoxmap.segment.pores import analyze_pores, pore_size_distribution, porosity
+    from redoxmap.segment.pores import analyze_pores, pore_size_distribution
+    from redoxmap.stats.porosity import porosity
 
     _refuse_overwriting_inputs(output, [volume])
     mu = read_ome_zarr(volume).compute()

@@ -25,7 +25,7 @@ def open_h5(path: str | Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
+        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from exc
 
 
 def require_dataset(h5: h5py.File, name: str, what: str) -> h5py.Dataset:

@@ -75,7 +75,7 @@ def read_ome_zarr(path: str | Path, level: int = 0) -> xr.DataArray:
         root = zarr.open_group(str(path), mode="r")
         multiscales = root.attrs["multiscales"][0]
     except Exception as exc:
-        raise FormatError(f"{path}: not an OME-Zarr image ({exc})") from None
+        raise FormatError(f"{path}: not an OME-Zarr image ({exc})") from exc
     data = da.from_zarr(str(path), component=multiscales["datasets"][level]["path"])
     scale = multiscales["datasets"][level]["coordinateTransformations"][0]["scale"][0]
     if data.ndim != 3:

@@ -28,8 +28,8 @@ def _axis_points(text: str, name: str, path: Path) -> np.ndarray:
                           "STXM .hdr file")
     try:
         values = np.array([float(v) for v in match.group(1).replace("\n", " ").split(",") if v.strip()])
-    except ValueError:
-        raise FormatError(f"{path}: {name} Points are not numbers") from None
+    except ValueError as exc:
+        raise FormatError(f"{path}: {name} Points are not numbers") from exc
     n = int(values[0])
     if n != values.size - 1:
         raise FormatError(f"{path}: {name} declares {n} points but lists {values.size - 1}")
@@ -62,7 +62,7 @@ def _read_xim(path: Path, shape: tuple[int, int]) -> np.ndarray:
     try:
         image = np.loadtxt(path, delimiter="\t", usecols=range(shape[1]), ndmin=2)
     except ValueError as exc:
-        raise FormatError(f"{path}: not a tab-separated image of {shape[1]} columns ({exc})") from None
+        raise FormatError(f"{path}: not a tab-separated image of {shape[1]} columns ({exc})") from exc
     if image.shape != shape:
         raise FormatError(f"{path}: image is {image.shape}, expected {shape} from the header")
     return image

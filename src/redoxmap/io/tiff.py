@@ -22,7 +22,7 @@ def _read_pages(path: Path, what: str) -> np.ndarray:
     try:
         pages = tifffile.imread(path)
     except (tifffile.TiffFileError, ValueError) as exc:
-        raise FormatError(f"{path}: not a readable TIFF ({exc})") from None
+        raise FormatError(f"{path}: not a readable TIFF ({exc})") from exc
     return np.asarray(pages)
 
 

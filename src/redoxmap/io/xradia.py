@@ -113,7 +113,7 @@ def _open(path: Path):
     try:
         return olefile.OleFileIO(str(path))
     except OSError as exc:  # olefile raises OSError subclasses for broken headers/FATs
-        raise FormatError(f"{path}: unreadable OLE2 file ({exc}); the file may be truncated") from None
+        raise FormatError(f"{path}: unreadable OLE2 file ({exc}); the file may be truncated") from exc
 
 
 def _storages(ole) -> str:

@@ -13,8 +13,9 @@ J. Synchrotron Rad. 12, 537 (2005); Newville, J. Synchrotron Rad. 20, 1 (2013)):
    flat = (μ − pre-edge − post(E) + J) / J for E ≥ E0.
 
 The default windows follow Larch's ``pre_edge`` (:func:`default_windows`; short soft-X-ray
-scans get windows at the ends of the scan instead), relative to each spectrum's own E0, so a standard and an unknown measured over different ranges are each treated
-as Athena would treat them. Every parameter used is returned, per spectrum where it varies.
+scans get windows at the ends of the scan instead), relative to each spectrum's own E0, so a
+standard and an unknown measured over different ranges are each treated as Athena would treat
+them. Every parameter used is returned, per spectrum where it varies.
 """
 
 from __future__ import annotations
@@ -449,8 +450,8 @@ def edge_parameters(spectra: xr.DataArray, e0_ev: float | xr.DataArray | Literal
         out[name].attrs["units"] = unit
     out["edge_step"].attrs["long_name"] = "edge step J (post-edge minus pre-edge line at E0)"
     out["pre_edge_od"].attrs["long_name"] = "pre-edge line at E0"
-    out.attrs = with_history(spectra.attrs, "edge_parameters", e0_ev=e0_ev if isinstance(e0_ev, str | float | int)
-                             else "map", **{k: v for k, v in given.items()})
+    shown = e0_ev if isinstance(e0_ev, str | float | int) else "map"
+    out.attrs = with_history(spectra.attrs, "edge_parameters", e0_ev=shown, **given)
     return out
 
 

@@ -98,8 +98,8 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, 
             continue
         try:
             rows.append([float(f) for f in fields])
-        except ValueError:
-            raise FormatError(f"{path}, line {n}: {text!r} is not numeric") from None
+        except ValueError as exc:
+            raise FormatError(f"{path}, line {n}: {text!r} is not numeric") from exc
     if names is None or not rows:
         raise FormatError(f"{path}: no column header and data; expected 'energy_ev,<standard>,...'")
     data = np.array(rows)
