@@ -9,7 +9,7 @@ from scipy import ndimage
 from typer.testing import CliRunner
 
 from redoxmap.cli import app
-from redoxmap.errors import FormatError
+from redoxmap.errors import FormatError, OutputError
 from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
 from redoxmap.io.projections import write_projections_dxchange
 from redoxmap.segment.classes import class_proportions
@@ -122,7 +122,7 @@ def test_ome_zarr_multiscales(tmp_path):
     back = read_ome_zarr(tmp_path / "l.zarr", level=1).compute()
     np.testing.assert_array_equal(back.values, labels.values[::2, ::2, ::2])  # labels are never averaged
     assert back.attrs["target"] == 0.2 and back.attrs["voxel_size_nm"] == 20.0
-    with pytest.raises(FormatError, match="exists already"):
+    with pytest.raises(OutputError, match="exists already"):
         write_ome_zarr(volume, tmp_path / "v.zarr", voxel_size_nm=10.0)
     with pytest.raises(FormatError, match=r"expected \('z', 'y', 'x'\)"):
         write_ome_zarr(volume.rename(z="t"), tmp_path / "w.zarr", voxel_size_nm=10.0)

@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import FormatError
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import to_ev
 from redoxmap.io.hdf5 import open_h5, read_frames, require_dataset
 from redoxmap.io.raw import RawStack
@@ -85,7 +86,7 @@ def write_projections_dxchange(raw: RawStack, path: str | Path) -> None:
     """Write projections (angle, y, x) with flats, darks, theta (degrees) and energy (eV)."""
     import h5py
 
-    with h5py.File(path, "w") as h5:
+    with atomic_output(path, overwrite=True) as tmp, h5py.File(tmp, "w") as h5:
         h5[DATA] = np.asarray(raw.counts.values)
         h5[THETA] = raw.counts["angle"].values
         h5[THETA].attrs["units"] = "deg"

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import FormatError
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing
 from redoxmap.io.raw import RawStack
 
@@ -113,7 +114,8 @@ def write_stxm(raw: RawStack, path: str | Path, x_um: np.ndarray | None = None,
         f'\tStackAxis = {{ Name = "Energy"; Unit = "eV"; Min = {raw.energy_ev.min()}; '
         f'Max = {raw.energy_ev.max()}; Dir = 1;\n\t\tPoints = {points(raw.energy_ev)};\n}};\n}};\n'
     )
-    path.write_text(text)
-    for i in range(n_e):
-        np.savetxt(path.with_name(f"{path.stem}_a{i:03d}.xim"), counts[i], fmt="%.6f",
-                   delimiter="\t")
+    for i in range(n_e):  # frames first: the header names a complete stack once it exists
+        with atomic_output(path.with_name(f"{path.stem}_a{i:03d}.xim"), overwrite=True) as tmp:
+            np.savetxt(tmp, counts[i], fmt="%.6f", delimiter="\t")
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(text)

@@ -15,7 +15,6 @@ attribute; the root attribute ``edge`` names the edge.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import xarray as xr
 
 from redoxmap.errors import FormatError
 from redoxmap.history import with_history
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing
 from redoxmap.spectra.references import resample
 
@@ -51,12 +51,28 @@ def make_library(energy_ev: np.ndarray, spectra: dict[str, np.ndarray],
     return lib
 
 
-def write_library(lib: xr.DataArray, path: str | Path) -> Path:
-    """Write a library as CSV (``.csv``) or HDF5 (``.h5``), via a temporary name."""
+def write_library(lib: xr.DataArray, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a library as CSV (``.csv``) or HDF5 (``.h5``), via a temporary name.
+
+    Parameters
+    ----------
+    lib : standards ``(component, energy)`` with a ``valence`` coordinate.
+    path : output file, ``.csv`` or ``.h5``.
+    overwrite : replace an existing file.
+
+    Returns
+    -------
+    The path written.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     names = [str(n) for n in lib.component.values]
-    if path.suffix.lower() == ".csv":
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        _write_library(lib, names, path.suffix.lower() == ".csv", tmp)
+    return path
+
+
+def _write_library(lib: xr.DataArray, names: list[str], csv: bool, tmp: Path) -> None:
+    if csv:
         valence = ", ".join(f"{n}={v:g}" for n, v in zip(names, lib.valence.values, strict=True))
         header = (f"# redoxmap reference library\n# edge: {lib.attrs.get('edge', '')}\n"
                   f"# valence: {valence}\n" + ",".join(["energy_ev", *names]))
@@ -69,8 +85,6 @@ def write_library(lib: xr.DataArray, path: str | Path) -> Path:
             for name, spectrum, v in zip(names, lib.values, lib.valence.values, strict=True):
                 h5[f"standards/{name}"] = spectrum
                 h5[f"standards/{name}"].attrs["valence"] = float(v)
-    os.replace(tmp, path)
-    return path
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, float], str]:
