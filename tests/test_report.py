@@ -14,7 +14,7 @@ def fitted(small_scan):
 
 def test_report_writes_figures_and_numbers(tmp_path, fitted):
     stack, refs, maps = fitted
-    index = write_report(maps, stack, refs, tmp_path / "out", settings={"note": "a<b"},
+    index = write_report(maps, tmp_path / "out", stack=stack, refs=refs, settings={"note": "a<b"},
                          summary={"fraction RMSE": 0.0312})
     names = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"index.html", "fraction_cycled.png", "difference_pristine.png", "r_factor.png",

@@ -1,4 +1,4 @@
-"""Profiles versus distance from the edge, and diffusion versus core–shell fits (seed 003)."""
+"""Profiles versus distance from the edge, and diffusion versus core–shell fits (Csernica et al. 2021)."""
 
 import numpy as np
 import pandas as pd
@@ -23,9 +23,9 @@ from redoxmap.models.transport import (
 from redoxmap.stats.profiles import edge_distance_profile, weighted_mean_stderr
 
 RADIUS_NM = 100.0
-D_TRUE = 1e-17  # cm²/s, seed 003
+D_TRUE = 1e-17  # cm²/s, Csernica et al. 2021
 # 125 cycles at C/3 (6 h per cycle) with 15 % of each cycle above the high-voltage threshold
-# (an assumed protocol; seed 003 gives the cycle count, not the time at high state of charge)
+# (an assumed protocol; Csernica et al. 2021 gives the cycle count, not the time at high state of charge)
 TIME_S = time_at_high_soc_s(125, 1 / 3, 0.15)
 DEPTH_NM = np.arange(1.0, 100.0, 2.0)  # 2 nm bins from the edge
 NOISE = 0.03

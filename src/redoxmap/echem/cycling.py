@@ -9,7 +9,7 @@ charge or discharge counter) and V̄_i = (V_i + V_{i−1})/2:
 * Coulombic efficiency CE_n = Q_dis,n / Q_ch,n
 * specific capacity   q_n = Q_n / m  (mAh/g, with the active mass m)
 * capacity retention  Q_dis,n / Q_dis,ref and voltage decay V̄_dis,n − V̄_dis,ref against a reference
-  cycle (by default the first cycle with a discharge), as reported e.g. in seed 000 Fig. 1
+  cycle (by default the first cycle with a discharge), as reported e.g. in Wang et al. 2021 Fig. 1
   ("85 % after 200 cycles at 0.3 C").
 """
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from matplotlib.figure import Figure
 from redoxmap.echem.cycling import CycleError
 from redoxmap.echem.dqdv import cycle_dqdv, dqdv_peaks
 from redoxmap.errors import FitError
+from redoxmap.report.files import save_figure, save_table
 
 
 def capacity_figure(cycles: pd.DataFrame) -> Figure:
@@ -33,7 +33,7 @@ def capacity_figure(cycles: pd.DataFrame) -> Figure:
 
 
 def profiles_figure(data: pd.DataFrame) -> Figure:
-    """Voltage versus capacity for every cycle, coloured by cycle number (seed 000 Fig. 1b)."""
+    """Voltage versus capacity for every cycle, coloured by cycle number (Wang et al. 2021 Fig. 1b)."""
     fig = Figure(figsize=(5.5, 3.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     cycles = np.unique(data.cycle)
@@ -111,7 +111,7 @@ def dqdv_figure(curves: pd.DataFrame) -> Figure:
 
 def gitt_figure(table: pd.DataFrame) -> Figure:
     """GITT diffusivity and overpotential versus capacity, charge and discharge pulses in two colours;
-    flagged pulses hollow (reason in the table's ``flag``) (seed 000 Fig. 7c–d)."""
+    flagged pulses hollow (reason in the table's ``flag``) (Wang et al. 2021 Fig. 7c–d)."""
     fig = Figure(figsize=(5.5, 5.0), dpi=150, layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
     for kind, color in (("charge", "C0"), ("discharge", "C1")):
@@ -131,23 +131,31 @@ def gitt_figure(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def write_echem_report(out_dir: str | Path, data: pd.DataFrame, cycles: pd.DataFrame,
+def write_echem_report(cycles: pd.DataFrame, folder: str | Path, *, data: pd.DataFrame,
                        gitt_table: pd.DataFrame | None = None) -> list[Path]:
-    """Write figures (PNG) and tables (CSV) into ``out_dir``: cycles.csv, capacity.png, retention.png,
-    profiles.png, dqdv.csv, dqdv_peaks.csv, dqdv.png and, with a GITT table, gitt.csv and gitt.png.
-    Each file is written to a temporary name in the folder and renamed when complete."""
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write figures (PNG) and tables (CSV) of a cycler file's analysis into ``folder``.
+
+    Parameters
+    ----------
+    cycles : the per-cycle table of :func:`redoxmap.echem.cycle_table`.
+    folder : the report folder (created if missing).
+    data : the standard table the cycles came from.
+    gitt_table : the pulses of :func:`redoxmap.echem.gitt`, if analysed.
+
+    Returns
+    -------
+    The paths written: cycles.csv, capacity.png, retention.png, profiles.png, dqdv.csv,
+    dqdv_peaks.csv, dqdv.png and, with a GITT table, gitt.csv and gitt.png; each written to a
+    temporary name in the folder and renamed when complete.
+    """
+    folder = Path(folder)
     written = []
 
     def save(obj, name: str) -> None:
-        tmp = folder / f".{name}.tmp"
         if isinstance(obj, Figure):
-            obj.savefig(tmp, dpi=150, format="png")
+            written.append(save_figure(obj, folder, name))
         else:
-            obj.to_csv(tmp, index=False)
-        os.replace(tmp, folder / name)
-        written.append(folder / name)
+            written.append(save_table(obj, folder, name))
 
     curves, peaks = dqdv_table(data, cycles)
     save(cycles, "cycles.csv")

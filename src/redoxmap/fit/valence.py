@@ -1,7 +1,7 @@
 """Oxidation-state (valence) maps: every pixel fitted with standards of known valence.
 
-Csernica et al., Nat. Energy 6, 642 (2021) (seed 003, STXM/ptychography, Figs. 2, 4, 5) and Liu
-et al., Nat. Nanotechnol. (2024) (seed 001, Methods): each spectrum is a linear combination of
+Csernica et al., Nat. Energy 6, 642 (2021) (Csernica et al. 2021, STXM/ptychography, Figs. 2, 4, 5) and Liu
+et al., Nat. Nanotechnol. (2024) (Liu et al. 2024, Methods): each spectrum is a linear combination of
 standards (e.g. Mn2+, Mn3+, Mn4+); the fractions f_k (non-negative, summing to one) give the
 effective valence v̄ = Σ f_k v_k. Uses the one fitting path, :func:`redoxmap.fit.lincomb`.
 """
@@ -24,7 +24,7 @@ from redoxmap.spectra.library import ANALYSIS_WINDOWS_EV, resample_library
 
 def valence_inputs(stack: xr.DataArray, library: xr.DataArray,
                    window_ev: tuple[float, float] | None = None,
-                   normalize: bool = True,
+                   normalize: bool | Literal["auto"] = "auto",
                    standards: Literal["own", "shared"] = "own",
                    ) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
     """The spectra and standards :func:`valence_map` fits, and the edge-jump map.
@@ -42,14 +42,18 @@ def valence_inputs(stack: xr.DataArray, library: xr.DataArray,
     stack : optical density ``(energy, …)``.
     library : standards ``(component, energy)`` with a ``valence`` coordinate.
     window_ev : fit window (eV); default the edge's analysis window.
-    normalize : normalize stack and standards (else both are fitted as given).
+    normalize : normalize stack and standards (else both are fitted as given); ``"auto"``: for
+        hard-X-ray scans, not for short soft-X-ray scans (see :func:`valence_map`).
     standards : ``"own"`` or ``"shared"`` normalization parameters for the standards.
 
     Returns
     -------
     ``(data, refs, edge_jump)``: the edge step of each pixel's normalization, or without
-    normalization the edge jump of :func:`redoxmap.preprocess.edge_jump`.
+    normalization the edge jump of :func:`redoxmap.preprocess.edge_jump`; ``refs.attrs``
+    records ``normalized`` (0 or 1), the choice made.
     """
+    if normalize == "auto":
+        normalize = not bool(is_short_scan(stack["energy"].values, edge_energy(stack)))
     if "valence" not in library.coords:
         raise FitError("the library has no 'valence' coordinate; expected one valence per standard "
                        "(load it with redoxmap.spectra.load_library)")
@@ -80,6 +84,7 @@ def valence_inputs(stack: xr.DataArray, library: xr.DataArray,
         refs = refs.sel(energy=data["energy"].values)
     refs.attrs["edge"] = edge
     refs.attrs["window_ev"] = None if window_ev is None else [float(v) for v in window_ev]
+    refs.attrs["normalized"] = int(normalize)
     return data, refs, jump
 
 
@@ -125,12 +130,10 @@ def valence_map(stack: xr.DataArray, library: xr.DataArray, mode: str = "auto",
     The :func:`lincomb` Dataset (``valence``, ``valence_err``, ``fraction``, ``fit_status`` …) plus
     ``edge_jump`` (thickness proxy).
     """
-    short = bool(is_short_scan(stack["energy"].values, edge_energy(stack)))
-    if normalize == "auto":
-        normalize = not short
+    data, refs, jump = valence_inputs(stack, library, window_ev, normalize, standards)
+    normalize = bool(refs.attrs["normalized"])
     if mode == "auto":
         mode = "sum1" if normalize else "sum1-scaled"
-    data, refs, jump = valence_inputs(stack, library, window_ev, normalize, standards)
     if mask is None:
         threshold = otsu_threshold(np.asarray(jump.values))
         mask = xr.ones_like(jump, dtype=bool) if threshold is None else jump > threshold

@@ -27,6 +27,8 @@ def detect_format(path: str | Path) -> str:
     HDF5 files are recognised by their content (the datasets present), not only the suffix.
     """
     path = Path(path)
+    if path.is_dir():
+        raise FormatError(f"{path}: is a folder; expected a stack file (an ALS stack is opened by its .hdr)")
     if not path.is_file():
         raise FormatError(f"{path}: file not found")
     if path.suffix.lower() in TIFF_SUFFIXES:
@@ -49,8 +51,8 @@ def detect_format(path: str | Path) -> str:
     if magic[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "tiff"
     raise FormatError(
-        f"{path}: unrecognised file; expected HDF5 (dxchange, NSLS-II FXI, or named datasets), "
-        "a Zeiss/Xradia .xrm/.txrm, or a multi-page TIFF with an energy list"
+        f"{path}: unrecognised file; expected HDF5 (dxchange, NSLS-II FXI, NXstxm or named datasets), "
+        "a Zeiss/Xradia .xrm/.txrm, an ALS STXM .hdr, or a multi-page TIFF with an energy list"
     )
 
 

@@ -11,12 +11,12 @@ from redoxmap.models.mechanics import (
     summary_table,
     surface_flux,
 )
-from redoxmap.models.particle_params import ParameterError, ParticleParameters, seed001_parameters
+from redoxmap.models.particle_params import ParameterError, ParticleParameters, liu2024_parameters
 
 __all__ = [
     "ParameterError",
     "ParticleParameters",
-    "seed001_parameters",
+    "liu2024_parameters",
     "butler_volmer_overpotential",
     "simulate_particle",
     "simulate_rates",

@@ -1,6 +1,6 @@
 """Li diffusion and diffusion-induced stress in solid and hollow spherical particles (1D).
 
-Seed 001 (Liu et al., Nat. Nanotechnol. 2024), Methods "Particle charge–discharge simulation":
+Liu et al. 2024 (Liu et al., Nat. Nanotechnol. 2024), Methods "Particle charge–discharge simulation":
 Li transport by diffusion, Butler–Volmer kinetics at the surface, intercalation strain; here in a
 sphere of radius R = b with an optional central void of radius a (zero flux there).
 
@@ -23,8 +23,8 @@ spike.
 
 Example
 -------
->>> from redoxmap.models.particle_params import seed001_parameters
->>> run = simulate_particle(seed001_parameters(), c_rate=10.0, dod_pct=20.0, n_r=100, n_t=50)
+>>> from redoxmap.models.particle_params import liu2024_parameters
+>>> run = simulate_particle(liu2024_parameters(), c_rate=10.0, dod_pct=20.0, n_r=100, n_t=50)
 >>> f"{float(run.core_hoop_pa[-1]):.1e}"  # tensile hoop stress at the void, Pa
 '4.3e+08'
 """
@@ -46,7 +46,7 @@ from redoxmap.models.particle_params import (
     GAS_CONSTANT,
     ParameterError,
     ParticleParameters,
-    seed001_parameters,
+    liu2024_parameters,
 )
 
 __all__ = [
@@ -54,7 +54,7 @@ __all__ = [
     "GAS_CONSTANT",
     "ParameterError",
     "ParticleParameters",
-    "seed001_parameters",
+    "liu2024_parameters",
     "surface_flux",
     "butler_volmer_overpotential",
     "solve_diffusion",
@@ -71,8 +71,8 @@ def surface_flux(params: ParticleParameters, c_rate: float) -> float:
     """Molar flux N (mol m⁻² s⁻¹, > 0 into the particle) through the outer surface that moves the
     particle's full capacity c_max·(4/3)π(b³ − a³) in 1/|C| hours: N = c_max (b³ − a³)/(3b²)·C/3600.
 
-    >>> from redoxmap.models.particle_params import seed001_parameters
-    >>> f"{surface_flux(seed001_parameters(), 1.0):.3e}"
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> f"{surface_flux(liu2024_parameters(), 1.0):.3e}"
     '3.629e-05'
     """
     if not np.isfinite(c_rate) or c_rate == 0:
@@ -85,12 +85,12 @@ def surface_flux(params: ParticleParameters, c_rate: float) -> float:
 
 
 def butler_volmer_overpotential(current_density_a_m2: np.ndarray, params: ParticleParameters) -> np.ndarray:
-    """Overpotential η (V) solving i = i₀ (exp(α_a Fη/RT) − exp(−α_c Fη/RT)) (seed 001 Methods,
+    """Overpotential η (V) solving i = i₀ (exp(α_a Fη/RT) − exp(−α_c Fη/RT)) (Liu et al. 2024 Methods,
     Butler–Volmer at the cathode; i > 0 anodic = delithiation). Closed form 2RT/F·asinh(i/2i₀) for
     α_a = α_c = 0.5, safeguarded Newton iterations otherwise.
 
-    >>> from redoxmap.models.particle_params import seed001_parameters
-    >>> f"{float(butler_volmer_overpotential(2.0, seed001_parameters())):.4f}"
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> f"{float(butler_volmer_overpotential(2.0, liu2024_parameters())):.4f}"
     '0.0453'
     """
     i = np.asarray(current_density_a_m2, float)
@@ -189,8 +189,8 @@ def solve_diffusion(
     uniform c0; finite volumes with ``n_r`` shells, ``n_t`` implicit Euler steps. The attribute
     ``r_faces`` holds the shell faces (m).
 
-    >>> from redoxmap.models.particle_params import seed001_parameters
-    >>> p = seed001_parameters()
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> p = liu2024_parameters()
     >>> c = solve_diffusion(p, surface_flux(p, 1.0), 360.0, n_r=50, n_t=20)
     >>> c.dims, c.shape
     (('time', 'r'), (21, 50))
@@ -256,8 +256,8 @@ def stresses(
     at the cell centres and, as ``surface_*`` and ``inner_*`` (hollow spheres only), on the surfaces.
     Equations in the module docstring (Cheng & Verbrugge 2008, hollow-sphere form).
 
-    >>> from redoxmap.models.particle_params import seed001_parameters
-    >>> p = seed001_parameters()
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> p = liu2024_parameters()
     >>> s = stresses(solve_diffusion(p, surface_flux(p, 1.0), 360.0, n_r=50, n_t=20), p)
     >>> abs(float(s.inner_radial_pa[-1])) < 1e-3 * float(abs(s.hoop_pa).max())
     True
@@ -293,7 +293,7 @@ def simulate_particle(
 ) -> xr.Dataset:
     """Galvanostatic discharge (Li insertion) of the particle at ``c_rate`` from the charged state
     (c = initial_fraction·c_max, stress-free) to ``dod_pct`` % depth of discharge, and with ``cycle``
-    the charge back at the same rate (seed 001 Fig. 5d–g). A half-cycle stops early when the surface
+    the charge back at the same rate (Liu et al. 2024 Fig. 5d–g). A half-cycle stops early when the surface
     concentration leaves [0, c_max] (the cut-off).
 
     Returns a Dataset on (time, r): ``concentration_mol_m3``, ``radial_pa``, ``hoop_pa``,
@@ -302,8 +302,8 @@ def simulate_particle(
     ``core_von_mises_pa`` (at the void surface, or the centre of a solid sphere), ``surface_hoop_pa``
     and, for hollow spheres, ``inner_radial_pa``/``surface_radial_pa``.
 
-    >>> from redoxmap.models.particle_params import seed001_parameters
-    >>> run = simulate_particle(seed001_parameters(), 0.1, 20.0, n_r=60, n_t=40)
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> run = simulate_particle(liu2024_parameters(), 0.1, 20.0, n_r=60, n_t=40)
     >>> round(float(run.dod_pct[-1]), 6)
     20.0
     """
@@ -388,8 +388,8 @@ def simulate_rates(
     """:func:`simulate_particle` for each C-rate (discharge to ``dod_pct`` and, with ``cycle``, back),
     keyed by C-rate.
 
-    >>> from redoxmap.models.particle_params import seed001_parameters
-    >>> sorted(simulate_rates(seed001_parameters(), [10, 0.1], n_r=40, n_t=20))
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> sorted(simulate_rates(liu2024_parameters(), [10, 0.1], n_r=40, n_t=20))
     [0.1, 10.0]
     """
     return {

@@ -1,8 +1,8 @@
 """2D axisymmetric finite-element particle model: transient Li diffusion and linear elasticity with
-the intercalation strain as an eigenstrain (scikit-fem), for the geometry of seed 001 Fig. 5 and
+the intercalation strain as an eigenstrain (scikit-fem), for the geometry of Liu et al. 2024 Fig. 5 and
 Supplementary Figs. 27–28: a sphere of radius R with a central void (radius a) and a pore of radius
 r_p on the symmetry axis, separated from the void by a bridge of width g; bridge point A is the
-middle of that bridge. Seed 001 solved the same problem in COMSOL (2D axisymmetric).
+middle of that bridge. Liu et al. 2024 solved the same problem in COMSOL (2D axisymmetric).
 
 The meridional quarter plane (r ≥ 0, z ≥ 0) is meshed (a small DistMesh, Persson & Strang, SIAM Rev.
 46, 329 (2004), refined near the void and pore); mirror symmetry at z = 0 means the pore has a twin at
@@ -16,8 +16,8 @@ P2 for output; σ_θ is the azimuthal (hoop) stress.
 
 Example
 -------
->>> from redoxmap.models.particle_params import seed001_parameters
->>> res = solve_fem(seed001_parameters(), 10.0, 20.0, n_t=20, n_out=2, h_max_m=0.8e-6)
+>>> from redoxmap.models.particle_params import liu2024_parameters
+>>> res = solve_fem(liu2024_parameters(), 10.0, 20.0, n_t=20, n_out=2, h_max_m=0.8e-6)
 >>> float(res.bridge_hoop_pa[-1]) > 1e8
 True
 """
@@ -81,8 +81,8 @@ def particle_mesh(
     (m, 3), from a DistMesh iteration (Persson & Strang 2004) with element size growing from ``h_min_m``
     at the void/pore to ``h_max_m``.
 
-    >>> from redoxmap.models.particle_params import seed001_parameters
-    >>> pts, tri = particle_mesh(seed001_parameters(), h_max_m=1e-6)
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> pts, tri = particle_mesh(liu2024_parameters(), h_max_m=1e-6)
     >>> pts.shape[1], tri.shape[1], bool(pts[:, 0].min() >= 0)
     (2, 3, True)
     """

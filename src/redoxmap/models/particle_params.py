@@ -1,16 +1,16 @@
-"""Parameters of the particle model (SI units), with the seed-001 case and its sources.
+"""Parameters of the particle model (SI units), with the Liu et al. 2024 case and its sources.
 
-Seed 001 (Liu et al., Nat. Nanotechnol. 2024), Methods "Particle charge–discharge simulation" and
+Liu et al. 2024 (Liu et al., Nat. Nanotechnol. 2024), Methods "Particle charge–discharge simulation" and
 Fig. 5d–g: an 8 µm-radius Li-rich layered-oxide (LRTMO) particle with a 0.5 µm central void and
 0.2 µm outer pores; D_Li = 5×10⁻¹³·exp(1200·(1/T_ref − 1/T₂)) with T_ref = 298 K and
 T₂ = min(393.15, max(T, 223.15)); Butler–Volmer kinetics at the particle surface; intercalation
-strain F_ic = (1 + ΔV/V₀)^(1/3)·I with ΔV/V₀ from operando diffraction (the seed's ref. 44). The
-remaining values sit in the seed's Supplementary Table 3, which is not available here: every such
+strain F_ic = (1 + ΔV/V₀)^(1/3)·I with ΔV/V₀ from operando diffraction (the paper's ref. 44). The
+remaining values sit in the paper's Supplementary Table 3, which is not available here: every such
 value below is marked "(assumed)" and is a typical layered-oxide value.
 
 Example
 -------
->>> p = seed001_parameters()
+>>> p = liu2024_parameters()
 >>> round(p.radius_m * 1e6, 3), round(p.void_radius_m * 1e6, 3)
 (8.0, 0.5)
 >>> f"{p.diffusivity:.2e}"
@@ -33,34 +33,34 @@ GAS_CONSTANT = 8.314462618  # J/(mol K)
 class ParticleParameters:
     """Particle geometry, transport, kinetics and elasticity, SI units throughout.
 
-    Sources: (seed) = seed 001 Methods / Fig. 5; (assumed) = typical layered-oxide value, not in the
+    Sources: (paper) = Liu et al. 2024 Methods / Fig. 5; (assumed) = typical layered-oxide value, not in the
     seed's text (its Supplementary Table 3 is not available here).
 
     Intercalation strain: with ``volume_change_x``/``volume_change_dv_v0`` empty, the linear
     eigenstrain is ε*(c) = Ω·c/3 (constant partial molar volume Ω); otherwise ΔV/V₀ is interpolated
-    linearly in the Li fraction x = c/c_max and ε*(c) = (1 + ΔV/V₀(x))^(1/3) − 1 (seed Methods,
+    linearly in the Li fraction x = c/c_max and ε*(c) = (1 + ΔV/V₀(x))^(1/3) − 1 (paper's Methods,
     F_ic = (1 + ΔV/V₀)^(1/3)·I, small-strain part).
 
-    ``stress_coupled`` switches on the flux J = −D(∇c − (Ω c/RT)∇σ_h) (seed Methods: migration
+    ``stress_coupled`` switches on the flux J = −D(∇c − (Ω c/RT)∇σ_h) (paper's Methods: migration
     term of the flux; Zhang, Shyy & Sastry, J. Electrochem. Soc. 154, A910 (2007)).
     """
 
-    radius_m: float = 8e-6  # (seed) particle radius 8 µm
-    void_radius_m: float = 0.5e-6  # (seed) central void radius 0.5 µm
-    pore_radius_m: float = 0.2e-6  # (seed) outer pores 0.2 µm (FEM only)
+    radius_m: float = 8e-6  # (paper) particle radius 8 µm
+    void_radius_m: float = 0.5e-6  # (paper) central void radius 0.5 µm
+    pore_radius_m: float = 0.2e-6  # (paper) outer pores 0.2 µm (FEM only)
     pore_gap_m: float = 0.2e-6  # (assumed) width of the bridge between void and pore (FEM only)
-    diffusivity_m2_s: float = 5e-13  # (seed) D_Li at T_ref (the seed gives no unit; m²/s assumed)
-    activation_k: float = 1200.0  # (seed) D(T) = D_ref·exp(1200·(1/T_ref − 1/T₂))
+    diffusivity_m2_s: float = 5e-13  # (paper) D_Li at T_ref (the paper gives no unit; m²/s assumed)
+    activation_k: float = 1200.0  # (paper) D(T) = D_ref·exp(1200·(1/T_ref − 1/T₂))
     temperature_k: float = 298.0  # (assumed) T = T_ref
-    reference_temperature_k: float = 298.0  # (seed) T_ref = 298 K
+    reference_temperature_k: float = 298.0  # (paper) T_ref = 298 K
     c_max_mol_m3: float = 49000.0  # (assumed) Li sites per volume of a layered oxide
     initial_fraction: float = 0.0  # (assumed) Li fraction c/c_max of the charged state
     partial_molar_volume_m3_mol: float = 3.5e-6  # (assumed) Ω
     volume_change_x: tuple[float, ...] = ()  # Li fraction grid of a tabulated ΔV/V₀ (optional)
-    volume_change_dv_v0: tuple[float, ...] = ()  # ΔV/V₀ on that grid (seed ref. 44 for LRTMO)
+    volume_change_dv_v0: tuple[float, ...] = ()  # ΔV/V₀ on that grid (paper's ref. 44 for LRTMO)
     youngs_modulus_pa: float = 150e9  # (assumed) E
     poisson_ratio: float = 0.3  # (assumed) ν
-    exchange_current_a_m2: float = 1.0  # (assumed) i₀ of the cathode (seed: i₀ = i₀,ref)
+    exchange_current_a_m2: float = 1.0  # (assumed) i₀ of the cathode (paper: i₀ = i₀,ref)
     alpha_a: float = 0.5  # (assumed) anodic transfer coefficient
     alpha_c: float = 0.5  # (assumed) cathodic transfer coefficient
     stress_coupled: bool = False  # stress-driven flux term on/off
@@ -113,7 +113,7 @@ class ParticleParameters:
     @property
     def diffusivity(self) -> float:
         """D (m²/s) at ``temperature_k``: D_ref·exp(E_a·(1/T_ref − 1/T₂)), T₂ = min(393.15,
-        max(T, 223.15)) (seed 001 Methods)."""
+        max(T, 223.15)) (Liu et al. 2024 Methods)."""
         t2 = min(393.15, max(self.temperature_k, 223.15))
         return float(
             self.diffusivity_m2_s * np.exp(self.activation_k * (1 / self.reference_temperature_k - 1 / t2))
@@ -156,12 +156,12 @@ class ParticleParameters:
         )
 
 
-def seed001_parameters(**changes) -> ParticleParameters:
-    """The seed-001 case (Fig. 5d–g): R = 8 µm, void 0.5 µm, pores 0.2 µm, D_ref = 5×10⁻¹³ m²/s at
+def liu2024_parameters(**changes) -> ParticleParameters:
+    """The Liu et al. 2024 case (Fig. 5d–g): R = 8 µm, void 0.5 µm, pores 0.2 µm, D_ref = 5×10⁻¹³ m²/s at
     298 K; other values are the marked assumptions of :class:`ParticleParameters`. Keyword arguments
-    override fields, e.g. ``seed001_parameters(stress_coupled=True)``."""
+    override fields, e.g. ``liu2024_parameters(stress_coupled=True)``."""
     notes = {
-        "source": "seed 001 Methods 'Particle charge–discharge simulation' and Fig. 5d–g",
+        "source": "Liu et al. 2024 Methods 'Particle charge–discharge simulation' and Fig. 5d–g",
         "assumed": "c_max, Ω (or ΔV/V0 table), E, ν, i0, α_a, α_c, T, initial_fraction, pore_gap "
         "(Supplementary Table 3 of the seed not available)",
     }

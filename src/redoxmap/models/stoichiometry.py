@@ -1,6 +1,6 @@
 """Oxygen release by charge balance, and the two structural models of cycled Li-rich oxides.
 
-Csernica et al., Nat. Energy 6, 642 (2021) (seed 003), main text on Supplementary Notes 1, 3, 5:
+Csernica et al., Nat. Energy 6, 642 (2021) (Csernica et al. 2021), main text on Supplementary Notes 1, 3, 5:
 with Li content unchanged (ICP-MS) and one crystallographic phase, a drop of the average TM
 oxidation state measured by XAS means oxygen left the lattice (bulk electroneutrality).
 

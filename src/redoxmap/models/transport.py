@@ -1,5 +1,5 @@
 """Transport models for profiles versus depth, and their fits (Csernica et al., Nat. Energy 6,
-642 (2021), seed 003, Fig. 2e,g and Supplementary Note 2: oxygen-vacancy diffusion from the
+642 (2021), Csernica et al. 2021, Fig. 2e,g and Supplementary Note 2: oxygen-vacancy diffusion from the
 surface fits Mn3+ profiles with D_O ~ 1e-17 cm²/s; a two-phase core–shell model does not).
 
 - Diffusion into a sphere of radius R with a fixed surface value from t = 0 (Crank, *The
@@ -25,6 +25,7 @@ Units: distances in nm, time in s, D in cm²/s at the boundary (1 cm² = 1e14 nm
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -254,12 +255,24 @@ def _core_shell_start(x: np.ndarray, y: np.ndarray, s: np.ndarray, radius_nm: fl
 
 
 def compare_models(distance_nm, value, stderr, radius_nm, time_s, view="section",
-                   geometry="sphere", mask_table: xr.DataArray | None = None) -> list[ProfileFit]:
-    """Fit diffusion and core–shell (series of ``geometry``, seen in ``view``) and, given a
-    ``mask_table`` from :func:`redoxmap.models.diffusion_fd.mask_profile_table`, diffusion solved
-    on the particle's mask; return the fits ranked by AIC (best first)."""
-    models = ("diffusion", "core-shell") + (("diffusion-mask",) if mask_table is not None else ())
+                   geometry="sphere", mask_table: xr.DataArray | None = None,
+                   models: Sequence[str] | None = None) -> list[ProfileFit]:
+    """Fit several models to one profile and rank them by AIC (best first).
+
+    Parameters
+    ----------
+    distance_nm, value, stderr : the profile (distance from the edge, mean, 1σ).
+    radius_nm, time_s : particle radius and time at high state of charge.
+    view, geometry : how the series models are seen (see :func:`fit_profile`).
+    mask_table : from :func:`redoxmap.models.diffusion_fd.mask_profile_table`, for "diffusion-mask".
+    models : model names; default diffusion and core–shell, plus diffusion-mask with a table.
+
+    Returns
+    -------
+    The fits, best (lowest AIC) first.
+    """
+    if models is None:
+        models = ("diffusion", "core-shell") + (("diffusion-mask",) if mask_table is not None else ())
     fits = [fit_profile(distance_nm, value, stderr, m, radius_nm, time_s, view, geometry, mask_table)
             for m in models]
     return sorted(fits, key=lambda f: f.aic)
-

@@ -14,17 +14,39 @@ from redoxmap.io.projections import ENERGY, read_projections_dxchange
 from redoxmap.io.stack import read_raw
 from redoxmap.io.xradia import read_xradia_raw
 from redoxmap.preprocess.flatfield import optical_density
+from redoxmap.preprocess.i0 import with_i0_region, with_i0_spectrum
 
 
-def open_stack(path: str | Path, **options) -> xr.DataArray:
+def open_stack(path: str | Path, *, i0_spectrum: str | Path | None = None, i0_fraction: float = 0.05,
+               **options) -> xr.DataArray:
     """Open a spectral image stack as flat/dark-corrected optical density ``(energy, y, x)``.
 
-    ``options`` are those of :func:`read_raw`. The result carries ``energy`` in eV, a ``valid``
-    pixel coordinate and a ``history`` of every step.
+    Parameters
+    ----------
+    path : any stack :func:`redoxmap.io.read_raw` reads (dxchange, FXI, generic HDF5, TIFF, Xradia,
+        ALS STXM, NXstxm).
+    i0_spectrum : an I0 spectrum file (energy, counts), e.g. aXis2000 ``.xsp``, for a scanning
+        microscope's stack. Without it, a stack that has no flats and holds counts (STXM) takes
+        I0 from its brightest ``i0_fraction`` of pixels (an empty region), as aXis2000 does.
+    i0_fraction : share of brightest pixels taken as the I0 region.
+    **options : those of :func:`redoxmap.io.read_raw` (``energies``, ``flats``, ``darks``,
+        ``data``, ``energy``, ``chunks``).
 
+    Returns
+    -------
+    Optical density with ``energy`` in eV, a ``valid`` pixel coordinate and a ``history`` of every
+    step.
+
+    Examples
+    --------
     >>> stack = open_stack("scan.h5")  # doctest: +SKIP
     """
-    return optical_density(read_raw(path, **options))
+    raw = read_raw(path, **options)
+    if i0_spectrum is not None:
+        raw = with_i0_spectrum(raw, i0_spectrum)
+    elif raw.flats is None and not raw.counts_are_transmission:
+        raw = with_i0_region(raw, fraction=i0_fraction)
+    return optical_density(raw)
 
 
 def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] | None = None,

@@ -45,13 +45,24 @@ def summary_numbers(maps: xr.Dataset) -> dict[str, object]:
     return out
 
 
-def write_report(maps: xr.Dataset, stack: xr.DataArray, refs: xr.DataArray, out_dir: str | Path,
+def write_report(maps: xr.Dataset, folder: str | Path, *, stack: xr.DataArray, refs: xr.DataArray,
                  settings: dict | None = None, summary: dict | None = None) -> Path:
-    """Write figures and ``index.html`` into ``out_dir``; return the path of ``index.html``.
+    """Write the figures of a maps Dataset and an ``index.html`` into ``folder``.
 
-    Every file is written under a temporary name and renamed when complete.
+    Parameters
+    ----------
+    maps : output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map`.
+    folder : the report folder (created if missing).
+    stack : the spectra that were fitted (for the pixel-fit figure).
+    refs : the references or standards that were fitted, on the stack's energies.
+    settings : job settings to list.
+    summary : recovered-versus-true numbers to list (simulations).
+
+    Returns
+    -------
+    The path of ``index.html``. Every file is written under a temporary name and renamed.
     """
-    folder = Path(out_dir)
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     pixel = maps.attrs.get("pixel_size_nm") or stack.attrs.get("pixel_size_nm")
     images: list[tuple[str, str]] = []

@@ -1,4 +1,4 @@
-"""Figure of a profile versus distance from the edge with model curves (seed 003 Fig. 2e/2g)."""
+"""Figure of a profile versus distance from the edge with model curves (Csernica et al. 2021 Fig. 2e/2g)."""
 
 from __future__ import annotations
 

@@ -31,8 +31,8 @@ def class_names(classes: xr.DataArray) -> dict[int, str]:
     for item in classes.attrs.get("class_names", []):
         number, _, name = str(item).partition(":")
         names[int(number)] = name.strip()
-    present = np.unique(np.asarray(classes))
-    return {int(k): names.get(int(k), f"class {int(k)}") for k in present if k > 0}
+    present = {int(k) for k in np.unique(np.asarray(classes)) if k > 0}
+    return {k: names.get(k, f"class {k}") for k in sorted(present | {k for k in names if k > 0})}
 
 
 def class_slices(classes: xr.DataArray, voxel_size_nm: float | None = None) -> Figure:
@@ -163,20 +163,20 @@ def surface_rendering(solid: xr.DataArray, voxel_size_nm: float | None = None,
     return fig
 
 
-def write_volume_report(out_dir: str | Path, title: str, *, volume: xr.DataArray | None = None,
+def write_volume_report(volume: xr.DataArray | None, folder: str | Path, *, title: str,
                         classes: xr.DataArray | None = None, shells: xr.DataArray | None = None,
                         solid: xr.DataArray | None = None, pores: pd.DataFrame | None = None,
                         porosity: xr.Dataset | None = None, voids: xr.DataArray | None = None,
                         pore_sizes: xr.Dataset | None = None, settings: dict | None = None) -> Path:
-    """Write the figures and tables of whichever parts are given, and an ``index.html``:
-    orthogonal slices of ``volume``; class slices and proportions overall and per shell (with
+    """Write the figures and tables of whichever parts are given into ``folder``, and an
+    ``index.html``: orthogonal slices of ``volume``; class slices and proportions overall and per shell (with
     ``classes`` and ``shells``); pore statistics (``pores``, ``porosity``, ``pore_sizes`` from
     :func:`redoxmap.segment.pores.pore_size_distribution`); a rendering of
     ``solid`` with ``voids``. Every file is written under a temporary name and renamed when
     complete. Returns the path of ``index.html``."""
     from redoxmap.segment.classes import class_proportions
 
-    folder = Path(out_dir)
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     images: list[tuple[str, str]] = []
     tables: list[tuple[str, pd.DataFrame]] = []

@@ -1,5 +1,5 @@
 """Voxel classes by composition ratio against a target stoichiometry (Liu et al., Nat.
-Nanotechnol. 2024, seed 001, Fig. 2: every voxel classified by its TM/O ratio with a 5.0 %
+Nanotechnol. 2024, Liu et al. 2024, Fig. 2: every voxel classified by its TM/O ratio with a 5.0 %
 deviation threshold; 93.6 % of the pristine particle at the target composition)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pores and cracks inside a particle (Liu et al., Nat. Nanotechnol. 2024, seed 001, Fig. 5a–c:
+"""Pores and cracks inside a particle (Liu et al., Nat. Nanotechnol. 2024, Fig. 5a–c:
 isolated internal pores versus an interconnected crack network).
 
 The particle envelope is the solid closed by a ball and hole-filled; voids are envelope minus

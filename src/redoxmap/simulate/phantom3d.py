@@ -2,7 +2,7 @@
 
 Element densities (g/cm³ of each element) on a voxel grid, so that attenuation at any energy
 follows from tabulated mass attenuation coefficients (xraydb): μ(E) = Σ_el ρ_el (μ/ρ)_el(E).
-Composition Li1.2Mn0.54Ni0.13Co0.13O2 (a typical Li- and Mn-rich layered oxide, seed 000),
+Composition Li1.2Mn0.54Ni0.13Co0.13O2 (a typical Li- and Mn-rich layered oxide, Wang et al. 2021),
 bulk density 4.2 g/cm³ (assumed).
 """
 
@@ -33,7 +33,7 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
     ``ni_mn_class`` (0 outside, 1 target ratio, 2 Ni-poor surface layer, 3 Ni-rich patch).
     The surface layer (outer 0.06 n) has 30 % less Ni (Ni dissolution); Ni-rich patches have 30 %
     more (Ni segregation); a halo of dissolved Ni at ``halo_fraction`` of the particle's Ni
-    density may surround the particle out to 0.1 n (seed 000, Fig. 3).
+    density may surround the particle out to 0.1 n (Wang et al. 2021, Fig. 3).
     """
     rng = np.random.default_rng(seed)
     shape = (n, n, n)

@@ -28,7 +28,7 @@ from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing
 from redoxmap.spectra.references import resample
 
-#: Default analysis windows (eV) per edge, Liu et al. Nat. Nanotechnol. 2024 (seed 001), Methods.
+#: Default analysis windows (eV) per edge, Liu et al. Nat. Nanotechnol. 2024 (Liu et al. 2024), Methods.
 ANALYSIS_WINDOWS_EV = {"O K": (526.0, 536.0), "Mn L3": (638.0, 648.0), "Co L3": (775.0, 782.0),
                        "Ni L3": (850.0, 860.0)}
 #: Broad acquisition ranges (eV) per edge, same source.

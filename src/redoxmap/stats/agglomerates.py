@@ -1,4 +1,4 @@
-"""Interior versus exterior of agglomerates at fixed thickness (seed 003, Fig. 4c–d: primary
+"""Interior versus exterior of agglomerates at fixed thickness (Csernica et al. 2021, Fig. 4c–d: primary
 particles at the exterior of large agglomerates are more reduced than those inside, also when
 compared at the same thickness)."""
 

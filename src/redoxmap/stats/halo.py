@@ -1,5 +1,5 @@
 """Element density outside a particle versus distance from its boundary: a dissolution halo
-(Wang et al., Nat. Commun. 2021, seed 000, Fig. 3: a low-Ni halo around cycled particles)."""
+(Wang et al., Nat. Commun. 2021, Fig. 3: a low-Ni halo around cycled particles)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Map values versus distance from the particle edge (Csernica et al., Nat. Energy 2021, seed 003,
+"""Map values versus distance from the particle edge (Csernica et al., Nat. Energy 2021,
 Fig. 2d–g: Mn3+ content versus distance from the particle edge, error bars from the weighted
 standard error of the pixels in each bin)."""
 

@@ -1,6 +1,6 @@
 """Equal-area (2D) or equal-volume (3D) shells from the particle surface to its centre.
 
-Liu et al., Nat. Nanotechnol. 2024 (seed 001, Fig. 3b–e): five regions of equal area from the
+Liu et al., Nat. Nanotechnol. 2024 (Liu et al. 2024, Fig. 3b–e): five regions of equal area from the
 surface inward (0–20 %, …, 80–100 %). Depth is the Euclidean distance to the nearest voxel outside
 the particle; voxels are ranked by depth and cut into n groups of equal count, so each shell holds
 the same area or volume whatever the particle's shape.

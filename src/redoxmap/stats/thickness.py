@@ -1,4 +1,4 @@
-"""Map values versus particle thickness (Csernica et al., Nat. Energy 2021, seed 003, Fig. 5d:
+"""Map values versus particle thickness (Csernica et al., Nat. Energy 2021, Fig. 5d:
 fraction of the reduced component versus thickness; Fig. 4c: agglomerates compared at fixed
 thickness)."""
 

@@ -1,22 +1,21 @@
-"""Figures and files of the particle model, like seed 001 Fig. 5d–g (Figure objects, no pyplot).
+"""Figures and files of the particle model, like Liu et al. 2024 Fig. 5d–g (Figure objects, no pyplot).
 
 - :func:`hoop_profiles_figure`: hoop stress versus radius at increasing depth of discharge (Fig. 5d,e);
 - :func:`von_mises_history_figure`: von Mises stress at the void versus time through discharge and
   charge, one panel per C-rate (Fig. 5f,g);
 - :func:`concentration_figure`, :func:`stress_vs_dod_figure`, :func:`fem_fields_figure`;
-- :func:`write_simulation_report`: CSV tables, NetCDF runs and PNG figures, written atomically.
+- :func:`write_particle_report`: CSV tables, NetCDF runs and PNG figures, written atomically.
 
 Example
 -------
->>> from redoxmap.models.mechanics import simulate_rates, seed001_parameters
->>> runs = simulate_rates(seed001_parameters(), [10.0], n_r=40, n_t=20)
+>>> from redoxmap.models.mechanics import simulate_rates, liu2024_parameters
+>>> runs = simulate_rates(liu2024_parameters(), [10.0], n_r=40, n_t=20)
 >>> hoop_profiles_figure(runs[10.0]).axes[0].get_xlabel()
 'r (µm)'
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.tri import Triangulation
 
+from redoxmap.io.atomic import atomic_output
 from redoxmap.models.mechanics import peak_hoop, summary_table
 
 
@@ -58,13 +58,14 @@ def _profiles_figure(run: xr.Dataset, values: xr.DataArray, n_curves: int, cmap:
 
 
 def hoop_profiles_figure(run: xr.Dataset, n_curves: int = 6) -> Figure:
-    """σ_θ(r) (Pa) at ``n_curves`` depths of discharge up to the deepest reached (seed 001 Fig. 5d,e)."""
+    """σ_θ(r) (Pa) at ``n_curves`` depths of discharge up to the deepest reached (Liu et al. 2024,
+    Fig. 5d,e)."""
     return _profiles_figure(run, run.hoop_pa, n_curves, "plasma", "hoop stress σ_θ (Pa)", zero_line=True)
 
 
 def von_mises_history_figure(runs: dict[float, xr.Dataset]) -> Figure:
     """Von Mises stress at the void (and at the surface) versus time, discharge then charge, one
-    panel per C-rate (seed 001 Fig. 5f,g)."""
+    panel per C-rate (Liu et al. 2024 Fig. 5f,g)."""
     fig = Figure(figsize=(4.0 * len(runs), 3.4), dpi=150, layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(runs), squeeze=False)[0])
     for ax, (rate, run) in zip(axes, runs.items(), strict=True):
@@ -159,30 +160,34 @@ def concentration_table(run: xr.Dataset) -> pd.DataFrame:
     return wide
 
 
-def write_simulation_report(
-    out_dir: str | Path, runs: dict[float, xr.Dataset], fem: dict[float, xr.Dataset] | None = None
-) -> list[Path]:
-    """Write ``summary.csv``, ``stress_vs_dod.csv``, per C-rate ``concentration_<C>C.csv`` (c(r, t)) and
-    ``particle_<C>C.nc``, and the figures (``hoop_profiles_<C>C.png``, ``concentration_<C>C.png``,
-    ``von_mises_history.png``, ``stress_vs_dod.png``; with ``fem`` also ``fem_<C>C.nc``,
-    ``fem_fields_<C>C.png`` and ``fem_bridge.csv``). Each file is written under a temporary name and
-    renamed when complete. Returns the paths written."""
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+def write_particle_report(runs: dict[float, xr.Dataset], folder: str | Path,
+                          fem: dict[float, xr.Dataset] | None = None) -> list[Path]:
+    """Write the particle simulation's tables, fields and figures into ``folder``.
+
+    Parameters
+    ----------
+    runs : 1D results of :func:`redoxmap.models.mechanics.simulate_particle` by C-rate.
+    folder : the report folder (created if missing).
+    fem : 2D axisymmetric results of :func:`redoxmap.models.mechanics_fem.solve_fem` by C-rate.
+
+    Returns
+    -------
+    The paths written: ``summary.csv``, ``stress_vs_dod.csv``, per C-rate
+    ``concentration_<C>C.csv`` (c(r, t)) and ``particle_<C>C.nc``, the figures
+    (``hoop_profiles_<C>C.png``, ``concentration_<C>C.png``, ``von_mises_history.png``,
+    ``stress_vs_dod.png``) and with ``fem`` also ``fem_<C>C.nc``, ``fem_fields_<C>C.png`` and
+    ``fem_bridge.csv``. Each file is written under a temporary name and renamed when complete.
+    """
+    folder = Path(folder)
     written: list[Path] = []
 
     def save(write: Callable[[Path], None], name: str) -> None:
-        tmp = folder / f".{name}.tmp"
-        try:
+        with atomic_output(folder / name, overwrite=True) as tmp:
             write(tmp)
-            os.replace(tmp, folder / name)
-        finally:
-            tmp.unlink(missing_ok=True)
         written.append(folder / name)
 
     def png(fig: Figure) -> Callable[[Path], None]:
         return lambda p: fig.savefig(p, format="png")
-
     save(lambda p: summary_table(runs).to_csv(p, index=False), "summary.csv")
     save(
         lambda p: pd.concat([run_table(r) for r in runs.values()]).to_csv(p, index=False), "stress_vs_dod.csv"

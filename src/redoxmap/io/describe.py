@@ -1,0 +1,68 @@
+"""A plain description of a stack file, for ``redoxmap info``: what the readers find in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from redoxmap.io.hdf5 import list_datasets, open_h5
+from redoxmap.io.stack import detect_format, read_raw
+
+__all__ = ["describe_stack"]
+
+#: Readable names of the layouts of :func:`redoxmap.io.detect_format`.
+LAYOUTS = {"dxchange": "dxchange HDF5", "fxi": "NSLS-II FXI HDF5", "hdf5": "generic HDF5",
+           "nxstxm": "NeXus NXstxm HDF5", "tiff": "multi-page TIFF", "stxm": "ALS STXM .hdr + .xim",
+           "xradia": "Zeiss/Xradia OLE (.xrm/.txrm)"}
+
+
+def describe_stack(path: str | Path, **options) -> list[tuple[str, str]]:
+    """Rows (label, value) describing a stack file: layout, HDF5 datasets, image size, energies,
+    flats and darks, and the readers' notes.
+
+    Parameters
+    ----------
+    path : any stack file :func:`redoxmap.io.read_raw` reads.
+    **options : those of :func:`redoxmap.io.read_raw` (``energies``, ``flats``, ``darks``, ``data``,
+        ``energy``); a TIFF without ``energies`` is described by its pages only.
+
+    Returns
+    -------
+    The rows, in reading order.
+    """
+    path = Path(path)
+    kind = detect_format(path)
+    rows = [("layout", LAYOUTS.get(kind, kind))]
+    if kind in ("dxchange", "fxi", "hdf5", "nxstxm"):
+        with open_h5(path) as h5:
+            rows += [(name, f"{h5[name].shape} {h5[name].dtype}") for name in list_datasets(h5)]
+    if kind == "hdf5" and (options.get("data") is None or options.get("energy") is None):
+        rows.append(("note", "name the datasets of the images and energies (--data-dataset, "
+                             "--energy-dataset) to read it"))
+        return rows
+    if kind == "tiff" and options.get("energies") is None:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            rows.append(("pages", f"{len(tif.pages)} of {tif.pages[0].shape} {tif.pages[0].dtype}"))
+        rows.append(("note", "a TIFF stack needs its energy list (--energies) to be read"))
+        return rows
+    raw = read_raw(path, chunks=256 if kind in ("dxchange", "fxi", "hdf5") else None,
+                   **{k: v for k, v in options.items() if v is not None})
+    counts, energy = raw.counts, raw.energy_ev
+    step = float(np.median(np.diff(energy))) if energy.size > 1 else 0.0
+    rows.append(("images", f"{counts.sizes['energy']} × {counts.sizes['y']} × {counts.sizes['x']} "
+                           "(energy × y × x)"))
+    rows.append(("energy", f"{energy[0]:.2f}–{energy[-1]:.2f} eV, median step {step:.3g} eV"))
+    if "pixel_size_nm" in counts.attrs:
+        rows.append(("pixel size", f"{float(counts.attrs['pixel_size_nm']):.4g} nm"))
+    if raw.counts_are_transmission:
+        rows.append(("values", "transmission I/I0 (no flats needed)"))
+    for label, frames in (("flats", raw.flats), ("darks", raw.darks)):
+        rows.append((label, "none" if frames is None else
+                     ("per energy" if "energy" in frames.dims else "single image")))
+    if raw.flats is None and not raw.counts_are_transmission:
+        rows.append(("I0", "none in the file: taken from the brightest pixels, or give --i0"))
+    rows += [("note", note) for note in raw.notes]
+    return rows
