@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from redoxmap.echem import accumulate, cycle_table, read_cycler
 from redoxmap.echem.readers import STANDARD_COLUMNS
-from redoxmap.errors import FormatError
+from redoxmap.errors import FormatError, TruncatedFileWarning
 
 DATA = Path(__file__).parent / "data" / "echem"
 needs_mdbtools = pytest.mark.skipif(shutil.which("mdb-export") is None,
@@ -54,7 +54,7 @@ def test_maccor_text_export_in_milli_units():
 
 def test_maccor_decimal_commas_and_truncated_last_line():
     """SOURCES: KIT-SIMBA, 213 rows, 1 cycle; the copy ends in the middle of row 214."""
-    with pytest.warns(UserWarning, match=r"maccor_two.txt: 1 row\(s\) without a finite"):
+    with pytest.warns(TruncatedFileWarning, match=r"maccor_two.txt: the last line has 9 of 28 fields"):
         data = read_cycler(DATA / "maccor_two.txt")
     assert len(data) == 213 and data.cycle.nunique() == 1
     assert data.voltage_v.iloc[0] == pytest.approx(0.1377)

@@ -20,3 +20,9 @@ class MaskError(RedoxmapError):
 
 class FitError(RedoxmapError):
     """The fit cannot be set up (e.g. fewer than two references, or too many)."""
+
+
+class TruncatedFileWarning(UserWarning):
+    """A cycler file looks cut short or damaged (a copy made while the cycler was still writing, a
+    failed transfer): its last record or line is incomplete, time runs backwards, or the record stops
+    in the middle of a step. What was read is returned, but the last cycle may be incomplete."""

@@ -27,6 +27,7 @@ The format is recognised from the content, not the extension:
 * Arbin ``.res`` (an MS-Access database, through ``mdb-export`` of Debian's ``mdbtools``) and
   Arbin CSV exports (own parser),
 * MACCOR text exports and raw exports (own parser: ``Rec#``/``Cyc#``/``Step``/``Amps``/``Volts``),
+* Novonix HPC CSV exports (own parser),
 * any of these compressed with gzip (``.gz``).
 """
 
@@ -41,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from redoxmap.echem.integrity import check_record
 from redoxmap.errors import FormatError
 
 #: |current| below this fraction of the largest |current| counts as rest.
@@ -63,13 +65,46 @@ def step_types(current_a: np.ndarray) -> np.ndarray:
     return np.where(~(np.abs(current_a) > limit), "rest", np.where(current_a > 0, "charge", "discharge"))
 
 
+def charge_cycles(increment_ah: np.ndarray, current_a: np.ndarray,
+                  half_cycle: np.ndarray | None = None) -> np.ndarray:
+    """Cycle numbers for a record that has no cycle count of the cycler's own.
+
+    The record is cut into half cycles: those given (EC-Lab's ``half cycle`` column, which counts every
+    reversal of the current) or, without them, the runs of one sign of the current (rest rows join the
+    half cycle before them; rests before the first current join the first one). A half cycle is a
+    charge when the charge passed in it, Σ ΔQ_i (``increment_ah``), is positive and a discharge when
+    it is negative. Cycle 0 is the first; a new cycle begins with every charge half cycle that follows
+    a discharge half cycle. So a cycle is a charge and the discharge after it, and a discharge before
+    the first charge (e.g. a graphite or silicon half cell lithiated first) is cycle 0 on its own.
+
+    >>> i = np.array([0.0, 1, 1, -1, -1, 1, -1])
+    >>> charge_cycles(i, i).tolist()
+    [0, 0, 0, 0, 0, 1, 1]
+    >>> charge_cycles(-i, -i).tolist()
+    [0, 0, 0, 1, 1, 1, 2]
+    """
+    increment = np.nan_to_num(np.asarray(increment_ah, float))
+    if half_cycle is None:
+        kind = step_types(current_a)
+        sign = pd.Series(np.where(kind == "charge", 1.0, np.where(kind == "discharge", -1.0, np.nan)))
+        label = sign.ffill().bfill().fillna(0.0).to_numpy()
+    else:
+        label = np.asarray(half_cycle)
+    half = np.concatenate([[0], np.cumsum(label[1:] != label[:-1])])
+    net = np.sign(pd.Series(increment).groupby(half).sum().to_numpy())
+    before = pd.Series(net).replace(0.0, np.nan).ffill().shift(1).to_numpy()
+    return np.cumsum((net > 0) & (before < 0))[half]
+
+
 def accumulate(counter: np.ndarray, boundary: np.ndarray | None = None) -> np.ndarray:
     """Cumulative total of a non-negative counter that the cycler restarts (per step or per cycle).
 
     The record is cut into runs at each restart: a fall of the counter at a ``boundary`` (True where a
-    new step or cycle begins), or, without ``boundary``, a fall below half the previous value. Within a
-    run the counter's running maximum is used (noise that lowers it does not count twice); the total is
-    the sum of the earlier runs' final values plus the current run's running maximum.
+    new step or cycle begins) or, anywhere, a fall below half the previous value (a reset that is not
+    at a step change, e.g. at a loop start or after a resumed test). Within a run the counter's running
+    maximum is used (noise that lowers it does not count twice); the total is the sum of the earlier
+    runs' final values plus the current run's running maximum. A reset therefore never adds charge,
+    and the total never decreases.
 
     >>> accumulate(np.array([0.0, 1.0, 2.0, 0.5, 1.5, 1.4, 0.0])).tolist()
     [0.0, 1.0, 2.0, 2.5, 3.5, 3.5, 3.5]
@@ -78,10 +113,9 @@ def accumulate(counter: np.ndarray, boundary: np.ndarray | None = None) -> np.nd
     if counter.size == 0:
         return counter
     previous = np.concatenate([[0.0], counter[:-1]])
-    if boundary is None:
-        restart = counter < 0.5 * previous
-    else:
-        restart = np.asarray(boundary, bool) & (counter < previous)
+    restart = counter < 0.5 * previous
+    if boundary is not None:
+        restart |= np.asarray(boundary, bool) & (counter < previous)
     restart[0] = True
     run = np.cumsum(restart) - 1
     running = pd.Series(counter).groupby(run).cummax().to_numpy()
@@ -103,7 +137,8 @@ def finish(path: Path, columns: dict[str, np.ndarray], extra: pd.DataFrame, pref
            **attrs) -> pd.DataFrame:
     """The standard table from the standard columns (``capacity_ah`` and ``step_type`` filled in when
     not given) plus the source's other columns with ``prefix``; rows without a finite time, voltage or
-    current are dropped with a warning that counts them."""
+    current are dropped with a warning that counts them, and a record whose time runs backwards or that
+    stops in the middle of a step is reported (:func:`redoxmap.echem.integrity.check_record`)."""
     out = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
     if "capacity_ah" not in out:
         out["capacity_ah"] = out["charge_capacity_ah"] - out["discharge_capacity_ah"]
@@ -120,6 +155,7 @@ def finish(path: Path, columns: dict[str, np.ndarray], extra: pd.DataFrame, pref
                       "dropped (truncated line?)", stacklevel=3)
         out = out[good].reset_index(drop=True)
     out.attrs = {"source": str(path), "format": fmt, **attrs}
+    check_record(path, out)
     return out
 
 
@@ -160,9 +196,13 @@ def _read_gzip(path: Path) -> pd.DataFrame:
         except (OSError, EOFError) as exc:
             raise FormatError(f"{path}: truncated or damaged gzip file ({exc})") from None
         try:
-            data = read_cycler(inner)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                data = read_cycler(inner)
         except FormatError as exc:
             raise FormatError(str(exc).replace(str(inner), str(path))) from None
+    for item in caught:  # name the file the user gave, not the temporary copy
+        warnings.warn(str(item.message).replace(str(inner), str(path)), item.category, stacklevel=3)
     data.attrs["source"] = str(path)
     return data
 
@@ -180,7 +220,7 @@ def read_cycler(path: str | Path) -> pd.DataFrame:
         head = fh.read(8192)
     if not head:
         raise FormatError(f"{path}: empty file; expected a cycler file")
-    from redoxmap.echem import arbin, biologic, maccor, neware
+    from redoxmap.echem import arbin, biologic, maccor, neware, novonix
 
     if head.startswith(GZIP_MAGIC):
         return _read_gzip(path)
@@ -196,6 +236,8 @@ def read_cycler(path: str | Path) -> pd.DataFrame:
     text = head.decode("latin-1")
     if text.startswith(biologic.MPT_MAGIC):
         return biologic.read_mpt(path)
+    if novonix.looks_like(text):
+        return novonix.read_novonix(path)
     lines = text.splitlines()
     if maccor.looks_like(lines):
         return maccor.read_maccor(path)
@@ -204,8 +246,5 @@ def read_cycler(path: str | Path) -> pd.DataFrame:
         return neware.read_neware_csv(path)
     if arbin.looks_like_csv(first):
         return arbin.read_csv(path)
-    if "Novonix" in text[:200]:
-        raise FormatError(f"{path}: a Novonix HPC export, which redoxmap does not read yet; expected "
-                          "MACCOR, Arbin, BioLogic or Neware")
     raise FormatError(f"{path}: unknown cycler format (first line {first[:80]!r}); expected a BioLogic "
-                      ".mpr/.mpt, Neware .nda/.ndax/CSV, Arbin .res/CSV or MACCOR text export")
+                      ".mpr/.mpt, Neware .nda/.ndax/CSV, Arbin .res/CSV, MACCOR or Novonix text export")
