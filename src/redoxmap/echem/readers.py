@@ -137,8 +137,9 @@ def finish(path: Path, columns: dict[str, np.ndarray], extra: pd.DataFrame, pref
            **attrs) -> pd.DataFrame:
     """The standard table from the standard columns (``capacity_ah`` and ``step_type`` filled in when
     not given) plus the source's other columns with ``prefix``; rows without a finite time, voltage or
-    current are dropped with a warning that counts them, and a record whose time runs backwards or that
-    stops in the middle of a step is reported (:func:`redoxmap.echem.integrity.check_record`)."""
+    current are dropped with a warning that counts them, and a record whose last row's time runs
+    backwards or that stops in the middle of a step is reported
+    (:func:`redoxmap.echem.integrity.check_record`)."""
     out = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
     if "capacity_ah" not in out:
         out["capacity_ah"] = out["charge_capacity_ah"] - out["discharge_capacity_ah"]
