@@ -18,11 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from redoxmap.errors import RedoxmapError
-
-
-class CycleError(RedoxmapError):
-    """A cycle asked for is not in the record, or the record has no charge or discharge."""
+from redoxmap.errors import CycleError
 
 
 def cycle_table(data: pd.DataFrame, mass_mg: float | None = None,
@@ -31,7 +27,20 @@ def cycle_table(data: pd.DataFrame, mass_mg: float | None = None,
     ``discharge_energy_wh``, ``mean_charge_voltage_v``, ``mean_discharge_voltage_v``,
     ``coulombic_efficiency``, ``capacity_retention``, ``voltage_decay_v`` and, given ``mass_mg``,
     ``charge_capacity_mah_g``, ``discharge_capacity_mah_g`` and ``discharge_energy_wh_kg``.
-    Equations in the module doc. Cycles are those the cycler numbered.
+    Equations in the module doc.
+
+    Cycles are those the cycler numbered. Where a file has no cycle count (BioLogic files without
+    ``cycle number``) the reader numbers them from half cycles: a cycle is a charge and the discharge
+    after it, and a discharge before the first charge is a cycle of its own
+    (:func:`redoxmap.echem.table.charge_cycles`).
+
+    Only charge passed within the record is counted. A file that starts in the middle of a charge
+    (an export that begins after the test did) has a first charge that is only the part recorded:
+    ``arbin_example.csv`` starts with Arbin's charge counter at 0.880 Ah, so cycle 1 charges
+    191.9 mAh here, while BEEP, which takes the counter's maximum, reports 1071.9 mAh (including the
+    0.880 Ah passed before the record). Its Coulombic efficiency is then not meaningful. The same
+    holds for a last cycle cut short, which the readers report with a
+    :class:`~redoxmap.errors.TruncatedFileWarning`.
 
     >>> from redoxmap.echem import standard_table
     >>> t = np.linspace(0, 7200, 721); i = np.where(t <= 3600, 1e-3, -1e-3)

@@ -25,16 +25,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from redoxmap.errors import FitError
+from redoxmap.errors import GittError
 
 #: A pulse is valid when τ·D/L² is below this (the short-time condition of the formula).
 VALIDITY_LIMIT = 0.1
 #: A pulse is valid when E(t) is linear in √t with R² at least this.
 LINEARITY_LIMIT = 0.9
-
-
-class GittError(FitError):
-    """The record holds no GITT pulse, or the particle geometry is missing or not physical."""
 
 
 def _segments(kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ starts with ``Rec`` (``Rec#  Cyc#  Step  Test (Sec)  Step (Sec)  Amp-hr  Watt-hr
   without sign, so the sign is taken from the state (C → +, D → −).
 
 The ``Amp-hr`` counter restarts with each step; it is made cumulative with
-:func:`redoxmap.echem.readers.accumulate` and split into charge and discharge by the current's sign.
+:func:`redoxmap.echem.table.accumulate` and split into charge and discharge by the current's sign.
 """
 
 from __future__ import annotations
@@ -75,8 +75,10 @@ def _time_s(path: Path, frame: pd.DataFrame) -> np.ndarray:
 
 
 def read_maccor(path: Path) -> pd.DataFrame:
-    """MACCOR text or raw export into the standard table (see module doc)."""
-    from redoxmap.echem.readers import accumulate, boundaries, finish
+    """MACCOR text or raw export into the standard table (see module doc). A last line shorter than
+    the others (a cut file) is dropped with a warning."""
+    from redoxmap.echem.integrity import last_line_cut
+    from redoxmap.echem.table import accumulate, boundaries, finish
 
     text = path.read_bytes().decode("latin-1")
     lines = text.splitlines()
@@ -86,6 +88,8 @@ def read_maccor(path: Path) -> pd.DataFrame:
     data_lines = [ln for ln in lines[start + 1:] if ln.strip()]
     if not data_lines:
         raise FormatError(f"{path}: MACCOR export without data rows (truncated after the column line)")
+    if len(data_lines) > 1 and last_line_cut(path, "\t"):
+        data_lines = data_lines[:-1]
     comma = bool(re.search(r"\t-?\d+,\d+\t", data_lines[0])) and not re.search(r"\t-?\d+\.\d+\t",
                                                                                  data_lines[0])
     frame = pd.read_csv(io.StringIO("\n".join([lines[start], *data_lines])), sep="\t",

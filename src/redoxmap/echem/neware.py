@@ -7,24 +7,57 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from redoxmap.echem.integrity import warn
 from redoxmap.errors import FormatError
+
+NDA_DATA_START = 1024  # version 130: records start here
+NDA29_RECORD = 86
+NDA29_START = b"\x00\x00\x00\x00\x55\x00"  # version 29: four zero bytes, then the first record
+
+
+def _check_nda(path: Path) -> None:
+    """Warn when an ``.nda`` file stops before the end of its data. Version 130 files close their
+    records (fixed length, from byte 1024) with an end-of-data record whose first byte is 0x81;
+    version 29 files hold whole 86-byte records after the header."""
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    if raw.size < NDA_DATA_START + 2 or bytes(raw[:6]) != b"NEWARE":
+        return
+    if raw[14] == 130:
+        record = 88
+        if raw[NDA_DATA_START] == 0x55:  # BTS 9.1: the record length is the distance to the next record
+            marker = bytes(raw[NDA_DATA_START:NDA_DATA_START + 2])
+            found = bytes(raw[:1 << 16]).find(marker, NDA_DATA_START + 2)
+            record = found - NDA_DATA_START if found > 0 else record
+        if not (raw[NDA_DATA_START::record] == 0x81).any():
+            warn(path, f"no end-of-data record after {(raw.size - NDA_DATA_START) // record} records of "
+                       f"{record} bytes: the file is cut (or was copied while the test was running)",
+                 stacklevel=4)
+    elif raw[14] == 29:
+        start = bytes(raw[:1 << 20]).find(NDA29_START)
+        extra = (raw.size - start - 4) % NDA29_RECORD if start >= 0 else 0
+        if extra:
+            warn(path, f"the last record has {extra} of {NDA29_RECORD} bytes: the file is cut (or was copied "
+                       "while the test was running)", stacklevel=4)
 
 
 def read_nda(path: Path) -> pd.DataFrame:
     """Neware binary file into the standard table. Time comes from the timestamps (NewareNDA's
     ``Time`` restarts with every step, and a paused channel shows up only in the timestamps).
     Cycles follow the schedule: a new cycle starts when the step type that opened the first cycle
-    (charge or discharge) comes round again (NewareNDA ``cycle_mode="auto"``)."""
-    from redoxmap.echem.readers import accumulate, boundaries, finish
+    (charge or discharge) comes round again (NewareNDA ``cycle_mode="auto"``). A file that stops
+    before its end-of-data record is read with a warning; a cut ``.ndax`` (a zip, whose directory is
+    at its end) cannot be opened."""
+    from redoxmap.echem.table import accumulate, boundaries, finish
 
     try:
         import NewareNDA
-    except ImportError:
-        raise FormatError(f"{path}: reading Neware files needs NewareNDA (pip install NewareNDA)") from None
+    except ImportError as exc:
+        raise FormatError(f"{path}: reading Neware files needs NewareNDA (pip install NewareNDA)") from exc
     try:
         frame = NewareNDA.read(str(path), cycle_mode="auto")
     except Exception as exc:  # NewareNDA raises plain errors on damaged files
-        raise FormatError(f"{path}: not a readable Neware file ({exc})") from None
+        raise FormatError(f"{path}: not a readable Neware file ({exc}); truncated or damaged?") from exc
+    _check_nda(path)
     if frame.empty:
         raise FormatError(f"{path}: Neware file without data rows")
     stamp = pd.to_datetime(frame["Timestamp"])
@@ -63,14 +96,18 @@ def read_neware_csv(path: Path) -> pd.DataFrame:
     """Neware BTS CSV export (``Cycle Index, Step Index, Step Type, Time, Cumulative Time, Current(A),
     Voltage(V), Chg. Cap.(Ah), DChg. Cap.(Ah), …``). Time is the cumulative time (or, if absent, the
     ``Date`` clock); Neware's charge/discharge capacities restart with every step and are made
-    cumulative with :func:`redoxmap.echem.readers.accumulate`."""
-    from redoxmap.echem.readers import accumulate, boundaries, finish
+    cumulative with :func:`redoxmap.echem.table.accumulate`. A last line shorter than the others
+    (a cut file) is dropped with a warning."""
+    from redoxmap.echem.integrity import last_line_cut
+    from redoxmap.echem.table import accumulate, boundaries, finish
 
     try:
         frame = pd.read_csv(path, encoding="latin-1")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise FormatError(f"{path}: Neware CSV that cannot be parsed ({exc})") from None
+        raise FormatError(f"{path}: Neware CSV that cannot be parsed ({exc})") from exc
     frame.columns = frame.columns.str.strip()
+    if len(frame) > 1 and last_line_cut(path, ","):
+        frame = frame.iloc[:-1]
     missing = sorted(CSV_COLUMNS - set(frame.columns))
     if missing:
         raise FormatError(f"{path}: looks like a Neware CSV export but lacks columns {missing}")

@@ -31,13 +31,10 @@ import xarray as xr
 from scipy.sparse.linalg import splu
 from scipy.spatial import Delaunay
 
+from redoxmap.errors import FemError, ParameterError
 from redoxmap.history import with_history
 from redoxmap.models.mechanics import surface_flux
-from redoxmap.models.particle_params import ParameterError, ParticleParameters
-
-
-class FemError(ParameterError):
-    """The FEM geometry cannot be built (e.g. the pore does not fit inside the particle)."""
+from redoxmap.models.particle_params import ParticleParameters
 
 
 def _geometry(params: ParticleParameters, pores: bool) -> tuple[float, float, float]:
