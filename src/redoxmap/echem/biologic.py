@@ -19,7 +19,7 @@ def _first(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if n in frame.columns), None)
 
 
-def _standardize(path: Path, frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
+def _standardize(path: Path, frame: pd.DataFrame, fmt: str, start_time: str | None = None) -> pd.DataFrame:
     from redoxmap.echem.readers import step_types
 
     time = _first(frame, ("time/s",))
@@ -47,6 +47,8 @@ def _standardize(path: Path, frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
     extra = frame.drop(columns=[c for c in (time, volt, current, q, "cycle number", "Ns") if c in frame])
     out = pd.concat([out, extra.add_prefix("biologic_").reset_index(drop=True)], axis=1)
     out.attrs = {"source": str(path), "format": fmt}
+    if start_time is not None:
+        out.attrs["start_time"] = start_time
     return out
 
 
@@ -63,7 +65,10 @@ def read_mpt(path: Path) -> pd.DataFrame:
     body = "\n".join(lines[n_header - 1:]).replace(",", ".")
     frame = pd.read_csv(io.StringIO(body), sep="\t")
     frame = frame.loc[:, ~frame.columns.str.startswith("Unnamed")]
-    return _standardize(path, frame, "biologic-mpt")
+    started = re.search(r"Acquisition started on\s*:\s*(\d+/\d+/\d{4} \d+:\d+:\d+(?:\.\d+)?)", text)
+    start = (pd.to_datetime(started.group(1), format="%m/%d/%Y %H:%M:%S.%f", errors="coerce")
+             if started else pd.NaT)
+    return _standardize(path, frame, "biologic-mpt", None if pd.isna(start) else start.isoformat())
 
 
 def read_mpr(path: Path) -> pd.DataFrame:
@@ -73,7 +78,10 @@ def read_mpr(path: Path) -> pd.DataFrame:
     except ImportError:
         raise FormatError(f"{path}: reading .mpr files needs galvani (pip install galvani)") from None
     try:
-        frame = pd.DataFrame(BioLogic.MPRfile(str(path)).data)
+        mpr = BioLogic.MPRfile(str(path))
+        frame = pd.DataFrame(mpr.data)
     except Exception as exc:  # galvani raises plain errors on damaged files
         raise FormatError(f"{path}: not a readable EC-Lab .mpr file ({exc})") from None
-    return _standardize(path, frame, "biologic-mpr")
+    stamp = getattr(mpr, "timestamp", None)  # the log module's acquisition start (absent in old files)
+    return _standardize(path, frame, "biologic-mpr",
+                        None if stamp is None else pd.Timestamp(stamp).isoformat())

@@ -1,0 +1,122 @@
+"""Lattice parameters of the layered R-3m cell (hexagonal setting) from fitted peak positions.
+
+For a hexagonal cell 1/d² = 4 (h² + hk + k²) / (3a²) + l²/c² (e.g. Cullity & Stock, *Elements of
+X-ray Diffraction*, 3rd ed., Appendix 3), which is linear in A = 1/a² and C = 1/c². Each scan's
+A and C are the weighted least-squares solution over its reflections, with weights
+1/σ²(1/d²) and σ(1/d²) = 2σ_d/d³; σ_d = d cot θ σ_θ comes from the peak fit. With only (00l)
+reflections (e.g. (003) alone) only c is determined: c = l·d(00l).
+
+Errors: the covariance (XᵀWX)⁻¹ of (A, C), scaled by max(1, χ²_ν) of the cell fit when it has
+more reflections than parameters (so inconsistent reflections widen the errors), propagated to
+a = A^(-1/2), c = C^(-1/2) and V = (√3/2) a² c.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from redoxmap.diffraction.units import d_sigma, two_theta_to_d
+from redoxmap.errors import FitError
+from redoxmap.history import with_history
+
+
+def d_hexagonal(hkl, a_a, c_a):
+    """d-spacing (Å) of reflection(s) ``hkl`` (…, 3) in a hexagonal cell; broadcasts over a and c.
+
+    >>> round(float(d_hexagonal((0, 0, 3), 2.87, 14.19)), 4)
+    4.73
+    """
+    h, k, l_ = np.moveaxis(np.asarray(hkl, float), -1, 0)
+    inv_d2 = 4.0 * (h * h + h * k + k * k) / (3.0 * np.asarray(a_a, float) ** 2) + l_ * l_ / np.asarray(
+        c_a, float) ** 2
+    return 1.0 / np.sqrt(inv_d2)
+
+
+def _parse_hkl(label: str) -> tuple[int, int, int]:
+    digits = label.replace(" ", "").replace("(", "").replace(")", "")
+    if len(digits) != 3 or not digits.isdigit():
+        raise FitError(f"reflection name {label!r} is not three digits hkl; pass hkl= explicitly")
+    return int(digits[0]), int(digits[1]), int(digits[2])
+
+
+def fit_hexagonal_cell(peaks: xr.Dataset, hkl: Mapping[str, tuple[int, int, int]] | None = None,
+                       wavelength_a: float | None = None) -> xr.Dataset:
+    """a and c (Å) of every scan from fitted peak centres (module doc for the equations).
+
+    Parameters
+    ----------
+    peaks
+        Output of :func:`redoxmap.diffraction.fit_reflections` / ``fit_peaks``: ``center`` and
+        ``center_err`` with dims ``(scan, peak)``, on a ``two_theta`` (deg) or ``q`` (Å⁻¹) axis.
+    hkl
+        Miller indices of each peak name; default: the peak names read as ``"003"``, ``"104"`` ….
+    wavelength_a
+        Needed for 2θ centres; default ``peaks.attrs["wavelength_a"]``.
+
+    Returns
+    -------
+    Dataset over ``scan``: ``a``, ``a_err``, ``c``, ``c_err``, ``volume``, ``volume_err`` (Å, Å³),
+    ``chi2_red`` of the cell fit; over ``(scan, peak)``: ``d``, ``d_err``, ``d_calc``.
+    """
+    names = [str(p) for p in peaks.peak.values]
+    indices = np.array([hkl[n] if hkl is not None else _parse_hkl(n) for n in names], float)
+    center, center_err = peaks.center.values, peaks.center_err.values
+    if peaks.attrs.get("axis", "two_theta") == "q":
+        d = 2 * np.pi / center
+        d_err = d * center_err / center
+    else:
+        lam = wavelength_a if wavelength_a is not None else peaks.attrs.get("wavelength_a")
+        if lam is None:
+            raise FitError("fit_hexagonal_cell: 2θ centres need a wavelength; pass wavelength_a=")
+        d, d_err = two_theta_to_d(center, lam), d_sigma(center, center_err, lam)
+    h, k, l_ = indices.T
+    design = np.stack([4.0 * (h * h + h * k + k * k) / 3.0, l_ * l_], axis=1)  # (peak, 2)
+    y = 1.0 / d ** 2
+    y_err = 2.0 * d_err / d ** 3
+    weight = np.where(np.isfinite(y) & np.isfinite(y_err) & (y_err > 0), 1.0 / np.where(y_err > 0, y_err,
+                                                                                        1.0) ** 2, 0.0)
+    y = np.where(weight > 0, y, 0.0)
+    has_a = bool(np.any(design[:, 0] > 0))
+    if not np.any(design[:, 1] > 0):
+        raise FitError(f"fit_hexagonal_cell: reflections {names} have l = 0; c needs at least one l ≠ 0")
+    cols = [0, 1] if has_a else [1]
+    x = design[:, cols]
+    if has_a and np.linalg.matrix_rank(x) < 2:
+        raise FitError(f"fit_hexagonal_cell: reflections {names} do not separate a from c; add (00l) or "
+                       "(hk0) reflections")
+    normal = np.einsum("pi,sp,pj->sij", x, weight, x)
+    rhs = np.einsum("pi,sp,sp->si", x, weight, y)
+    solution = np.linalg.solve(normal, rhs[:, :, None])[:, :, 0]
+    cov = np.linalg.inv(normal)
+    residual = y - solution @ x.T
+    n_used = (weight > 0).sum(axis=1)
+    dof = n_used - len(cols)
+    chi2_red = np.where(dof > 0, np.sum(weight * residual ** 2, axis=1) / np.maximum(dof, 1), np.nan)
+    cov = cov * np.where(dof > 0, np.maximum(chi2_red, 1.0), 1.0)[:, None, None]
+    big_c = solution[:, -1]
+    c = big_c ** -0.5
+    c_err = 0.5 * big_c ** -1.5 * np.sqrt(cov[:, -1, -1])
+    if has_a:
+        big_a = solution[:, 0]
+        a = big_a ** -0.5
+        a_err = 0.5 * big_a ** -1.5 * np.sqrt(cov[:, 0, 0])
+        volume = np.sqrt(3.0) / 2.0 * a * a * c
+        grad = np.stack([-volume / big_a, -volume / (2 * big_c)], axis=1)
+        volume_err = np.sqrt(np.einsum("si,sij,sj->s", grad, cov, grad))
+        d_calc = d_hexagonal(indices[None, :, :], a[:, None], c[:, None])
+    else:
+        a = a_err = volume = volume_err = np.full(c.shape, np.nan)
+        d_calc = c[:, None] / np.where(indices[:, 2] > 0, indices[:, 2], np.nan)[None, :]
+    angstrom = {"units": "angstrom"}
+    data = {"a": ("scan", a, angstrom), "a_err": ("scan", a_err, angstrom), "c": ("scan", c, angstrom),
+            "c_err": ("scan", c_err, angstrom), "volume": ("scan", volume, {"units": "angstrom^3"}),
+            "volume_err": ("scan", volume_err, {"units": "angstrom^3"}), "chi2_red": ("scan", chi2_red),
+            "d": (("scan", "peak"), d, angstrom), "d_err": (("scan", "peak"), d_err, angstrom),
+            "d_calc": (("scan", "peak"), d_calc, angstrom)}
+    coords = {k: v for k, v in peaks.coords.items() if set(v.dims) <= {"scan", "peak"}}
+    coords["hkl"] = (("peak", "index"), indices.astype(int))
+    attrs = with_history(dict(peaks.attrs), "fit_hexagonal_cell", reflections=names)
+    return xr.Dataset(data, coords=coords, attrs=attrs)
