@@ -22,6 +22,7 @@ from redoxmap.diffraction import (
     fit_hexagonal_cell,
     fit_peaks,
     fit_reflections,
+    layered_windows,
     pseudo_voigt,
     q_to_two_theta,
     two_theta_to_d,
@@ -34,7 +35,6 @@ from redoxmap.simulate.xrd import (
     LAB_CU_DOUBLET,
     SYNCHROTRON,
     layered_cell,
-    layered_windows,
     simulate_xrd_series,
 )
 

@@ -18,9 +18,25 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
-from redoxmap.diffraction.units import d_sigma, two_theta_to_d
+from redoxmap.diffraction.units import d_sigma, d_to_two_theta, two_theta_to_d
 from redoxmap.errors import FitError
 from redoxmap.history import with_history
+
+#: d-spacing windows (Å) holding one reflection each of a layered Li(1−x)MO2 (M = Ni, Co, Mn) over
+#: a charge to x ≈ 0.75: c 13.9–14.45 Å, a 2.81–2.89 Å. (101) and (006), (018) and (110) come too close
+#: for fixed single-peak windows.
+LAYERED_WINDOWS_D = {"003": (4.45, 5.00), "104": (1.96, 2.07), "113": (1.335, 1.395)}
+
+
+def layered_windows(wavelength_a: float, names=None) -> dict[str, tuple[float, float]]:
+    """:data:`LAYERED_WINDOWS_D` as 2θ windows (deg) at ``wavelength_a``.
+
+    >>> {k: tuple(round(v, 2) for v in w) for k, w in layered_windows(1.5406, ["003"]).items()}
+    {'003': (17.72, 19.94)}
+    """
+    chosen = LAYERED_WINDOWS_D if names is None else {n: LAYERED_WINDOWS_D[n] for n in names}
+    return {n: tuple(sorted(float(v) for v in d_to_two_theta(np.array(w), wavelength_a)))
+            for n, w in chosen.items()}
 
 
 def d_hexagonal(hkl, a_a, c_a):

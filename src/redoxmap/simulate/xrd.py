@@ -26,8 +26,6 @@ from redoxmap.io.xrd import AXIS_ATTRS
 #: XRDCalculator for a = 2.878, c = 14.19 Å, O at z = 0.2412, rounded).
 LAYERED_REFLECTIONS = {"003": 93.0, "101": 67.0, "006": 8.0, "012": 22.0, "104": 100.0, "015": 35.0,
                        "009": 7.0, "107": 10.0, "018": 27.0, "110": 28.0, "113": 15.0}
-#: d-spacing windows (Å) that hold one reflection each over the whole simulated cycle.
-LAYERED_WINDOWS_D = {"003": (4.45, 5.00), "104": (1.96, 2.07), "113": (1.335, 1.395)}
 SYNCHROTRON_A = 0.7293
 
 
@@ -125,14 +123,3 @@ def simulate_xrd_series(cycler: pd.DataFrame, scan_time_s, instrument: Instrumen
                         "two_theta": (("scan", "peak"), centers), "fwhm": (("scan", "peak"), fwhm)},
                        coords={"scan": np.arange(t.size), "peak": names, "time_s": ("scan", t)})
     return series, truth
-
-
-def layered_windows(wavelength_a: float, names=None) -> dict[str, tuple[float, float]]:
-    """:data:`LAYERED_WINDOWS_D` as 2θ windows (deg) at ``wavelength_a``.
-
-    >>> {k: tuple(round(v, 2) for v in w) for k, w in layered_windows(1.5406, ["003"]).items()}
-    {'003': (17.72, 19.94)}
-    """
-    chosen = LAYERED_WINDOWS_D if names is None else {n: LAYERED_WINDOWS_D[n] for n in names}
-    return {n: tuple(sorted(float(v) for v in d_to_two_theta(np.array(w), wavelength_a)))
-            for n, w in chosen.items()}
