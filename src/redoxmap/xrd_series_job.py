@@ -100,7 +100,8 @@ def run_xrd_series(config: XrdSeriesConfig,
     time_s = None
     if config.scan_interval_s is not None:
         time_s = config.first_scan_s + config.scan_interval_s * np.arange(len(config.patterns))
-    series = read_xrd_series(config.patterns, time_s=time_s, unit=config.unit, wavelength_a=config.wavelength_a)
+    series = read_xrd_series(config.patterns, time_s=time_s, unit=config.unit,
+                             wavelength_a=config.wavelength_a)
     if time_s is not None and "time" in series.coords:
         series = series.drop_vars("time")  # the interval places scans on the cycler clock directly
     table = cycler if cycler is not None else read_cycler(config.cycler) if config.cycler else None
@@ -109,7 +110,8 @@ def run_xrd_series(config: XrdSeriesConfig,
     windows = config.windows
     if windows is None:
         if series.dims[-1] != "two_theta" or "wavelength_a" not in series.attrs:
-            raise FormatError("run_xrd_series: default windows need 2θ patterns with a wavelength; give windows")
+            raise FormatError("run_xrd_series: default windows need 2θ patterns with a wavelength; "
+                              "give windows")
         windows = layered_windows(series.attrs["wavelength_a"])
     peaks = fit_reflections(series, windows, ka2=config.ka2)
     for name in SCAN_COLUMNS:
@@ -127,7 +129,8 @@ def run_xrd_series(config: XrdSeriesConfig,
     _save_text(long.to_csv(), out, "peaks.csv")
     results = peaks
     if cell is not None:
-        cell_table = cell[["a", "a_err", "c", "c_err", "volume", "volume_err", "chi2_red"]].reset_coords(drop=True)
+        names = ["a", "a_err", "c", "c_err", "volume", "volume_err", "chi2_red"]
+        cell_table = cell[names].reset_coords(drop=True)
         _save_text(cell_table.to_dataframe().to_csv(), out, "cell.csv")
         results = peaks.merge(cell_table.drop_vars("chi2_red").rename(volume="cell_volume",
                                                                       volume_err="cell_volume_err"))
