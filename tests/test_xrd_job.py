@@ -59,7 +59,7 @@ def test_job_with_interval_times_and_a_given_table(files, tmp_path):
     paths, _, truth, _ = files
     cycler = galvanostatic_cycle(start_time="2024-03-01T09:00:00")
     config = XrdSeriesConfig(patterns=paths[1:-1], out=tmp_path / "o", scan_interval_s=1800.0,
-                             first_scan_s=600.0, windows={"003": (17.72, 19.94)}, cell=False)
+                             first_scan_s=600.0, windows={"003": (17.72, 19.94)}, cell=None)
     series, peaks, cell = run_xrd_series(config, cycler=cycler)
     assert cell is None and series.in_range.values.all()
     np.testing.assert_allclose(series.cycler_time_s.values, 600.0 + 1800.0 * np.arange(len(paths) - 2))

@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
-from redoxmap.diffraction.lattice import fit_hexagonal_cell, layered_windows
+from redoxmap.diffraction.lattice import fit_cubic_cell, fit_hexagonal_cell, layered_windows
 from redoxmap.diffraction.peaks import fit_reflections
 from redoxmap.echem.readers import read_cycler
 from redoxmap.echem.sync import attach_cycler
@@ -36,19 +36,21 @@ class XrdSeriesConfig:
 
     ``windows`` maps reflection names to axis ranges (2θ in degrees or q in Å⁻¹); by default the
     layered-oxide windows of :data:`redoxmap.diffraction.LAYERED_WINDOWS_D` at the series' wavelength.
-    Names that read as hkl (``"003"``) give the R-3m cell when ``cell`` is on. Scan times come from
-    the files' headers; when they hold none, ``scan_interval_s`` places scan i at
-    ``first_scan_s + i · scan_interval_s`` on the cycler's clock.
+    Names that read as hkl (``"003"``) give the cell: ``cell = "hexagonal"`` (layered R-3m: a, c),
+    ``"cubic"`` (e.g. spinel: a) or None. Scan times come from
+    the files' headers; ``scan_time_s`` (one per file) or ``scan_interval_s`` (scan i at
+    ``first_scan_s + i · scan_interval_s``) place them on the cycler's clock instead.
     """
 
     patterns: list[Path]
     out: Path
     cycler: Path | None = None
     windows: dict[str, tuple[float, float]] | None = None
-    cell: bool = True
+    cell: str | None = "hexagonal"
     wavelength_a: float | None = None
     unit: str | None = None
     ka2: bool = False
+    scan_time_s: list[float] | None = None
     scan_interval_s: float | None = None
     first_scan_s: float = 0.0
     offset_s: float = 0.0
@@ -63,8 +65,8 @@ class XrdSeriesConfig:
         for key, value in asdict(self).items():
             if key == "extra":
                 continue
-            if key == "patterns":
-                value = [str(p) for p in value[:3]] + ([f"… {len(value)} files"] if len(value) > 3 else [])
+            if key in ("patterns", "scan_time_s") and value is not None:
+                value = [str(p) for p in value[:3]] + ([f"… {len(value)} in all"] if len(value) > 3 else [])
             out[key] = str(value) if isinstance(value, Path) else value
         return out
 
@@ -97,8 +99,8 @@ def run_xrd_series(config: XrdSeriesConfig,
     if out.exists() and any(out.iterdir()) and not config.overwrite:
         raise FormatError(f"{out}: output folder exists and is not empty; pass overwrite=True")
     out.mkdir(parents=True, exist_ok=True)
-    time_s = None
-    if config.scan_interval_s is not None:
+    time_s = config.scan_time_s
+    if time_s is None and config.scan_interval_s is not None:
         time_s = config.first_scan_s + config.scan_interval_s * np.arange(len(config.patterns))
     series = read_xrd_series(config.patterns, time_s=time_s, unit=config.unit,
                              wavelength_a=config.wavelength_a)
@@ -118,8 +120,11 @@ def run_xrd_series(config: XrdSeriesConfig,
         if name in series.coords and name not in peaks.coords:
             peaks = peaks.assign_coords({name: ("scan", series[name].values)})
     cell = None
+    if config.cell not in (None, "hexagonal", "cubic"):
+        raise FormatError(f"run_xrd_series: cell={config.cell!r}; expected 'hexagonal', 'cubic' or None")
     if config.cell and all(str(n).isdigit() and len(str(n)) == 3 for n in peaks.peak.values):
-        cell = fit_hexagonal_cell(peaks, wavelength_a=config.wavelength_a)
+        fit_cell = fit_hexagonal_cell if config.cell == "hexagonal" else fit_cubic_cell
+        cell = fit_cell(peaks, wavelength_a=config.wavelength_a)
     scans = pd.DataFrame({name: series[name].values for name in SCAN_COLUMNS if name in series.coords},
                          index=pd.Index(series.scan.values, name="scan"))
     _save_text(scans.to_csv(), out, "scans.csv")
@@ -129,7 +134,7 @@ def run_xrd_series(config: XrdSeriesConfig,
     _save_text(long.to_csv(), out, "peaks.csv")
     results = peaks
     if cell is not None:
-        names = ["a", "a_err", "c", "c_err", "volume", "volume_err", "chi2_red"]
+        names = [n for n in ("a", "a_err", "c", "c_err", "volume", "volume_err", "chi2_red") if n in cell]
         cell_table = cell[names].reset_coords(drop=True)
         _save_text(cell_table.to_dataframe().to_csv(), out, "cell.csv")
         results = peaks.merge(cell_table.drop_vars("chi2_red").rename(volume="cell_volume",
@@ -147,8 +152,9 @@ def run_xrd_series(config: XrdSeriesConfig,
                 centre.rename(f"({first}) centre"), peaks.center_err.sel(peak=first)), out,
                 f"{first}_vs_cycler.png"))
             if cell is not None:
-                figures.append(_save_figure(quantity_vs_cycler_figure(cell.c.rename("c"), cell.c_err), out,
-                                            "c_vs_cycler.png"))
+                key = "c" if "c" in cell else "a"
+                figure = quantity_vs_cycler_figure(cell[key].rename(key), cell[f"{key}_err"])
+                figures.append(_save_figure(figure, out, f"{key}_vs_cycler.png"))
     summary = {
         "settings": config.settings(), "scans": int(series.sizes["scan"]),
         "scans_outside_cycler": int((~series.in_range.values).sum()) if "in_range" in series.coords else None,
@@ -158,7 +164,7 @@ def run_xrd_series(config: XrdSeriesConfig,
                            "center_err_median": float(peaks.center_err.sel(peak=p).median()),
                            "converged": int(peaks.converged.sel(peak=p).sum())} for p in peaks.peak.values},
         "cell": None if cell is None else {k: [float(np.nanmin(cell[k])), float(np.nanmax(cell[k]))]
-                                           for k in ("a", "c", "volume")},
+                                           for k in ("a", "c", "volume") if k in cell},
         "figures": figures,
     }
     _save_text(json.dumps(summary, indent=1, default=str) + "\n", out, "summary.json")

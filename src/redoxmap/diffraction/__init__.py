@@ -5,7 +5,13 @@
 >>> cell = fit_hexagonal_cell(peaks)                                          # doctest: +SKIP
 """
 
-from redoxmap.diffraction.lattice import LAYERED_WINDOWS_D, d_hexagonal, fit_hexagonal_cell, layered_windows
+from redoxmap.diffraction.lattice import (
+    LAYERED_WINDOWS_D,
+    d_hexagonal,
+    fit_cubic_cell,
+    fit_hexagonal_cell,
+    layered_windows,
+)
 from redoxmap.diffraction.peaks import fit_peaks, fit_reflections, pseudo_voigt
 from redoxmap.diffraction.units import (
     CU_KA1_A,
@@ -22,6 +28,6 @@ from redoxmap.diffraction.units import (
 
 __all__ = [
     "CU_KA1_A", "CU_KA2_A", "KA2_RATIO", "LAYERED_WINDOWS_D", "convert_axis", "d_hexagonal", "d_sigma",
-    "d_to_two_theta", "fit_hexagonal_cell", "fit_peaks", "fit_reflections", "ka2_two_theta",
+    "d_to_two_theta", "fit_cubic_cell", "fit_hexagonal_cell", "fit_peaks", "fit_reflections", "ka2_two_theta",
     "layered_windows", "pseudo_voigt", "q_to_two_theta", "two_theta_to_d", "two_theta_to_q",
 ]

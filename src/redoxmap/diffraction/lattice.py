@@ -1,4 +1,5 @@
-"""Lattice parameters of the layered R-3m cell (hexagonal setting) from fitted peak positions.
+"""Lattice parameters from fitted peak positions: the layered R-3m cell (hexagonal setting) and,
+for spinels, a cubic cell.
 
 For a hexagonal cell 1/d² = 4 (h² + hk + k²) / (3a²) + l²/c² (e.g. Cullity & Stock, *Elements of
 X-ray Diffraction*, 3rd ed., Appendix 3), which is linear in A = 1/a² and C = 1/c². Each scan's
@@ -58,6 +59,54 @@ def _parse_hkl(label: str) -> tuple[int, int, int]:
     return int(digits[0]), int(digits[1]), int(digits[2])
 
 
+def _spacings(peaks: xr.Dataset, wavelength_a: float | None, caller: str):
+    """d and σ_d (Å) of every fitted centre, from 2θ (with the wavelength) or q."""
+    center, center_err = peaks.center.values, peaks.center_err.values
+    if peaks.attrs.get("axis", "two_theta") == "q":
+        d = 2 * np.pi / center
+        return d, d * center_err / center
+    lam = wavelength_a if wavelength_a is not None else peaks.attrs.get("wavelength_a")
+    if lam is None:
+        raise FitError(f"{caller}: 2θ centres need a wavelength; pass wavelength_a=")
+    return two_theta_to_d(center, lam), d_sigma(center, center_err, lam)
+
+
+def _weighted_lsq(design: np.ndarray, d: np.ndarray, d_err: np.ndarray):
+    """Per-scan weighted least squares of 1/d² = design · unknowns; σ(1/d²) = 2σ_d/d³.
+
+    Returns the unknowns (scan, k), their covariance scaled by max(1, χ²_ν) where χ²_ν is defined,
+    and χ²_ν (NaN without spare reflections)."""
+    y = 1.0 / d ** 2
+    y_err = 2.0 * d_err / d ** 3
+    good = np.isfinite(y) & np.isfinite(y_err) & (y_err > 0)
+    weight = np.where(good, 1.0 / np.where(good, y_err, 1.0) ** 2, 0.0)
+    y = np.where(good, y, 0.0)
+    normal = np.einsum("pi,sp,pj->sij", design, weight, design)
+    rhs = np.einsum("pi,sp,sp->si", design, weight, y)
+    solution = np.linalg.solve(normal, rhs[:, :, None])[:, :, 0]
+    residual = y - solution @ design.T
+    dof = good.sum(axis=1) - design.shape[1]
+    chi2_red = np.where(dof > 0, np.sum(weight * residual ** 2, axis=1) / np.maximum(dof, 1), np.nan)
+    cov = np.linalg.inv(normal) * np.where(dof > 0, np.maximum(chi2_red, 1.0), 1.0)[:, None, None]
+    return solution, cov, chi2_red
+
+
+def _indices(peaks: xr.Dataset, hkl) -> tuple[list[str], np.ndarray]:
+    names = [str(p) for p in peaks.peak.values]
+    return names, np.array([hkl[n] if hkl is not None else _parse_hkl(n) for n in names], float)
+
+
+def _cell_dataset(peaks, data, d, d_err, d_calc, indices, step, names) -> xr.Dataset:
+    angstrom = {"units": "angstrom"}
+    data = {k: ("scan", v, {"units": "angstrom^3"} if k.startswith("volume") else angstrom)
+            for k, v in data.items()}
+    data.update({"d": (("scan", "peak"), d, angstrom), "d_err": (("scan", "peak"), d_err, angstrom),
+                 "d_calc": (("scan", "peak"), d_calc, angstrom)})
+    coords = {k: v for k, v in peaks.coords.items() if set(v.dims) <= {"scan", "peak"}}
+    coords["hkl"] = (("peak", "index"), indices.astype(int))
+    return xr.Dataset(data, coords=coords, attrs=with_history(dict(peaks.attrs), step, reflections=names))
+
+
 def fit_hexagonal_cell(peaks: xr.Dataset, hkl: Mapping[str, tuple[int, int, int]] | None = None,
                        wavelength_a: float | None = None) -> xr.Dataset:
     """a and c (Å) of every scan from fitted peak centres (module doc for the equations).
@@ -77,41 +126,17 @@ def fit_hexagonal_cell(peaks: xr.Dataset, hkl: Mapping[str, tuple[int, int, int]
     Dataset over ``scan``: ``a``, ``a_err``, ``c``, ``c_err``, ``volume``, ``volume_err`` (Å, Å³),
     ``chi2_red`` of the cell fit; over ``(scan, peak)``: ``d``, ``d_err``, ``d_calc``.
     """
-    names = [str(p) for p in peaks.peak.values]
-    indices = np.array([hkl[n] if hkl is not None else _parse_hkl(n) for n in names], float)
-    center, center_err = peaks.center.values, peaks.center_err.values
-    if peaks.attrs.get("axis", "two_theta") == "q":
-        d = 2 * np.pi / center
-        d_err = d * center_err / center
-    else:
-        lam = wavelength_a if wavelength_a is not None else peaks.attrs.get("wavelength_a")
-        if lam is None:
-            raise FitError("fit_hexagonal_cell: 2θ centres need a wavelength; pass wavelength_a=")
-        d, d_err = two_theta_to_d(center, lam), d_sigma(center, center_err, lam)
+    names, indices = _indices(peaks, hkl)
+    d, d_err = _spacings(peaks, wavelength_a, "fit_hexagonal_cell")
     h, k, l_ = indices.T
     design = np.stack([4.0 * (h * h + h * k + k * k) / 3.0, l_ * l_], axis=1)  # (peak, 2)
-    y = 1.0 / d ** 2
-    y_err = 2.0 * d_err / d ** 3
-    weight = np.where(np.isfinite(y) & np.isfinite(y_err) & (y_err > 0), 1.0 / np.where(y_err > 0, y_err,
-                                                                                        1.0) ** 2, 0.0)
-    y = np.where(weight > 0, y, 0.0)
-    has_a = bool(np.any(design[:, 0] > 0))
     if not np.any(design[:, 1] > 0):
         raise FitError(f"fit_hexagonal_cell: reflections {names} have l = 0; c needs at least one l ≠ 0")
-    cols = [0, 1] if has_a else [1]
-    x = design[:, cols]
-    if has_a and np.linalg.matrix_rank(x) < 2:
+    has_a = bool(np.any(design[:, 0] > 0))
+    if has_a and np.linalg.matrix_rank(design) < 2:
         raise FitError(f"fit_hexagonal_cell: reflections {names} do not separate a from c; add (00l) or "
                        "(hk0) reflections")
-    normal = np.einsum("pi,sp,pj->sij", x, weight, x)
-    rhs = np.einsum("pi,sp,sp->si", x, weight, y)
-    solution = np.linalg.solve(normal, rhs[:, :, None])[:, :, 0]
-    cov = np.linalg.inv(normal)
-    residual = y - solution @ x.T
-    n_used = (weight > 0).sum(axis=1)
-    dof = n_used - len(cols)
-    chi2_red = np.where(dof > 0, np.sum(weight * residual ** 2, axis=1) / np.maximum(dof, 1), np.nan)
-    cov = cov * np.where(dof > 0, np.maximum(chi2_red, 1.0), 1.0)[:, None, None]
+    solution, cov, chi2_red = _weighted_lsq(design if has_a else design[:, 1:], d, d_err)
     big_c = solution[:, -1]
     c = big_c ** -0.5
     c_err = 0.5 * big_c ** -1.5 * np.sqrt(cov[:, -1, -1])
@@ -126,13 +151,36 @@ def fit_hexagonal_cell(peaks: xr.Dataset, hkl: Mapping[str, tuple[int, int, int]
     else:
         a = a_err = volume = volume_err = np.full(c.shape, np.nan)
         d_calc = c[:, None] / np.where(indices[:, 2] > 0, indices[:, 2], np.nan)[None, :]
-    angstrom = {"units": "angstrom"}
-    data = {"a": ("scan", a, angstrom), "a_err": ("scan", a_err, angstrom), "c": ("scan", c, angstrom),
-            "c_err": ("scan", c_err, angstrom), "volume": ("scan", volume, {"units": "angstrom^3"}),
-            "volume_err": ("scan", volume_err, {"units": "angstrom^3"}), "chi2_red": ("scan", chi2_red),
-            "d": (("scan", "peak"), d, angstrom), "d_err": (("scan", "peak"), d_err, angstrom),
-            "d_calc": (("scan", "peak"), d_calc, angstrom)}
-    coords = {k: v for k, v in peaks.coords.items() if set(v.dims) <= {"scan", "peak"}}
-    coords["hkl"] = (("peak", "index"), indices.astype(int))
-    attrs = with_history(dict(peaks.attrs), "fit_hexagonal_cell", reflections=names)
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+    values = {"a": a, "a_err": a_err, "c": c, "c_err": c_err, "volume": volume, "volume_err": volume_err}
+    out = _cell_dataset(peaks, values, d, d_err, d_calc, indices, "fit_hexagonal_cell", names)
+    out["chi2_red"] = ("scan", chi2_red)
+    return out
+
+
+def fit_cubic_cell(peaks: xr.Dataset, hkl: Mapping[str, tuple[int, int, int]] | None = None,
+                   wavelength_a: float | None = None) -> xr.Dataset:
+    """Cubic a (Å) of every scan from fitted peak centres: 1/d² = (h² + k² + l²)/a², solved for 1/a²
+    by weighted least squares as in :func:`fit_hexagonal_cell` (e.g. a spinel from (220), (400), (440)).
+
+    Returns a Dataset over ``scan``: ``a``, ``a_err``, ``volume``, ``volume_err``, ``chi2_red``; over
+    ``(scan, peak)``: ``d``, ``d_err``, ``d_calc``.
+
+    >>> import xarray as xr
+    >>> d = 8.0 / np.sqrt([8.0, 32.0])
+    >>> peaks = xr.Dataset({"center": (("scan", "peak"), [2 * np.pi / d]),
+    ...                     "center_err": (("scan", "peak"), [[1e-4, 1e-4]])},
+    ...                    coords={"peak": ["220", "440"]}, attrs={"axis": "q"})
+    >>> round(float(fit_cubic_cell(peaks).a[0]), 6)
+    8.0
+    """
+    names, indices = _indices(peaks, hkl)
+    d, d_err = _spacings(peaks, wavelength_a, "fit_cubic_cell")
+    design = np.sum(indices ** 2, axis=1)[:, None]
+    solution, cov, chi2_red = _weighted_lsq(design, d, d_err)
+    a = solution[:, 0] ** -0.5
+    a_err = 0.5 * solution[:, 0] ** -1.5 * np.sqrt(cov[:, 0, 0])
+    d_calc = a[:, None] / np.sqrt(design[:, 0])[None, :]
+    out = _cell_dataset(peaks, {"a": a, "a_err": a_err, "volume": a ** 3, "volume_err": 3 * a ** 2 * a_err},
+                        d, d_err, d_calc, indices, "fit_cubic_cell", names)
+    out["chi2_red"] = ("scan", chi2_red)
+    return out

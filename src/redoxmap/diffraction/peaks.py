@@ -91,14 +91,13 @@ def _model(x, params, n_peaks, ka2):
     return model, jac
 
 
-def _project(params, n_peaks, x):
-    """Keep widths within (step/4, window span), η within [0, 1] and centres inside the window."""
-    peaks = params[:, 2:].reshape(params.shape[0], n_peaks, 4)
+def _bounds(n_peaks, x):
+    """Lower and upper bounds of the parameters: centres inside the window, widths within
+    (step/4, window span), η within [0, 1]; background and areas free."""
     step = float(np.min(np.diff(x)))
-    peaks[:, :, 1] = np.clip(peaks[:, :, 1], x[0], x[-1])
-    peaks[:, :, 2] = np.clip(peaks[:, :, 2], step / 4, x[-1] - x[0])
-    peaks[:, :, 3] = np.clip(peaks[:, :, 3], 0.0, 1.0)
-    return params
+    lower = np.tile([-np.inf, x[0], step / 4, 0.0], n_peaks)
+    upper = np.tile([np.inf, x[-1], x[-1] - x[0], 1.0], n_peaks)
+    return (np.concatenate([[-np.inf, -np.inf], lower]), np.concatenate([[np.inf, np.inf], upper]))
 
 
 def _initial(x, y, centers, fwhm, n_peaks, ka2_ratio):
@@ -130,8 +129,13 @@ def _initial(x, y, centers, fwhm, n_peaks, ka2_ratio):
 
 
 def _levenberg_marquardt(x, y, weight, params, n_peaks, ka2, max_iter, tol):
-    """Batched Levenberg–Marquardt; returns parameters, JᵀWJ, χ², iterations, converged flags."""
+    """Batched, bounded Levenberg–Marquardt; returns parameters, JᵀWJ, χ², iterations, converged flags.
+
+    A parameter on a bound whose gradient points outward is held there for that step (active set),
+    so a width or η that belongs on its bound does not slow the others down."""
     s, p = params.shape
+    lower, upper = _bounds(n_peaks, x)
+    params = np.clip(params, lower, upper)
     damping = np.full(s, 1e-3)
     model, jac = _model(x, params, n_peaks, ka2)
     chi2 = np.sum(weight * (y - model) ** 2, axis=1)
@@ -145,13 +149,17 @@ def _levenberg_marquardt(x, y, weight, params, n_peaks, ka2, max_iter, tol):
         j, r, w = jac[idx], (y - model)[idx], weight[idx]
         hess = np.einsum("snp,sn,snq->spq", j, w, j)
         grad = np.einsum("snp,sn,sn->sp", j, w, r)
+        pinned = ((params[idx] <= lower) & (grad < 0)) | ((params[idx] >= upper) & (grad > 0))
+        free = (~pinned).astype(float)
+        hess = hess * free[:, :, None] * free[:, None, :] + pinned[:, :, None] * eye[None]
+        grad = grad * free
         diag = np.einsum("spp->sp", hess)
         lhs = hess + damping[idx, None, None] * diag[:, :, None] * eye[None]
         try:
             step = np.linalg.solve(lhs, grad[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
             step = np.einsum("spq,sq->sp", np.linalg.pinv(lhs), grad)
-        trial = _project(params[idx] + step, n_peaks, x)
+        trial = np.clip(params[idx] + step, lower, upper)
         t_model, t_jac = _model(x, trial, n_peaks, ka2)
         t_chi2 = np.sum(w * (y[idx] - t_model) ** 2, axis=1)
         better = t_chi2 < chi2[idx]
@@ -232,7 +240,6 @@ def fit_peaks(pattern: xr.DataArray, window: tuple[float, float], centers: Seque
         raise FitError("fit_peaks: ka2 needs a two_theta axis; the pattern is on q")
     ka2_pair = tuple(ka2) if ka2 else None
     params = _initial(x, y, centers, fwhm, n_peaks, ka2_pair[0] if ka2_pair else 0.0)
-    params = _project(params, n_peaks, x)
     params, hess, chi2, n_iter, converged = _levenberg_marquardt(x, y, weight, params, n_peaks, ka2_pair,
                                                                  max_iter, tol)
     dof = np.maximum(good.sum(axis=1) - params.shape[1], 1)
