@@ -90,3 +90,20 @@ def test_simulated_pair_of_files_maps_every_scan_within_one_record(tmp_path):
     assert np.isnan(synced.voltage_v.values[~inside]).all()
     assert set(synced.cycle.values[inside]) == {1, 2}
     np.testing.assert_allclose(synced.cycler_time_s.values, scan_s, atol=1e-3)
+
+
+def test_real_operando_xas_times_on_a_real_biologic_record():
+    """perex LiNiO2 cell: 58 XAS start times (SOLEIL clock) placed on the EC-Lab record by its
+    'Acquisition started on'; SOURCES matched 0001 → 0.41 h, 0055 → 10.72 h / 4.27 V, 0058 → 11.29 h /
+    4.16 V (discharging)."""
+    folder = Path(__file__).parent / "data" / "operando"
+    cycler = read_cycler(folder / "220726cell4operandoxas_C06.mpt.gz")
+    assert cycler.attrs["start_time"] == "2022-07-26T22:38:30.190000"
+    times = pd.read_csv(folder / "perex_xas_times.csv")
+    synced = sync_scans(times.time_at_start.to_numpy(), cycler, exposure_s=2 * times.time_from_start_s)
+    assert synced.in_range.all() and len(synced) == 58
+    hours = synced.time_s.to_numpy() / 3600
+    assert hours[[0, 54, 57]] == pytest.approx([0.41, 10.72, 11.29], abs=0.006)
+    assert synced.voltage_v.to_numpy()[[54, 57]] == pytest.approx([4.27, 4.16], abs=0.006)
+    assert synced.step_type.tolist()[54] == "charge" and synced.step_type.tolist()[57] == "discharge"
+    assert np.all(np.diff(synced.capacity_ah.to_numpy()[:55]) > 0)  # charging throughout
