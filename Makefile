@@ -26,6 +26,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_lincomb.py
 	$(BIN)/python benchmarks/bench_tomo.py
+	$(BIN)/python benchmarks/bench_xrd_fit.py
 
 # Regenerates the stored reference numbers in tests/data with PyBaMM and pymatgen (heavy; not needed by make test).
 validate: $(VENV)/.installed

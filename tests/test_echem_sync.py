@@ -20,7 +20,8 @@ ECHEM = Path(__file__).parent / "data" / "echem"
 
 
 def test_docstring_examples():
-    assert doctest.testmod(redoxmap.echem.sync).failed == 0
+    with pytest.warns(UserWarning, match="1 of 2 scan"):  # the example's second scan is off the record
+        assert doctest.testmod(redoxmap.echem.sync).failed == 0
     assert doctest.testmod(redoxmap.simulate.cycler).failed == 0
 
 
@@ -72,7 +73,7 @@ def test_simulated_pair_of_files_maps_every_scan_within_one_record(tmp_path):
     series, _ = simulate_xrd_series(cycler, scan_s, SYNCHROTRON, seed=1)
     paths = []
     for i in range(scan_s.size):
-        pattern = series.isel(scan=i).drop_vars(["scan", "time", "time_s"])
+        pattern = series.isel(scan=i).drop_vars(["scan", "time", "time_s"]).sel(two_theta=slice(8.0, 9.5))
         pattern.attrs["start_time"] = pd.Timestamp(series.time.values[i]).isoformat()
         paths.append(write_fxye(pattern, tmp_path / f"scan_{i:03d}.fxye"))
     write_mpt(cycler, tmp_path / "cell.mpt")

@@ -20,7 +20,7 @@ from redoxmap.xrd_series_job import XrdSeriesConfig, run_xrd_series
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("operando")
     cycler = galvanostatic_cycle(start_time="2024-03-01T09:00:00")
-    scan_s = np.arange(-1200.0, cycler.time_s.iloc[-1] + 1200.0, 1800.0)  # first and last off the record
+    scan_s = np.arange(-1200.0, cycler.time_s.iloc[-1] + 1200.0, 3000.0)  # first and last off the record
     series, truth = simulate_xrd_series(cycler, scan_s, LAB_CU, seed=9)
     paths = []
     for i in range(scan_s.size):
@@ -58,11 +58,11 @@ def test_job_writes_tables_figures_and_recovers_c(files):
 def test_job_with_interval_times_and_a_given_table(files, tmp_path):
     paths, _, truth, _ = files
     cycler = galvanostatic_cycle(start_time="2024-03-01T09:00:00")
-    config = XrdSeriesConfig(patterns=paths[1:-1], out=tmp_path / "o", scan_interval_s=1800.0,
+    config = XrdSeriesConfig(patterns=paths[1:-1], out=tmp_path / "o", scan_interval_s=3000.0,
                              first_scan_s=600.0, windows={"003": (17.72, 19.94)}, cell=None)
     series, peaks, cell = run_xrd_series(config, cycler=cycler)
     assert cell is None and series.in_range.values.all()
-    np.testing.assert_allclose(series.cycler_time_s.values, 600.0 + 1800.0 * np.arange(len(paths) - 2))
+    np.testing.assert_allclose(series.cycler_time_s.values, 600.0 + 3000.0 * np.arange(len(paths) - 2))
     true = truth.two_theta.sel(peak="003").values[1:-1]
     assert np.abs(peaks.center.sel(peak="003").values - true).max() < 0.002
 

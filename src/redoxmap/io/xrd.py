@@ -200,6 +200,14 @@ def _parse_chi(path: Path, lines: list[str], unit: str | None) -> _Parsed:
 
 
 def _table(path: Path, rows: list[str]) -> np.ndarray:
+    """Rows of 2–3 numbers (x, intensity[, σ]) as an array; numpy's parser first, line by line only
+    to name a bad row or to read comma-separated or ragged rows."""
+    try:
+        table = np.loadtxt(rows, ndmin=2, dtype=float)
+        if table.shape[1] >= 2:
+            return table[:, :3]
+    except ValueError:
+        pass
     parsed = [_floats(r) for r in rows]
     bad = [i for i, r in enumerate(parsed) if r is None or len(r) < 2]
     if bad:
@@ -209,20 +217,25 @@ def _table(path: Path, rows: list[str]) -> np.ndarray:
     return np.array([r[:min(width, 3)] for r in parsed], float)
 
 
+_STARTS_NUMERIC = re.compile(r"^\s*[-+]?(?:\d|\.\d)")
+
+
 def _parse_columns(path: Path, lines: list[str], unit: str | None) -> _Parsed:
-    parsed = [_floats(ln) for ln in lines]
-    is_row = np.array([r is not None and 2 <= len(r) <= 4 for r in parsed])
-    if not is_row.any():
+    numeric = np.array([bool(_STARTS_NUMERIC.match(ln)) for ln in lines])
+    rows = [i for i in np.flatnonzero(numeric)[:50] if (r := _floats(lines[i])) and 2 <= len(r) <= 4]
+    if not rows:
         raise FormatError(f"{path}: no rows of numbers; expected columns of x (2θ or q), intensity "
                           "and optionally sigma")
-    start = int(np.argmax(is_row))
-    stop = start + (int(np.argmin(is_row[start:])) if not is_row[start:].all() else len(lines) - start)
-    width = min(3, min(len(r) for r in parsed[start:stop]))
-    block = np.array([r[:width] for r in parsed[start:stop]], float)
-    later = is_row[stop:]
-    if later.any():
-        rest = [parsed[i][:block.shape[1]] for i in range(stop, len(lines)) if is_row[i]]
-        if not (len(rest) == len(block) and np.array_equal(np.array(rest, float), block)):
+    start = int(rows[0])
+    stop = start + (int(np.argmin(numeric[start:])) if not numeric[start:].all() else len(lines) - start)
+    block = _table(path, lines[start:stop])
+    rest = [lines[i] for i in range(stop, len(lines)) if numeric[i]]
+    if rest:
+        try:
+            same = np.array_equal(_table(path, rest), block)
+        except FormatError:
+            same = False
+        if not same:
             warnings.warn(f"{path}: {len(rest)} data row(s) after the first block (line {stop + 1}) "
                           "ignored; the first block is read", stacklevel=3)
     header = "\n".join(lines[:start])
