@@ -113,7 +113,7 @@ def _commands(group=app, prefix=()):
 
 
 #: Options whose value is a physical quantity: each must carry its unit in the name.
-UNITS = ("_nm", "_ev", "_px", "_s", "_mg", "_pct", "_vox", "_od")
+UNITS = ("_nm", "_ev", "_px", "_s", "_mg", "_pct", "_vox", "_od", "_a")
 
 
 def test_every_command_shares_the_output_options_and_units_in_names():
@@ -123,7 +123,8 @@ def test_every_command_shares_the_output_options_and_units_in_names():
     import click
 
     quantities = ("size", "radius", "energy", "time", "mass", "shift", "dod", "bin", "chunks", "sigma",
-                  "width", "thickness", "length", "pixel", "voxel")
+                  "width", "thickness", "length", "pixel", "voxel", "wavelength", "interval", "offset",
+                  "exposure", "scan_")
     seen = 0
     for name, command in _commands():
         seen += 1
@@ -144,7 +145,7 @@ def test_every_command_shares_the_output_options_and_units_in_names():
             if isinstance(param, click.Option) and any(q in option for q in quantities) \
                     and not param.is_flag and option not in ("i0_fraction",):
                 assert option.endswith(UNITS), f"{name} --{option}: no unit in the name"
-    assert seen == 12
+    assert seen == 13
 
 
 def test_every_help_text_cites_papers_not_internal_labels():

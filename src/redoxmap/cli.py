@@ -257,6 +257,49 @@ def simulate_particle(
         stress_coupled=stress_coupled, volume_change=volume_change, fem=fem))
 
 
+@app.command("xrd-series")
+def xrd_series(
+    patterns: list[Path] = typer.Argument(..., help="Diffraction patterns in time order (.xy, .xye, .chi, "
+                                          ".dat, GSAS .fxye/.gsas, pyFAI; gzip allowed)"),
+    cycler: Path | None = typer.Option(None, help="Cycler file to synchronise with (any format echem reads)"),
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="Output file (.nc fitted peaks and cell)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    window: list[str] | None = typer.Option(
+        None, help="Reflection window NAME=LOW:HIGH on the patterns' axis (2θ in ° or q); repeat; "
+        "default: layered-oxide (003), (104), (113)"),
+    cell: str = typer.Option("hexagonal", help="hexagonal (layered R-3m: a, c) | cubic | none"),
+    wavelength_a: float | None = typer.Option(None, help="X-ray wavelength (Å), if the files state none"),
+    unit: str | None = typer.Option(None, help="Axis of text patterns: 2th_deg | q_A^-1 | q_nm^-1"),
+    ka2: bool = typer.Option(False, help="Fit the Cu Kα1/Kα2 doublet"),
+    scan_interval_s: float | None = typer.Option(None, help="Scan i at FIRST + i × this on the cycler's "
+                                                 "clock (s), instead of the files' times"),
+    first_scan_s: float = typer.Option(0.0, help="Cycler time of the first scan (s), with --scan-interval-s"),
+    offset_s: float = typer.Option(0.0, help="Add this to the scans' times before matching (s)"),
+    exposure_s: float | None = typer.Option(None, help="Exposure per scan (s): match its middle"),
+) -> None:
+    """Operando XRD: peak positions, widths and areas per pattern, the layered cell, synchronised with the
+    cycler's voltage and capacity (Wang et al. 2021, Fig. 6)."""
+    from redoxmap.errors import ConfigError
+    from redoxmap.pipeline.xrd_series import XrdSeriesConfig, run_xrd_series
+
+    windows = None
+    if window:
+        windows = {}
+        for item in window:
+            name, _, span = item.partition("=")
+            low, _, high = span.partition(":")
+            try:
+                windows[name.strip()] = (float(low), float(high))
+            except ValueError as exc:
+                raise ConfigError(f"--window {item!r}: expected NAME=LOW:HIGH, e.g. 003=18.2:19.4") from exc
+    _run(run_xrd_series, XrdSeriesConfig(
+        patterns=list(patterns), cycler=cycler, output=output, report=report, overwrite=overwrite,
+        windows=windows, cell=None if cell == "none" else cell, wavelength_a=wavelength_a, unit=unit, ka2=ka2,
+        scan_interval_s=scan_interval_s, first_scan_s=first_scan_s, offset_s=offset_s, exposure_s=exposure_s))
+
+
 @tomo_app.command("recon")
 def tomo_recon(
     projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),

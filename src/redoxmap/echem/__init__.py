@@ -9,8 +9,10 @@ from redoxmap.echem.cycling import cycle_segment, cycle_table
 from redoxmap.echem.dqdv import cycle_dqdv, dqdv, dqdv_peaks
 from redoxmap.echem.gitt import gitt, split_pulses
 from redoxmap.echem.readers import read_cycler
+from redoxmap.echem.sync import attach_cycler, sync_scans
 from redoxmap.echem.table import accumulate, standard_table, step_types
 from redoxmap.errors import CycleError, GittError
 
-__all__ = ["CycleError", "GittError", "accumulate", "cycle_dqdv", "cycle_segment", "cycle_table", "dqdv",
-           "dqdv_peaks", "gitt", "read_cycler", "split_pulses", "standard_table", "step_types"]
+__all__ = ["CycleError", "GittError", "accumulate", "attach_cycler", "cycle_dqdv", "cycle_segment",
+           "cycle_table", "dqdv", "dqdv_peaks", "gitt", "read_cycler", "split_pulses", "standard_table",
+           "step_types", "sync_scans"]

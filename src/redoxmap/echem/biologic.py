@@ -19,15 +19,16 @@ def _first(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if n in frame.columns), None)
 
 
-def _standardize(path: Path, frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
+def _standardize(path: Path, frame: pd.DataFrame, fmt: str, start_time: str | None = None) -> pd.DataFrame:
     """EC-Lab columns into the standard table.
 
     Charge comes from ``dq/mA.h``, the charge EC-Lab measured over each interval, or, without it, from
     the current by the trapezoid rule. The ``(Q-Qo)/mA.h`` counter is not used: EC-Lab resets it at the
     start of a loop and of some techniques, and a reset would read as charge passed the other way.
-    Cycles are EC-Lab's ``cycle number`` when the file has it, else :func:`~redoxmap.echem.readers.
+    Cycles are EC-Lab's ``cycle number`` when the file has it, else :func:`~redoxmap.echem.table.
     charge_cycles` of its ``half cycle`` column or, without that, of the sign of the current: cycle 0
-    first, a new cycle at every charge half cycle that follows a discharge.
+    first, a new cycle at every charge half cycle that follows a discharge. ``start_time`` (ISO 8601,
+    the acquisition start from the file's header) is kept in ``attrs``.
     """
     from redoxmap.echem.table import charge_cycles, finish
 
@@ -59,7 +60,10 @@ def _standardize(path: Path, frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
                "capacity_ah": np.cumsum(dq), "charge_capacity_ah": np.cumsum(np.clip(dq, 0, None)),
                "discharge_capacity_ah": np.cumsum(np.clip(-dq, 0, None)), "cycle": cycle, "step": step}
     extra = frame.drop(columns=[c for c in (time, volt, current, "cycle number", "Ns") if c in frame])
-    return finish(path, columns, extra, "biologic_", fmt)
+    out = finish(path, columns, extra, "biologic_", fmt)
+    if start_time is not None:
+        out.attrs["start_time"] = start_time
+    return out
 
 
 def read_mpt(path: Path) -> pd.DataFrame:
@@ -81,7 +85,10 @@ def read_mpt(path: Path) -> pd.DataFrame:
     body = "\n".join([lines[n_header - 1], *rows]).replace(",", ".")
     frame = pd.read_csv(io.StringIO(body), sep="\t")
     frame = frame.loc[:, ~frame.columns.str.startswith("Unnamed")]
-    return _standardize(path, frame, "biologic-mpt")
+    started = re.search(r"Acquisition started on\s*:\s*(\d+/\d+/\d{4} \d+:\d+:\d+(?:\.\d+)?)", text)
+    start = (pd.to_datetime(started.group(1), format="%m/%d/%Y %H:%M:%S.%f", errors="coerce")
+             if started else pd.NaT)
+    return _standardize(path, frame, "biologic-mpt", None if pd.isna(start) else start.isoformat())
 
 
 def read_mpr(path: Path) -> pd.DataFrame:
@@ -93,10 +100,13 @@ def read_mpr(path: Path) -> pd.DataFrame:
         raise FormatError(f"{path}: reading .mpr files needs galvani (pip install galvani)") from exc
     try:
         with open(path, "rb") as fh:
-            frame = pd.DataFrame(BioLogic.MPRfile(fh).data)
+            mpr = BioLogic.MPRfile(fh)
+            frame = pd.DataFrame(mpr.data)
     except Exception as exc:  # galvani raises plain errors on damaged files
         reason = " ".join(str(exc).split()) or "fewer data points than its header states"
         hint = "; the file ends early (cut, or copied while EC-Lab was writing it)" if (
             "end of file" in reason or isinstance(exc, AssertionError)) else ""
         raise FormatError(f"{path}: not a readable EC-Lab .mpr file ({reason[:200]}){hint}") from exc
-    return _standardize(path, frame, "biologic-mpr")
+    stamp = getattr(mpr, "timestamp", None)  # the log module's acquisition start (absent in old files)
+    return _standardize(path, frame, "biologic-mpr",
+                        None if stamp is None else pd.Timestamp(stamp).isoformat())

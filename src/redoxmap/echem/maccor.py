@@ -121,8 +121,9 @@ def read_maccor(path: Path) -> pd.DataFrame:
         increment = np.abs(np.diff(time, prepend=time[:1]) * current) / 3600.0
     cycle_name = _first(frame, ("Cyc#", "Cycle C", "Cycle"))
     step_name = _first(frame, ("Step",))
+    time_s = _time_s(path, frame)
     columns = {
-        "time_s": _time_s(path, frame), "voltage_v": voltage, "current_a": current,
+        "time_s": time_s, "voltage_v": voltage, "current_a": current,
         "charge_capacity_ah": np.cumsum(np.where(current > 0, increment, 0.0)),
         "discharge_capacity_ah": np.cumsum(np.where(current < 0, increment, 0.0)),
         "cycle": pd.to_numeric(frame[cycle_name], errors="coerce").fillna(-1).to_numpy(int)
@@ -133,5 +134,12 @@ def read_maccor(path: Path) -> pd.DataFrame:
     used = [c for c in (current_name, voltage_name, cycle_name, step_name) if c]
     header = " ".join(lines[:start])
     procedure = re.search(r"Procedure:?\s*(\S+)", header)
-    return finish(path, columns, frame.drop(columns=used), "maccor_", "maccor",
-                  procedure=procedure.group(1) if procedure else "")
+    attrs = {"procedure": procedure.group(1) if procedure else ""}
+    clock_name = _first(frame, ("DPt Time", "DPT Time"))
+    if clock_name is not None:
+        clock = pd.to_datetime(frame[clock_name], errors="coerce", format="mixed")
+        ok = clock.notna().to_numpy() & np.isfinite(time_s)
+        if ok.any():
+            first = int(np.argmax(ok))
+            attrs["start_time"] = (clock.iloc[first] - pd.Timedelta(seconds=float(time_s[first]))).isoformat()
+    return finish(path, columns, frame.drop(columns=used), "maccor_", "maccor", **attrs)

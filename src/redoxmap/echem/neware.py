@@ -73,7 +73,7 @@ def read_nda(path: Path) -> pd.DataFrame:
         "cycle": frame["Cycle"].to_numpy(int), "step": frame["Step"].to_numpy(int),
     }
     extra = frame.drop(columns=["Time", "Voltage", "Current(mA)", "Cycle", "Step"])
-    return finish(path, columns, extra, "neware_", "neware-nda")
+    return finish(path, columns, extra, "neware_", "neware-nda", start_time=stamp.iloc[0].isoformat())
 
 
 CSV_COLUMNS = {"Cycle Index", "Step Index", "Step Type", "Current(A)", "Voltage(V)"}
@@ -139,4 +139,10 @@ def read_neware_csv(path: Path) -> pd.DataFrame:
         columns["charge_capacity_ah"] = np.cumsum(np.clip(dq, 0, None))
         columns["discharge_capacity_ah"] = np.cumsum(np.clip(-dq, 0, None))
     used = ["Current(A)", "Voltage(V)", "Cycle Index", "Step Index"]
-    return finish(path, columns, frame.drop(columns=used), "neware_", "neware-csv")
+    attrs = {}
+    if "Date" in frame:
+        clock = pd.to_datetime(frame["Date"], errors="coerce")
+        first = int(np.argmax(clock.notna())) if clock.notna().any() else None
+        if first is not None:
+            attrs["start_time"] = (clock.iloc[first] - pd.Timedelta(seconds=float(time_s[first]))).isoformat()
+    return finish(path, columns, frame.drop(columns=used), "neware_", "neware-csv", **attrs)

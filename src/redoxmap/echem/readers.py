@@ -16,6 +16,9 @@ Standard columns (one row per recorded point):
 ========================  ===================================================================
 
 plus the source's own columns with a prefix naming the format (``arbin_``, ``maccor_``, …).
+``attrs["start_time"]`` (ISO 8601, the cycler's clock) is the moment of ``time_s = 0`` where the
+file states it: BioLogic ("Acquisition started on"), Neware (the first timestamp), MACCOR (the
+first ``DPt Time``); :func:`redoxmap.echem.sync.sync_scans` uses it to place scans.
 Cumulative counters are rebuilt from the cyclers' own counters, which restart per step or per cycle
 (:func:`accumulate`). ``attrs`` holds ``source``, ``format`` and what the header states (mass,
 schedule).
