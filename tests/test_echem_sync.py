@@ -34,7 +34,7 @@ def test_biologic_start_time_agrees_between_mpr_and_mpt(stem):
 
 
 def test_other_cyclers_state_their_start():
-    with pytest.warns(UserWarning, match="ends in the middle of a row"):  # the copy ends in the middle of a row
+    with pytest.warns(UserWarning, match="ends in the middle of a row"):  # the copy is cut mid-row
         assert read_cycler(ECHEM / "maccor_two.txt").attrs["start_time"] == "2021-06-05T11:23:46"
     assert read_cycler(ECHEM / "neware_uio.csv.gz").attrs["start_time"].startswith("2022-05-18T16:27")
 

@@ -238,7 +238,7 @@ def test_xrm_series_groups_repeats_and_normalises_exposure(tmp_path):
 
 def test_single_xrm_with_reference_files(tmp_path):
     write_xradia(tmp_path / "one.xrm", np.full((4, 4), 300, np.uint16), energy_ev=8333.0, exposure_s=3.0)
-    with pytest.raises(FormatError, match=r"one\.xrm: no ReferenceData/Image.*read_xrm_series"):
+    with pytest.raises(FormatError, match=r"one\.xrm: no ReferenceData/Image.*--flats REF\.xrm"):
         read_xradia_raw(tmp_path / "one.xrm")
     for k in range(2):
         write_xradia(tmp_path / f"ref_{k}.xrm", np.full((4, 4), 1000 + 200 * k, np.uint16), exposure_s=1.0)

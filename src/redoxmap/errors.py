@@ -41,8 +41,8 @@ class CycleError(RedoxmapError):
 
 
 class ParameterError(RedoxmapError):
-    """A physical parameter is out of range (the message names the field, the value found and the
-    range expected)."""
+    """A parameter is out of range: a physical value of a model, or a processing setting such as a
+    binning factor (the message names the field, the value found and the range expected)."""
 
 
 class FemError(ParameterError):

@@ -188,7 +188,13 @@ def _align_refs(stack: xr.DataArray, refs: xr.DataArray) -> np.ndarray:
             f"but the stack at {e_stack.size} ({e_stack.min():g}–{e_stack.max():g} eV); expected "
             "the same energies: load them with load_references(..., energy=stack.energy)"
         )
-    return np.asarray(refs.transpose("component", "energy").values, dtype=np.float64)
+    values = np.asarray(refs.transpose("component", "energy").values, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        k, i = np.argwhere(bad)[0]
+        raise FitError(f"reference {refs['component'].values[k]!s} holds {int(bad.sum())} NaN or inf "
+                       f"value(s), the first at {e_ref[i]:g} eV; expected finite spectra")
+    return values
 
 
 def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",

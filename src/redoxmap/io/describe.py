@@ -8,6 +8,7 @@ import numpy as np
 
 from redoxmap.io.hdf5 import list_datasets, open_h5
 from redoxmap.io.stack import detect_format, read_raw
+from redoxmap.io.xradia import read_xradia, read_xradia_reference
 
 __all__ = ["describe_stack"]
 
@@ -47,6 +48,15 @@ def describe_stack(path: str | Path, **options) -> list[tuple[str, str]]:
         with tifffile.TiffFile(path) as tif:
             rows.append(("pages", f"{len(tif.pages)} of {tif.pages[0].shape} {tif.pages[0].dtype}"))
         rows.append(("note", "a TIFF stack needs its energy list (--energies) to be read"))
+        return rows
+    if kind == "xradia" and options.get("flats") is None and read_xradia_reference(path) is None:
+        images = read_xradia(path)
+        images = images if images.ndim == 3 else images.expand_dims("energy")
+        energy = np.atleast_1d(np.asarray(images["energy"].values, float))
+        rows.append(("images", f"{images.shape[0]} × {images.shape[1]} × {images.shape[2]} "
+                               f"({images.dims[0]} × y × x)"))
+        rows.append(("energy", f"{energy.min():.2f}–{energy.max():.2f} eV"))
+        rows.append(("flats", "no reference image in the file: give the reference .xrm as --flats"))
         return rows
     raw = read_raw(path, chunks=256 if kind in ("dxchange", "fxi", "hdf5") else None,
                    **{k: v for k, v in options.items() if v is not None})

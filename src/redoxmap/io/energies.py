@@ -26,8 +26,13 @@ def to_ev(values: np.ndarray, where: str) -> tuple[np.ndarray, str | None]:
         raise EnergyError(f"{where}: the energy list is empty; expected one energy per image")
     if not np.all(np.isfinite(energy)):
         raise EnergyError(f"{where}: energies contain NaN or inf; expected finite numbers")
-    if np.all(np.abs(energy) < KEV_BOUND):
+    low = np.abs(energy) < KEV_BOUND
+    if low.all():
         return energy * 1000.0, f"energies in {where} read as keV (all < {KEV_BOUND:g}) and converted to eV"
+    if low.any():
+        i, j = int(np.argmax(low)), int(np.argmax(~low))
+        raise EnergyError(f"{where}: energies mix keV and eV: energy[{i}] = {energy[i]:g} reads as keV "
+                          f"but energy[{j}] = {energy[j]:g} as eV; expected one unit for the whole list")
     return energy, None
 
 

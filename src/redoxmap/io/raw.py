@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
+
+from redoxmap.errors import RedoxmapWarning
+
+
+def average_repeats(frames: np.ndarray, n_energy: int, what: str, source: str) -> np.ndarray:
+    """Mean of repeated flat or dark images, warning when the count could have meant one image per
+    energy: a spectral stack of ``n_energy`` energies given a different number (> 1) of frames.
+
+    Parameters
+    ----------
+    frames : the images (n, y, x).
+    n_energy : energies of the stack (1 for a single-energy acquisition, -1 to always average).
+    what : "flat-field images" or "dark images", for the warning.
+    source : the file, for the warning.
+
+    Returns
+    -------
+    The mean image (y, x).
+    """
+    if n_energy > 1 and frames.shape[0] > 1:
+        warnings.warn(f"{source}: {frames.shape[0]} {what} for a stack of {n_energy} energies; they are "
+                      f"averaged into one image for every energy (expected {n_energy}, one per energy, "
+                      "to correct each energy with its own)", RedoxmapWarning, stacklevel=3)
+    return frames.mean(axis=0)
 
 
 @dataclass

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from redoxmap.errors import FormatError
+from redoxmap.errors import FormatError, RedoxmapWarning
 from redoxmap.io.energies import check_increasing, to_ev
 
 _SPLIT = re.compile(r"[,\s;]+")
@@ -23,7 +24,7 @@ def read_spectrum(path: str | Path) -> tuple[np.ndarray, np.ndarray, str | None]
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"{path}: reference spectrum file not found")
-    rows = []
+    rows, skipped = [], []
     for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
@@ -40,7 +41,14 @@ def read_spectrum(path: str | Path) -> tuple[np.ndarray, np.ndarray, str | None]
             continue  # header line
         if len(values) < 2:
             raise FormatError(f"{path}, line {n}: one column found; expected energy and absorption")
+        if not np.all(np.isfinite(values)):
+            skipped.append(n)
+            continue
         rows.append(values)
+    if skipped:
+        shown = ", ".join(map(str, skipped[:5])) + (" …" if len(skipped) > 5 else "")
+        warnings.warn(f"{path}: {len(skipped)} row(s) with NaN or inf (line {shown}) left out; the "
+                      "spectrum is interpolated across them", RedoxmapWarning, stacklevel=2)
     if len(rows) < 2:
         raise FormatError(f"{path}: fewer than two data rows; expected energy, absorption columns")
     data = np.array(rows)

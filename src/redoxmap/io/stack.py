@@ -84,7 +84,7 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
                 present = ", ".join(list_datasets(h5)) or "none"
             raise FormatError(
                 f"{path}: no {DXCHANGE_DATA} (dxchange) or {FXI_DATA} (FXI) dataset; name the "
-                f"datasets that hold the images and energies (data=..., energy=...). "
+                f"datasets that hold the images and energies (--data-dataset, --energy-dataset). "
                 f"Datasets present: {present}"
             )
         return read_hdf5(path, data=data, energy=energy,

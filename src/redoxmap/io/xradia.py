@@ -395,7 +395,7 @@ def read_xradia_raw(path: str | Path, references: str | Path | Sequence[str | Pa
         if reference is None:
             raise FormatError(
                 f"{path}: no ReferenceData/Image in the file and no reference files given; expected "
-                "a flat-field: pass references=[…ref….xrm] or use read_xrm_series(samples, references)"
+                "a flat-field: give the reference .xrm file(s) as flats (--flats REF.xrm)"
             )
         flat = _per_second(reference.values[None], [reference.attrs.get("exposure_s", np.nan)],
                            f"{path}: ReferenceData")[0]

@@ -11,7 +11,7 @@ of the inputs and can be written. Mistakes are reported as :class:`ConfigError` 
 
 from __future__ import annotations
 
-import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,11 +143,18 @@ def _describe(exc: ValidationError, config: type[JobConfig]) -> str:
 
 
 def _writable_folder(path: Path) -> Path | None:
-    """The nearest existing ancestor of ``path`` if it is a folder we cannot write to or a file."""
+    """The nearest existing ancestor of ``path`` if it is a file or a folder we cannot write to
+    (tried by creating and removing a temporary file there: permission bits do not tell for root or
+    for read-only file systems)."""
     ancestor = path.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+    if not ancestor.is_dir():
+        return ancestor
+    try:
+        with tempfile.NamedTemporaryFile(dir=ancestor, prefix=".redoxmap-write-test-"):
+            pass
+    except OSError:
         return ancestor
     return None
 

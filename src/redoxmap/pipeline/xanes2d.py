@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from redoxmap.errors import EnergyError
 from redoxmap.fit.lincomb import lincomb
 from redoxmap.io.writers import spill_to_zarr, write_dataset
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
@@ -76,6 +77,10 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
     stack = open_stack(config.stack, energies=config.energies, flats=config.flats, darks=config.darks,
                        data=config.data_dataset, energy=config.energy_dataset, chunks=config.chunks_px,
                        i0_spectrum=config.i0, i0_fraction=config.i0_fraction)
+    if stack.sizes["energy"] < 8:
+        raise EnergyError(f"{config.stack} holds {stack.sizes['energy']} energ"
+                          f"{'y' if stack.sizes['energy'] == 1 else 'ies'}; expected a spectral stack (at "
+                          "least 8 energies across the edge) for XANES mapping")
     if config.pixel_size_nm is not None:
         stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
     report("read")

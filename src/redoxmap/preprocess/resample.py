@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xarray as xr
 
-from redoxmap.errors import EnergyError, FitError
+from redoxmap.errors import EnergyError, ParameterError
 from redoxmap.history import with_history
 
 
@@ -27,7 +27,11 @@ def bin_pixels(od: xr.DataArray, factor: int) -> xr.DataArray:
     A binned pixel is valid only if all its source pixels were; ``pixel_size_nm`` is scaled.
     """
     if factor < 1:
-        raise FitError(f"binning factor {factor} must be a positive integer")
+        raise ParameterError(f"binning factor {factor} (--bin-px) must be a positive integer")
+    smallest = min(od.sizes["y"], od.sizes["x"])
+    if factor > smallest // 2:
+        raise ParameterError(f"binning factor {factor} (--bin-px) leaves fewer than 2 pixels across the "
+                             f"{od.sizes['y']} × {od.sizes['x']} image; expected at most {smallest // 2}")
     if factor == 1:
         return od
     out = od.coarsen(y=factor, x=factor, boundary="trim").mean()
