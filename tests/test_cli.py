@@ -26,7 +26,7 @@ def test_xanes2d_writes_netcdf_named_after_reference_stems(tmp_path, scan_files,
     scan, (pristine, cycled) = scan_files
     out = tmp_path / "maps.nc"
     result = runner.invoke(app, ["xanes2d", str(scan), "-r", str(pristine), "-r", str(cycled),
-                                 "-o", str(out), "--no-align", "--mask-threshold-od", "0.3"])
+                                 "-o", str(out), "--no-align", "--mask-threshold", "0.3"])
     assert result.exit_code == 0, result.output
     maps = xr.open_dataset(out, engine="h5netcdf")
     assert list(maps.component.values) == ["pristine", "cycled"]

@@ -167,7 +167,7 @@ def test_tilt_series_txrm_round_trip_and_flat_field(tmp_path):
     ref = (flat_rate * 0.5 * np.ones_like(od_true)).astype(np.float32)  # 0.5 s
     images = np.stack([flat_rate * 2.0 * np.exp(-od_true)] * angles.size).astype(np.float32)  # 2 s
     write_xradia(tmp_path / "tilt.txrm", images, angle_deg=angles, energy_ev=8333.0, exposure_s=2.0,
-                 pixel_size_um=0.0312, reference=ref, reference_exposure_s=0.5)
+                 pixel_size_nm=31.2, reference=ref, reference_exposure_s=0.5)
     assert is_xradia(tmp_path / "tilt.txrm")
     stack = read_xradia(tmp_path / "tilt.txrm")
     assert stack.dims == ("angle", "y", "x") and stack.dtype == np.float32

@@ -120,7 +120,7 @@ def xanes2d(
     align_energy_ev: float | None = typer.Option(None, help="Alignment reference energy (eV); default: "
                                                  "the white line"),
     max_shift_px: float = typer.Option(10.0, help="Reject drift shifts larger than this (px)"),
-    mask_threshold_od: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
+    mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
                                                    "(OD); default: Otsu"),
     pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm) for scale bars"),
     chunks_px: int | None = typer.Option(None, help="Process out of core in chunks of this many pixels "
@@ -135,7 +135,7 @@ def xanes2d(
         data_dataset=data_dataset,
         energy_dataset=energy_dataset, i0=i0, i0_fraction=i0_fraction, min_ev=min_ev, max_ev=max_ev,
         bin_px=bin_px, align=align, align_energy_ev=align_energy_ev, max_shift_px=max_shift_px,
-        mask_threshold_od=mask_threshold_od, pixel_size_nm=pixel_size_nm, chunks_px=chunks_px))
+        mask_threshold=mask_threshold, pixel_size_nm=pixel_size_nm, chunks_px=chunks_px))
 
 
 @app.command()
@@ -405,18 +405,21 @@ def tomo_pores(
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv table of voids)"),
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
-    threshold: float | None = typer.Option(None, help="Solid threshold (default: Otsu)"),
+    mask_threshold: float | None = typer.Option(None, help="Solid threshold of the attenuation (Otsu)"),
     shells: int = typer.Option(5, help="Equal-volume shells for porosity versus radius"),
 ) -> None:
     """Find internal pores and cracks; print counts and porosity, write one row per void."""
     from redoxmap.pipeline.tomo import PoresConfig, run_pores
 
     _run(run_pores, PoresConfig(volume=volume, output=output, report=report, overwrite=overwrite,
-                                threshold=threshold, shells=shells))
+                                mask_threshold=mask_threshold, shells=shells))
 
 
 def main() -> None:
-    """Console entry point: bad input ends with its message and exit code 2, not a traceback."""
+    """Console entry point: bad input ends with its message and exit code 2, not a traceback. Output
+    to a file or pipe is line-buffered, so a log shows each line as it is written."""
+    if not sys.stdout.isatty():
+        sys.stdout.reconfigure(line_buffering=True)
     try:
         app()
     except RedoxmapError as exc:

@@ -88,7 +88,7 @@ def read_nxstxm(path: str | Path, normalise_by_control: bool = True) -> RawStack
 
 
 def write_nxstxm(raw: RawStack, path: str | Path, control: np.ndarray | None = None,
-                 pixel_size_um: float = 0.05) -> None:
+                 pixel_size_nm: float = 50.0) -> None:
     """Write counts as a minimal NXstxm file (for tests and simulated data)."""
     counts = np.asarray(raw.counts.values)
     with atomic_output(path, overwrite=True) as tmp, h5py.File(tmp, "w") as h5:
@@ -100,8 +100,8 @@ def write_nxstxm(raw: RawStack, path: str | Path, control: np.ndarray | None = N
         data.attrs["signal"] = "data"
         data["data"] = counts
         data["energy"] = raw.energy_ev
-        data["sample_y"] = np.arange(counts.shape[1]) * pixel_size_um
-        data["sample_x"] = np.arange(counts.shape[2]) * pixel_size_um
+        data["sample_y"] = np.arange(counts.shape[1]) * pixel_size_nm / 1000.0  # stored in µm
+        data["sample_x"] = np.arange(counts.shape[2]) * pixel_size_nm / 1000.0
         if control is not None:
             monitor = entry.create_group("control")
             monitor.attrs["NX_class"] = "NXmonitor"

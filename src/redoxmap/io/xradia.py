@@ -648,7 +648,7 @@ def write_ole(path: str | Path, streams: Mapping[str, bytes]) -> None:
 
 def xradia_streams(images: np.ndarray, *, energy_ev: float | Sequence[float] = 0.0,
                    angle_deg: float | Sequence[float] = 0.0, exposure_s: float | Sequence[float] = 1.0,
-                   pixel_size_um: float = 0.03, binning: int = 1,
+                   pixel_size_nm: float = 30.0, binning: int = 1,
                    date: str | datetime = "2016-07-02T22:21:26",
                    reference: np.ndarray | None = None, reference_exposure_s: float = 1.0,
                    ) -> dict[str, bytes]:
@@ -680,7 +680,7 @@ def xradia_streams(images: np.ndarray, *, energy_ev: float | Sequence[float] = 0
         "ImageInfo/Energy": per_image(energy_ev, "energy_ev"),
         "ImageInfo/Angles": per_image(angle_deg, "angle_deg"),
         "ImageInfo/ExpTimes": per_image(exposure_s, "exposure_s"),
-        "ImageInfo/PixelSize": struct.pack("<f", pixel_size_um),
+        "ImageInfo/PixelSize": struct.pack("<f", pixel_size_nm / 1000.0),  # stored in µm
         "ImageInfo/HorizontalBin": struct.pack("<I", binning),
         "ImageInfo/VerticalalBin": struct.pack("<I", binning),  # sic: Xradia's spelling
         "ImageInfo/Date": stamp * n,
@@ -703,7 +703,7 @@ def write_xradia(path: str | Path, images: np.ndarray, **header: Any) -> None:
     """Write ``images`` as an Xradia ``.xrm``/``.txrm`` (for tests and simulated data).
 
     ``header`` is passed to :func:`xradia_streams` (``energy_ev``, ``angle_deg``, ``exposure_s``,
-    ``pixel_size_um``, ``reference`` …). Only the streams this module reads are written, so
+    ``pixel_size_nm``, ``reference`` …). Only the streams this module reads are written, so
     Zeiss software may not open the result.
 
     >>> write_xradia("tilt.txrm", np.zeros((3, 8, 8), np.uint16), angle_deg=[-60, 0, 60])  # doctest: +SKIP

@@ -83,13 +83,40 @@ def estimate_shifts(od: xr.DataArray, ref_energy_ev: float | None = None,
     return out
 
 
+def shift_images(images: np.ndarray, shifts_px: np.ndarray, order: int = SHIFT_ORDER) -> np.ndarray:
+    """Move each image of a stack by its own sub-pixel shift, by spline interpolation (edges held).
+
+    The one image-shifting routine of redoxmap: drift correction of energy stacks, jitter
+    correction of projections and the simulated drift and jitter all use it.
+
+    Parameters
+    ----------
+    images : stack (n, y, x).
+    shifts_px : (n, 2) shifts (y, x) in pixels, one per image, or one (2,) shift for all.
+    order : spline order (3: cubic).
+
+    Returns
+    -------
+    The shifted stack, same shape and type.
+
+    Examples
+    --------
+    >>> image = np.zeros((1, 5, 5)); image[0, 2, 2] = 1.0
+    >>> np.argwhere(shift_images(image, np.array([[1.0, -1.0]]), order=1)[0] > 0.5).tolist()
+    [[3, 1]]
+    """
+    images = np.asarray(images)
+    shifts = np.broadcast_to(np.asarray(shifts_px, float), (images.shape[0], 2))
+    out = np.empty_like(images)
+    for i in range(images.shape[0]):  # one spline per image: a loop over images, not pixels
+        out[i] = ndimage.shift(images[i], shifts[i], order=order, mode="nearest")
+    return out
+
+
 def _shift_block(block: np.ndarray, shifts: np.ndarray, block_info=None) -> np.ndarray:
     """Shift each image of a block; ``block_info`` (from dask) says which energies it holds."""
     first = 0 if block_info is None else block_info[0]["array-location"][0][0]
-    out = np.empty_like(block)
-    for i in range(block.shape[0]):
-        out[i] = ndimage.shift(block[i], shifts[first + i], order=SHIFT_ORDER, mode="nearest")
-    return out
+    return shift_images(block, shifts[first:first + block.shape[0]])
 
 
 def apply_shifts(od: xr.DataArray, shifts: xr.Dataset) -> xr.DataArray:

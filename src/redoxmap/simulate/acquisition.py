@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 
 from redoxmap.io.raw import RawStack
+from redoxmap.preprocess.align import shift_images
 
 
 def phantom_od(phantom: xr.Dataset, refs: xr.DataArray) -> xr.DataArray:
@@ -42,7 +42,7 @@ def acquire(od: xr.DataArray, flat_counts: float = 4000.0, dark_counts: float = 
     for i in range(n_e):
         image = values[i]
         if drift_px is not None:
-            image = ndimage.shift(image, drift_px[i], order=3, mode="nearest")
+            image = shift_images(image[None], drift_px[i])[0]
         beam = intensity[i] * profile
         counts[i] = rng.poisson(beam * np.exp(-image)) + darks[i]
         flats[i] = rng.poisson(beam) + darks[i]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 from skimage.transform import radon
 
 from redoxmap.io.raw import RawStack
+from redoxmap.preprocess.align import shift_images
 
 
 def project(volume: xr.DataArray, angles_deg: np.ndarray) -> np.ndarray:
@@ -32,10 +32,7 @@ def acquire_projections(volume: xr.DataArray, angles_deg: np.ndarray, flat_count
     line = project(volume, angles_deg)
     jitter = rng.uniform(-jitter_px, jitter_px, size=(len(angles_deg), 2)) if jitter_px else \
         np.zeros((len(angles_deg), 2))
-    moved = np.empty_like(line)
-    for i in range(line.shape[0]):
-        moved[i] = ndimage.shift(line[i], (jitter[i, 0], jitter[i, 1] + center_offset_px), order=3,
-                                 mode="nearest")
+    moved = shift_images(line, jitter + np.array([0.0, center_offset_px]))
     ny, nx = line.shape[1:]
     xx = np.linspace(-1, 1, nx)
     beam = flat_counts * (1 - 0.1 * xx**2)[None, :] * np.ones((ny, 1))
