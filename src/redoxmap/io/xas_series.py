@@ -145,9 +145,11 @@ def read_xas_series(paths: Sequence[str | Path], *, times: Sequence | None = Non
 
     Examples
     --------
-    >>> series = read_xas_series(["tests/data/xas/Fe_XDIFiles.h5"])  # doctest: +SKIP
-    >>> series.dims, series.sizes["scan"]                              # doctest: +SKIP
-    (('scan', 'energy'), 3)
+    >>> folder = "tests/data/xas/"
+    >>> series = read_xas_series([folder + "norm_op2_cell4_pos1_dq1_0001_av240_00001.txt.gz",
+    ...                           folder + "norm_op2_cell4_pos1_dq1_0012_av240_00001.txt.gz"])
+    >>> series.dims, series.sizes["energy"], str(series.time.values[1])
+    (('scan', 'energy'), 1649, '2022-07-27T01:07:55.910000000')
     """
     if len(paths) == 0:
         raise FormatError("read_xas_series: no files given; expected one or more files of XAS scans")

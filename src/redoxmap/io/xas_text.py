@@ -145,9 +145,9 @@ def read_xas_text(path: str | Path, column: str | int | None = None) -> list[Xas
     -------
     The scans in file order: blocks first, columns within a block.
 
-    >>> scans = read_xas_text("tests/data/xas/norm_op2_cell4_pos1_dq1_0001_av240_00001.txt")
+    >>> scans = read_xas_text("tests/data/xas/norm_op2_cell4_pos1_dq1_0001_av240_00001.txt.gz")
     >>> scans[0].label, scans[0].normalized, str(scans[0].start_time)
-    ('normalized', True, '2022-07-26 23:01:58.055000')
+    ('norm_op2_cell4_pos1_dq1_0001_av240_00001', True, '2022-07-26 23:01:58.055000')
     """
     path = Path(path)
     if not path.is_file():

@@ -58,7 +58,7 @@ def simulate_xas_series(cycler: pd.DataFrame, scan_time_s, standards: xr.DataArr
     ...                    "energy": energy, "valence": ("component", [2.0, 3.0, 4.0])})
     >>> series, truth = simulate_xas_series(galvanostatic_cycle(), [0.0, 20000.0], std)
     >>> truth.valence.values.round(3).tolist()
-    [2.2, 3.078]
+    [2.2, 3.279]
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     t = np.asarray(scan_time_s, float)
