@@ -130,7 +130,8 @@ def _common_range(series: xr.DataArray, library: xr.DataArray) -> xr.DataArray:
     if inside.all():
         return series
     if inside.sum() < 8:
-        raise FormatError(f"the standards cover {lo:g}–{hi:g} eV and the scans {energy[0]:g}–{energy[-1]:g} eV; "
+        raise FormatError(f"the standards cover {lo:g}–{hi:g} eV and the scans {energy[0]:g}–"
+                          f"{energy[-1]:g} eV; "
                           "expected standards measured over the scans' edge region")
     warnings.warn(f"the scans are cut from {energy[0]:g}–{energy[-1]:g} eV to {energy[inside][0]:g}–"
                   f"{energy[inside][-1]:g} eV, the range the standards cover", stacklevel=3)
@@ -213,7 +214,9 @@ def run_xas_series(config: XasSeriesConfig, progress: Progress | None = None, *,
                 results[name] = maps[name]
         results = results.assign_coords(standard_valence=("component", library.valence.values))
         results.attrs["fit_window_ev"] = [float(v) for v in window]
-        results = results.merge(_edge_valence(library, norm, results.edge_ev, config.e0))
+        edge_valence = _edge_valence(library, norm, results.edge_ev, config.e0)
+        results = results.merge(edge_valence)
+        results.attrs.update(edge_valence.attrs)
     history = (maps if maps is not None else norm.normalized).attrs["history"]
     results.attrs.update(e0_frame=config.e0, e0_series_ev=e0_series, fit_mode=config.mode, history=history)
     report("fit")
@@ -303,8 +306,8 @@ def _write_report(config: XasSeriesConfig, results: xr.Dataset, table: pd.DataFr
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN scans outside the record
             if "valence" in results:
-                written.append(save_figure(quantity_vs_cycler_figure(results.valence.rename("valence"),
-                                                                     results.valence_err), out,
+                valence = results.valence.rename("valence").assign_attrs(units="")
+                written.append(save_figure(quantity_vs_cycler_figure(valence, results.valence_err), out,
                                            "valence_vs_cycler.png"))
             edge = results.edge_ev.rename("edge at half jump").assign_attrs(units="eV")
             written.append(save_figure(quantity_vs_cycler_figure(edge), out, "edge_vs_cycler.png"))
