@@ -13,8 +13,9 @@ from redoxmap.io.xas_scan import XasScan, parse_time
 __all__ = ["read_athena", "read_athena_scans"]
 
 
-def _groups(path: Path) -> dict:
-    """The project's groups as larch reads them (label → larch Group)."""
+def _groups(path: Path) -> list[tuple[str, object]]:
+    """The project's groups as larch reads them: (label, larch Group) in the project's order (labels
+    may repeat)."""
     if not path.is_file():
         raise FormatError(f"{path}: Athena project not found")
     try:
@@ -28,7 +29,7 @@ def _groups(path: Path) -> dict:
         project = larch_read_athena(str(path))
     except Exception as exc:  # larch raises plain errors on malformed projects
         raise FormatError(f"{path}: not a readable Athena project ({exc})") from exc
-    out = {str(getattr(group, "label", name)): group for name, group in project.groups.items()}
+    out = [(str(getattr(group, "label", name)), group) for name, group in project.groups.items()]
     if not out:
         raise FormatError(f"{path}: the project holds no groups")
     return out
@@ -45,8 +46,7 @@ def read_athena(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     Energies include the group's Athena calibration shift (``bkg_eshift``); μ is the stored,
     un-normalized μ(E) (normalize with :func:`redoxmap.preprocess.normalize.normalize_stack`).
     """
-    return {label: (_energy(group), np.asarray(group.mu, float))
-            for label, group in _groups(Path(path)).items()}
+    return {label: (_energy(group), np.asarray(group.mu, float)) for label, group in _groups(Path(path))}
 
 
 def read_athena_scans(path: str | Path) -> list[XasScan]:
@@ -65,7 +65,7 @@ def read_athena_scans(path: str | Path) -> list[XasScan]:
     """
     path = Path(path)
     scans = []
-    for label, group in _groups(path).items():
+    for label, group in _groups(path):
         params = getattr(group, "athena_params", None)
         xdi_scan = getattr(params, "xdi_scan", None)
         start = parse_time(str(xdi_scan.get("start_time", ""))) if isinstance(xdi_scan, dict) else None
