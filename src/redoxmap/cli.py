@@ -300,6 +300,46 @@ def xrd_series(
         scan_interval_s=scan_interval_s, first_scan_s=first_scan_s, offset_s=offset_s, exposure_s=exposure_s))
 
 
+@app.command("xas-series")
+def xas_series(
+    spectra: list[Path] = typer.Argument(..., help="XAS scans in time order: XDI, column text (one or "
+                                         "several scans), NeXus NXxas (.h5/.nxs), Athena .prj (larch extra)"),
+    library: Path | None = typer.Option(None, "--library", "-l", help="Reference library (.csv or .h5) with "
+                                        "valences"),
+    ref: list[Path] | None = typer.Option(None, "--ref", "-r", help="Standard (one scan per file, any format "
+                                          "above); repeat, with --valence each"),
+    valence: list[float] | None = typer.Option(None, "--valence", help="Valence of each --ref, in order"),
+    name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each --ref, in order"),
+    cycler: Path | None = typer.Option(None, help="Cycler file to synchronise with (any format echem reads)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.nc spectra, fractions, "
+                                       "valence, edge energies)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    mode: str = typer.Option("sum1", help="sum1 | nnls | sum1-scaled | lsq (fit of the normalized spectra)"),
+    e0: str = typer.Option("series", help="series: one E0 and one set of windows for every scan and standard "
+                           "(Athena's constrained parameters) | each: every spectrum its own"),
+    min_ev: float | None = typer.Option(None, help="Fit window start (eV); default E0 − 20 eV"),
+    max_ev: float | None = typer.Option(None, help="Fit window end (eV); default E0 + 40 eV"),
+    column: str | None = typer.Option(None, help="μ column(s) of text files: name, number or pattern (mu_*)"),
+    match: str | None = typer.Option(None, help="Keep scans whose label matches this pattern, e.g. 'NiO.0*'"),
+    scan_interval_s: float | None = typer.Option(None, help="Scan i at FIRST + i × this on the cycler's "
+                                                 "clock (s), instead of the files' times"),
+    first_scan_s: float = typer.Option(0.0, help="Cycler time of the first scan (s), with --scan-interval-s"),
+    offset_s: float = typer.Option(0.0, help="Add this to the scans' times before matching (s)"),
+    exposure_s: float | None = typer.Option(None, help="Duration of each scan (s): match its middle"),
+) -> None:
+    """Operando bulk XAS: edge energy, fractions of standards and valence per scan, synchronised with the
+    cycler's voltage and capacity (Wang et al. 2021, Fig. 5d)."""
+    from redoxmap.pipeline.xas_series import XasSeriesConfig, run_xas_series
+
+    _run(run_xas_series, XasSeriesConfig(
+        spectra=list(spectra), library=library, references=list(ref) if ref else None,
+        valences=list(valence) if valence else None, names=list(name) if name else None, cycler=cycler,
+        output=output, report=report, overwrite=overwrite, mode=mode, e0=e0, min_ev=min_ev, max_ev=max_ev,
+        column=column, match=match, scan_interval_s=scan_interval_s, first_scan_s=first_scan_s,
+        offset_s=offset_s, exposure_s=exposure_s))
+
+
 @tomo_app.command("recon")
 def tomo_recon(
     projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),

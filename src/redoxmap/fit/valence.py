@@ -26,11 +26,13 @@ def valence_inputs(stack: xr.DataArray, library: xr.DataArray,
                    window_ev: tuple[float, float] | None = None,
                    normalize: bool | Literal["auto"] = "auto",
                    standards: Literal["own", "shared"] = "own",
+                   e0_ev: Literal["mean", "each"] = "mean",
                    ) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
     """The spectra and standards :func:`valence_map` fits, and the edge-jump map.
 
     With ``normalize`` the stack is pre-edge subtracted and edge-step normalized per pixel with one
-    E0 (that of its mean spectrum) and Larch's default windows (:func:`normalize_stack`). The
+    E0 (that of its mean spectrum; with ``e0_ev="each"`` each spectrum's own, as for a series of bulk
+    scans) and Larch's default windows (:func:`normalize_stack`). The
     standards are normalized each with its own E0 and windows over its own measured range, then
     resampled onto the stack's energies (``standards="own"``, what Athena does); with
     ``standards="shared"`` they get the stack's E0 and windows instead. Both are then cut to
@@ -45,6 +47,7 @@ def valence_inputs(stack: xr.DataArray, library: xr.DataArray,
     normalize : normalize stack and standards (else both are fitted as given); ``"auto"``: for
         hard-X-ray scans, not for short soft-X-ray scans (see :func:`valence_map`).
     standards : ``"own"`` or ``"shared"`` normalization parameters for the standards.
+    e0_ev : ``"mean"`` (one E0 for the stack) or ``"each"`` (every spectrum its own E0).
 
     Returns
     -------
@@ -67,7 +70,7 @@ def valence_inputs(stack: xr.DataArray, library: xr.DataArray,
             valence=library["valence"])
     refs = resample_library(library, stack["energy"].values, source)
     if normalize:
-        norm = normalize_stack(stack)
+        norm = normalize_stack(stack, e0_ev=e0_ev)
         data, jump = norm["normalized"], norm["edge_step"]
         if standards == "shared":
             e0 = float(norm["e0_ev"].values.flat[0])
@@ -91,7 +94,8 @@ def valence_inputs(stack: xr.DataArray, library: xr.DataArray,
 def valence_map(stack: xr.DataArray, library: xr.DataArray, mode: str = "auto",
                 window_ev: tuple[float, float] | None = None, normalize: bool | Literal["auto"] = "auto",
                 mask: xr.DataArray | None = None,
-                standards: Literal["own", "shared"] = "own") -> xr.Dataset:
+                standards: Literal["own", "shared"] = "own",
+                e0_ev: Literal["mean", "each"] = "mean") -> xr.Dataset:
     """Fractions of each standard, effective valence and its standard error, and R per pixel.
 
     Spectra and standards are prepared by :func:`valence_inputs` (normalization and window).
@@ -124,13 +128,14 @@ def valence_map(stack: xr.DataArray, library: xr.DataArray, mode: str = "auto",
     normalize : normalize stack and standards first, or ``"auto"`` (see above).
     mask : pixels to report statistics over.
     standards : ``"own"`` (default, Athena) or ``"shared"`` normalization of the standards.
+    e0_ev : ``"mean"`` (image stacks) or ``"each"`` (series of bulk scans): see :func:`valence_inputs`.
 
     Returns
     -------
     The :func:`lincomb` Dataset (``valence``, ``valence_err``, ``fraction``, ``fit_status`` …) plus
     ``edge_jump`` (thickness proxy).
     """
-    data, refs, jump = valence_inputs(stack, library, window_ev, normalize, standards)
+    data, refs, jump = valence_inputs(stack, library, window_ev, normalize, standards, e0_ev)
     normalize = bool(refs.attrs["normalized"])
     if mode == "auto":
         mode = "sum1" if normalize else "sum1-scaled"

@@ -13,13 +13,16 @@ from redoxmap.io.stack import detect_format, read_raw
 from redoxmap.io.stxm import read_stxm, write_stxm
 from redoxmap.io.tiff import read_tiff, write_tiff
 from redoxmap.io.writers import write_dataset
+from redoxmap.io.xas_series import read_xas_scans, read_xas_series
+from redoxmap.io.xdi import read_xdi, write_xdi
 from redoxmap.io.xradia import read_xradia, read_xradia_raw, read_xrm_folder, read_xrm_series, write_xradia
 from redoxmap.io.xrd import read_pattern, read_xrd_series, write_fxye
 
 __all__ = [
     "RawStack", "detect_format", "read_cxi_stack", "read_dxchange", "read_energy_list", "read_fxi",
     "read_hdf5", "read_nxstxm", "read_pattern", "read_raw", "read_spectrum", "read_stxm", "read_tiff",
-    "read_xradia", "read_xradia_raw", "read_xrd_series", "read_xrm_folder", "read_xrm_series", "write_cxi",
+    "read_xas_scans", "read_xas_series", "read_xdi", "read_xradia", "read_xradia_raw", "read_xrd_series",
+    "read_xrm_folder", "read_xrm_series", "write_cxi",
     "write_dataset", "write_dxchange", "write_fxi", "write_fxye", "write_hdf5", "write_nxstxm", "write_stxm",
-    "write_tiff", "write_xradia",
+    "write_tiff", "write_xdi", "write_xradia",
 ]

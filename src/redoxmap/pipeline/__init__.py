@@ -31,12 +31,13 @@ from redoxmap.pipeline.tomo import (
 )
 from redoxmap.pipeline.valence import ValenceConfig, run_valence
 from redoxmap.pipeline.xanes2d import Xanes2DConfig, run_xanes2d
+from redoxmap.pipeline.xas_series import XasSeriesConfig, run_xas_series
 from redoxmap.pipeline.xrd_series import XrdSeriesConfig, run_xrd_series
 
 __all__ = [
     "ClassifyConfig", "DemoConfig", "DualEnergyConfig", "EchemConfig", "JobConfig", "JobResult",
     "ParticleConfig", "PoresConfig", "ProfileConfig", "Progress", "TomoReconConfig", "TomoXanesConfig",
-    "ValenceConfig", "Xanes2DConfig", "XrdSeriesConfig", "run_classify", "run_demo", "run_dual_energy",
-    "run_echem", "run_particle", "run_pores", "run_profile", "run_tomo_recon", "run_tomo_xanes",
-    "run_valence", "run_xanes2d", "run_xrd_series",
+    "ValenceConfig", "XasSeriesConfig", "Xanes2DConfig", "XrdSeriesConfig", "run_classify", "run_demo",
+    "run_dual_energy", "run_echem", "run_particle", "run_pores", "run_profile", "run_tomo_recon",
+    "run_tomo_xanes", "run_valence", "run_xanes2d", "run_xas_series", "run_xrd_series",
 ]

@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 import xarray as xr
+from scipy.signal import fftconvolve
 
 from redoxmap.errors import EnergyError
 from redoxmap.history import with_history
@@ -62,34 +63,33 @@ def energy_step(energy_ev: np.ndarray) -> float:
     return float(np.median(steps)) if steps.size else 1.0
 
 
-def _lorentzian_matrix(energy: np.ndarray, step_ev: float) -> np.ndarray:
-    """Linear operator L (E × E) of Larch's ``smooth``: interpolate onto a uniform grid of
+def _lorentzian_smooth(values: np.ndarray, energy: np.ndarray, step_ev: float) -> np.ndarray:
+    """Larch's ``smooth`` of each row of ``values`` (P, E): interpolate onto a uniform grid of
     ``step_ev`` (5 steps beyond each end, held constant there), convolve with the Lorentzian
-    w_k ∝ 1/(1 + k²) (half width one grid step) with mirrored ends, interpolate back."""
+    w_k ∝ 1/(1 + k²) (half width one grid step; k = −n … n−1 for n grid points) with mirrored ends
+    (below the start without repeating the first point, above the end repeating the last),
+    interpolate back. The convolution is one FFT per row (scipy ``fftconvolve``), so a long scan on a
+    fine grid (n of several thousand) costs milliseconds, not an n × n matrix."""
     lo = step_ev * np.trunc((energy.min() - 5 * step_ev) / step_ev)
     hi = step_ev * np.trunc((energy.max() + 5 * step_ev) / step_ev)
     n = int(min(1 + np.trunc((hi - lo + 0.1 * step_ev) / step_ev), 50 * energy.size))
     grid = lo + step_ev * np.arange(n)
-    to_grid = _interp_matrix(energy, grid)
+    on_grid = _interp_rows(values, energy, grid)
     k = np.arange(-n, n)
     weights = 1.0 / (1.0 + k.astype(float) ** 2)
     weights /= weights.sum()
-    source = np.arange(n)[:, None] - k[None, :]  # y_ext index j − k
+    source = np.arange(-(n - 1), 2 * n)  # every index j − k reaches, mirrored into the grid
     source = np.where(source < 0, -source, np.where(source >= n, 2 * n - 1 - source, source))
-    conv = np.zeros((n, n))
-    np.add.at(conv, (np.repeat(np.arange(n), k.size), source.ravel()), np.tile(weights, n))
-    return _interp_matrix(grid, energy) @ conv @ to_grid
+    full = fftconvolve(on_grid[:, source], weights[None, :], axes=1)
+    return _interp_rows(full[:, 2 * n - 1:3 * n - 1], grid, energy)
 
 
-def _interp_matrix(x: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Matrix M with M @ y = np.interp(target, x, y) for any y on increasing ``x``."""
+def _interp_rows(values: np.ndarray, x: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Each row of ``values`` (P, len(x)) linearly interpolated from increasing ``x`` onto
+    ``target``, held constant beyond the ends."""
     i = np.clip(np.searchsorted(x, target) - 1, 0, x.size - 2)
     t = np.clip((target - x[i]) / (x[i + 1] - x[i]), 0.0, 1.0)
-    out = np.zeros((target.size, x.size))
-    rows = np.arange(target.size)
-    out[rows, i] = 1 - t
-    out[rows, i + 1] += t
-    return out
+    return values[:, i] * (1 - t) + values[:, i + 1] * t
 
 
 def _step_estimate(energy: np.ndarray) -> float:
@@ -155,7 +155,7 @@ def _e0_kernel(mu: np.ndarray, energy: np.ndarray, smooth: bool) -> np.ndarray:
     best = np.empty(spectra.shape[0], int)
     for value in np.unique(np.round(step, 6)):  # a few distinct steps at most
         rows = np.round(step, 6) == value
-        smoothed = raw[rows] @ _lorentzian_matrix(energy, float(value)).T
+        smoothed = _lorentzian_smooth(raw[rows], energy, float(value))
         best[rows] = _e0_pass(smoothed, lo[rows], hi[rows])
     best = np.where(best <= 0, lo + 2, best)
     return energy[best].reshape(shape)
