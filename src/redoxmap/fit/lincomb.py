@@ -105,10 +105,11 @@ def solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: Design,
     The RSS of weights w is dd − g(w), with the gain g(w) = 2 w·b − wᵀGw (b = Aᵀd = Rᵀp,
     G = AᵀA). Unconstrained: w = R⁻¹p, g = |p|². Constraints w ≥ 0 are met by exact active-set
     enumeration: on each subset S of the columns the unconstrained solution is w_S = G_SS⁻¹ b_S,
-    with g = w_S·b_S; the feasible one of largest gain wins (w = 0, g = 0 if none). A pixel whose
-    solution on all columns is feasible is done (no subset has a larger gain); only the others try
-    the subsets. With Σw = 1 each subset's solution is moved onto Σw = 1 (Lagrange multiplier:
-    w_S − C1 (1ᵀw_S − 1) / (1ᵀC1), C = G_SS⁻¹), and only solutions with Σw = 1 are candidates.
+    with g = w_S·b_S; the feasible one of largest gain wins (w = 0, g = 0 if none; a later subset
+    must beat the best so far by 1e-12 dd). A pixel whose solution on all columns is feasible is
+    done (no subset has a larger gain); only the others try the subsets. With Σw = 1 each
+    subset's solution is moved onto Σw = 1 (Lagrange multiplier: w_S − C1 (1ᵀw_S − 1) / (1ᵀC1),
+    C = G_SS⁻¹), and only solutions with Σw = 1 are candidates.
 
     Examples
     --------
@@ -126,8 +127,8 @@ def solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: Design,
         misfit = design.r @ w - p
         gain -= np.einsum("kp,kp->p", misfit, misfit)
     if design.nonneg.any():
-        feasible = _feasible(w, design.sets[0].constrained)
-        margin = 1e-12 * np.maximum(dd, 1e-300)  # a subset must beat the best so far by this
+        feasible = _feasible(w, design.nonneg)
+        margin = dd * 1e-12
         if not design.sum_to_one:  # w = 0 is feasible, with gain 0
             feasible &= gain > margin
         w *= feasible
@@ -135,27 +136,27 @@ def solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: Design,
         rest = np.flatnonzero(~feasible)
         if rest.size:
             _best_subset(design, np.take(p, rest, axis=1), margin[rest], w, gain, rest)
-        for row in w[design.nonneg]:
-            np.maximum(row, 0.0, out=row)
+        for k in np.flatnonzero(design.nonneg):
+            np.maximum(w[k], 0.0, out=w[k])
     np.subtract(dd, gain, out=gain)
     return w, np.maximum(gain, 0.0, out=gain)
 
 
 def _feasible(w: np.ndarray, constrained: np.ndarray) -> np.ndarray:
-    """Where the constrained weights (rows of ``w``) are ≥ 0, to 1e-9 of the largest weight."""
-    if len(w) == 1:
-        return w[0] >= 0.0
-    size = np.abs(w)
-    largest = size[0]
-    for row in size[1:]:
-        np.maximum(largest, row, out=largest)
-    rows = w[constrained]
-    lowest = rows[0].copy()
+    """Where the constrained weights (rows of ``w``) are ≥ 0 to 1e-9 of the largest |weight|."""
+    lowest = _reduce_rows(np.minimum, w[constrained])
+    if constrained.all():  # the largest |weight| is the largest weight or −lowest
+        return lowest >= -1e-9 * _reduce_rows(np.maximum, w)
+    return lowest >= -1e-9 * _reduce_rows(np.maximum, np.abs(w))
+
+
+def _reduce_rows(ufunc: np.ufunc, rows: np.ndarray) -> np.ndarray:
+    """``ufunc`` across the rows (a loop of row operations: faster than a reduction over axis 0
+    of a few rows)."""
+    result = rows[0].copy()
     for row in rows[1:]:
-        np.minimum(lowest, row, out=lowest)
-    largest += 1e-300
-    largest *= -1e-9
-    return lowest >= largest
+        ufunc(result, row, out=result)
+    return result
 
 
 def _best_subset(design: Design, p: np.ndarray, margin: np.ndarray, w: np.ndarray,
@@ -164,11 +165,10 @@ def _best_subset(design: Design, p: np.ndarray, margin: np.ndarray, w: np.ndarra
     feasible solution and its gain into ``w`` and ``gain`` there."""
     b = design.r.T @ p
     best = np.full(len(margin), -np.inf if design.sum_to_one else 0.0)
-    choice = np.zeros(len(margin), np.int16)
     solutions = []
-    for index, active in enumerate(design.sets[1:], start=1):
+    for active in design.sets[1:]:
         b_s = b[active.columns]
-        w_s = active.inverse @ b_s
+        w_s = active.inverse @ b_s if len(b_s) > 1 else b_s * active.inverse[0, 0]
         if active.shift is not None:
             w_s -= np.outer(active.shift, w_s.sum(axis=0) - 1.0)
             g = 2 * np.einsum("kp,kp->p", w_s, b_s) - np.einsum("kp,kp->p", w_s, active.gram @ w_s)
@@ -178,12 +178,13 @@ def _best_subset(design: Design, p: np.ndarray, margin: np.ndarray, w: np.ndarra
         if active.constrained.any():
             better &= _feasible(w_s, active.constrained)
         best = np.where(better, g, best)
-        np.maximum(choice, better * np.int16(index), out=choice)  # later sets have larger indices
-        solutions.append(w_s)
+        solutions.append((active.columns, w_s, better))
     chosen = np.zeros((w.shape[0], len(margin)))
-    for index, (active, w_s) in enumerate(zip(design.sets[1:], solutions, strict=True), start=1):
-        picked = choice == index
-        for column, values in zip(active.columns, w_s, strict=True):
+    taken = np.zeros(len(margin), bool)
+    for columns, w_s, better in reversed(solutions):  # the last subset that was better won
+        picked = better & ~taken
+        taken |= better
+        for column, values in zip(columns, w_s, strict=True):
             chosen[column] += values * picked
     for row, values in zip(w, chosen, strict=True):
         row[pixels] = values
@@ -194,9 +195,11 @@ def _best_subset(design: Design, p: np.ndarray, margin: np.ndarray, w: np.ndarra
 STATUS_MEANINGS = ("fitted", "no_material", "non_finite_spectrum", "valence_out_of_range")
 FITTED, NO_MATERIAL, NON_FINITE, OUT_OF_RANGE = range(4)
 
-#: Bytes of the stack read per block: a block (~1 MB, 2048 pixels at 121 float32 energies) is
-#: still in cache when its sum of squares follows its projection, so the data leave memory once.
-READ_BYTES = 1 << 20
+#: Values of the stack read per block: a block (2048 pixels at 121 energies, 1 MB of float32) is
+#: still in cache for the second and later of its products and its sum of squares, so the data
+#: leave memory once; and it is small enough for OpenBLAS to run each product on the calling
+#: thread (it splits a gemv over threads from 4.6e5 values on).
+READ_VALUES = 1 << 18
 #: Pixels solved together: their float64 temporaries stay in cache, and the Python overhead is
 #: paid a few dozen times per megapixel.
 SOLVE_PIXELS = 1 << 13
@@ -273,7 +276,7 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
                  n_ref=n_ref, dof=max(n_e - (n_col - 1 if sum_to_one else n_col), 1),
                  cov_diag=np.diag(cov)[:, None].copy(), cov_rows=cov.sum(axis=1)[:, None],
                  cov_sum=float(cov.sum()), valence=valence, valence_terms=valence_terms,
-                 rows=rows, read_pixels=max(READ_BYTES // (n_e * d.dtype.itemsize), 1))
+                 rows=rows, read_pixels=1 << max(int(np.log2(READ_VALUES / n_e)), 0))
     n_pix = columns.shape[1]
     out = np.empty((max(r.stop for r in rows.values()), n_pix))
     starts = range(0, n_pix, SOLVE_PIXELS)
@@ -294,7 +297,8 @@ def _project(columns: np.ndarray, plan: _Plan, start: int, stop: int) -> tuple[n
     for first in range(start, stop, plan.read_pixels):
         block = columns[:, first:min(first + plan.read_pixels, stop)]
         cells = slice(first - start, first - start + block.shape[1])
-        np.einsum("ke,ep->kp", plan.q_t, block, out=p[:, cells])
+        for basis, coordinate in zip(plan.q_t, p, strict=True):  # BLAS gemv: one stream each
+            np.matmul(basis, block, out=coordinate[cells])
         np.einsum("ep,ep->p", block, block, out=dd[cells])
     return p, dd
 
@@ -437,31 +441,30 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         dask_gufunc_kwargs={"output_sizes": {"out": max(r.stop for r in rows.values())}},
     )
     components = refs["component"].values
-
-    def per_component(name: str) -> xr.DataArray:
-        part = packed.isel(out=rows[name]).rename(out="component")
-        return part.assign_coords(component=components).transpose("component", *spatial)
-
-    ds = xr.Dataset({"weight": per_component("weight"), "fraction_err": per_component("fraction_err")})
-    for name in ("r_factor", "residual_variance", "thickness_od", "background_od"):
+    values = packed.data  # (*spatial, out), NumPy or dask; each output row is contiguous
+    per_pixel, per_component = tuple(spatial), ("component", *spatial)
+    status = values[..., rows["fit_status"].start].astype(np.int8)
+    status = status.compute() if hasattr(status, "compute") else status
+    inside, counts = _fit_mask(stack, mask, status, spatial)
+    fraction = np.moveaxis(values[..., rows["fraction"]], -1, 0)
+    variables = {name: (per_component, np.moveaxis(values[..., rows[name]], -1, 0))
+                 for name in ("weight", "fraction_err")}
+    for name in ("r_factor", "residual_variance", "thickness_od", "background_od", "valence",
+                 "valence_err"):
         if name in rows:
-            ds[name] = packed.isel(out=rows[name].start)
+            variables[name] = per_pixel, values[..., rows[name].start]
+    variables.update(fit_status=(per_pixel, status), fraction=(per_component, fraction),
+                     mask=(per_pixel, inside))
+    difference = np.where(inside, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
+    mean = difference.sum(axis=tuple(range(1, difference.ndim))) / np.count_nonzero(inside)
+    difference -= mean.reshape(-1, *[1] * inside.ndim)
+    difference *= inside
+    difference += 0.0  # −0.0 outside the mask (where the mean was positive) becomes 0.0
+    variables.update(difference_from_mean=(per_component, difference), mean_fraction=("component", mean))
+    coords = {"component": components}
     if valence is not None:
-        ds = ds.assign_coords(standard_valence=("component", valence))
-        for name in ("valence", "valence_err"):
-            ds[name] = packed.isel(out=rows[name].start)
-    if "valid" in stack.coords:
-        ds = ds.drop_vars("valid", errors="ignore")
-    status = packed.isel(out=rows["fit_status"].start).astype(np.int8)
-    status = status.drop_vars([c for c in status.coords if c not in spatial])
-    status = status.compute() if status.chunks is not None else status
-    ds["fit_status"] = status
-    ds["fraction"] = per_component("fraction")
-    ds["mask"], counts = _fit_mask(stack, mask, status == FITTED, status, spatial)
-    inside = ds["fraction"].where(ds["mask"], 0.0)  # finite: the mask holds fitted pixels only
-    mean = inside.sum(spatial, skipna=False) / ds["mask"].sum(spatial)
-    ds["difference_from_mean"] = (inside - mean).where(ds["mask"], 0.0)
-    ds["mean_fraction"] = mean
+        coords["standard_valence"] = "component", valence
+    ds = xr.Dataset(variables, coords=packed.coords).assign_coords(coords)
     for name in ("shift_y", "shift_x"):
         if name in stack.coords:
             ds[name] = stack.coords[name].reset_coords(drop=True)
@@ -479,29 +482,32 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _fit_mask(stack: xr.DataArray, mask, good: xr.DataArray, status: xr.DataArray,
-              spatial: list) -> tuple[xr.DataArray, dict[str, int]]:
+def _fit_mask(stack: xr.DataArray, mask, status: np.ndarray,
+              spatial: list) -> tuple[np.ndarray, dict[str, int]]:
     """The pixels statistics are taken over: the given mask (default all) on valid pixels whose
     fit succeeded; and the count of pixels of the given mask rejected for each reason."""
     if mask is None:
-        wanted = xr.ones_like(good, dtype=bool)
+        wanted = None
     else:
         wanted = mask if isinstance(mask, xr.DataArray) else xr.DataArray(np.asarray(mask), dims=spatial)
-        if wanted.shape != good.shape:
-            raise MaskError(f"mask has shape {wanted.shape}; expected {good.shape} (the image shape)")
+        if wanted.shape != status.shape:
+            raise MaskError(f"mask has shape {wanted.shape}; expected {status.shape} (the image shape)")
         wanted = wanted.astype(bool)
     if "valid" in stack.coords:
-        wanted = wanted & stack.coords["valid"].reset_coords(drop=True)
-    wanted = wanted.compute() if wanted.chunks is not None else wanted
-    wanted = wanted.drop_vars([c for c in wanted.coords if c not in spatial])
-    codes = np.asarray(status.values)[np.asarray(wanted.values)]
-    counts = {"pixels_in_mask": int(codes.size), "pixels_fitted": int((codes == FITTED).sum())}
+        valid = stack.coords["valid"].reset_coords(drop=True)
+        wanted = valid if wanted is None else wanted & valid
+    if wanted is not None:
+        wanted = np.asarray(wanted.transpose(*spatial).values)
+    codes = status if wanted is None else status[wanted]
+    counts = {"pixels_in_mask": int(codes.size), "pixels_fitted": np.count_nonzero(codes == FITTED)}
     for code, reason in enumerate(STATUS_MEANINGS[1:], start=1):
-        counts[f"pixels_rejected_{reason}"] = int((codes == code).sum())
-    out = wanted & good
+        counts[f"pixels_rejected_{reason}"] = np.count_nonzero(codes == code)
+    out = status == FITTED
+    if wanted is not None:
+        out &= wanted
     if mask is None:  # by default, a pixel without material is outside, not rejected
         counts["pixels_in_mask"] -= counts.pop("pixels_rejected_no_material")
-    if not bool(out.any()):
+    if not out.any():
         raise MaskError("the mask selects no pixel (after removing invalid pixels and failed fits: "
                         + ", ".join(f"{k}={v}" for k, v in counts.items())
                         + "); expected at least one pixel on the particle: lower the mask threshold")
