@@ -202,7 +202,7 @@ FITTED, NO_MATERIAL, NON_FINITE, OUT_OF_RANGE = range(4)
 READ_VALUES = 1 << 18
 #: Pixels solved together: their float64 temporaries stay in cache, and the Python overhead is
 #: paid a few dozen times per megapixel.
-SOLVE_PIXELS = 1 << 13
+SOLVE_PIXELS = 1 << 14
 
 
 def output_rows(n_ref: int, mode: str, with_valence: bool) -> dict[str, slice]:
