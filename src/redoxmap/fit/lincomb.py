@@ -5,9 +5,10 @@ Wang et al., Nat. Commun. 12, 5370 (2021), Methods, Eqs. 2–3: each pixel's opt
 weights t_k give phase fractions f_k = t_k / Σ_j t_j and their sum is proportional to thickness;
 the misfit is R = Σ_E (data − fit)² / Σ_E data².
 
-All pixels are solved at once from the normal equations: with the design matrix A (E × K),
-G = AᵀA and b = Aᵀd per pixel, the unconstrained weights are G⁻¹b and the residual sum of squares
-is dᵀd − 2wᵀb + wᵀGw, so the data are read once (one matrix product) whatever the mode.
+All pixels are solved at once from the normal equations, the data read once whatever the mode:
+with the design matrix A = QR (E × K, Q orthonormal), each pixel's coordinates p = Qᵀd and its
+dᵀd give b = Aᵀd = Rᵀp, the unconstrained weights R⁻¹p = G⁻¹b (G = AᵀA) and the residual sum of
+squares dᵀd − |p|², in general dᵀd − 2wᵀb + wᵀGw.
 Constrained modes enumerate the active sets (2^K − 1 small solves, K ≤ 12): the non-negative
 least-squares optimum is the best of the unconstrained solutions on each subset of references
 that come out non-negative, which is exact and needs no per-pixel iteration. The sum-to-one mode
@@ -77,9 +78,20 @@ class Design(NamedTuple):
 
 
 def factor_design(design: np.ndarray, nonneg: np.ndarray, sum_to_one: bool = False) -> Design:
-    """Factor the design matrix (E × n) once: A = QR, and every subset of the constrained columns
-    plus all free columns, largest first (principal submatrices of a positive-definite G = AᵀA are
-    invertible)."""
+    """Factor the design matrix once for all pixels: A = QR and the active sets to try.
+
+    Parameters
+    ----------
+    design : A (E × n), full column rank.
+    nonneg : which columns are constrained to be ≥ 0 (n).
+    sum_to_one : add the constraint Σw = 1.
+
+    Returns
+    -------
+    :class:`Design` with Q, R, R⁻¹ and every subset of the constrained columns plus all free
+    columns, largest first, each with G_SS⁻¹ (principal submatrices of a positive-definite
+    G = AᵀA are invertible).
+    """
     q, r = np.linalg.qr(design)
     gram = design.T @ design
     free = np.flatnonzero(~nonneg)
@@ -110,6 +122,17 @@ def solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: Design,
     done (no subset has a larger gain); only the others try the subsets. With Σw = 1 each
     subset's solution is moved onto Σw = 1 (Lagrange multiplier: w_S − C1 (1ᵀw_S − 1) / (1ᵀC1),
     C = G_SS⁻¹), and only solutions with Σw = 1 are candidates.
+
+    Parameters
+    ----------
+    p : coordinates Qᵀd of each pixel's spectrum (n × P), float64.
+    dd : dᵀd per pixel (P).
+    design : :func:`factor_design` of the columns.
+    out : where to write the weights (n × P), e.g. rows of a larger output.
+
+    Returns
+    -------
+    ``(weights, rss)``: n × P and P.
 
     Examples
     --------
@@ -198,7 +221,7 @@ FITTED, NO_MATERIAL, NON_FINITE, OUT_OF_RANGE = range(4)
 #: Values of the stack read per block: a block (2048 pixels at 121 energies, 1 MB of float32) is
 #: still in cache for the second and later of its products and its sum of squares, so the data
 #: leave memory once; and it is small enough for OpenBLAS to run each product on the calling
-#: thread (it splits a gemv over threads from 4.6e5 values on).
+#: thread (OpenBLAS 0.3.31 handed blocks of 2^19 values to its own threads, which then fought ours).
 READ_VALUES = 1 << 18
 #: Pixels solved together: their float64 temporaries stay in cache, and the Python overhead is
 #: paid a few dozen times per megapixel.
@@ -315,6 +338,7 @@ def _fit_chunk(start: int, columns: np.ndarray, plan: _Plan, out: np.ndarray) ->
         dd[~finite] = 0.0
     n_ref, first = plan.n_ref, plan.rows["weight"].start
     o = {name: out[rows, start:stop] for name, rows in plan.rows.items()}
+    # the weights of all columns: ``weight`` rows, then ``background_od`` in sum1-scaled mode
     w, rss = solve_normal_equations(p, dd, plan.design, out=out[first:first + p.shape[0], start:stop])
     weights = w[:n_ref]
     total = o["thickness_od"][0] if "thickness_od" in o else np.empty(stop - start)
