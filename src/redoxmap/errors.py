@@ -7,8 +7,8 @@ catches ``ValueError`` catches ours too; causes are chained (``raise … from ex
 
 __all__ = [
     "CompositionError", "ConfigError", "CycleError", "EnergyError", "ExperimentError", "FemError", "FitError",
-    "FormatError", "GittError", "MaskError", "MaskWarning", "MissingExtraError", "OutputError", "ParameterError",
-    "RedoxmapError", "RedoxmapWarning", "ResampleWarning", "TruncatedFileWarning",
+    "FormatError", "GittError", "MaskError", "MaskWarning", "MissingExtraError", "OutputError",
+    "ParameterError", "RedoxmapError", "RedoxmapWarning", "ResampleWarning", "TruncatedFileWarning",
 ]
 
 

@@ -306,9 +306,10 @@ def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -
         for name, status, _, message in failed:
             sample, job = name.split("/", 1)
             index = next(i for i, s in enumerate(plan.spec.samples) if s.name == sample)
-            in_file = job in plan.spec.samples[index].jobs
-            where = ("samples", index, "jobs", job) if in_file else ("samples", index)
-            problems.append(Problem(where, f"{status}: {message}", ""))
+            if job in plan.spec.samples[index].jobs:
+                problems.append(Problem(("samples", index, "jobs", job), f"{status}: {message}", ""))
+            else:
+                problems.append(Problem(("samples", index), f"{job} step {status}: {message}", ""))
         raise plan.source.error(problems, f"What the other steps computed is kept in {plan.output}; fix the "
                                 "failed steps and run again: only they and the steps after them will run.")
     report = config.report or plan.output / "report"

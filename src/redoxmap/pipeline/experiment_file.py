@@ -63,7 +63,7 @@ class ExperimentFile(BaseModel):
     scheduler: Literal["serial", "threads"] = "threads"
     workers: int | None = Field(None, ge=1)
     shared: dict[str, str | list[str]] = Field(default_factory=dict)
-    defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    defaults: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     samples: list[SampleSpec] = Field(min_length=1)
     summary: SummarySpec = Field(default_factory=SummarySpec)
 

@@ -164,7 +164,8 @@ def particle_rows(maps: xr.Dataset, variable: str, component: str | None = None,
 
     pixel = pixel_size_nm or maps.attrs.get("pixel_size_nm") or maps.attrs.get("voxel_size_nm")
     if pixel is None:
-        raise ConfigError("the maps record no pixel size; expected pixel_size_nm in the job's settings")
+        raise ConfigError("the maps record no pixel size; expected pixel_size_nm in the settings of the job "
+                          "that made them (e.g. defaults.valence.pixel_size_nm)")
     pixel = float(pixel)
     values = _selected(maps, variable, component)
     raw_mask = np.asarray(maps["mask"], bool)
