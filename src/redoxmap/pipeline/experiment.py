@@ -183,6 +183,7 @@ def _run_sample(plan: Plan, sample: str, force: bool, progress: Progress | None)
             continue
         record = StepRecord(folder)
         if not force and record.done(key):
+            record.failed.unlink(missing_ok=True)  # a failure of other settings, undone since
             outcomes.append((f"{sample}/{name}", "cached", 0.0, ""))
             continue
         start = time.perf_counter()
@@ -190,17 +191,15 @@ def _run_sample(plan: Plan, sample: str, force: bool, progress: Progress | None)
             written = _run_step(step, steps, progress) if step is not None else \
                 _make_particles(plan, steps, folder)
         except Exception as exc:  # one failed step must not stop the other samples
-            record.write({"status": "failed", "key": key, "error": str(exc),
-                          "traceback": traceback.format_exc(limit=8)})
+            record.write_failed({"key": key, "error": str(exc), "traceback": traceback.format_exc(limit=8),
+                                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
             outcomes.append((f"{sample}/{name}", "failed", time.perf_counter() - start, str(exc)))
             failed.add(name)
             continue
-        outputs = sorted({str(Path(p).relative_to(folder)) for p in written
-                          if Path(p).is_relative_to(folder)})
-        record.write({"status": "done", "key": key, "job": name, "sample": sample,
-                      "settings": step.settings if step is not None else None, "outputs": outputs,
-                      "seconds": round(time.perf_counter() - start, 3), "version": __version__,
-                      "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        record.write_done({"key": key, "job": name, "sample": sample,
+                           "settings": step.settings if step is not None else None,
+                           "seconds": round(time.perf_counter() - start, 3), "version": __version__,
+                           "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}, written)
         outcomes.append((f"{sample}/{name}", "ran", time.perf_counter() - start, ""))
     return outcomes
 
@@ -211,15 +210,10 @@ def _summarize(plan: Plan, report: Path, keys: dict[str, str], force: bool) -> t
     from redoxmap.report.experiment import write_experiment_report
     from redoxmap.report.files import save_table
 
-    try:
-        import pyarrow  # noqa: F401
-
-        parquet = True
-    except ImportError:
-        parquet = False
+    parquet = _parquet_available()
     summary = plan.summary
-    wanted = {"summary": vars(summary), "report": str(report), "parquet": parquet,
-              "samples": {s.name: dict(s.state) for s in plan.spec.samples}}
+    wanted = {"summary": vars(summary), "report": _relative(report.resolve(), plan.output),
+              "parquet": parquet, "samples": {s.name: dict(s.state) for s in plan.spec.samples}}
     key = step_key("summary", __version__, wanted, {}, keys)
     record = StepRecord(plan.output / ".redoxmap" / "summary")
     if not force and record.done(key):
@@ -253,6 +247,7 @@ def _summarize(plan: Plan, report: Path, keys: dict[str, str], force: bool) -> t
             table.to_parquet(tmp, index=False)
         written.append(plan.output / "particles.parquet")
     else:
+        (plan.output / "particles.parquet").unlink(missing_ok=True)  # never leave an older table beside
         warnings.warn("pyarrow is not installed: particles.parquet not written (particles.csv holds the same "
                       "table); pip install 'redoxmap[parquet]'", RedoxmapWarning, stacklevel=2)
     if len(table):
@@ -260,9 +255,15 @@ def _summarize(plan: Plan, report: Path, keys: dict[str, str], force: bool) -> t
             report, table, states, maps, profiles, state=summary.state, variable=summary.variable,
             component=summary.component, shells=summary.shells,
             title=plan.spec.name or plan.source.path.stem))
-    record.write({"status": "done", "key": key, "outputs": [str(p) for p in written],
-                  "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    record.write_done({"key": key, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}, written)
     return "ran", written, {"table": table, "states": states, "parquet": parquet}
+
+
+def _parquet_available() -> bool:
+    """True if pandas can write Parquet (pyarrow is installed)."""
+    import importlib.util
+
+    return importlib.util.find_spec("pyarrow") is not None
 
 
 def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -> JobResult:
@@ -300,7 +301,8 @@ def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -
                      + (f": {message}" if message else "")) for name, status, seconds, message in rows]
     values: dict[str, Any] = {"ran": [r[0] for r in rows if r[1] == "ran"],
                               "cached": [r[0] for r in rows if r[1] == "cached"],
-                              "failed": [r[0] for r in failed], "output": plan.output}
+                              "failed": [r[0] for r in failed], "output": plan.output,
+                              "hashed_bytes": cache.read_bytes}
     if failed:
         problems = []
         for name, status, _, message in failed:

@@ -1,11 +1,14 @@
 """Build-style caching of experiment steps: what a step's result depends on, and its record.
 
 A step is done when its folder holds ``step.json`` whose ``key`` equals the key of the step now and
-every output it lists still exists. The key is the SHA-256 of the job's name, the redoxmap version,
-its settings (paths relative to the experiment file), the content of its input files and the keys
-of the steps it reads from. The record is written last, after the job's own outputs are complete
-(each written under a temporary name and renamed), so a step that fails or is killed leaves no
-record of success and runs again, while the outputs of earlier runs stay where they were.
+every output it lists is still the file it wrote (same size and modification time). The key
+is the SHA-256 of the job's name, the redoxmap version, its settings (paths relative to the
+experiment file), the content of its input files and the keys of the steps it reads from. The
+record is written last, after the job's own outputs are complete (each written under a temporary
+name and renamed). A step that fails writes ``step-failed.json`` beside it and leaves the last
+good record and outputs alone: nothing computed before is lost, and undoing the change that made
+it fail finds the old result up to date. A step killed after replacing one of its outputs no longer
+matches its record, so it runs again.
 
 Input files are identified by the SHA-256 of their content, not by their size and modification
 time alone: a copied, restored or touched file with the same bytes does not trigger a rerun, and an
@@ -107,13 +110,24 @@ def step_key(job: str, version: str, settings: dict[str, Any], inputs: dict[str,
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _stat(path: Path) -> list[int] | None:
+    try:
+        stat = Path(os.path.normpath(path)).stat()  # "../" need not pass through an existing folder
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 class StepRecord:
-    """The ``step.json`` of a step folder: key, settings, inputs, outputs, status and time."""
+    """The ``step.json`` of a step folder: key, settings, outputs (with their size and modification
+    time), status and time; ``step-failed.json`` for the last failure."""
 
     NAME = "step.json"
+    FAILED = "step-failed.json"
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / self.NAME
+        self.failed = folder / self.FAILED
 
     def read(self) -> dict[str, Any] | None:
         """The record, or None if there is none (or it cannot be read)."""
@@ -123,12 +137,29 @@ class StepRecord:
             return None
 
     def done(self, key: str) -> bool:
-        """True if the step finished with this key and its outputs are all still there."""
+        """True if the step finished with this key and its outputs are those it wrote."""
         record = self.read()
-        return bool(record and record.get("status") == "done" and record.get("key") == key
-                    and all(os.path.exists(self.path.parent / out) for out in record.get("outputs", [])))
+        if not record or record.get("status") != "done" or record.get("key") != key:
+            return False
+        outputs = record.get("outputs", {})
+        return all(_stat(self.path.parent / out) == stat for out, stat in outputs.items())
 
-    def write(self, record: dict[str, Any]) -> None:
-        """Write the record (atomically)."""
-        with atomic_output(self.path, overwrite=True) as tmp:
+    def write_done(self, record: dict[str, Any], outputs: list[Path]) -> None:
+        """Record a success with ``outputs`` (kept relative to the step folder, so a moved or copied
+        results folder stays up to date), and forget an earlier failure."""
+        folder = self.path.parent
+        stats = {}
+        for path in outputs:
+            name = os.path.relpath(path, folder)
+            stats[name] = _stat(folder / name)
+        self._write(self.path, {**record, "status": "done", "outputs": stats})
+        self.failed.unlink(missing_ok=True)
+
+    def write_failed(self, record: dict[str, Any]) -> None:
+        """Record a failure beside the last good record (which stays)."""
+        self._write(self.failed, {**record, "status": "failed"})
+
+    @staticmethod
+    def _write(path: Path, record: dict[str, Any]) -> None:
+        with atomic_output(path, overwrite=True) as tmp:
             tmp.write_text(json.dumps(record, indent=1, sort_keys=True, default=str), encoding="utf-8")

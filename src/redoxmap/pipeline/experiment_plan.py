@@ -171,7 +171,7 @@ def _file_problems(value: Any, key: tuple, base: Path) -> list[Problem]:
 
 
 def _step(plan_spec: ExperimentFile, index: int, job: str, base: Path, output: Path,
-          problems: list[Problem]) -> Step | None:
+          problems: list[Problem], misspelt: bool = False) -> Step | None:
     """Build and check one step; add what is wrong to ``problems`` (None if anything is)."""
     sample = plan_spec.samples[index]
     spec = JOBS[job]
@@ -221,6 +221,8 @@ def _step(plan_spec: ExperimentFile, index: int, job: str, base: Path, output: P
         for problem in pydantic_problems(exc, prefix, origins, known, what=f"setting of {job}"):
             name = problem.key[len(prefix)] if problem.key[:len(prefix)] == prefix and \
                 len(problem.key) > len(prefix) else None
+            if problem.found == "missing" and name in spec.upstream and misspelt:
+                continue  # the job that would make it is misspelt: that is the problem reported
             if problem.found == "missing" and name in spec.config.INPUTS:
                 problem.expected = (f"`{name}` in the sample's files, in shared, or in the job's settings"
                                     + (f" (or a {' or '.join(spec.upstream[name])} step before it)"
@@ -265,11 +267,12 @@ def _summary(spec: ExperimentFile, problems: list[Problem]) -> Summary:
         problems.append(Problem(("summary",), f"variable {variable!r} has one map per reference",
                                 "`component:` naming the reference (or `variable: valence`)"))
     state = wanted.state or next((next(iter(s.state)) for s in spec.samples if s.state), None)
-    if state is not None and wanted.state is not None:
-        for i, sample in enumerate(spec.samples):
-            if state not in sample.state:
-                problems.append(Problem(("samples", i, "state"), f"no {state!r}",
-                                        f"`{state}:` in every sample's state (summary.state)"))
+    lacking = [s.name for s in spec.samples if state is not None and state not in s.state]
+    if wanted.state is not None and lacking:
+        keys = sorted({k for s in spec.samples for k in s.state})
+        problems.append(Problem(("summary", "state"),
+                                f"{state!r} is not in the state of {', '.join(lacking)}",
+                                f"a key of every sample's state ({', '.join(keys) or 'none given'})"))
     return Summary(maps=maps, variable=variable, component=component, state=state, shells=wanted.shells,
                    min_particle_px=wanted.min_particle_px)
 
@@ -306,19 +309,21 @@ def make_plan(path: Path, output: Path | None = None) -> Plan:
                                     "a different name per sample (it names the sample's folder)"))
     if output is None:
         output = base / spec.output if spec.output else base / f"{path.stem}-results"
+    output = Path(output).resolve()
     steps: dict[str, list[Step]] = {}
     for i, sample in enumerate(spec.samples):
         steps[sample.name] = []
-        for job in sample.jobs:
-            if job not in JOBS:
-                problems.append(Problem(("samples", i, "jobs", job), f"{job!r} is not a job",
-                                        f"one of {', '.join(JOBS)}"))
+        unknown = [job for job in sample.jobs if job not in JOBS]
+        for job in unknown:
+            problems.append(Problem(("samples", i, "jobs", job), f"{job!r} is not a job",
+                                    f"one of {', '.join(JOBS)}"))
         for job in JOBS:
             if job in sample.jobs:
-                step = _step(spec, i, job, base, Path(output), problems)
+                step = _step(spec, i, job, base, Path(output), problems, misspelt=bool(unknown))
                 if step is not None:
                     steps[sample.name].append(step)
     summary = _summary(spec, problems)
     if problems:
-        raise source.error(problems)
+        unique = {(p.key, p.found): p for p in problems}  # a default's problem once, not once per sample
+        raise source.error(list(unique.values()))
     return Plan(source=source, spec=spec, base=base, output=Path(output), steps=steps, summary=summary)

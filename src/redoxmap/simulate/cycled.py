@@ -26,7 +26,7 @@ from redoxmap.simulate.acquisition import acquire
 from redoxmap.simulate.demo import Simulation
 from redoxmap.simulate.valence import MN_L3_ENERGY_EV, mn_l3_standards
 
-__all__ = ["cycled_platelets"]
+__all__ = ["CYCLING_STATES", "cycled_platelets", "true_shell_means", "write_cycling_experiment"]
 
 
 def _place_discs(shape: tuple[int, int], radii_px: np.ndarray, gap_px: float,
@@ -157,3 +157,16 @@ def write_cycling_experiment(folder, size_px: int = 160, n_particles: int = 3, s
         sims[name] = sim
     write_library(next(iter(sims.values())).refs, folder / "mn_l3_standards.csv", overwrite=True)
     return sims
+
+
+def true_shell_means(sim: Simulation, shells: int = 5) -> np.ndarray:
+    """Mean true valence of each platelet (rows, in label order) in each of ``shells`` equal-area
+    shells (columns; 0 is the surface), cut as the experiment's particle table cuts them."""
+    from redoxmap.stats.shells import equal_volume_shells
+
+    labels = sim.truth.labels
+    index = np.asarray(equal_volume_shells(labels > 0, n=shells, labels=labels))
+    lab = np.asarray(labels)
+    valence = np.asarray(sim.truth.valence)
+    return np.array([[valence[(lab == k) & (index == s)].mean() for s in range(1, shells + 1)]
+                     for k in range(1, int(lab.max()) + 1)])
