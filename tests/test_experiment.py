@@ -110,7 +110,8 @@ def test_touched_input_is_hashed_again_but_nothing_reruns(copy):
 
 def test_changing_one_sample_setting_reruns_only_that_sample(copy):
     sample = "  - name: cycle50\n    state: {cycle: 50}\n    files: {stack: cycle50.h5}\n    jobs:\n"
-    _edit(copy / "experiment.yaml", sample + "      valence: {}", sample + "      valence: {max_shift_px: 5.0}")
+    _edit(copy / "experiment.yaml", sample + "      valence: {}",
+          sample + "      valence: {max_shift_px: 5.0}")
     result = run_experiment(ExperimentConfig(experiment=copy / "experiment.yaml"))
     assert sorted(result.ran) == ["cycle50/particles", "cycle50/profile", "cycle50/valence", "summary"]
     assert len(result.cached) == 6
@@ -126,7 +127,8 @@ def test_same_experiment_in_toml_finds_the_results_up_to_date(copy):
     toml.write_text('name = "Mn-oxide platelets, pristine to 100 cycles"\noutput = "results"\nworkers = 3\n'
                     '[shared]\nlibrary = "mn_l3_standards.csv"\n'
                     '[defaults.valence]\npixel_size_nm = 5.0\nalign = false\n'
-                    '[defaults.profile]\nvar = "valence"\nbin_nm = 5.0\ngeometry = "cylinder"\nview = "section"\n'
+                    '[defaults.profile]\nvar = "valence"\nbin_nm = 5.0\ngeometry = "cylinder"\n'
+                    'view = "section"\n'
                     'radius_nm = 145.0\nmodel = ["diffusion", "core-shell"]\n'
                     '[summary]\nmaps = "valence"\nvariable = "valence"\nstate = "cycle"\n' + samples)
     result = run_experiment(ExperimentConfig(experiment=toml))
@@ -136,15 +138,18 @@ def test_same_experiment_in_toml_finds_the_results_up_to_date(copy):
 @pytest.mark.parametrize("old, new, marker, key, expected", [
     ("    bin_nm: 5.0", "    bin_mn: 5.0", "bin_mn", "defaults.profile.bin_mn",
      "not a setting of profile here; expected one of: bin_nm, component, geometry"),
-    ("      valence: {}\n      profile: {time_s: 1.44e+5}", "      valance: {}\n      profile: {time_s: 1.44e+5}",
+    ("      valence: {}\n      profile: {time_s: 1.44e+5}",
+     "      valance: {}\n      profile: {time_s: 1.44e+5}",
      "valance", "samples[1].jobs.valance", "'valance' is not a job; expected one of xanes2d, valence"),
     ("files: {stack: cycle50.h5}", "files: {stack: cycle5.h5}", "cycle5.h5", "samples[1].files.stack",
      "cycle5.h5: no such file; expected an existing file"),
     ("profile: {time_s: 1.44e+5}", "profile: {time_s: soon}", "soon", "samples[1].jobs.profile.time_s",
      "'soon' does not fit; expected a valid number"),
-    ("workers: 3", "workers: three", "workers: three", "workers", "'three' does not fit; expected a valid integer"),
+    ("workers: 3", "workers: three", "workers: three", "workers",
+     "'three' does not fit; expected a valid integer"),
     ("  state: cycle ", "  state: cylce ", "state: cylce", "summary.state",
-     "'cylce' is not in the state of pristine, cycle50, cycle100; expected a key of every sample's state (cycle)"),
+     "'cylce' is not in the state of pristine, cycle50, cycle100; expected a key of every sample's state "
+     "(cycle)"),
 ])
 def test_mistakes_name_key_line_and_expected_and_lose_nothing(copy, old, new, marker, key, expected):
     """A wrong key, a missing file or a wrong type: one error naming the key, its line and what was
@@ -217,7 +222,8 @@ def test_results_folder_of_other_files_needs_overwrite(copy, tmp_path):
 def test_init_experiment_writes_a_template_that_plans(first_run, tmp_path):
     folder = first_run[0]
     out = tmp_path / "experiment.yaml"
-    done = runner.invoke(app, ["init-experiment", str(folder), "-o", str(out), "--report", str(tmp_path / "r")])
+    done = runner.invoke(app, ["init-experiment", str(folder), "-o", str(out),
+                               "--report", str(tmp_path / "r")])
     assert done.exit_code == 0, done.output
     text = out.read_text()
     assert re.findall(r"- name: (\w+)\n    state: \{cycle: (\d+)\}", text) == \
@@ -226,7 +232,7 @@ def test_init_experiment_writes_a_template_that_plans(first_run, tmp_path):
     shutil.copy(out, folder / "from_template.yaml")
     plan = make_plan(folder / "from_template.yaml")
     assert {s: [step.job for step in steps] for s, steps in plan.steps.items()} == \
-        {"pristine": ["valence", "profile"], "cycle50": ["valence", "profile"], "cycle100": ["valence", "profile"]}
+        {name: ["valence", "profile"] for name in ("pristine", "cycle50", "cycle100")}
     files = pd.read_csv(tmp_path / "r" / "files.csv")
     assert sorted(files.kind) == ["library", "stack", "stack", "stack"]
 
