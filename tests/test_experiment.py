@@ -247,3 +247,16 @@ def test_toml_lines_follow_tables_and_inline_keys():
     assert lines[("samples", 0, "jobs", "valence", "mode")] == 9
     assert lines[("samples", 1, "name")] == 11
     assert lines[("samples", 1, "jobs", "profile", "bin_nm")] == 13
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import redoxmap.pipeline.experiment_file
+    import redoxmap.pipeline.experiment_init
+    import redoxmap.pipeline.experiment_table
+    import redoxmap.simulate.cycled
+
+    for module in (redoxmap.pipeline.experiment_file, redoxmap.pipeline.experiment_init,
+                   redoxmap.pipeline.experiment_table, redoxmap.simulate.cycled):
+        assert doctest.testmod(module).failed == 0, module.__name__

@@ -206,10 +206,6 @@ def _run_sample(plan: Plan, sample: str, force: bool, progress: Progress | None)
 
 def _summarize(plan: Plan, report: Path, keys: dict[str, str], force: bool) -> tuple[str, list[Path], dict]:
     """The experiment's table, per-state table and comparison report (cached like a step)."""
-    from redoxmap.pipeline.experiment_table import state_summary
-    from redoxmap.report.experiment import write_experiment_report
-    from redoxmap.report.files import save_table
-
     parquet = _parquet_available()
     summary = plan.summary
     wanted = {"summary": vars(summary), "report": _relative(report.resolve(), plan.output),
@@ -220,6 +216,10 @@ def _summarize(plan: Plan, report: Path, keys: dict[str, str], force: bool) -> t
         table = pd.read_csv(plan.output / "particles.csv")
         states = pd.read_csv(plan.output / "states.csv")
         return "cached", [], {"table": table, "states": states, "parquet": parquet}
+    from redoxmap.pipeline.experiment_table import state_summary
+    from redoxmap.report.experiment import write_experiment_report
+    from redoxmap.report.files import save_table
+
     frames, maps, profiles = [], {}, {}
     for spec in plan.spec.samples:
         if spec.name not in keys:

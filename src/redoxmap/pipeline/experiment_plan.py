@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from redoxmap.errors import RedoxmapError
-from redoxmap.pipeline.echem import EchemConfig, run_echem
 from redoxmap.pipeline.experiment_file import (
     ExperimentFile,
     PositionedFile,
@@ -32,49 +32,46 @@ from redoxmap.pipeline.experiment_file import (
     read_experiment_file,
 )
 from redoxmap.pipeline.jobs import JobConfig
-from redoxmap.pipeline.profile import ProfileConfig, run_profile
-from redoxmap.pipeline.tomo import (
-    ClassifyConfig,
-    DualEnergyConfig,
-    PoresConfig,
-    TomoReconConfig,
-    TomoXanesConfig,
-    run_classify,
-    run_dual_energy,
-    run_pores,
-    run_tomo_recon,
-    run_tomo_xanes,
-)
-from redoxmap.pipeline.valence import ValenceConfig, run_valence
-from redoxmap.pipeline.xanes2d import Xanes2DConfig, run_xanes2d
 
 __all__ = ["JOBS", "JobSpec", "Plan", "Step", "Summary", "make_plan"]
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A job as a step of an experiment: its configuration, its function, the file it writes into
-    its step folder and, per input setting, the earlier jobs whose output can fill it."""
+    """A job as a step of an experiment: the module, configuration and function of the job
+    (imported when first used, so a run loads only the jobs its file names), the file it writes
+    into its step folder, its command, and per input setting the earlier jobs whose output can
+    fill it."""
 
-    config: type[JobConfig]
-    run: Callable
+    module: str
+    config_name: str
+    run_name: str
     output: str
     command: str
     upstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    @property
+    def config(self) -> type[JobConfig]:
+        return getattr(import_module(f"redoxmap.pipeline.{self.module}"), self.config_name)
+
+    @property
+    def run(self) -> Callable:
+        return getattr(import_module(f"redoxmap.pipeline.{self.module}"), self.run_name)
+
 
 #: The jobs a sample can run, in the order they run.
 JOBS: dict[str, JobSpec] = {
-    "xanes2d": JobSpec(Xanes2DConfig, run_xanes2d, "maps.nc", "xanes2d"),
-    "valence": JobSpec(ValenceConfig, run_valence, "maps.nc", "valence"),
-    "tomo_recon": JobSpec(TomoReconConfig, run_tomo_recon, "volume.zarr", "tomo recon"),
-    "dual_energy": JobSpec(DualEnergyConfig, run_dual_energy, "density.zarr", "tomo dual-energy"),
-    "tomo_xanes": JobSpec(TomoXanesConfig, run_tomo_xanes, "maps.nc", "tomo xanes"),
-    "classify": JobSpec(ClassifyConfig, run_classify, "classes.zarr", "tomo classify"),
-    "pores": JobSpec(PoresConfig, run_pores, "voids.csv", "tomo pores", {"volume": ("tomo_recon",)}),
-    "profile": JobSpec(ProfileConfig, run_profile, "profile.csv", "profile",
+    "xanes2d": JobSpec("xanes2d", "Xanes2DConfig", "run_xanes2d", "maps.nc", "xanes2d"),
+    "valence": JobSpec("valence", "ValenceConfig", "run_valence", "maps.nc", "valence"),
+    "tomo_recon": JobSpec("tomo", "TomoReconConfig", "run_tomo_recon", "volume.zarr", "tomo recon"),
+    "dual_energy": JobSpec("tomo", "DualEnergyConfig", "run_dual_energy", "density.zarr", "tomo dual-energy"),
+    "tomo_xanes": JobSpec("tomo", "TomoXanesConfig", "run_tomo_xanes", "maps.nc", "tomo xanes"),
+    "classify": JobSpec("tomo", "ClassifyConfig", "run_classify", "classes.zarr", "tomo classify"),
+    "pores": JobSpec("tomo", "PoresConfig", "run_pores", "voids.csv", "tomo pores",
+                     {"volume": ("tomo_recon",)}),
+    "profile": JobSpec("profile", "ProfileConfig", "run_profile", "profile.csv", "profile",
                        {"maps": ("valence", "xanes2d", "tomo_xanes")}),
-    "echem": JobSpec(EchemConfig, run_echem, "cycles.csv", "echem"),
+    "echem": JobSpec("echem", "EchemConfig", "run_echem", "cycles.csv", "echem"),
 }
 #: Jobs whose maps can make the particle table, in order of preference.
 MAP_JOBS = ("valence", "xanes2d", "tomo_xanes")
