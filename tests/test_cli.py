@@ -145,7 +145,7 @@ def test_every_command_shares_the_output_options_and_units_in_names():
             if isinstance(param, click.Option) and any(q in option for q in quantities) \
                     and not param.is_flag and option not in ("i0_fraction",):
                 assert option.endswith(UNITS), f"{name} --{option}: no unit in the name"
-    assert seen == 14
+    assert seen == 16
 
 
 def test_every_help_text_cites_papers_not_internal_labels():

@@ -340,6 +340,45 @@ def xas_series(
         offset_s=offset_s, exposure_s=exposure_s))
 
 
+@app.command("run")
+def run_experiment(
+    experiment: Path = typer.Argument(..., help="Experiment file (.yaml, .yml or .toml): samples, states, "
+                                      "files, jobs and the summary; see init-experiment"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Results folder; default: the file's "
+                                       "output, else <file>-results beside it"),
+    report: Path | None = REPORT,
+    overwrite: bool = typer.Option(False, help="Write into a results folder that holds other files (never an "
+                                   "input); an earlier run's folder is always reused"),
+    scheduler: str | None = typer.Option(None, help="serial | threads (samples in parallel); default: the "
+                                         "file's, else threads"),
+    workers: int | None = typer.Option(None, help="Samples run at once; default: the file's, else up to 4"),
+    force: bool = typer.Option(False, help="Rerun every step, also those whose inputs and settings are "
+                               "unchanged"),
+) -> None:
+    """Run a whole experiment: each sample's jobs (only what changed since the last run), then one table
+    with a row per particle per sample and a comparison report."""
+    from redoxmap.pipeline.experiment import ExperimentConfig, run_experiment
+
+    _run(run_experiment, ExperimentConfig(experiment=experiment, output=output, report=report,
+                                          overwrite=overwrite, scheduler=scheduler, workers=workers,
+                                          force=force))
+
+
+@app.command("init-experiment")
+def init_experiment(
+    folder: Path = typer.Argument(..., help="Folder holding the experiment's files"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Experiment file to write (.yaml); "
+                                       "default: FOLDER/experiment.yaml"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+) -> None:
+    """Write a commented experiment file from the stacks, libraries, references and cycler files found."""
+    from redoxmap.pipeline.experiment_init import InitExperimentConfig, run_init_experiment
+
+    _run(run_init_experiment, InitExperimentConfig(folder=folder, output=output, report=report,
+                                                   overwrite=overwrite))
+
+
 @tomo_app.command("recon")
 def tomo_recon(
     projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),
