@@ -78,6 +78,11 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
     maps = valence_map(stack, library, mode=config.mode, window_ev=window, normalize=config.normalize,
                        standards=config.standards).compute()
     report("fit")
+    maps.attrs["job"] = config.record("valence")  # to fit one pixel again (pipeline.refit)
+    if config.align:  # the drift correction of every energy read (normalization uses them all)
+        shifts = {name: stack[name].reset_coords(drop=True).assign_attrs(maps[name].attrs)
+                  for name in ("shift_y", "shift_x")}
+        maps = maps.drop_dims("energy").assign(shifts)
     written = []
     if config.output is not None:
         written.append(write_dataset(maps, config.output, overwrite=config.overwrite))

@@ -97,6 +97,7 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
     report("fit")
     maps.attrs["mask_threshold_od"] = mask.attrs["threshold_od"]
     maps.attrs["e0_ev"] = mask.attrs["e0_ev"]
+    maps.attrs["job"] = config.record("xanes2d")  # to fit one pixel again (pipeline.refit)
     written = []
     if config.output is not None:
         written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
