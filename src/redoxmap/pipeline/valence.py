@@ -92,7 +92,7 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
         fitted, refs, _ = valence_inputs(stack, library, window, bool(maps.attrs["normalized"]),
                                          config.standards)
         written.append(write_report(maps, config.report, stack=fitted, refs=refs,
-                                    settings=config.settings()))
+                                    settings=config.settings(), maps_file=config.output))
     return JobResult(title=f"valence ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} valid pixels",
                      summary=valence_summary(maps), written=written,
                      values={"maps": maps, "stack": stack, "library": library})

@@ -105,7 +105,7 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
         from redoxmap.report import write_report
 
         written.append(write_report(maps, config.report, stack=stack, refs=refs,
-                                    settings=config.settings()))
+                                    settings=config.settings(), maps_file=config.output))
     return JobResult(title=f"fit ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} masked pixels",
                      summary=fraction_summary(maps), written=written,
                      values={"maps": maps, "stack": stack, "refs": refs})
