@@ -154,7 +154,7 @@ def maps_layers(maps: xr.Dataset, path: str | Path | None = None) -> list[LayerD
     layers.append((mask.astype(np.uint8), {**common("mask", None, False), "opacity": 0.3}, "labels"))
     status = np.asarray(maps["fit_status"].transpose("y", "x").values, np.int32)
     meanings = str(maps["fit_status"].attrs.get("flag_meanings", "")).split()
-    labels = {**common("fit_status", None, True), "opacity": 0.8}
+    labels = {**common("fit_status", None, False), "opacity": 0.8}
     if meanings:
         labels["features"] = {"status": [meanings[i] if i < len(meanings) else str(i)
                                          for i in range(max(len(meanings), int(status.max()) + 1))]}

@@ -17,6 +17,7 @@ from redoxmap.pipeline.echem import EchemConfig, run_echem
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 from redoxmap.pipeline.particle import ParticleConfig, run_particle
 from redoxmap.pipeline.profile import ProfileConfig, run_profile
+from redoxmap.pipeline.refit import FitInputs, fit_inputs, refit
 from redoxmap.pipeline.tomo import (
     ClassifyConfig,
     DualEnergyConfig,
@@ -34,9 +35,9 @@ from redoxmap.pipeline.xanes2d import Xanes2DConfig, run_xanes2d
 from redoxmap.pipeline.xrd_series import XrdSeriesConfig, run_xrd_series
 
 __all__ = [
-    "ClassifyConfig", "DemoConfig", "DualEnergyConfig", "EchemConfig", "JobConfig", "JobResult",
+    "ClassifyConfig", "DemoConfig", "DualEnergyConfig", "EchemConfig", "FitInputs", "JobConfig", "JobResult",
     "ParticleConfig", "PoresConfig", "ProfileConfig", "Progress", "TomoReconConfig", "TomoXanesConfig",
     "ValenceConfig", "Xanes2DConfig", "XrdSeriesConfig", "run_classify", "run_demo", "run_dual_energy",
     "run_echem", "run_particle", "run_pores", "run_profile", "run_tomo_recon", "run_tomo_xanes",
-    "run_valence", "run_xanes2d", "run_xrd_series",
+    "run_valence", "run_xanes2d", "run_xrd_series", "fit_inputs", "refit",
 ]
