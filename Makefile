@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # The napari plugin's tests open real viewers: under a virtual X display where xvfb-run exists.
-XVFB := $(shell command -v xvfb-run >/dev/null 2>&1 && echo xvfb-run -a -s "-screen 0 1280x1024x24")
+XVFB := $(shell command -v xvfb-run >/dev/null 2>&1 && echo xvfb-run -a)
 
 .PHONY: demo test bench lint validate clean
 

@@ -134,7 +134,7 @@ def test_maps_record_their_job_and_every_pixel_refits_to_the_map(xanes, valence)
     """Without Qt: the maps' job record rebuilds the fitted spectra, and the refit of a pixel gives
     the map's fractions (xanes2d, nnls) and valence (valence, normalized sum1) within 1e-6."""
     rng = np.random.default_rng(0)
-    for case, names in ((xanes, ("fraction",)), (valence, ("fraction", "valence"))):
+    for case, names in ((valence, ("fraction", "valence")), (xanes, ("fraction",))):
         maps = xr.load_dataset(case["maps"])
         record = json.loads(maps.attrs["job"])
         assert record["settings"]["stack"] == str(case["stack"].resolve())
@@ -146,10 +146,27 @@ def test_maps_record_their_job_and_every_pixel_refits_to_the_map(xanes, valence)
             for name in names:
                 np.testing.assert_allclose(result[name].values, maps[name].isel(y=y, x=x).values,
                                            rtol=0, atol=1e-6)
-    failed = np.argwhere(maps["fit_status"].values > 0)  # the valence map has pixels without material
-    if failed.size:
-        result = refit(inputs, *map(int, failed[0]))
-        assert result.attrs["status"] != "fitted" and np.isnan(result["fraction"]).all()
+    failed = np.argwhere(maps["fit_status"].values == 1)  # background pixels of the xanes2d map
+    result = refit(inputs, *map(int, failed[0]))
+    assert result.attrs["status"] == "no_material" and np.isnan(result["fraction"]).all()
+
+
+def test_reader_takes_maps_in_zarr_and_leaves_other_files(xanes, classes, tmp_path):
+    """Without Qt: the npe2 reader claims maps (.nc, .zarr) and redoxmap OME-Zarr volumes, and
+    declines other NetCDF files so napari asks its other readers."""
+    from redoxmap.io.writers import write_dataset
+    from redoxmap.napari.reader import get_reader
+
+    maps = xr.load_dataset(xanes["maps"])
+    write_dataset(maps, tmp_path / "maps.zarr")
+    xr.Dataset({"counts": ("x", np.arange(3.0))}).to_netcdf(tmp_path / "other.nc", engine="h5netcdf")
+    assert get_reader(str(tmp_path / "other.nc")) is None
+    assert get_reader([str(xanes["maps"]), str(tmp_path / "other.nc")]) is None
+    read = get_reader([str(xanes["maps"]), str(tmp_path / "maps.zarr"), str(classes[0])])
+    layers = read([str(xanes["maps"]), str(tmp_path / "maps.zarr"), str(classes[0])])
+    names = [kwargs["name"] for _, kwargs, _ in layers]
+    assert names[:8] == names[8:16] and "fraction cycled" in names and len(names) == 17
+    np.testing.assert_array_equal(layers[1][0], layers[9][0])  # same map from .nc and .zarr
 
 
 @needs_display
