@@ -22,6 +22,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "experiment_init": ["InitExperimentConfig", "run_init_experiment"],
     "jobs": ["JobConfig", "JobResult", "Progress"],
     "particle": ["ParticleConfig", "run_particle"],
+    "refit": ["FitInputs", "fit_inputs", "refit"],
     "profile": ["ProfileConfig", "run_profile"],
     "tomo": ["ClassifyConfig", "DualEnergyConfig", "PoresConfig", "TomoReconConfig", "TomoXanesConfig",
              "run_classify", "run_dual_energy", "run_pores", "run_tomo_recon", "run_tomo_xanes"],

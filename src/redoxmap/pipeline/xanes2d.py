@@ -102,6 +102,7 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
     report("fit")
     maps.attrs["mask_threshold"] = mask.attrs["threshold_od"]
     maps.attrs["e0_ev"] = mask.attrs["e0_ev"]
+    maps.attrs["job"] = config.record("xanes2d")  # to fit one pixel again (pipeline.refit)
     written = []
     if config.output is not None:
         written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
@@ -109,7 +110,7 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
         from redoxmap.report import write_report
 
         written.append(write_report(maps, config.report, stack=stack, refs=refs,
-                                    settings=config.settings()))
+                                    settings=config.settings(), maps_file=config.output))
     return JobResult(title=f"fit ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} masked pixels",
                      summary=fraction_summary(maps), written=written,
                      values={"maps": maps, "stack": stack, "refs": refs})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import os
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +47,20 @@ def summary_numbers(maps: xr.Dataset) -> dict[str, object]:
     return out
 
 
+def napari_command(maps_file: str | Path, folder: str | Path) -> str:
+    """The shell command, run in the report ``folder``, that opens ``maps_file`` in napari (with
+    the ``redoxmap[napari]`` plugin: named, scaled, masked layers).
+
+    >>> napari_command("/data/run/maps.nc", "/data/run/report")
+    'napari ../maps.nc'
+    """
+    relative = Path(os.path.relpath(Path(maps_file).resolve(), Path(folder).resolve()))
+    return f"napari {shlex.quote(relative.as_posix())}"
+
+
 def write_report(maps: xr.Dataset, folder: str | Path, *, stack: xr.DataArray, refs: xr.DataArray,
-                 settings: dict | None = None, summary: dict | None = None) -> Path:
+                 settings: dict | None = None, summary: dict | None = None,
+                 maps_file: str | Path | None = None) -> Path:
     """Write the figures of a maps Dataset and an ``index.html`` into ``folder``.
 
     Parameters
@@ -57,6 +71,8 @@ def write_report(maps: xr.Dataset, folder: str | Path, *, stack: xr.DataArray, r
     refs : the references or standards that were fitted, on the stack's energies.
     settings : job settings to list.
     summary : recovered-versus-true numbers to list (simulations).
+    maps_file : where the maps were written: each map then names the napari command and layer
+        that show it interactively.
 
     Returns
     -------
@@ -66,15 +82,19 @@ def write_report(maps: xr.Dataset, folder: str | Path, *, stack: xr.DataArray, r
     folder.mkdir(parents=True, exist_ok=True)
     pixel = maps.attrs.get("pixel_size_nm") or stack.attrs.get("pixel_size_nm")
     images: list[tuple[str, str]] = []
+    layers: dict[str, str] = {}  # figure file -> the napari layer showing the same map
     for comp in maps.component.values:
         images.append((_save(figures.fraction_map(maps, comp, pixel), folder, f"fraction_{comp}.png"),
                        f"{comp} fraction"))
+        layers[f"fraction_{comp}.png"] = f"fraction {comp}"
         images.append((_save(figures.difference_map(maps, comp, pixel), folder, f"difference_{comp}.png"),
                        f"{comp}: difference from the mean state"))
         images.append((_save(figures.fraction_histogram(maps, comp), folder, f"histogram_{comp}.png"),
                        f"{comp}: histogram over the mask"))
     images.append((_save(figures.r_factor_map(maps, pixel), folder, "r_factor.png"), "misfit R"))
+    layers["r_factor.png"] = "r_factor"
     if "valence" in maps:
+        layers["valence.png"] = "valence"
         images.append((_save(figures.valence_map_figure(maps, pixel), folder, "valence.png"),
                        "effective valence"))
         images.append((_save(figures.valence_histogram(maps), folder, "valence_histogram.png"),
@@ -108,9 +128,20 @@ def write_report(maps: xr.Dataset, folder: str | Path, *, stack: xr.DataArray, r
     ]
     if summary:
         body += ["<h2>Recovered versus true</h2><table>", _rows(summary), "</table>"]
-    body += ["<h2>Fit settings</h2><table>", _rows(fit_settings), "</table>", "<h2>Figures</h2>"]
-    body += [f"<figure><img src='{html.escape(name)}' alt='{html.escape(caption)}'>"
-             f"<figcaption>{html.escape(caption)}</figcaption></figure>" for name, caption in images]
+    body += ["<h2>Fit settings</h2><table>", _rows(fit_settings), "</table>"]
+    command = None if maps_file is None else napari_command(maps_file, folder)
+    if command is not None:
+        body += ["<h2>Open in napari</h2><p>Click any pixel to see its spectrum fitted again, draw a "
+                 "region for its mean (plugin: <code>pip install 'redoxmap[napari]'</code>). From this "
+                 f"report's folder:</p><pre>{html.escape(command)}</pre>"]
+    body += ["<h2>Figures</h2>"]
+    for name, caption in images:
+        link = ""
+        if command is not None and name in layers:
+            link = (f"<br><small>napari: <code>{html.escape(command)}</code>, layer "
+                    f"<code>{html.escape(layers[name])}</code></small>")
+        body.append(f"<figure><img src='{html.escape(name)}' alt='{html.escape(caption)}'>"
+                    f"<figcaption>{html.escape(caption)}{link}</figcaption></figure>")
     body += ["<h2>History</h2><ol>", *(f"<li><code>{html.escape(line)}</code></li>" for line in history),
              "</ol></body></html>"]
     return save_text("\n".join(body), folder, "index.html")
