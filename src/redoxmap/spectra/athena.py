@@ -11,10 +11,33 @@ from redoxmap.errors import FormatError, MissingExtraError
 
 
 def read_athena(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Every group of an Athena project as ``{label: (energy_ev, mu)}``.
+    """Every group of an Athena project (Ravel & Newville 2005) as ``{label: (energy_ev, mu)}``, read
+    through xraylarch (Newville 2013), an optional extra: ``pip install 'redoxmap[larch]'``.
 
     Energies include the group's Athena calibration shift (``bkg_eshift``); μ is the stored,
-    un-normalized μ(E) (normalize with :func:`redoxmap.preprocess.normalize.normalize_stack`).
+    un-normalized μ(E) (normalize with :func:`redoxmap.preprocess.normalize_stack`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The Athena project (``.prj``).
+
+    Returns
+    -------
+    dict of str to (numpy.ndarray, numpy.ndarray)
+        Energies (eV) and μ(E) of each group, by its Athena label.
+
+    Raises
+    ------
+    FormatError
+        If the file is missing, unreadable or holds no group.
+    MissingExtraError
+        If xraylarch is not installed.
+
+    Examples
+    --------
+    >>> groups = read_athena("standards.prj")  # doctest: +SKIP
+    >>> energy_ev, mu = groups["MnO"]  # doctest: +SKIP
     """
     path = Path(path)
     if not path.is_file():

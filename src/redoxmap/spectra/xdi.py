@@ -1,5 +1,6 @@
-"""XDI 1.0 files (the XAS Data Library format, Ravel & Newville, J. Synchrotron Rad. 2016):
-``# Column.N: name [units]`` header lines, then whitespace-separated columns."""
+"""XDI 1.0 files, the XAS Data Library format (Ravel & Newville 2016, J. Phys.: Conf. Ser. 712,
+012148): ``# Column.N: name [units]`` header lines, then whitespace-separated columns.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +17,41 @@ _FIELD = re.compile(r"#\s*([A-Za-z_]+\.[A-Za-z_0-9]+)\s*:\s*(.*)")
 
 
 def read_xdi(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
-    """Energy (eV), μ(E) and header fields of an XDI file.
+    r"""Energy, μ(E) and header fields of an XDI file.
 
     μ is taken, in this order, from a ``mutrans``/``mu``/``normtrans``/``norm``/``mufluor`` column,
     or computed as ln(i0/itrans) (transmission) or ifluor/i0 (fluorescence).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The XDI file.
+
+    Returns
+    -------
+    energy_ev : numpy.ndarray
+        Energies (eV; keV converted), increasing.
+    mu : numpy.ndarray
+        μ(E) on those energies.
+    fields : dict of str to str
+        Header fields such as ``"Element.symbol"``.
+
+    Raises
+    ------
+    FormatError
+        If the file is missing, not XDI, has no energy column, non-numeric rows, or no μ(E).
+    EnergyError
+        If energies repeat.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "mno.xdi"
+    >>> _ = path.write_text("# XDI/1.0\n# Column.1: energy eV\n# Column.2: i0\n# Column.3: itrans\n"
+    ...                     "# Element.symbol: Mn\n#----\n6539.0 1000 500\n6540.0 1000 400\n")
+    >>> energy, mu, fields = read_xdi(path)
+    >>> energy.tolist(), [round(float(m), 4) for m in mu], fields
+    ([6539.0, 6540.0], [0.6931, 0.9163], {'Element.symbol': 'Mn'})
     """
     path = Path(path)
     if not path.is_file():
