@@ -33,11 +33,38 @@ def _check_frames(frames: xr.DataArray | None, counts: xr.DataArray, what: str) 
 
 
 def transmission(raw: RawStack) -> tuple[xr.DataArray, xr.DataArray]:
-    """Return T = (I − dark)/(I0 − dark) and the (y, x) map of pixels where T > 0 at every energy.
+    """Transmission T = (I − dark) / (I0 − dark) per pixel and the map of pixels where T > 0 at every
+    energy (Wang et al. 2021, Methods, Eq. 1: T = I/I0 = exp(−μt)).
 
     Flats and darks may be single images, one image per energy, or one value per energy (an I0
-    spectrum, as STXM takes from an empty region). Where I − dark ≤ 0 or
-    I0 − dark ≤ 0, T is set to 1 (OD 0) and the pixel is marked invalid.
+    spectrum, as STXM takes from an empty region). Where I − dark ≤ 0 or I0 − dark ≤ 0, T is set to
+    1 (OD 0) and the pixel is marked invalid.
+
+    Parameters
+    ----------
+    raw : RawStack
+        Counts, flats and darks as a reader returns them (:func:`redoxmap.io.read_raw`); a stack
+        that already holds I/I0 (``counts_are_transmission``) is passed through.
+
+    Returns
+    -------
+    transmission : xarray.DataArray
+        T with the dims of the counts.
+    valid : xarray.DataArray
+        ``(y, x)`` booleans, True where I and I0 exceed the dark at every energy.
+
+    Raises
+    ------
+    FormatError
+        If the counts need flats and have none, or flats/darks do not match the images in shape or
+        number of energies.
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> t, valid = transmission(demo_raw_stack(shape=(32, 32)))
+    >>> t.dims, bool(valid.all())
+    (('energy', 'y', 'x'), True)
     """
     counts = raw.counts
     if raw.counts_are_transmission:
@@ -62,17 +89,31 @@ def transmission(raw: RawStack) -> tuple[xr.DataArray, xr.DataArray]:
 
 
 def optical_density(raw: RawStack) -> xr.DataArray:
-    """Optical density OD = −ln T per pixel, with the dims of the counts (``(energy, y, x)`` for a
-    spectral stack, ``(angle, y, x)`` for projections).
+    """Optical density OD = −ln T per pixel (Wang et al. 2021, Methods, Eqs. 1–2), with T from
+    :func:`transmission`.
 
-    Pixels where I ≤ 0 or I0 ≤ 0 (after dark subtraction) at any energy are counted, warned
-    about, given OD 0 and flagged False in the ``valid`` coordinate ``(y, x)``; no inf or NaN
-    ever reaches the output.
+    Pixels where I ≤ 0 or I0 ≤ 0 (after dark subtraction) at any energy are counted, warned about,
+    given OD 0 and flagged False in the ``valid`` coordinate ``(y, x)``; no inf or NaN ever reaches
+    the output.
 
+    Parameters
+    ----------
+    raw : RawStack
+        Counts, flats and darks as a reader returns them.
+
+    Returns
+    -------
+    xarray.DataArray
+        OD (float32) with the dims of the counts (``(energy, y, x)`` for a spectral stack,
+        ``(angle, y, x)`` for projections), a ``valid`` coordinate, ``energy`` in eV, and the
+        reader's notes and this step in ``attrs["history"]``.
+
+    Examples
+    --------
     >>> from redoxmap.simulate import demo_raw_stack
     >>> od = optical_density(demo_raw_stack(shape=(32, 32)))
-    >>> bool(od.valid.all())
-    True
+    >>> od.dims, bool(od.valid.all())
+    (('energy', 'y', 'x'), True)
     """
     t, valid = transmission(raw)
     valid = valid.compute() if hasattr(valid.data, "dask") else valid
