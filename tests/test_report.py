@@ -3,7 +3,7 @@ import pytest
 
 from redoxmap.fit import lincomb
 from redoxmap.report import fraction_map, pixel_fits, write_report
-from redoxmap.report.figures import pick_pixels
+from redoxmap.report.figures import _pick_pixels
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_pixel_fit_curves_are_the_weighted_references(fitted):
     fig = pixel_fits(stack, refs, maps, n=3)
     lines = [line for line in fig.axes[0].get_lines() if line.get_gid() == "fit"]
     assert len(lines) == 3
-    for line, (y, x) in zip(lines, pick_pixels(maps, 3), strict=True):
+    for line, (y, x) in zip(lines, _pick_pixels(maps, 3), strict=True):
         expected = refs.values.T @ maps.weight.values[:, y, x] + float(maps.background_od[y, x])
         np.testing.assert_allclose(line.get_ydata(), expected)
 

@@ -34,7 +34,27 @@ def _fmt(value) -> str:
 
 
 def summary_numbers(maps: xr.Dataset) -> dict[str, object]:
-    """Per component: masked mean fraction, median 1σ error; mean R and pixel count."""
+    """Summary numbers of a maps Dataset: per component the masked mean fraction and median 1σ error;
+    the mean R and pixel count; the mean valence and its median 1σ error when mapped.
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map`.
+
+    Returns
+    -------
+    dict of str to object
+        Label → number, in the order a report lists them.
+
+    Examples
+    --------
+    >>> from redoxmap.fit import lincomb
+    >>> from redoxmap.simulate import demo_dataset
+    >>> sim = demo_dataset(shape=(32, 32))
+    >>> list(summary_numbers(lincomb(sim.stack, sim.refs)))[:3]
+    ['masked pixels', 'mean R over mask', 'pristine: mean fraction']
+    """
     mask = np.asarray(maps["mask"], bool)
     out: dict[str, object] = {"masked pixels": int(mask.sum()),
                               "mean R over mask": float(maps.r_factor.values[mask].mean())}
@@ -61,22 +81,43 @@ def napari_command(maps_file: str | Path, folder: str | Path) -> str:
 def write_report(maps: xr.Dataset, folder: str | Path, *, stack: xr.DataArray, refs: xr.DataArray,
                  settings: dict | None = None, summary: dict | None = None,
                  maps_file: str | Path | None = None) -> Path:
-    """Write the figures of a maps Dataset and an ``index.html`` into ``folder``.
+    """Write the figures of a maps Dataset (fractions, differences from the mean, R, histograms, pixel
+    fits, drift shifts, valence) and an ``index.html`` with the settings and summary numbers into
+    ``folder``; every file is written under a temporary name and renamed.
 
     Parameters
     ----------
-    maps : output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map`.
-    folder : the report folder (created if missing).
-    stack : the spectra that were fitted (for the pixel-fit figure).
-    refs : the references or standards that were fitted, on the stack's energies.
-    settings : job settings to list.
-    summary : recovered-versus-true numbers to list (simulations).
-    maps_file : where the maps were written: each map then names the napari command and layer
-        that show it interactively.
+    maps : xarray.Dataset
+        Output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map`.
+    folder : str or pathlib.Path
+        The report folder (created if missing).
+    stack : xarray.DataArray
+        The spectra that were fitted (for the pixel-fit figure).
+    refs : xarray.DataArray
+        The references or standards that were fitted, on the stack's energies.
+    settings : dict, optional
+        Job settings to list.
+    summary : dict, optional
+        Recovered-versus-true numbers to list (simulations).
+    maps_file : str or pathlib.Path, optional
+        Where the maps were written: each map then names the napari command and layer that show it
+        interactively.
 
     Returns
     -------
-    The path of ``index.html``. Every file is written under a temporary name and renamed.
+    pathlib.Path
+        The path of ``index.html``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.fit import lincomb
+    >>> from redoxmap.simulate import demo_dataset
+    >>> sim = demo_dataset(shape=(32, 32))
+    >>> maps = lincomb(sim.stack, sim.refs)
+    >>> page = write_report(maps, tempfile.mkdtemp(), stack=sim.stack, refs=sim.refs)  # doctest: +SKIP
+    >>> page.name  # eight figures at 150 dpi take seconds  # doctest: +SKIP
+    'index.html'
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """Figures of operando series against the cycler: intensity contour beside the voltage curve (as in
-Wang et al. 2021, Nat. Commun. 12, 3085, Fig. 6) and a fitted quantity versus voltage and capacity.
+Wang et al. 2021, Fig. 6) and a fitted quantity versus voltage and capacity.
 
 Each function takes labelled arrays and returns a :class:`matplotlib.figure.Figure` (no pyplot state).
 Series carry the cycler columns as ``scan`` coordinates (:func:`redoxmap.echem.attach_cycler`).
@@ -33,22 +33,43 @@ def _scan_hours(series: xr.DataArray | xr.Dataset) -> tuple[np.ndarray, str]:
 def operando_contour_figure(series: xr.DataArray, cycler: pd.DataFrame | None = None,
                             window: tuple[float, float] | None = None, log: bool = False,
                             colour_label: str | None = None) -> Figure:
-    """Intensity as a colour map of 2θ (or q, or energy) and time, with the voltage curve beside it on
-    the same time axis.
+    """Intensity as a colour map of 2θ (or q, or energy) and time, with the voltage curve beside it on the same time
+    axis (as in Wang et al. 2021, Fig. 6).
+
+    Time is the cycler clock (``cycler_time_s``) when the series was synchronised, else ``time_s``,
+    else the ``time`` coordinate since the first scan, in hours.
 
     Parameters
     ----------
-    series
-        ``(scan, two_theta)`` or ``(scan, q)`` counts, or ``(scan, energy)`` XAS spectra (eV), with a
-        time coordinate.
-    cycler
+    series : xarray.DataArray
+        ``(scan, two_theta)`` or ``(scan, q)`` counts, or ``(scan, energy)`` XAS spectra (eV), with
+        a time coordinate.
+    cycler : pandas.DataFrame, optional
         The cycler table; its voltage is drawn against ``time_s`` in hours.
-    window
+    window : (float, float), optional
         Axis range shown, e.g. around (003).
-    log
+    log : bool
         Colour by log10 of the intensity.
-    colour_label
+    colour_label : str, optional
         Colour-bar label; default the counts' (``log10 intensity`` with ``log``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Raises
+    ------
+    FormatError
+        If the series has no time coordinate.
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import galvanostatic_cycle, simulate_xrd_series
+    >>> cycler = galvanostatic_cycle()
+    >>> series, _ = simulate_xrd_series(cycler, [0.0, 10000.0, 20000.0])
+    >>> len(operando_contour_figure(series, cycler, window=(17.5, 20.0)).axes) >= 2
+    True
     """
     dim = series.dims[-1]
     shown = series if window is None else series.sel({dim: slice(*sorted(window))})
@@ -85,8 +106,25 @@ def quantity_vs_cycler_figure(quantity: xr.DataArray, error: xr.DataArray | None
     """A fitted quantity per scan (e.g. the (003) centre or c) against voltage and against capacity,
     coloured by charge / discharge / rest; scans outside the cycler record are left out.
 
-    ``quantity`` needs the ``voltage_v``, ``capacity_ah`` and ``step_type`` coordinates of
-    :func:`redoxmap.echem.attach_cycler`.
+    Parameters
+    ----------
+    quantity : xarray.DataArray
+        Values along ``scan`` with the ``voltage_v``, ``capacity_ah`` (and ``step_type``,
+        ``in_range``) coordinates of :func:`redoxmap.echem.attach_cycler`.
+    error : xarray.DataArray, optional
+        1σ error bars along ``scan``.
+    label : str, optional
+        Axis label; default the quantity's name and units.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Raises
+    ------
+    FormatError
+        If the quantity has no ``voltage_v`` or ``capacity_ah`` coordinate.
     """
     missing = [c for c in ("voltage_v", "capacity_ah") if c not in quantity.coords]
     if missing:
