@@ -26,6 +26,7 @@ __all__ = [
     "align_stack", "apply_shifts", "attenuation_per_nm", "auto_i0_mask", "bin_pixels", "edge_energy",
     "edge_jump", "edge_parameters", "element_densities", "energy_window", "estimate_shifts", "find_e0",
     "is_short_scan", "normalize_stack", "open_projections", "open_stack", "optical_density",
-    "otsu_threshold", "particle_mask", "shift_images", "thickness_from_edge_jump", "thickness_from_od", "transmission",
+    "otsu_threshold", "particle_mask", "shift_images", "thickness_from_edge_jump", "thickness_from_od",
+    "transmission",
     "with_i0_region", "with_i0_spectrum",
 ]

@@ -33,8 +33,8 @@ def _scan_hours(series: xr.DataArray | xr.Dataset) -> tuple[np.ndarray, str]:
 def operando_contour_figure(series: xr.DataArray, cycler: pd.DataFrame | None = None,
                             window: tuple[float, float] | None = None, log: bool = False,
                             colour_label: str | None = None) -> Figure:
-    """Intensity as a colour map of 2θ (or q, or energy) and time, with the voltage curve beside it on the same time
-    axis (as in Wang et al. 2021, Fig. 6).
+    """Intensity as a colour map of 2θ (or q, or energy) and time, with the voltage curve beside it on the
+    same time axis (as in Wang et al. 2021, Fig. 6).
 
     Time is the cycler clock (``cycler_time_s``) when the series was synchronised, else ``time_s``,
     else the ``time`` coordinate since the first scan, in hours.
