@@ -8,7 +8,7 @@ import numpy as np
 
 from redoxmap.io.hdf5 import _list_datasets, _open_h5
 from redoxmap.io.stack import detect_format, read_raw
-from redoxmap.io.xradia import read_xradia, read_xradia_reference
+from redoxmap.io.xradia import _read_xradia_reference, read_xradia
 
 __all__ = ["describe_stack"]
 
@@ -62,7 +62,7 @@ def describe_stack(path: str | Path, **options) -> list[tuple[str, str]]:
             rows.append(("pages", f"{len(tif.pages)} of {tif.pages[0].shape} {tif.pages[0].dtype}"))
         rows.append(("note", "a TIFF stack needs its energy list (--energies) to be read"))
         return rows
-    if kind == "xradia" and options.get("flats") is None and read_xradia_reference(path) is None:
+    if kind == "xradia" and options.get("flats") is None and _read_xradia_reference(path) is None:
         images = read_xradia(path)
         images = images if images.ndim == 3 else images.expand_dims("energy")
         energy = np.atleast_1d(np.asarray(images["energy"].values, float))

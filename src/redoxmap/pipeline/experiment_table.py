@@ -80,12 +80,13 @@ def _by_label(values: np.ndarray, lab: np.ndarray, n: int) -> dict[str, np.ndarr
 
 def _shell_columns(values: np.ndarray, lab: np.ndarray, shells: np.ndarray, n_labels: int, n_shells: int,
                    name: str) -> dict[str, np.ndarray]:
-    from redoxmap.stats.profiles import binned_mean_stderr
+    from redoxmap.stats import binned_by
 
     use = (lab > 0) & (shells > 0) & np.isfinite(values)
     group = (lab[use] - 1) * n_shells + (shells[use] - 1)
-    mean, stderr, _ = binned_mean_stderr(group, values[use], np.ones(group.size), n_labels * n_shells)
-    mean, stderr = mean.reshape(n_labels, n_shells), stderr.reshape(n_labels, n_shells)
+    binned = binned_by(values[use], group, np.arange(n_labels * n_shells + 1) - 0.5)
+    mean = binned["mean"].values.reshape(n_labels, n_shells)
+    stderr = binned["stderr"].values.reshape(n_labels, n_shells)
     out = {}
     for s in range(n_shells):
         out[f"{name}_shell{s + 1}_mean"] = mean[:, s]

@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import MaskError
-from redoxmap.stats.profiles import binned_mean_stderr
+from redoxmap.stats.profiles import _binned_mean_stderr
 
 
 def binned_by(values: np.ndarray, key: np.ndarray, bins: np.ndarray,
@@ -44,7 +44,7 @@ def binned_by(values: np.ndarray, key: np.ndarray, bins: np.ndarray,
     which = np.digitize(key, bins) - 1
     inside = (which >= 0) & (which < n)
     w = np.ones_like(values, dtype=float) if weights is None else np.asarray(weights, float)
-    mean, stderr, count = binned_mean_stderr(which[inside], np.asarray(values, float)[inside], w[inside], n)
+    mean, stderr, count = _binned_mean_stderr(which[inside], np.asarray(values, float)[inside], w[inside], n)
     return xr.Dataset({"mean": ("bin", mean), "stderr": ("bin", stderr), "count": ("bin", count)},
                       coords={"bin": (bins[:-1] + bins[1:]) / 2})
 
