@@ -16,7 +16,7 @@ import xarray as xr
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import to_ev
-from redoxmap.io.hdf5 import open_h5, read_frames, require_dataset
+from redoxmap.io.hdf5 import h5_errors, open_h5, read_frames, require_dataset
 from redoxmap.io.raw import RawStack
 
 DATA = "/exchange/data"
@@ -54,7 +54,7 @@ def read_projections_dxchange(path: str | Path, energy_ev: float | None = None,
     (default degrees) unless ``theta_units`` is given; the energy from ``/exchange/energy`` or
     ``energy_ev``."""
     path = Path(path)
-    with open_h5(path) as h5:
+    with open_h5(path) as h5, h5_errors(path):
         data = require_dataset(h5, DATA, "projections")
         if data.ndim != 3:
             raise FormatError(f"{path}: {DATA} has shape {data.shape}; expected (angle, y, x)")

@@ -9,7 +9,7 @@ from redoxmap.io.dxchange import DATA as DXCHANGE_DATA
 from redoxmap.io.dxchange import is_dxchange, read_dxchange
 from redoxmap.io.fxi import DATA as FXI_DATA
 from redoxmap.io.fxi import is_fxi, read_fxi
-from redoxmap.io.hdf5 import list_datasets, open_h5, read_hdf5
+from redoxmap.io.hdf5 import h5_errors, list_datasets, open_h5, read_hdf5
 from redoxmap.io.nxstxm import find_nxstxm_entry, read_nxstxm
 from redoxmap.io.raw import RawStack
 from redoxmap.io.stxm import read_stxm
@@ -40,7 +40,7 @@ def detect_format(path: str | Path) -> str:
     if magic == OLE_MAGIC or path.suffix.lower() in XRADIA_SUFFIXES:
         return "xradia"
     if magic == b"\x89HDF\r\n\x1a\n" or path.suffix.lower() in HDF5_SUFFIXES:
-        with open_h5(path) as h5:
+        with open_h5(path) as h5, h5_errors(path):
             if is_dxchange(h5):
                 return "dxchange"
             if is_fxi(h5):
@@ -80,7 +80,7 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
         return read_tiff(path, energies, flats=flats, darks=darks, transmission=transmission)
     if data is not None or kind == "hdf5":
         if data is None or energy is None:
-            with open_h5(path) as h5:
+            with open_h5(path) as h5, h5_errors(path):
                 present = ", ".join(list_datasets(h5)) or "none"
             raise FormatError(
                 f"{path}: no {DXCHANGE_DATA} (dxchange) or {FXI_DATA} (FXI) dataset; name the "
