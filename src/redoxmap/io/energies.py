@@ -38,6 +38,9 @@ def to_ev(values: np.ndarray, where: str) -> tuple[np.ndarray, str | None]:
 
 def check_increasing(energy_ev: np.ndarray, where: str) -> None:
     """Raise :class:`EnergyError` unless energies strictly increase."""
+    if not np.all(np.isfinite(energy_ev)):
+        i = int(np.argmax(~np.isfinite(energy_ev)))
+        raise EnergyError(f"{where}: energy[{i}] = {energy_ev[i]:g}; expected finite energies")
     steps = np.diff(energy_ev)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0))
@@ -57,7 +60,7 @@ def read_energy_list(path: str | Path) -> tuple[np.ndarray, str | None]:
     if not path.is_file():
         raise FormatError(f"{path}: energy list file not found")
     values = []
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         text = line.split("#", 1)[0].replace(",", " ").strip()
         if not text:
             continue
