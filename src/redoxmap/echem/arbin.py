@@ -92,7 +92,11 @@ def _mdb_export(path: Path, table: str) -> pd.DataFrame:
     if table == "Channel_Normal_Table" and re.search(r"beyond EOF|page \d+ failed", message):
         warn(path, f"mdb-export read table {table} only in part, the database ends early (cut, or copied "
                    f"while the test was running): {message}", stacklevel=4)
-    return pd.read_csv(io.BytesIO(result.stdout), encoding="latin-1")
+    try:
+        return pd.read_csv(io.BytesIO(result.stdout), encoding="latin-1")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FormatError(f"{path}: table {table} of this Arbin .res file cannot be parsed (damaged?): "
+                          f"{exc}") from exc
 
 
 def _check_points(path: Path, frame: pd.DataFrame) -> None:
