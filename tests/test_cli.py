@@ -26,7 +26,7 @@ def test_xanes2d_writes_netcdf_named_after_reference_stems(tmp_path, scan_files,
     scan, (pristine, cycled) = scan_files
     out = tmp_path / "maps.nc"
     result = runner.invoke(app, ["xanes2d", str(scan), "-r", str(pristine), "-r", str(cycled),
-                                 "-o", str(out), "--no-align", "--mask-threshold-od", "0.3"])
+                                 "-o", str(out), "--no-align", "--mask-threshold", "0.3"])
     assert result.exit_code == 0, result.output
     maps = xr.open_dataset(out, engine="h5netcdf")
     assert list(maps.component.values) == ["pristine", "cycled"]
@@ -145,7 +145,7 @@ def test_every_command_shares_the_output_options_and_units_in_names():
             if isinstance(param, click.Option) and any(q in option for q in quantities) \
                     and not param.is_flag and option not in ("i0_fraction",):
                 assert option.endswith(UNITS), f"{name} --{option}: no unit in the name"
-    assert seen == 13
+    assert seen == 16
 
 
 def test_every_help_text_cites_papers_not_internal_labels():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from redoxmap.echem import cycle_table, read_cycler
-from redoxmap.echem.integrity import mid_step
+from redoxmap.echem.integrity import _mid_step
 from redoxmap.errors import FormatError, TruncatedFileWarning
 
 DATA = Path(__file__).parent / "data" / "echem"
@@ -121,6 +121,6 @@ def test_mid_step_rule_on_a_simulated_record():
         table["step"] = np.concatenate(step)[:-10]
         return table
 
-    assert "stops 310 s into a charge (step 1" in mid_step(record(300, 3.8))
-    assert mid_step(record(600, 3.8)) is None
-    assert mid_step(record(300, 4.2)) is None
+    assert "stops 310 s into a charge (step 1" in _mid_step(record(300, 3.8))
+    assert _mid_step(record(600, 3.8)) is None
+    assert _mid_step(record(300, 4.2)) is None

@@ -205,7 +205,7 @@ def test_biologic_cycles_from_half_cycles(name):
     and ends with a charge. Per-cycle capacities agree within 1 % with galvani's half-cycle sums of
     dq/mA.h and with EC-Lab's own per-half-cycle counter 'Q charge/discharge'. Without the half-cycle
     column the sign of the current gives the same cycles."""
-    from redoxmap.echem.table import charge_cycles
+    from redoxmap.echem.table import _charge_cycles
 
     data = read_cycler(DATA / name)
     table = cycle_table(data).set_index("cycle")
@@ -222,7 +222,7 @@ def test_biologic_cycles_from_half_cycles(name):
     np.testing.assert_allclose(table.charge_capacity_ah, expected_charge, rtol=0.01, atol=1e-9)
     np.testing.assert_allclose(table.discharge_capacity_ah, expected_discharge, rtol=0.01, atol=1e-9)
     increment = np.diff(data.capacity_ah.to_numpy(), prepend=0.0)
-    np.testing.assert_array_equal(charge_cycles(increment, data.current_a.to_numpy()), data.cycle)
+    np.testing.assert_array_equal(_charge_cycles(increment, data.current_a.to_numpy()), data.cycle)
 
 
 def test_biologic_counter_resets_are_not_capacity():

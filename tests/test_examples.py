@@ -30,6 +30,7 @@ def number(pattern: str, text: str) -> float:
     ("statistics.py", "profile.png", [(r"D = ([\d.e+-]+) cm", 1e-17 / 1.5, 1e-17 * 1.5)]),
     ("particle_model.py", "stress_vs_dod.png", [(r"10 C / 0.1 C: ([\d.]+)×", 50, 500)]),
     ("tomography.py", "tomography_mn_density.png", []),
+    ("experiment.py", "experiment_trend.png", [(r"second run: (\d+) steps ran", 0, 0)]),
 ])
 def test_example_runs_and_recovers_its_truth(tmp_path, name, figure, checks):
     text = run(name, tmp_path)
@@ -41,3 +42,10 @@ def test_example_runs_and_recovers_its_truth(tmp_path, name, figure, checks):
         assert found == pytest.approx(number(r"true ([\d.]+)\)", text), rel=0.1)
     if name == "statistics.py":
         assert "preferred: diffusion" in text
+    if name == "experiment.py":  # per state: surface-shell valence within 0.05, D within ×1.5
+        pairs = re.findall(r"surface-shell valence ([\d.]+) \(true ([\d.]+)\), D ([\d.e+-]+) cm²/s "
+                           r"\(true ([\d.e+-]+)\)", text)
+        assert len(pairs) == 3, text
+        for surface, true_surface, d, true_d in pairs:
+            assert abs(float(surface) - float(true_surface)) < 0.05
+            assert 1 / 1.5 < float(d) / float(true_d) < 1.5

@@ -60,9 +60,23 @@ def test_recon_dual_energy_classify_and_pores_commands(tmp_path):
     truth = 100 * class_proportions(phantom.ni_mn_class, shells.where(phantom.ni_mn_class > 0, 0))
     found = table.loc[[f"shell {k}" for k in range(1, 6)], ["target", "Ni-poor", "Ni-rich"]].to_numpy()
     # 64³ at 200 nm: the 3.8-voxel Ni-poor surface layer ends inside shell 3 (2.5 voxels thick), where
-    # one voxel of blur moves ~30 points; the other shells within 5 points of the truth
+    # blur decides the class of most voxels (measured: Ni-poor 30 % found, 4 % in the binary truth).
+    # Against the truth at the reconstruction's resolution (the phantom's densities blurred by
+    # σ = 0.6 voxel, run through the same command) every shell is within 5 points; against the
+    # binary truth the shells away from that boundary are.
     np.testing.assert_allclose(found[[0, 1, 3, 4]], truth.values[[0, 1, 3, 4]], atol=5)
-    np.testing.assert_allclose(found[2], truth.values[2], atol=35)
+    for element in ("Ni", "Mn"):
+        blurred = ndimage.gaussian_filter(phantom[f"density_{element}"].values, 0.6).astype(np.float32)
+        write_ome_zarr(xr.DataArray(blurred, dims=("z", "y", "x")), tmp_path / f"{element}_true.zarr",
+                       voxel_size_nm=200.0, levels=1)
+    result = runner.invoke(app, ["tomo", "classify", str(tmp_path / "Ni_true.zarr"),
+                                 str(tmp_path / "Mn_true.zarr"), "--target", f"{target}", "--below-name",
+                                 "Ni-poor", "--above-name", "Ni-rich", "-o", str(tmp_path / "matched.zarr"),
+                                 "--report", str(tmp_path / "matched")])
+    assert result.exit_code == 0, result.output
+    matched = pd.read_csv(tmp_path / "matched" / "class_proportions.csv").set_index("region")
+    np.testing.assert_allclose(found, matched.loc[[f"shell {k}" for k in range(1, 6)],
+                                                  ["target", "Ni-poor", "Ni-rich"]].to_numpy(), atol=5)
     assert (tmp_path / "cls" / "rendering.png").is_file()
     result = runner.invoke(app, ["tomo", "pores", str(tmp_path / "v6565.zarr"), "-o", str(tmp_path / "p.csv"),
                                  "--report", str(tmp_path / "pores")])

@@ -72,7 +72,9 @@ def test_fit_reports_interval_and_fit_statistics():
     fit = fit_profile(DEPTH_NM, y + 0.0, np.full(DEPTH_NM.size, NOISE), "diffusion", RADIUS_NM, TIME_S)
     lo, hi = fit.ci95["d_cm2_s"]
     assert lo < D_TRUE < hi
-    assert fit.chi2_red < 1e-6 and fit.bic > fit.aic - 10
+    assert fit.chi2_red < 1e-6
+    # BIC − AIC = k (ln n − 2) for the same χ²: three parameters, 50 points
+    assert fit.bic - fit.aic == pytest.approx(3 * (np.log(DEPTH_NM.size) - 2))
     with pytest.raises(FitError, match="model 'fick' is not one of diffusion, core-shell, diffusion-mask"):
         fit_profile(DEPTH_NM, y, np.ones_like(y), "fick", RADIUS_NM, TIME_S)
 

@@ -120,7 +120,7 @@ def xanes2d(
     align_energy_ev: float | None = typer.Option(None, help="Alignment reference energy (eV); default: "
                                                  "the white line"),
     max_shift_px: float = typer.Option(10.0, help="Reject drift shifts larger than this (px)"),
-    mask_threshold_od: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
+    mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
                                                    "(OD); default: Otsu"),
     pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm) for scale bars"),
     chunks_px: int | None = typer.Option(None, help="Process out of core in chunks of this many pixels "
@@ -135,7 +135,7 @@ def xanes2d(
         data_dataset=data_dataset,
         energy_dataset=energy_dataset, i0=i0, i0_fraction=i0_fraction, min_ev=min_ev, max_ev=max_ev,
         bin_px=bin_px, align=align, align_energy_ev=align_energy_ev, max_shift_px=max_shift_px,
-        mask_threshold_od=mask_threshold_od, pixel_size_nm=pixel_size_nm, chunks_px=chunks_px))
+        mask_threshold=mask_threshold, pixel_size_nm=pixel_size_nm, chunks_px=chunks_px))
 
 
 @app.command()
@@ -300,6 +300,85 @@ def xrd_series(
         scan_interval_s=scan_interval_s, first_scan_s=first_scan_s, offset_s=offset_s, exposure_s=exposure_s))
 
 
+@app.command("xas-series")
+def xas_series(
+    spectra: list[Path] = typer.Argument(..., help="XAS scans in time order: XDI, column text (one or "
+                                         "several scans), NeXus NXxas (.h5/.nxs), Athena .prj (larch extra)"),
+    library: Path | None = typer.Option(None, "--library", "-l", help="Reference library (.csv or .h5) with "
+                                        "valences"),
+    ref: list[Path] | None = typer.Option(None, "--ref", "-r", help="Standard (one scan per file, any format "
+                                          "above); repeat, with --valence each"),
+    valence: list[float] | None = typer.Option(None, "--valence", help="Valence of each --ref, in order"),
+    name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each --ref, in order"),
+    cycler: Path | None = typer.Option(None, help="Cycler file to synchronise with (any format echem reads)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.nc spectra, fractions, "
+                                       "valence, edge energies)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    mode: str = typer.Option("sum1", help="sum1 | nnls | sum1-scaled | lsq (fit of the normalized spectra)"),
+    e0: str = typer.Option("series", help="series: one E0 and one set of windows for every scan and standard "
+                           "(Athena's constrained parameters) | each: every spectrum its own"),
+    min_ev: float | None = typer.Option(None, help="Fit window start (eV); default E0 − 20 eV"),
+    max_ev: float | None = typer.Option(None, help="Fit window end (eV); default E0 + 40 eV"),
+    column: str | None = typer.Option(None, help="μ column(s) of text files: name, number or pattern (mu_*)"),
+    match: str | None = typer.Option(None, help="Keep scans whose label matches this pattern, e.g. 'NiO.0*'"),
+    scan_interval_s: float | None = typer.Option(None, help="Scan i at FIRST + i × this on the cycler's "
+                                                 "clock (s), instead of the files' times"),
+    first_scan_s: float = typer.Option(0.0, help="Cycler time of the first scan (s), with --scan-interval-s"),
+    offset_s: float = typer.Option(0.0, help="Add this to the scans' times before matching (s)"),
+    exposure_s: float | None = typer.Option(None, help="Duration of each scan (s): match its middle"),
+) -> None:
+    """Operando bulk XAS: edge energy, fractions of standards and valence per scan, synchronised with the
+    cycler's voltage and capacity (Wang et al. 2021, Fig. 5d)."""
+    from redoxmap.pipeline.xas_series import XasSeriesConfig, run_xas_series
+
+    _run(run_xas_series, XasSeriesConfig(
+        spectra=list(spectra), library=library, references=list(ref) if ref else None,
+        valences=list(valence) if valence else None, names=list(name) if name else None, cycler=cycler,
+        output=output, report=report, overwrite=overwrite, mode=mode, e0=e0, min_ev=min_ev, max_ev=max_ev,
+        column=column, match=match, scan_interval_s=scan_interval_s, first_scan_s=first_scan_s,
+        offset_s=offset_s, exposure_s=exposure_s))
+
+
+@app.command("run")
+def run_experiment(
+    experiment: Path = typer.Argument(..., help="Experiment file (.yaml, .yml or .toml): samples, states, "
+                                      "files, jobs and the summary; see init-experiment"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Results folder; default: the file's "
+                                       "output, else <file>-results beside it"),
+    report: Path | None = REPORT,
+    overwrite: bool = typer.Option(False, help="Write into a results folder that holds other files (never an "
+                                   "input); an earlier run's folder is always reused"),
+    scheduler: str | None = typer.Option(None, help="serial | threads (samples in parallel); default: the "
+                                         "file's, else threads"),
+    workers: int | None = typer.Option(None, help="Samples run at once; default: the file's, else up to 4"),
+    force: bool = typer.Option(False, help="Rerun every step, also those whose inputs and settings are "
+                               "unchanged"),
+) -> None:
+    """Run a whole experiment: each sample's jobs (only what changed since the last run), then one table
+    with a row per particle per sample and a comparison report."""
+    from redoxmap.pipeline.experiment import ExperimentConfig, run_experiment
+
+    _run(run_experiment, ExperimentConfig(experiment=experiment, output=output, report=report,
+                                          overwrite=overwrite, scheduler=scheduler, workers=workers,
+                                          force=force))
+
+
+@app.command("init-experiment")
+def init_experiment(
+    folder: Path = typer.Argument(..., help="Folder holding the experiment's files"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Experiment file to write (.yaml); "
+                                       "default: FOLDER/experiment.yaml"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+) -> None:
+    """Write a commented experiment file from the stacks, libraries, references and cycler files found."""
+    from redoxmap.pipeline.experiment_init import InitExperimentConfig, run_init_experiment
+
+    _run(run_init_experiment, InitExperimentConfig(folder=folder, output=output, report=report,
+                                                   overwrite=overwrite))
+
+
 @tomo_app.command("recon")
 def tomo_recon(
     projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),
@@ -405,18 +484,21 @@ def tomo_pores(
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv table of voids)"),
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
-    threshold: float | None = typer.Option(None, help="Solid threshold (default: Otsu)"),
+    mask_threshold: float | None = typer.Option(None, help="Solid threshold of the attenuation (Otsu)"),
     shells: int = typer.Option(5, help="Equal-volume shells for porosity versus radius"),
 ) -> None:
     """Find internal pores and cracks; print counts and porosity, write one row per void."""
     from redoxmap.pipeline.tomo import PoresConfig, run_pores
 
     _run(run_pores, PoresConfig(volume=volume, output=output, report=report, overwrite=overwrite,
-                                threshold=threshold, shells=shells))
+                                mask_threshold=mask_threshold, shells=shells))
 
 
 def main() -> None:
-    """Console entry point: bad input ends with its message and exit code 2, not a traceback."""
+    """Console entry point: bad input ends with its message and exit code 2, not a traceback. Output
+    to a file or pipe is line-buffered, so a log shows each line as it is written."""
+    if not sys.stdout.isatty():
+        sys.stdout.reconfigure(line_buffering=True)
     try:
         app()
     except RedoxmapError as exc:

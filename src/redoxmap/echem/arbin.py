@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from redoxmap.echem.integrity import warn
+from redoxmap.echem.integrity import _warn
 from redoxmap.errors import FormatError
 
 COLUMNS = {"Test_Time", "Current", "Voltage", "Charge_Capacity", "Discharge_Capacity", "Cycle_Index",
            "Step_Index"}
 
 
-def looks_like_csv(first_line: str) -> bool:
+def _looks_like_csv(first_line: str) -> bool:
     """The header names Arbin's voltage or current columns (a full or partial Arbin export)."""
     names = {c.strip().strip('"').split("(")[0].strip() for c in first_line.split(",")}
     return bool(names & {"Voltage", "Current", "Test_Time"})
@@ -36,9 +36,9 @@ def _columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=lambda c: c.split("(")[0].strip())
 
 
-def standardize(path: Path, frame: pd.DataFrame, fmt: str, **attrs) -> pd.DataFrame:
+def _standardize(path: Path, frame: pd.DataFrame, fmt: str, **attrs) -> pd.DataFrame:
     """Arbin columns (bare names, SI units) into the standard table."""
-    from redoxmap.echem.table import accumulate, boundaries, finish
+    from redoxmap.echem.table import _boundaries, _finish, accumulate
 
     frame = _columns(frame)
     missing = sorted(COLUMNS - set(frame.columns))
@@ -51,7 +51,7 @@ def standardize(path: Path, frame: pd.DataFrame, fmt: str, **attrs) -> pd.DataFr
     if order:  # mdb-export does not always return the rows in the order they were recorded
         frame = frame.sort_values(order, kind="stable")
     num = frame[sorted(COLUMNS)].apply(pd.to_numeric, errors="coerce")
-    new_step = boundaries(num["Cycle_Index"].to_numpy(), num["Step_Index"].to_numpy())
+    new_step = _boundaries(num["Cycle_Index"].to_numpy(), num["Step_Index"].to_numpy())
     columns = {
         "time_s": num["Test_Time"].to_numpy(float),
         "voltage_v": num["Voltage"].to_numpy(float),
@@ -61,21 +61,21 @@ def standardize(path: Path, frame: pd.DataFrame, fmt: str, **attrs) -> pd.DataFr
         "cycle": num["Cycle_Index"].fillna(-1).to_numpy(int),
         "step": num["Step_Index"].fillna(-1).to_numpy(int),
     }
-    return finish(path, columns, frame.drop(columns=sorted(COLUMNS)), "arbin_", fmt, **attrs)
+    return _finish(path, columns, frame.drop(columns=sorted(COLUMNS)), "arbin_", fmt, **attrs)
 
 
-def read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path) -> pd.DataFrame:
     """Arbin CSV export (``Test_Time, Current, Voltage, Charge_Capacity, …``, SI units). A last line
     shorter than the others (a cut file) is dropped with a warning."""
-    from redoxmap.echem.integrity import last_line_cut
+    from redoxmap.echem.integrity import _last_line_cut
 
     try:
         frame = pd.read_csv(path, encoding="latin-1")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FormatError(f"{path}: Arbin CSV that cannot be parsed ({exc})") from exc
-    if len(frame) > 1 and last_line_cut(path, ","):
+    if len(frame) > 1 and _last_line_cut(path, ","):
         frame = frame.iloc[:-1]
-    return standardize(path, frame, "arbin-csv")
+    return _standardize(path, frame, "arbin-csv")
 
 
 def _mdb_export(path: Path, table: str) -> pd.DataFrame:
@@ -90,8 +90,8 @@ def _mdb_export(path: Path, table: str) -> pd.DataFrame:
         raise FormatError(f"{path}: mdb-export could not read table {table} of this Arbin .res file "
                           f"(truncated or damaged?): {message or 'no output'}")
     if table == "Channel_Normal_Table" and re.search(r"beyond EOF|page \d+ failed", message):
-        warn(path, f"mdb-export read table {table} only in part, the database ends early (cut, or copied "
-                   f"while the test was running): {message}", stacklevel=4)
+        _warn(path, f"mdb-export read table {table} only in part, the database ends early (cut, or copied "
+                    f"while the test was running): {message}", stacklevel=4)
     try:
         return pd.read_csv(io.BytesIO(result.stdout), encoding="latin-1")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -108,11 +108,11 @@ def _check_points(path: Path, frame: pd.DataFrame) -> None:
     span = point.groupby(tests).agg(["min", "max", "nunique"])
     missing = int((span["max"] - span["min"] + 1 - span["nunique"]).sum())
     if missing > 0:
-        warn(path, f"{missing} of the data points {int(span['min'].min())}…{int(span['max'].max())} are "
-                   "missing from Channel_Normal_Table (a cut or damaged file)", stacklevel=4)
+        _warn(path, f"{missing} of the data points {int(span['min'].min())}…{int(span['max'].max())} are "
+                    "missing from Channel_Normal_Table (a cut or damaged file)", stacklevel=4)
 
 
-def read_res(path: Path) -> pd.DataFrame:
+def _read_res(path: Path) -> pd.DataFrame:
     """Arbin ``.res`` database: ``Channel_Normal_Table`` as data, ``Global_Table`` as attrs
     (``schedule``, ``mass_mg`` when the file states a mass). A database that ends early (pages that
     ``mdb-export`` cannot read, data points missing from the numbering) is read with a warning."""
@@ -129,4 +129,4 @@ def read_res(path: Path) -> pd.DataFrame:
                 attrs["mass_mg"] = mass_g * 1e3
     except FormatError:
         pass  # the description is optional; the data table was read
-    return standardize(path, frame, "arbin-res", **attrs)
+    return _standardize(path, frame, "arbin-res", **attrs)

@@ -41,7 +41,7 @@ def _header_index(lines: list[str]) -> int | None:
     return None
 
 
-def looks_like(lines: list[str]) -> bool:
+def _looks_like(lines: list[str]) -> bool:
     """A tab-separated column line starting with ``Rec#``/``Rec`` and holding ``Step``."""
     return _header_index(lines) is not None
 
@@ -83,11 +83,11 @@ def _time_s(path: Path, frame: pd.DataFrame) -> np.ndarray:
     return value * scale
 
 
-def read_maccor(path: Path) -> pd.DataFrame:
+def _read_maccor(path: Path) -> pd.DataFrame:
     """MACCOR text or raw export into the standard table (see module doc). A last line shorter than
     the others (a cut file) is dropped with a warning."""
-    from redoxmap.echem.integrity import last_line_cut
-    from redoxmap.echem.table import accumulate, boundaries, finish
+    from redoxmap.echem.integrity import _last_line_cut
+    from redoxmap.echem.table import _boundaries, _finish, accumulate
 
     text = path.read_bytes().decode("latin-1")
     lines = text.splitlines()
@@ -97,7 +97,7 @@ def read_maccor(path: Path) -> pd.DataFrame:
     data_lines = [ln for ln in lines[start + 1:] if ln.strip()]
     if not data_lines:
         raise FormatError(f"{path}: MACCOR export without data rows (truncated after the column line)")
-    if len(data_lines) > 1 and last_line_cut(path, "\t"):
+    if len(data_lines) > 1 and _last_line_cut(path, "\t"):
         data_lines = data_lines[:-1]
     comma = bool(re.search(r"\t-?\d+,\d+\t", data_lines[0])) and not re.search(r"\t-?\d+\.\d+\t",
                                                                                  data_lines[0])
@@ -125,7 +125,7 @@ def read_maccor(path: Path) -> pd.DataFrame:
     if cap_name is not None:
         counter = pd.to_numeric(frame[cap_name], errors="coerce").to_numpy(float)
         counter = counter * CAPACITY_UNITS_AH[cap_name]
-        new_step = boundaries(*(frame[c].to_numpy() for c in ("Cyc#", "Cycle C", "Step") if c in frame),
+        new_step = _boundaries(*(frame[c].to_numpy() for c in ("Cyc#", "Cycle C", "Step") if c in frame),
                               np.sign(current))
         increment = np.diff(accumulate(counter, new_step), prepend=0.0)
     else:  # no counter: integrate the current
@@ -154,4 +154,4 @@ def read_maccor(path: Path) -> pd.DataFrame:
         if ok.any():
             first = int(np.argmax(ok))
             attrs["start_time"] = (clock.iloc[first] - pd.Timedelta(seconds=float(time_s[first]))).isoformat()
-    return finish(path, columns, frame.drop(columns=used), "maccor_", "maccor", **attrs)
+    return _finish(path, columns, frame.drop(columns=used), "maccor_", "maccor", **attrs)

@@ -65,7 +65,7 @@ def _read_pages(path: Path, what: str) -> np.ndarray:
     return np.asarray(pages)
 
 
-def looks_like_transmission(pages: np.ndarray) -> bool:
+def _looks_like_transmission(pages: np.ndarray) -> bool:
     """True for a float stack with values in (0, ~1]: already I/I0, not counts."""
     if not np.issubdtype(pages.dtype, np.floating):
         return False
@@ -74,10 +74,38 @@ def looks_like_transmission(pages: np.ndarray) -> bool:
 
 def read_tiff(path: str | Path, energies: str | Path, flats: str | Path | None = None,
               darks: str | Path | None = None, transmission: bool | None = None) -> RawStack:
-    """Read a multi-page TIFF (pages = energies) and its energy list (eV or keV).
+    """Read a multi-page TIFF (one page per energy) and its energy list (eV or keV).
 
-    ``transmission=None`` recognises a stack of I/I0 (floats up to ~1) from raw counts; raw
-    counts need ``flats`` (a single image, repeats, or one page per energy).
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TIFF stack.
+    energies : str or pathlib.Path
+        Energy list file, one energy per page (:func:`read_energy_list`).
+    flats, darks : str or pathlib.Path, optional
+        TIFFs of the flat and dark: a single image, repeats, or one page per energy.
+    transmission : bool, optional
+        The pages hold I/I0; None recognises it (floats up to ~1).
+
+    Returns
+    -------
+    RawStack
+        Counts ``(energy, y, x)`` with energies in eV, flats and darks.
+
+    Raises
+    ------
+    FormatError
+        If the TIFF is not 3D, the energies do not match the pages, raw counts come without flats,
+        or flats/darks do not match the images.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_tiff(demo_raw_stack(shape=(16, 16)), folder / "s.tif", folder / "energies.txt")
+    >>> read_tiff(folder / "s.tif", folder / "energies.txt", flats=folder / "s_flats.tif").counts.shape
+    (121, 16, 16)
     """
     path = Path(path)
     pages = _read_pages(path, "stack")
@@ -90,7 +118,7 @@ def read_tiff(path: str | Path, energies: str | Path, flats: str | Path | None =
             "expected one energy per page"
         )
     if transmission is None:
-        transmission = looks_like_transmission(pages) and flats is None
+        transmission = _looks_like_transmission(pages) and flats is None
     if not transmission and flats is None:
         raise FormatError(
             f"{path}: the pages hold raw counts (max {pages.max():g}), so flat-field images are "
@@ -128,7 +156,17 @@ def _frames(path: str | Path | None, what: str, shape: tuple[int, ...],
 
 def write_tiff(raw: RawStack, path: str | Path, energies_path: str | Path) -> None:
     """Write counts as a multi-page TIFF, the energy list as text, and flats/darks beside them
-    (``<stem>_flats.tif``, ``<stem>_darks.tif``)."""
+    (``<stem>_flats.tif``, ``<stem>_darks.tif``).
+
+    Parameters
+    ----------
+    raw : RawStack
+        Counts, flats and darks.
+    path : str or pathlib.Path
+        The TIFF to write.
+    energies_path : str or pathlib.Path
+        The energy list to write (eV).
+    """
     path = Path(path)
     with atomic_output(path, overwrite=True) as tmp:
         tifffile.imwrite(tmp, np.asarray(raw.counts.values))

@@ -11,6 +11,7 @@ of the inputs and can be written. Mistakes are reported as :class:`ConfigError` 
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,6 +97,25 @@ class JobConfig(BaseModel):
             return value
 
         return {k: plain(v) for k, v in self.model_dump().items()}
+
+    def record(self, job: str) -> str:
+        """The job's name and settings as one JSON line, input paths made absolute and the
+        output settings left out: what a maps file keeps (attribute ``job``) so that one pixel
+        can be fitted again from its source (:func:`redoxmap.pipeline.refit.fit_inputs`).
+
+        >>> json.loads(JobConfig().record("example"))
+        {'job': 'example', 'settings': {}}
+        """
+        inputs = set(type(self).INPUTS)
+        settings = {}
+        for name, value in self.settings().items():
+            if name in ("output", "overwrite", "report"):
+                continue
+            if name in inputs and value is not None:
+                value = ([str(Path(v).resolve()) for v in value] if isinstance(value, list)
+                         else str(Path(value).resolve()))
+            settings[name] = value
+        return json.dumps({"job": job, "settings": settings})
 
     def flag(self, name: str) -> str:
         """Command-line spelling of the setting ``name``."""

@@ -45,6 +45,12 @@ class ParticleConfig(JobConfig):
         super().check()
         if any(rate <= 0 for rate in self.c_rate):
             raise ConfigError(f"--c-rate {self.c_rate}: expected positive C-rates")
+        if self.void_radius_nm >= self.radius_nm:
+            raise ConfigError(f"--void-radius-nm {self.void_radius_nm:g} is not smaller than --radius-nm "
+                              f"{self.radius_nm:g}; expected a void inside the particle")
+        if self.fem and self.void_radius_nm + self.pore_radius_nm >= self.radius_nm:
+            raise ConfigError(f"--void-radius-nm {self.void_radius_nm:g} plus --pore-radius-nm "
+                              f"{self.pore_radius_nm:g} do not fit inside --radius-nm {self.radius_nm:g}")
 
 
 def run_particle(config: ParticleConfig, progress: Progress | None = None) -> JobResult:

@@ -264,7 +264,7 @@ class PoresConfig(JobConfig):
     shell and the pore-size distribution (local thickness)."""
 
     volume: Path
-    threshold: float | None = None
+    mask_threshold: float | None = None
     shells: int = Field(5, ge=1)
 
     INPUTS: ClassVar[tuple[str, ...]] = ("volume",)
@@ -286,17 +286,17 @@ def run_pores(config: PoresConfig, progress: Progress | None = None) -> JobResul
 
     mu = read_ome_zarr(config.volume).compute()
     voxel = mu.attrs["voxel_size_nm"]
-    if config.threshold is None:
+    if config.mask_threshold is None:
         level = otsu_threshold(np.asarray(mu.values), "attenuation volume")
         level = float(np.nanmin(mu.values)) - 1.0 if level is None else level
     else:
-        level = config.threshold
+        level = config.mask_threshold
     solid = (mu > level).assign_attrs(voxel_size_nm=voxel)
     table, labels = analyze_pores(solid, voxel)
     if table.empty:
         warnings.warn(f"{config.volume}: no internal void found with the solid threshold {level:.4g}; "
                       "cracks that reach the surface or voids thinner than a voxel are not seen: try "
-                      "--threshold above Otsu's", RedoxmapWarning, stacklevel=2)
+                      "--mask-threshold above Otsu's", RedoxmapWarning, stacklevel=2)
     by_shell = porosity(solid, n_shells=config.shells)
     sizes = pore_size_distribution(labels > 0, voxel) if (labels > 0).any() else None
     written = [save_table(table, config.output.parent, config.output.name)]
@@ -369,7 +369,7 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
     mask = particle_mask(stack, threshold_od=config.mask_threshold)
     refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
     maps = lincomb(stack, refs, mode=config.mode, mask=mask).compute()
-    maps.attrs.update(mask_threshold_od=mask.attrs["threshold_od"],
+    maps.attrs.update(mask_threshold=mask.attrs["threshold_od"],
                       voxel_size_nm=stack.attrs["voxel_size_nm"])
     written = [write_dataset(maps, config.output, overwrite=config.overwrite)]
     if config.report is not None:

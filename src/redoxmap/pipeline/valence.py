@@ -78,6 +78,11 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
     maps = valence_map(stack, library, mode=config.mode, window_ev=window, normalize=config.normalize,
                        standards=config.standards).compute()
     report("fit")
+    maps.attrs["job"] = config.record("valence")  # to fit one pixel again (pipeline.refit)
+    if config.align:  # the drift correction of every energy read (normalization uses them all)
+        shifts = {name: stack[name].reset_coords(drop=True).assign_attrs(maps[name].attrs)
+                  for name in ("shift_y", "shift_x")}
+        maps = maps.drop_dims("energy").assign(shifts)
     written = []
     if config.output is not None:
         written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
@@ -87,7 +92,7 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
         fitted, refs, _ = valence_inputs(stack, library, window, bool(maps.attrs["normalized"]),
                                          config.standards)
         written.append(write_report(maps, config.report, stack=fitted, refs=refs,
-                                    settings=config.settings()))
+                                    settings=config.settings(), maps_file=config.output))
     return JobResult(title=f"valence ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} valid pixels",
                      summary=valence_summary(maps), written=written,
                      values={"maps": maps, "stack": stack, "library": library})

@@ -47,7 +47,7 @@ class Xanes2DConfig(JobConfig):
     align: bool = True
     align_energy_ev: float | None = None
     max_shift_px: float = Field(10.0, gt=0)
-    mask_threshold_od: float | None = None
+    mask_threshold: float | None = None
     pixel_size_nm: float | None = Field(None, gt=0)
     chunks_px: int | None = Field(None, ge=16)
 
@@ -95,13 +95,14 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
                             progress=lambda done, total: report("align", done, total))
         if lazy:  # whole spectra per chunk for the fit
             stack = spill_to_zarr(stack, {"energy": -1, "y": config.chunks_px, "x": config.chunks_px})
-    mask = particle_mask(stack, threshold_od=config.mask_threshold_od)
+    mask = particle_mask(stack, threshold_od=config.mask_threshold)
     refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
     report("fit", 0)
     maps = lincomb(stack, refs, mode=config.mode, mask=mask).compute()
     report("fit")
-    maps.attrs["mask_threshold_od"] = mask.attrs["threshold_od"]
+    maps.attrs["mask_threshold"] = mask.attrs["threshold_od"]
     maps.attrs["e0_ev"] = mask.attrs["e0_ev"]
+    maps.attrs["job"] = config.record("xanes2d")  # to fit one pixel again (pipeline.refit)
     written = []
     if config.output is not None:
         written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
@@ -109,7 +110,7 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
         from redoxmap.report import write_report
 
         written.append(write_report(maps, config.report, stack=stack, refs=refs,
-                                    settings=config.settings()))
+                                    settings=config.settings(), maps_file=config.output))
     return JobResult(title=f"fit ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} masked pixels",
                      summary=fraction_summary(maps), written=written,
                      values={"maps": maps, "stack": stack, "refs": refs})
