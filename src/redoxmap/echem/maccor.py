@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from redoxmap.errors import FormatError
 
@@ -52,9 +53,17 @@ def _first(frame: pd.DataFrame, names) -> str | None:
 
 def _clock(values: pd.Series) -> pd.Series:
     """``DPt Time`` as datetimes: NaT where a time cannot be read, all NaT when the times mix time
-    zones (a damaged file; pandas refuses the mix even with errors="coerce")."""
+    zones (a damaged file; pandas refuses the mix even with errors="coerce"). The format is guessed
+    from the first times and applied to all at once; only times it does not fit are parsed one by one
+    (``format="mixed"``, 0.1 ms per time)."""
+    first = values.dropna().astype(str).iloc[:20]
+    layout = next((f for f in map(guess_datetime_format, first) if f is not None), None)
     try:
-        return pd.to_datetime(values, errors="coerce", format="mixed")
+        clock = pd.to_datetime(values, errors="coerce", format=layout or "mixed")
+        missed = clock.isna() & values.notna()
+        if layout is not None and missed.any():
+            clock[missed] = pd.to_datetime(values[missed], errors="coerce", format="mixed")
+        return clock
     except ValueError:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
 
