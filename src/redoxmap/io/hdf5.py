@@ -5,6 +5,8 @@ The dxchange and NSLS-II FXI readers are this reader with their layout's dataset
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dask.array as da
@@ -12,7 +14,7 @@ import h5py
 import numpy as np
 import xarray as xr
 
-from redoxmap.errors import FormatError
+from redoxmap.errors import FormatError, RedoxmapError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing, to_ev
 from redoxmap.io.raw import RawStack, average_repeats
@@ -27,6 +29,24 @@ def _open_h5(path: str | Path) -> h5py.File:
         return h5py.File(path, "r")
     except OSError as exc:
         raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from exc
+
+
+#: What h5py raises on a damaged file: the HDF5 library's errors (OSError, RuntimeError, KeyError) and
+#: ValueError, TypeError or UnicodeDecodeError from damaged types, names and attributes.
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+
+
+@contextmanager
+def _h5_errors(path: str | Path) -> Iterator[None]:
+    """Turn the errors h5py raises inside the block on a damaged file into a :class:`FormatError`
+    naming the file (a :class:`RedoxmapError` passes unchanged)."""
+    try:
+        yield
+    except RedoxmapError:
+        raise
+    except _H5_ERRORS as exc:
+        raise FormatError(f"{path}: damaged HDF5 file ({type(exc).__name__}: {exc}); expected a complete, "
+                          "readable HDF5 file") from exc
 
 
 def _require_dataset(h5: h5py.File, name: str, what: str) -> h5py.Dataset:
@@ -122,6 +142,19 @@ def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None
     (121, 16, 16)
     """
     h5 = _open_h5(path)
+    try:
+        with _h5_errors(path):
+            raw = _read_hdf5(h5, path, data, energy, flats, darks, chunks, transmission)
+    except BaseException:
+        h5.close()
+        raise
+    if chunks is None:
+        h5.close()
+    return raw
+
+
+def _read_hdf5(h5: h5py.File, path: str | Path, data: str, energy: str, flats: str | None,
+               darks: str | None, chunks: int | None, transmission: bool) -> RawStack:
     images = _require_dataset(h5, data, "sample images")
     if images.ndim != 3:
         raise FormatError(
@@ -146,8 +179,6 @@ def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None
         counts_are_transmission=transmission,
         notes=[note] if note else [],
     )
-    if chunks is None:
-        h5.close()
     return raw
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from redoxmap.errors import FormatError
 from redoxmap.io.energies import check_increasing, to_ev
+from redoxmap.io.hdf5 import _h5_errors, _open_h5
 from redoxmap.io.xas_scan import XasScan, parse_time
 
 __all__ = ["read_nxxas"]
@@ -109,13 +110,7 @@ def read_nxxas(path: str | Path) -> list[XasScan]:
     (['Fe2O3 APS 13-BM-D', 'Fe metal foil APS 13-BM-D', 'FeO  20BM'], '2002-03-16 14:48:54')
     """
     path = Path(path)
-    if not path.is_file():
-        raise FormatError(f"{path}: NeXus file not found")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
-    with h5:
+    with _open_h5(path) as h5, _h5_errors(path):
         entries = _entries(h5)
         if not entries:
             raise FormatError(f"{path}: no NXentry whose definition is NXxas; expected a NeXus XAS file")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def _lines(path: Path) -> list[str]:
     if raw.startswith(GZIP_MAGIC):
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise FormatError(f"{path}: truncated or damaged gzip file ({exc})") from None
     if b"\x00" in raw[:512]:
         raise FormatError(f"{path}: a binary file; expected column text (energy and μ columns)")
