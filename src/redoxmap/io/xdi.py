@@ -1,4 +1,4 @@
-"""XDI 1.0 files (the XAS Data Library format, Ravel & Newville, J. Synchrotron Rad. 23, 2016):
+"""XDI 1.0 files (the XAS Data Library format, Ravel & Newville, J. Phys.: Conf. Ser. 712, 012148 (2016)):
 ``# Namespace.tag: value`` header lines (``# Column.N: name [units]`` names the columns,
 ``# Scan.start_time`` and ``# Scan.end_time`` give the scan's clock times in ISO 8601), ``# ///``,
 free comments, then whitespace-separated columns."""
