@@ -140,7 +140,8 @@ def xanes2d(
 
 @app.command()
 def valence(
-    stack: Path = typer.Argument(..., help="Stack: ALS STXM .hdr, NXstxm, ptychography CXI, HDF5, TIFF"),
+    stack: Path = typer.Argument(..., help="Stack: ALS STXM .hdr, NXstxm, dxchange/FXI HDF5, TIFF (with "
+                                 "--energies), Xradia .xrm/.txrm"),
     library: Path = typer.Option(..., "--library", "-l",
                                  help="Reference library (.csv or .h5) with valences"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.nc or .zarr maps)"),

@@ -17,7 +17,7 @@ import xarray as xr
 from redoxmap.errors import FormatError, RedoxmapError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing, to_ev
-from redoxmap.io.raw import RawStack, average_repeats
+from redoxmap.io.raw import RawStack, _average_repeats
 
 
 def _open_h5(path: str | Path) -> h5py.File:
@@ -95,7 +95,7 @@ def _read_frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int
         raise FormatError(f"{h5.filename}: {what} {name!r} has {data.ndim} dims, expected 2 or 3")
     if data.shape[0] == n_energy and n_energy > 1:
         return xr.DataArray(data, dims=("energy", "y", "x"))
-    return xr.DataArray(average_repeats(data, n_energy, what, str(h5.filename)), dims=("y", "x"))
+    return xr.DataArray(_average_repeats(data, n_energy, what, str(h5.filename)), dims=("y", "x"))
 
 
 def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None,

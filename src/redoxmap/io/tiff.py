@@ -12,7 +12,7 @@ import xarray as xr
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import read_energy_list
-from redoxmap.io.raw import RawStack, average_repeats
+from redoxmap.io.raw import RawStack, _average_repeats
 
 #: A floating-point stack whose 99th percentile is at most this is taken to be transmission I/I0.
 TRANSMISSION_MAX = 1.5
@@ -150,7 +150,7 @@ def _frames(path: str | Path | None, what: str, shape: tuple[int, ...],
     if data.ndim == 3 and data.shape[0] == n_energy and n_energy > 1:
         return xr.DataArray(data, dims=("energy", "y", "x"))
     if data.ndim == 3:
-        data = average_repeats(data, n_energy, what, str(path))
+        data = _average_repeats(data, n_energy, what, str(path))
     return xr.DataArray(data, dims=("y", "x"))
 
 
