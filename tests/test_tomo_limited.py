@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from redoxmap.tomo.iterative import _gradient, _gradient_adjoint, tv_block
 from redoxmap.tomo.projector import system_matrix
-from redoxmap.tomo.reconstruct import _gradient, _gradient_adjoint, reconstruct, tv_block
+from redoxmap.tomo.reconstruct import reconstruct
 
 N = 48
 ANGLES = np.arange(-65.0, 65.5, 1.0)

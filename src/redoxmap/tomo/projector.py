@@ -1,4 +1,5 @@
-"""A sparse parallel-beam system matrix for iterative reconstruction of all slices at once.
+"""A sparse parallel-beam system matrix for iterative reconstruction of all slices at once, and the
+projector interface it shares with the matrix-free :class:`redoxmap.tomo.radon.FourierRadon`.
 
 Pixel-driven projector: pixel (row i, column j) of an n × n slice, centred at
 (x, y) = (j − c, c − i) with c = n // 2 (scikit-image's rotation centre), falls at detector
@@ -44,3 +45,40 @@ def system_matrix(n: int, angles_deg: np.ndarray, n_det: int | None = None,
     col = np.concatenate([e[1] for e in entries])
     val = np.concatenate([e[2] for e in entries]).astype(np.float32)
     return sp.csr_matrix((val, (row, col)), shape=(theta.size * n_det, n * n))
+
+
+class SparseRadon:
+    """:func:`system_matrix` behind the interface of :class:`redoxmap.tomo.radon.FourierRadon`:
+    ``forward`` (slices ``(n_slices, n, n)`` → sinograms ``(n_slices, n_angle, n_det)``) and
+    ``adjoint``, for the pixels inside the inscribed circle and ``mask`` (the matrix's columns;
+    fewer columns, fewer non-zeros). Memory ≈ 16 bytes per non-zero (A and Aᵀ), about
+    2 n_angle · 0.8 n² non-zeros; faster than the Fourier projector only for small slices and few
+    angles (see :data:`redoxmap.tomo.iterative.SPARSE_MAX_NONZEROS`).
+    """
+
+    #: Rays whose row sum is not above this carry no information (exact zeros here).
+    ray_floor = 0.0
+
+    def __init__(self, n: int, angles_deg: np.ndarray, n_det: int | None = None,
+                 center_px: float | None = None, mask: np.ndarray | None = None):
+        self.n = int(n)
+        self.n_det = self.n if n_det is None else int(n_det)
+        self.n_angle = int(np.size(angles_deg))
+        rows, cols = np.indices((self.n, self.n)) - self.n // 2
+        inside = rows**2 + cols**2 <= (self.n / 2.0) ** 2
+        self.mask = inside if mask is None else inside & np.asarray(mask, bool)
+        self._pixels = np.flatnonzero(self.mask)
+        self._a = system_matrix(self.n, angles_deg, self.n_det, center_px)[:, self._pixels].tocsr()
+        self._at = self._a.T.tocsr()
+
+    def forward(self, volume: np.ndarray) -> np.ndarray:
+        """Line integrals ``(n_slices, n_angle, n_det)`` of slices ``(n_slices, n, n)``."""
+        x = np.asarray(volume, np.float32).reshape(volume.shape[0], -1)[:, self._pixels].T
+        return (self._a @ np.ascontiguousarray(x)).T.reshape(volume.shape[0], self.n_angle, self.n_det)
+
+    def adjoint(self, sinograms: np.ndarray) -> np.ndarray:
+        """Back-projection Aᵀ s ``(n_slices, n, n)`` of sinograms ``(n_slices, n_angle, n_det)``."""
+        s = np.ascontiguousarray(np.asarray(sinograms, np.float32).reshape(sinograms.shape[0], -1).T)
+        out = np.zeros((sinograms.shape[0], self.n * self.n), np.float32)
+        out[:, self._pixels] = (self._at @ s).T
+        return out.reshape(-1, self.n, self.n)
