@@ -13,8 +13,10 @@ gridrec (Proc. SPIE 3772, 224 (1999); Marone & Stampanoni, J. Synchrotron Rad. 1
 done here by FINUFFT's exponential-of-semicircle kernel to 1e-5 relative accuracy. A slice costs
 O(n² log n + m n_angle) instead of FBP's O(n² n_angle); two slices share each transform.
 The projection between detector samples is the band-limited (sinc) interpolant, not the linear
-one of scikit-image's ``iradon``: measured noise-free errors are lower (Shepp–Logan 256², 400
-views: RMSE 0.80× ``iradon``'s).
+one of scikit-image's ``iradon``, which also smooths: with the same ramp filter gridrec is sharper
+(noise-free Shepp–Logan 256², 256 views: RMSE 0.82× ``iradon``'s) and noisier (1.46× the noise
+at 1e4 counts). The default Shepp–Logan window brings the noise to 1.14× and the RMSE to 0.93×
+(noise-free) and 1.00× (1e4 counts) of ``iradon``'s, as TomoPy's gridrec defaults to it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,16 @@ def _window(name: str, u: np.ndarray) -> np.ndarray:
     return np.where(u <= 0.5, 1 - 6 * u**2 + 6 * u**3, 2 * (1 - u) ** 3)  # parzen
 
 
+def check_filter(filter_name: str, cutoff: float) -> None:
+    """Raise :class:`~redoxmap.errors.FitError` unless ``filter_name`` is one of :data:`FILTERS` and
+    0 < ``cutoff`` ≤ 1."""
+    if filter_name not in FILTERS:
+        raise FitError(f"filter {filter_name!r} is not one of {', '.join(FILTERS)}")
+    if not 0 < cutoff <= 1:
+        raise FitError(f"filter cutoff {cutoff} is outside (0, 1]; expected a fraction of the Nyquist "
+                       "frequency")
+
+
 def filter_response(m: int, filter_name: str = "ramp", cutoff: float = 1.0) -> np.ndarray:
     """Filter H(f) on the length-``m`` FFT grid (numpy order), f in cycles per detector pixel.
 
@@ -55,11 +67,7 @@ def filter_response(m: int, filter_name: str = "ramp", cutoff: float = 1.0) -> n
     >>> [round(float(v), 3) for v in h[:5]]
     [0.025, 0.123, 0.25, 0.377, 0.475]
     """
-    if filter_name not in FILTERS:
-        raise FitError(f"filter {filter_name!r} is not one of {', '.join(FILTERS)}")
-    if not 0 < cutoff <= 1:
-        raise FitError(f"filter cutoff {cutoff} is outside (0, 1]; expected a fraction of the Nyquist "
-                       "frequency")
+    check_filter(filter_name, cutoff)
     n = scipy.fft.fftfreq(m, 1.0 / m)
     h = np.zeros(m)
     h[0] = 0.25
@@ -71,7 +79,7 @@ def filter_response(m: int, filter_name: str = "ramp", cutoff: float = 1.0) -> n
 
 
 def gridrec_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None = None,
-                  filter_name: str = "ramp", cutoff: float = 1.0, threads: int = 1) -> np.ndarray:
+                  filter_name: str = "shepp-logan", cutoff: float = 1.0, threads: int = 1) -> np.ndarray:
     """Filtered back-projection of projections ``(angle, z, det)`` → slices ``(z, det, det)``:
 
         f = (π / n_angle) Aᵀ F⁻¹[H · F p]
