@@ -39,13 +39,19 @@ def visual_hull(projections: xr.DataArray, center_px: float | None = None, thres
     c = n_det // 2
     c_det = c if center_px is None else float(center_px)
     rows, cols = np.indices((n_det, n_det))
-    x, y = (cols - c).ravel(), (c - rows).ravel()
+    x, y = (cols - c).ravel().astype(np.float32), (c - rows).ravel().astype(np.float32)
+    padded = np.zeros((n_angle, n_z, n_det + 2), bool)  # a ray off the detector meets a False column
+    padded[:, :, 1:-1] = silhouette
     hull = np.ones((n_z, n_det * n_det), bool)
+    t = np.empty_like(x)
+    bins = np.empty(x.shape, np.int32)
     for k, theta in enumerate(np.radians(np.asarray(projections["angle"].values, float))):
-        t = np.rint(x * np.cos(theta) + y * np.sin(theta) + c_det).astype(np.int64)
-        seen = (t >= 0) & (t < n_det)
-        hull[:, seen] &= silhouette[k][:, t[seen]]
-        hull[:, ~seen] = False
+        np.multiply(x, np.float32(np.cos(theta)), out=t)
+        t += y * np.float32(np.sin(theta))
+        t += np.float32(c_det + 1.5)  # the padding, and rounding to the nearest bin by truncation
+        np.clip(t, 0, n_det + 1, out=t)
+        bins[:] = t
+        hull &= padded[k][:, bins]
     hull = hull.reshape(n_z, n_det, n_det)
     if margin_px > 0:
         hull = ndimage.binary_dilation(hull, np.ones((3, 3, 3), bool), iterations=margin_px)
