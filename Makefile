@@ -27,11 +27,12 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_lincomb.py
 	$(BIN)/python benchmarks/bench_tomo.py
 
-# Regenerates the stored reference simulations in tests/data with PyBaMM (heavy; not needed by make test).
+# Regenerates the stored references in tests/data with PyBaMM and Larch (heavy; not needed by make test).
 validate: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[validate]"
 	PYBAMM_DISABLE_TELEMETRY=true $(BIN)/python scripts/validate_gitt_pybamm.py
 	PYBAMM_DISABLE_TELEMETRY=true $(BIN)/python scripts/validate_mechanics_pybamm.py
+	$(BIN)/python scripts/validate_larch.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples

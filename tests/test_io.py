@@ -4,10 +4,9 @@ import pytest
 import tifffile
 import xarray as xr
 
-from redoxmap.errors import EnergyError, FormatError, MaskError
+from redoxmap.errors import EnergyError, FormatError, MaskError, OutputError
 from redoxmap.io import (
     detect_format,
-    open_stack,
     read_raw,
     write_dataset,
     write_dxchange,
@@ -15,7 +14,7 @@ from redoxmap.io import (
     write_hdf5,
     write_tiff,
 )
-from redoxmap.preprocess import optical_density, particle_mask
+from redoxmap.preprocess import open_stack, optical_density, particle_mask
 from redoxmap.spectra import load_references
 
 
@@ -170,6 +169,40 @@ def test_write_dataset_round_trip_and_no_overwrite(tmp_path, small_scan, suffix)
     back = xr.open_zarr(path) if suffix == ".zarr" else xr.open_dataset(path, engine="h5netcdf")
     np.testing.assert_allclose(back.fraction.values, maps.fraction.values)
     assert back["mask"].values.astype(bool).sum() == maps["mask"].values.sum()
-    with pytest.raises(FormatError, match="exists already"):
+    with pytest.raises(OutputError, match="exists already"):
         write_dataset(maps, path)
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_atomic_output_cleans_up_after_failures_and_killed_runs(tmp_path):
+    """A failed write leaves neither the target nor its temporary; a temporary left by a killed
+    process (one that no longer runs) is removed by the next write to that target; an existing
+    target is refused before anything is written."""
+    import os
+    import subprocess
+    import sys
+
+    from redoxmap.io.atomic import atomic_output
+
+    target = tmp_path / "maps.nc"
+    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    stale = tmp_path / f".maps.nc.{dead}-0123abcd.tmp.nc"
+    stale.write_text("left by a killed run")
+    mine = tmp_path / f".maps.nc.{os.getpid()}-0123abcd.tmp.nc"  # a live process's: kept
+    mine.write_text("in progress")
+    with atomic_output(target) as tmp:
+        tmp.write_text("done")
+    assert target.read_text() == "done" and not stale.exists() and mine.exists()
+    with pytest.raises(OutputError, match="exists already; choose another name or pass --overwrite"):
+        with atomic_output(target):
+            pass
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(OutputError, match="is a file; expected a folder"):
+        with atomic_output(blocker / "out.nc"):
+            pass

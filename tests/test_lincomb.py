@@ -26,6 +26,8 @@ def exact_stack(weights: np.ndarray, refs: xr.DataArray, background: float = 0.0
 )
 def test_exact_combination_recovered_in_every_mode(w, mode):
     weights = np.array(w).reshape(2, 2, 3)
+    if mode == "sum1":  # Σw = 1 is the model of this mode
+        weights = weights / weights.sum(0)
     maps = lincomb(exact_stack(weights, REFS), REFS, mode=mode)
     np.testing.assert_allclose(maps.weight.values, weights, atol=1e-6)
     np.testing.assert_allclose(maps.fraction.values, weights / weights.sum(0), atol=1e-6)
@@ -34,9 +36,9 @@ def test_exact_combination_recovered_in_every_mode(w, mode):
 
 @settings(max_examples=20, deadline=None)
 @given(w=st.lists(st.floats(0.0, 2.0), min_size=4, max_size=4), bg=st.floats(-0.5, 0.5))
-def test_sum1_recovers_background_and_fractions(w, bg):
+def test_sum1_scaled_recovers_background_and_fractions(w, bg):
     weights = np.array(w).reshape(2, 1, 2) + 0.05
-    maps = lincomb(exact_stack(weights, REFS, background=bg), REFS, mode="sum1")
+    maps = lincomb(exact_stack(weights, REFS, background=bg), REFS, mode="sum1-scaled")
     np.testing.assert_allclose(maps.background_od.values, bg, atol=1e-6)
     np.testing.assert_allclose(maps.fraction.values, weights / weights.sum(0), atol=1e-6)
     np.testing.assert_allclose(maps.fraction.sum("component").values, 1.0, atol=1e-12)
@@ -61,6 +63,62 @@ def test_nnls_matches_scipy_per_pixel(rng):
             np.testing.assert_allclose(ls.weight.values[:, iy, ix], lst, atol=1e-9)
     assert (nn.weight.values >= 0).all()
     assert (ls.weight.values < 0).any()
+
+
+def test_sum1_is_the_exact_constrained_optimum(rng):
+    """Σw = 1, w ≥ 0: the vectorized active-set solution equals SLSQP's per-pixel optimum on random
+    problems whose unconstrained solutions break both constraints; the fit has one parameter
+    fewer than nnls, and its errors come from the projected covariance (zero-sum across the
+    components: the fractions' errors are perfectly anti-correlated for two components)."""
+    refs = xr.DataArray(rng.random((4, 40)), dims=("component", "energy"),
+                        coords={"component": list("abcd"), "energy": np.arange(40.0) + 500})
+    data = rng.normal(0.25, 0.3, size=(40, 3, 5))
+    stack = xr.DataArray(data, dims=("energy", "y", "x"), coords={"energy": refs.energy.values})
+    maps = lincomb(stack, refs, mode="sum1")
+    assert "thickness_od" not in maps and "background_od" not in maps
+    np.testing.assert_allclose(maps.weight.sum("component").values, 1.0, atol=1e-12)
+    design = refs.values.T
+    for iy in range(3):
+        for ix in range(5):
+            d = data[:, iy, ix]
+            best = scipy.optimize.minimize(
+                lambda w, d=d: np.sum((design @ w - d) ** 2), np.full(4, 0.25), method="SLSQP",
+                bounds=[(0, None)] * 4, constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+                options={"ftol": 1e-15, "maxiter": 1000})
+            np.testing.assert_allclose(maps.weight.values[:, iy, ix], best.x, atol=1e-6)
+            rss = np.sum((design @ maps.weight.values[:, iy, ix] - d) ** 2)
+            assert maps.residual_variance.values[iy, ix] == pytest.approx(rss / (40 - 3))
+    two = lincomb(stack, refs.isel(component=[0, 1]), mode="sum1")
+    np.testing.assert_allclose(two.fraction_err.values[0], two.fraction_err.values[1])
+
+
+def test_failed_pixels_are_nan_with_a_counted_reason():
+    """A spectrum with a NaN and one with no material are not fitted: their fractions are NaN,
+    never 0, fit_status names the reason and the attributes count them inside the mask."""
+    weights = np.full((2, 1, 4), 0.5)
+    stack = exact_stack(weights, REFS)
+    stack[:, 0, 1] = 0.0  # no material
+    stack[10, 0, 2] = np.nan  # a bad energy
+    maps = lincomb(stack, REFS, mode="nnls", mask=np.ones((1, 4), bool))
+    assert maps.fit_status.values.tolist() == [[0, 1, 2, 0]]
+    assert np.isnan(maps.fraction.values[:, 0, 1:3]).all()
+    assert maps["mask"].values.tolist() == [[True, False, False, True]]
+    assert maps.attrs["pixels_in_mask"] == 4 and maps.attrs["pixels_fitted"] == 2
+    assert maps.attrs["pixels_rejected_no_material"] == 1
+    assert maps.attrs["pixels_rejected_non_finite_spectrum"] == 1
+    assert maps.fit_status.attrs["flag_meanings"].split()[1:3] == ["no_material", "non_finite_spectrum"]
+
+
+def test_valence_outside_the_standards_range_is_rejected():
+    """Unconstrained fits can leave the range of the standards' valences: such a pixel (beyond
+    3σ) is NaN with status 3; one inside the range keeps its valence."""
+    refs = REFS.assign_coords(valence=("component", [2.0, 4.0]))
+    weights = np.array([[[1.0, 1.5]], [[0.5, -0.6]]])  # second pixel: fraction −0.67 of the Mn4+ one
+    maps = lincomb(exact_stack(weights, refs), refs, mode="lsq")
+    assert maps.fit_status.values.tolist() == [[0, 3]]
+    assert float(maps.valence[0, 0]) == pytest.approx(2 + 2 * 0.5 / 1.5)
+    assert np.isnan(float(maps.valence[0, 1]))
+    assert maps.attrs["pixels_rejected_valence_out_of_range"] == 1
 
 
 def test_fraction_error_is_calibrated(drifting_scan):
@@ -94,7 +152,7 @@ def test_difference_from_mean_is_zero_mean_over_mask(small_scan):
 
 def test_errors_name_the_problem(small_scan):
     stack = small_scan.stack
-    with pytest.raises(FitError, match="mode 'bogus' is not one of lsq, nnls, sum1"):
+    with pytest.raises(FitError, match="mode 'bogus' is not one of lsq, nnls, sum1, sum1-scaled"):
         lincomb(stack, small_scan.refs, mode="bogus")
     with pytest.raises(EnergyError, match="expected the same energies"):
         lincomb(stack, small_scan.refs.isel(energy=slice(0, 50)))

@@ -9,7 +9,7 @@ from redoxmap.report.figures import pick_pixels
 @pytest.fixture(scope="module")
 def fitted(small_scan):
     stack = small_scan.stack
-    return stack, small_scan.refs, lincomb(stack, small_scan.refs, mode="sum1")
+    return stack, small_scan.refs, lincomb(stack, small_scan.refs, mode="sum1-scaled")
 
 
 def test_report_writes_figures_and_numbers(tmp_path, fitted):
@@ -21,7 +21,7 @@ def test_report_writes_figures_and_numbers(tmp_path, fitted):
             "pixel_fits.png", "histogram_cycled.png"} <= names
     assert not [n for n in names if ".tmp" in n]
     text = index.read_text()
-    assert "sum1" in text
+    assert "sum1-scaled" in text
     assert f"{float(maps.mean_fraction.sel(component='cycled')):.4g}" in text
     assert "a&lt;b" in text and "0.0312" in text
 

@@ -83,13 +83,13 @@ def test_real_fe_stack_reads_as_documented(real_od):
 
 def test_real_fe_stack_fits_fe2_fe3_standards(real_od):
     """The Fe(II)/Fe(III) standards of the same study describe the thick particle pixels: with
-    the free background of ``sum1`` the misfit R is below 0.2 %, and the Fe(III) fraction found
+    the free background of ``sum1-scaled`` the misfit R is below 0.2 %, and the Fe(III) fraction found
     with raw-OD (.r) and pre-edge-subtracted (.t) standards agrees within 0.1."""
     fractions = []
     for ext in ("r", "t"):
         refs = load_references([REAL / f"reduced.{ext}", REAL / f"oxidized.{ext}"],
                                energy=real_od.energy.values)
-        maps = lincomb(real_od, refs, mode="sum1")
+        maps = lincomb(real_od, refs, mode="sum1-scaled")
         thick = maps.thickness_od > maps.thickness_od.quantile(0.9)
         assert float(maps.r_factor.where(thick).mean()) < 0.002
         fractions.append(float(maps.fraction.sel(component="oxidized").where(thick).mean()))

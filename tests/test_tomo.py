@@ -6,8 +6,8 @@ import pytest
 from scipy import ndimage
 
 from redoxmap.errors import FitError, FormatError
-from redoxmap.io.projections import angles_in_degrees, open_projections, write_projections_dxchange
-from redoxmap.preprocess import optical_density
+from redoxmap.io.projections import angles_in_degrees, write_projections_dxchange
+from redoxmap.preprocess import open_projections, optical_density
 from redoxmap.simulate.phantom3d import attenuation_volume, cathode_phantom
 from redoxmap.simulate.tomography import acquire_projections
 from redoxmap.tomo.align import align_projections

@@ -9,10 +9,11 @@ from skimage.filters import threshold_otsu
 
 from redoxmap.preprocess import optical_density
 from redoxmap.segment.classes import class_proportions, classify_stoichiometry
-from redoxmap.segment.pores import analyze_pores, porosity
+from redoxmap.segment.pores import analyze_pores
 from redoxmap.simulate.phantom3d import COMPOSITION, attenuation_volume, cathode_phantom
 from redoxmap.simulate.tomography import acquire_projections
 from redoxmap.stats.halo import detect_halo, halo_profile
+from redoxmap.stats.porosity import porosity
 from redoxmap.stats.shells import equal_volume_shells, shell_means
 from redoxmap.tomo.dual_energy import element_density, ratio_volume
 from redoxmap.tomo.reconstruct import reconstruct

@@ -9,7 +9,7 @@ from scipy import ndimage
 from typer.testing import CliRunner
 
 from redoxmap.cli import app
-from redoxmap.errors import FormatError
+from redoxmap.errors import FormatError, OutputError
 from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
 from redoxmap.io.projections import write_projections_dxchange
 from redoxmap.segment.classes import class_proportions
@@ -77,7 +77,7 @@ def test_recon_dual_energy_classify_and_pores_commands(tmp_path):
 
 def test_xanes_command_fits_every_voxel(tmp_path):
     """3D XANES through the CLI: volumes at 30 energies mixing the two shipped Mn K standards with a
-    known fraction per voxel plus the constant non-resonant background of phase_spectra; the sum1 fit
+    known fraction per voxel plus the constant non-resonant background of phase_spectra; the sum1-scaled fit
     (fractions on the simplex plus a free background) recovers the fractions (same engine as 2D)."""
     from redoxmap.data import demo_reference_paths
     from redoxmap.simulate import phase_spectra
@@ -93,7 +93,7 @@ def test_xanes_command_fits_every_voxel(tmp_path):
         paths.append(write_ome_zarr(volume, tmp_path / f"e{k:02d}.zarr", voxel_size_nm=50.0, levels=1))
     ref_options = [item for p in demo_reference_paths() for item in ("--ref", str(p))]
     result = runner.invoke(app, ["tomo", "xanes", *map(str, paths), *ref_options, "--name", "pristine",
-                                 "--name", "cycled", "--mode", "sum1", "--mask-threshold", "0.1",
+                                 "--name", "cycled", "--mode", "sum1-scaled", "--mask-threshold", "0.1",
                                  "-o", str(tmp_path / "maps.nc")])
     assert result.exit_code == 0, result.output
     maps = xr.open_dataset(tmp_path / "maps.nc")
@@ -122,7 +122,7 @@ def test_ome_zarr_multiscales(tmp_path):
     back = read_ome_zarr(tmp_path / "l.zarr", level=1).compute()
     np.testing.assert_array_equal(back.values, labels.values[::2, ::2, ::2])  # labels are never averaged
     assert back.attrs["target"] == 0.2 and back.attrs["voxel_size_nm"] == 20.0
-    with pytest.raises(FormatError, match="exists already"):
+    with pytest.raises(OutputError, match="exists already"):
         write_ome_zarr(volume, tmp_path / "v.zarr", voxel_size_nm=10.0)
     with pytest.raises(FormatError, match=r"expected \('z', 'y', 'x'\)"):
         write_ome_zarr(volume.rename(z="t"), tmp_path / "w.zarr", voxel_size_nm=10.0)

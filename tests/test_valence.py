@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from redoxmap.errors import EnergyError, FitError, FormatError
+from redoxmap.errors import EnergyError, FitError, FormatError, ResampleWarning
+from redoxmap.fit.valence import valence_map
 from redoxmap.preprocess.normalize import normalize_stack
 from redoxmap.preprocess.thickness import attenuation_per_nm, thickness_from_edge_jump
 from redoxmap.simulate.valence import mn_l3_standards, reduced_surface_particle
 from redoxmap.spectra.edges import calibrate_edge, edge_energy_map, white_line_map
 from redoxmap.spectra.library import load_library, write_library
-from redoxmap.spectra.valence import valence_map
 from redoxmap.spectra.xdi import read_xdi
 
 XDI = Path(__file__).parent / "data" / "xdi"
@@ -33,7 +33,8 @@ def test_valence_map_accuracy_and_calibrated_error(l3_scan):
     assert 0.5 <= rmse / reported <= 2.0
     np.testing.assert_allclose(maps.fraction.sum("component").where(maps["mask"], 1).values, 1.0,
                                atol=1e-9)
-    assert (maps.fraction.values >= 0).all()
+    assert (maps.fraction.fillna(0).values >= 0).all()
+    assert not any(v for k, v in maps.attrs.items() if k.startswith("pixels_rejected_"))
     assert list(maps.standard_valence.values) == [2.0, 3.0, 4.0]
     # the reduced surface is seen: rim pixels are lower in valence than the core
     core, rim = float(maps.valence[36, 36]), float(maps.valence[36, 10])
@@ -88,8 +89,12 @@ def test_library_round_trip(tmp_path, suffix):
     assert back.attrs["edge"] == "Mn L3"
     on_grid = load_library(path, energy=np.arange(640.0, 650.0, 0.5))
     assert on_grid.sizes["energy"] == 20
-    with pytest.raises(EnergyError, match="library covers 635–665 eV"):
-        load_library(path, energy=[630.0, 640.0])
+    with pytest.raises(EnergyError, match="reference covers 635–665 eV"):
+        load_library(path, energy=np.arange(630.0, 640.0))
+    with pytest.warns(ResampleWarning, match=r"extended flat by 0.4 eV below"):
+        near = load_library(path, energy=np.arange(634.6, 640.0))  # short by less than one step
+    np.testing.assert_allclose(near.values[:, 0], lib.values[:, 0], rtol=1e-5)
+    assert "extended flat" in near.attrs["history"][-1]
 
 
 def test_library_missing_valence(tmp_path):
@@ -110,7 +115,8 @@ def test_real_xdi_standards_order_by_valence():
         spectra.append(np.interp(np.arange(6525.0, 6625.0, 0.5), energy, mu))
     stack = xr.DataArray(np.array(spectra).T[:, :, None], dims=("energy", "y", "x"),
                          coords={"energy": np.arange(6525.0, 6625.0, 0.5)})
-    norm = normalize_stack(stack, e0_ev=6550.0, pre_ev=(6525.0, 6535.0), post_ev=(6580.0, 6620.0))
+    norm = normalize_stack(stack, e0_ev=6550.0, pre1_ev=-25.0, pre2_ev=-15.0, norm1_ev=30.0,
+                           norm2_ev=70.0)
     edges = edge_energy_map(norm.normalized).values[:, 0]
     assert np.all(np.diff(edges) > 0)
     cal = calibrate_edge(edges, valences)
@@ -174,3 +180,28 @@ def test_shipped_mn_k_library_is_real_and_ordered():
     derivative = lib.differentiate("energy")
     e0 = derivative.energy.values[derivative.argmax("energy").values]
     np.testing.assert_allclose(e0[[0, 1, 3]], [6544.4, 6554.2, 6557.9], atol=0.6)
+
+
+def test_uniform_image_is_mapped_with_a_warning(l3_scan):
+    """One spectrum repeated over the image: Otsu cannot split it, so every pixel is used (with a
+    MaskWarning) and every pixel gets that spectrum's valence, instead of a MaskError."""
+    from redoxmap.errors import MaskWarning
+
+    spectrum = l3_scan.stack.isel(y=36, x=36)
+    uniform = spectrum.expand_dims(y=4, x=5).transpose("energy", "y", "x")
+    with pytest.warns(MaskWarning, match="uniform"):
+        maps = valence_map(uniform, l3_scan.refs)
+    assert int(maps["mask"].sum()) == 20
+    single = valence_map(spectrum.expand_dims(y=1, x=1).transpose("energy", "y", "x"), l3_scan.refs,
+                         mask=np.ones((1, 1), bool))
+    np.testing.assert_allclose(maps.valence.values, float(single.valence[0, 0]), atol=1e-9)
+
+
+def test_aligned_maps_state_their_frame(l3_scan):
+    from redoxmap.preprocess import align_stack
+
+    aligned = align_stack(l3_scan.stack)
+    maps = valence_map(aligned, l3_scan.refs)
+    reference = maps.attrs["align_reference_energy_ev"]
+    assert l3_scan.stack.energy.min() <= reference <= l3_scan.stack.energy.max()
+    assert f"{reference:g} eV" in maps.attrs["frame"]

@@ -9,8 +9,9 @@ import xarray as xr
 
 from redoxmap.report.volumes import class_names, proportions_table, surface_rendering, write_volume_report
 from redoxmap.segment.classes import class_proportions, classify_stoichiometry
-from redoxmap.segment.pores import analyze_pores, porosity
+from redoxmap.segment.pores import analyze_pores
 from redoxmap.simulate.phantom3d import cathode_phantom
+from redoxmap.stats.porosity import porosity
 from redoxmap.stats.shells import equal_volume_shells
 
 

@@ -315,7 +315,7 @@ def test_txrm_through_open_projections_and_xrm_through_detect_format(tmp_path):
     """The package's entry points recognise Xradia files from their content: a .txrm tilt series
     opens as (energy, angle, y, x) projections; an .xrm with a reference file as a stack."""
     from redoxmap.io import detect_format, read_raw
-    from redoxmap.io.projections import open_projections
+    from redoxmap.preprocess import open_projections
 
     od_true = _phantom()
     angles = np.array([-65.0, 0.0, 65.0])

@@ -1,8 +1,3 @@
-"""The installed version of redoxmap, read from the package metadata."""
+"""The version of redoxmap: the one place it is written (pyproject.toml reads it from here)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("redoxmap")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+__version__ = "0.2.0.dev0"

@@ -77,7 +77,7 @@ def xanes2d(
     name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each reference, in order"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Result file: .nc or .zarr"),
     report: Path | None = typer.Option(None, "--report", help="Folder for figures and index.html"),
-    mode: str = typer.Option("nnls", help="lsq | nnls | sum1"),
+    mode: str = typer.Option("nnls", help="lsq | nnls | sum1 | sum1-scaled"),
     energies: Path | None = typer.Option(None, help="Energy list file (TIFF stacks)"),
     flats: str | None = typer.Option(None, help="Flats: TIFF path, or dataset name in generic HDF5"),
     darks: str | None = typer.Option(None, help="Darks: TIFF path, or dataset name in generic HDF5"),
@@ -148,13 +148,15 @@ def valence(
     library: Path = typer.Option(..., "--library", "-l",
                                  help="Reference library (.csv or .h5) with valences"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Result file: .nc or .zarr"),
-    mode: str = typer.Option("sum1", help="lsq | nnls | sum1"),
+    mode: str = typer.Option("auto", help="auto | lsq | nnls | sum1 | sum1-scaled; auto: sum1 for "
+                             "hard-X-ray scans, sum1-scaled for short soft-X-ray scans"),
     energies: Path | None = typer.Option(None, help="Energy list file (TIFF stacks)"),
     i0: Path | None = typer.Option(None, help="I0 spectrum file (energy, counts); default: empty region"),
     i0_fraction: float = typer.Option(0.05, help="Fraction of brightest pixels taken as the I0 region"),
     min_ev: float | None = typer.Option(None, help="Fit window start (eV); default: the edge's window"),
     max_ev: float | None = typer.Option(None, help="Fit window end (eV)"),
-    normalize: bool = typer.Option(True, help="Pre/post-edge normalize stack and standards"),
+    normalize: bool | None = typer.Option(None, help="Pre/post-edge normalize stack and standards; "
+                                          "default: yes for hard-X-ray scans, no for short soft-X-ray scans"),
     align: bool = typer.Option(False, help="Correct per-energy drift"),
     overwrite: bool = typer.Option(False, help="Replace an existing output file"),
 ) -> None:
@@ -165,14 +167,18 @@ def valence(
     _refuse_overwriting_inputs(output, [stack, library, energies, i0])
     window = None if min_ev is None or max_ev is None else (min_ev, max_ev)
     config = ValenceConfig(stack=stack, library=library, mode=mode, energies=energies, i0_spectrum=i0,
-                           i0_fraction=i0_fraction, window_ev=window, normalize=normalize, align=align)
+                           i0_fraction=i0_fraction, window_ev=window,
+                           normalize="auto" if normalize is None else normalize, align=align)
     with _progress() as bar:
         maps, _, _ = run_valence(config, _pipeline_progress(bar))
     mask = maps["mask"]
-    table = Table(title=f"valence ({mode}) over {int(mask.sum())} pixels")
+    table = Table(title=f"valence ({maps.attrs['fit_mode']}) over {int(mask.sum())} valid pixels")
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    table.add_row("mean valence", f"{float(maps.valence.where(mask).mean()):.3f}")
+    table.add_row("mean valence of valid pixels", f"{float(maps.valence.where(mask).mean()):.3f}")
+    for key, value in maps.attrs.items():
+        if key.startswith("pixels_rejected_") and value:
+            table.add_row(f"rejected: {key.removeprefix('pixels_rejected_').replace('_', ' ')}", str(value))
     table.add_row("median 1σ error", f"{float(maps.valence_err.where(mask).median()):.3f}")
     table.add_row("mean R", f"{float(maps.r_factor.where(mask).mean()):.2e}")
     console.print(table)
@@ -269,8 +275,8 @@ def profile(
     import xarray as xr
 
     from redoxmap.models.transport import fit_profile
+    from redoxmap.report.profiles import profile_figure
     from redoxmap.stats.profiles import edge_distance_profile
-    from redoxmap.stats.report import profile_figure
 
     maps = xr.open_zarr(maps_path) if maps_path.suffix == ".zarr" else xr.open_dataset(maps_path)
     if var not in maps:
@@ -488,7 +494,7 @@ def tomo_xanes(
     name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each reference, in order"),
     energy: list[float] | None = typer.Option(
         None, "--energy", help="Energy of each volume (eV), in order; default: stored by tomo recon"),
-    mode: str = typer.Option("nnls", help="lsq | nnls | sum1"),
+    mode: str = typer.Option("nnls", help="lsq | nnls | sum1 | sum1-scaled"),
     mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold (default: Otsu)"),
     output: Path = typer.Option(..., "--output", "-o", help="Maps per voxel: .nc or .zarr"),
     overwrite: bool = typer.Option(False, help="Replace an existing output"),
@@ -589,7 +595,8 @@ def tomo_pores(
     from skimage.filters import threshold_otsu
 
     from redoxmap.io.omezarr import read_ome_zarr
-    from redoxmap.segment.pores import analyze_pores, pore_size_distribution, porosity
+    from redoxmap.segment.pores import analyze_pores, pore_size_distribution
+    from redoxmap.stats.porosity import porosity
 
     _refuse_overwriting_inputs(output, [volume])
     mu = read_ome_zarr(volume).compute()

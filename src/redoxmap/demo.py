@@ -73,9 +73,10 @@ def run_tomo_demo(out: Path, n: int = 64, seed: int = 0) -> dict[str, float]:
     from redoxmap.preprocess.flatfield import optical_density
     from redoxmap.report.figures import orthogonal_slices
     from redoxmap.report.volumes import write_volume_report
-    from redoxmap.segment.pores import analyze_pores, pore_size_distribution, porosity
+    from redoxmap.segment.pores import analyze_pores, pore_size_distribution
     from redoxmap.simulate.phantom3d import COMPOSITION, attenuation_volume, cathode_phantom
     from redoxmap.simulate.tomography import acquire_projections
+    from redoxmap.stats.porosity import porosity
     from redoxmap.tomo import find_center, reconstruct
     from redoxmap.tomo.dual_energy import element_density
 
@@ -113,11 +114,11 @@ def run_tomo_demo(out: Path, n: int = 64, seed: int = 0) -> dict[str, float]:
 
 def run_valence_demo(out: Path, seed: int = 0) -> dict[str, float]:
     """Mn L3-edge particle with a reduced surface: valence map, edge map and report in ``out``."""
+    from redoxmap.fit.valence import valence_inputs, valence_map
     from redoxmap.preprocess.normalize import normalize_stack
     from redoxmap.report import write_report
     from redoxmap.simulate.valence import reduced_surface_particle
     from redoxmap.spectra.edges import edge_energy_map
-    from redoxmap.spectra.valence import valence_inputs, valence_map
 
     sim = reduced_surface_particle(shape=(128, 128), seed=seed)
     stack = sim.stack

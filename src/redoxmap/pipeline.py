@@ -14,11 +14,11 @@ import xarray as xr
 
 from redoxmap.errors import EnergyError
 from redoxmap.fit.lincomb import lincomb
-from redoxmap.io.stack import open_stack
 from redoxmap.io.writers import spill_to_zarr
 from redoxmap.preprocess.align import align_stack
 from redoxmap.preprocess.mask import particle_mask
 from redoxmap.preprocess.resample import bin_pixels, energy_window
+from redoxmap.preprocess.stacks import open_stack
 from redoxmap.spectra.references import load_references
 
 #: progress(stage, done, total): called as the pipeline advances.
@@ -128,12 +128,12 @@ class ValenceConfig:
 
     stack: Path
     library: Path
-    mode: str = "sum1"
+    mode: str = "auto"
     energies: Path | None = None
     i0_spectrum: Path | None = None
     i0_fraction: float = 0.05
     window_ev: tuple[float, float] | None = None
-    normalize: bool = True
+    normalize: bool | str = "auto"
     align: bool = False
     max_shift_px: float = 10.0
 
@@ -146,11 +146,11 @@ def run_valence(config: ValenceConfig,
                 progress: Progress | None = None) -> tuple[xr.Dataset, xr.DataArray, xr.DataArray]:
     """Read (with I0 from an empty region or a spectrum when the file has no flats), optionally
     align, and map valence; return ``(maps, stack, library)``."""
+    from redoxmap.fit.valence import valence_map
     from redoxmap.io.stack import read_raw
     from redoxmap.preprocess.flatfield import optical_density
     from redoxmap.preprocess.i0 import with_i0_region, with_i0_spectrum
     from redoxmap.spectra.library import load_library
-    from redoxmap.spectra.valence import valence_map
 
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:

@@ -10,7 +10,11 @@ G = AᵀA and b = Aᵀd per pixel, the unconstrained weights are G⁻¹b and the
 is dᵀd − 2wᵀb + wᵀGw, so the data are read once (one matrix product) whatever the mode.
 Constrained modes enumerate the active sets (2^K − 1 small solves, K ≤ 12): the non-negative
 least-squares optimum is the best of the unconstrained solutions on each subset of references
-that come out non-negative, which is exact and needs no per-pixel iteration.
+that come out non-negative, which is exact and needs no per-pixel iteration. The sum-to-one mode
+does the same with the equality Σw = 1 solved in closed form on each subset (Lagrange multiplier):
+w_S = C b_S − C 1 (1ᵀC b_S − 1) / (1ᵀC 1), C = G_SS⁻¹; the problem is a convex quadratic program,
+so the best feasible subset solution is its exact optimum (what Larch's ``lincombo_fit`` and
+Athena's LCF approach iteratively).
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import xarray as xr
 from redoxmap.errors import EnergyError, FitError, MaskError
 from redoxmap.history import with_history
 
-Mode = Literal["lsq", "nnls", "sum1"]
-MODES: tuple[str, ...] = ("lsq", "nnls", "sum1")
+Mode = Literal["lsq", "nnls", "sum1", "sum1-scaled"]
+MODES: tuple[str, ...] = ("lsq", "nnls", "sum1", "sum1-scaled")
 MAX_REFERENCES = 12
 #: Pixels per block inside a chunk: bounds the float64 temporaries to a few tens of MB.
 BLOCK_PIXELS = 1 << 16
@@ -34,15 +38,15 @@ BLOCK_PIXELS = 1 << 16
 def design_matrix(refs: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """Columns to fit (E × n) and which of them are non-negative.
 
-    ``lsq``: the K references, unconstrained. ``nnls``: the K references, weights ≥ 0.
-    ``sum1``: the K references with weights ≥ 0 (fractions on the simplex, Σf = 1, times a free
-    thickness scale Σt) plus a free constant background column (the non-resonant absorption of
-    the rest of the material), so references normalized to unit edge jump can be used directly.
+    ``lsq``: the K references, unconstrained. ``nnls`` and ``sum1``: the K references, weights ≥ 0
+    (``sum1`` adds Σw = 1 in the solver). ``sum1-scaled``: the K references with weights ≥ 0
+    (fractions on the simplex, Σf = 1, times a free thickness scale Σt) plus a free constant
+    background column (the non-resonant absorption of the rest of the material).
     """
     k = refs.shape[0]
     columns = refs.T
     nonneg = np.full(k, mode != "lsq")
-    if mode == "sum1":
+    if mode == "sum1-scaled":
         columns = np.column_stack([columns, np.ones(refs.shape[1])])
         nonneg = np.append(nonneg, False)
     return np.ascontiguousarray(columns, dtype=np.float64), nonneg
@@ -62,16 +66,18 @@ def _subsets(nonneg: np.ndarray) -> list[np.ndarray]:
 
 
 def solve_normal_equations(b: np.ndarray, dd: np.ndarray, gram: np.ndarray,
-                           nonneg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                           nonneg: np.ndarray, sum_to_one: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares weights (P × n) and residual sum of squares (P) from b = Aᵀd (P × n),
     dd = dᵀd (P) and G = AᵀA, for every pixel at once.
 
     Exact active-set enumeration for the non-negative columns: on each subset S the
     unconstrained solution is w_S = b_S G_SS⁻¹ with RSS = dd − w_S·b_S; the best feasible one wins.
+    With ``sum_to_one`` each subset's solution also satisfies Σw = 1 (Lagrange multiplier), and
+    RSS = dd − 2 w_S·b_S + w_Sᵀ G_SS w_S.
     """
     n_pix, n_col = b.shape
     best_w = np.zeros((n_pix, n_col))
-    best_ss = dd.copy()
+    best_ss = np.full(n_pix, np.inf) if sum_to_one else dd.copy()
     for cols in _subsets(nonneg):
         try:
             inv = np.linalg.inv(gram[np.ix_(cols, cols)])
@@ -79,7 +85,13 @@ def solve_normal_equations(b: np.ndarray, dd: np.ndarray, gram: np.ndarray,
             continue
         b_s = b[:, cols]
         w_s = b_s @ inv
-        ss = dd - np.einsum("pk,pk->p", w_s, b_s)
+        if sum_to_one:
+            c_one = inv.sum(axis=1)
+            w_s = w_s - np.outer(w_s.sum(axis=1) - 1.0, c_one / c_one.sum())
+            ss = (dd - 2 * np.einsum("pk,pk->p", w_s, b_s)
+                  + np.einsum("pk,kl,pl->p", w_s, gram[np.ix_(cols, cols)], w_s))
+        else:
+            ss = dd - np.einsum("pk,pk->p", w_s, b_s)
         con = nonneg[cols]
         scale = np.abs(w_s).max(axis=1) + 1e-300
         feasible = (w_s[:, con] >= -1e-9 * scale[:, None]).all(axis=1)
@@ -95,13 +107,18 @@ def solve_normal_equations(b: np.ndarray, dd: np.ndarray, gram: np.ndarray,
 
 
 #: Packed kernel outputs after the 2K weights and fraction errors.
-_R, _SIGMA2, _BACKGROUND, _VALENCE, _VALENCE_ERR = range(5)
+_R, _SIGMA2, _BACKGROUND, _VALENCE, _VALENCE_ERR, _STATUS = range(6)
+_N_EXTRA = 6
+
+#: ``fit_status`` codes (CF flag_values / flag_meanings of the output).
+STATUS_MEANINGS = ("fitted", "no_material", "non_finite_spectrum", "valence_out_of_range")
+FITTED, NO_MATERIAL, NON_FINITE, OUT_OF_RANGE = range(4)
 
 
 def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: int,
-                valence: np.ndarray | None) -> np.ndarray:
-    """Fit spectra ``d`` (..., E); return (..., 2K + 5): weights, fraction errors, R, σ², background,
-    effective valence and its error.
+                valence: np.ndarray | None, sum_to_one: bool = False) -> np.ndarray:
+    """Fit spectra ``d`` (..., E); return (..., 2K + 6): weights, fraction errors, R, σ², background,
+    effective valence and its error, fit status.
 
     The data are read once, in their stored (energy-major) order: b = Aᵀd and dᵀd per block of
     pixels. Float32 stacks are projected in float32 onto an orthonormal basis Q of the references
@@ -110,7 +127,9 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
     never copied to float64. σ² = RSS / (E − n_params); the fraction errors propagate
     Cov(w) = σ² C (C = G⁻¹) through f_k = w_k / W (W = Σw):
     Var f_k = σ²/W² (C_kk − 2 f_k Σ_j C_kj + f_k² Σ_ij C_ij). The effective valence
-    v̄ = Σ f_k v_k has Var v̄ = σ²/W² · uᵀCu with u_k = v_k − v̄.
+    v̄ = Σ f_k v_k has Var v̄ = σ²/W² · uᵀCu with u_k = v_k − v̄. With the constraint Σw = 1 the
+    covariance is the projection P = C − C11ᵀC / (1ᵀC1) (one parameter fewer); as P1 = 0 the same
+    formulas then give Var f_k = σ² P_kk and Var v̄ = σ² vᵀPv.
     """
     shape = d.shape[:-1]
     n_e, n_col = design.shape
@@ -121,35 +140,43 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
     q_t = np.ascontiguousarray(q.T, dtype=d.dtype)
     gram = design.T @ design
     cov = np.linalg.pinv(gram)[:n_ref, :n_ref]
+    if sum_to_one:
+        c_one = cov.sum(axis=1)
+        cov = cov - np.outer(c_one, c_one) / c_one.sum()
+    n_params = n_col - 1 if sum_to_one else n_col
     n_pix = columns.shape[1]
-    out = np.zeros((n_pix, 2 * n_ref + 5))
+    out = np.zeros((n_pix, 2 * n_ref + _N_EXTRA))
     for start in range(0, n_pix, BLOCK_PIXELS):
         block = columns[:, start:start + BLOCK_PIXELS]
         b = (q_t @ block).T.astype(np.float64) @ r
         dd = np.einsum("ep,ep->p", block, block, dtype=np.float64)
-        w, rss = solve_normal_equations(b, dd, gram, nonneg)
+        finite = np.isfinite(dd)
+        w, rss = solve_normal_equations(np.where(finite[:, None], b, 0.0), np.where(finite, dd, 0.0),
+                                        gram, nonneg, sum_to_one)
         weights = w[:, :n_ref]
         total = weights.sum(axis=1)
-        ok = total > 0
+        ok = finite & (total > 0)
         safe = np.where(ok, total, 1.0)
         frac = weights / safe[:, None]
-        sigma2 = rss / max(n_e - n_col, 1)
+        sigma2 = rss / max(n_e - n_params, 1)
         var = (np.diag(cov)[None, :] - 2 * frac * cov.sum(axis=1)[None, :]
                + frac**2 * cov.sum()) * sigma2[:, None] / safe[:, None] ** 2
         sl = slice(start, start + block.shape[1])
         out[sl, :n_ref] = weights
-        out[sl, n_ref:2 * n_ref] = np.where(ok[:, None], np.sqrt(np.clip(var, 0.0, None)), 0.0)
+        out[sl, n_ref:2 * n_ref] = np.where(ok[:, None], np.sqrt(np.clip(var, 0.0, None)), np.nan)
         out[sl, 2 * n_ref + _R] = np.where(dd > 0, rss / np.where(dd > 0, dd, 1.0), 0.0)
-        out[sl, 2 * n_ref + _SIGMA2] = sigma2
+        out[sl, 2 * n_ref + _SIGMA2] = np.where(finite, sigma2, np.nan)
+        out[sl, 2 * n_ref + _STATUS] = np.where(ok, FITTED, np.where(finite, NO_MATERIAL, NON_FINITE))
         if n_col > n_ref:
             out[sl, 2 * n_ref + _BACKGROUND] = w[:, n_ref]
         if valence is not None:
             mean_v = frac @ valence
             u = valence[None, :] - mean_v[:, None]
             var_v = np.einsum("pj,jk,pk->p", u, cov, u) * sigma2 / safe**2
-            out[sl, 2 * n_ref + _VALENCE] = np.where(ok, mean_v, 0.0)
-            out[sl, 2 * n_ref + _VALENCE_ERR] = np.where(ok, np.sqrt(np.clip(var_v, 0.0, None)), 0.0)
-    return out.reshape(*shape, 2 * n_ref + 5)
+            out[sl, 2 * n_ref + _VALENCE] = np.where(ok, mean_v, np.nan)
+            out[sl, 2 * n_ref + _VALENCE_ERR] = np.where(ok, np.sqrt(np.clip(var_v, 0.0, None)), np.nan)
+    out[~np.isfinite(out[:, 2 * n_ref + _R]), 2 * n_ref + _R] = np.nan
+    return out.reshape(*shape, 2 * n_ref + _N_EXTRA)
 
 
 def _align_refs(stack: xr.DataArray, refs: xr.DataArray) -> np.ndarray:
@@ -173,21 +200,25 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     stack : optical density, dims ``(energy, y, x)`` (or any spatial dims after ``energy``),
         NumPy- or dask-backed; dask chunks must hold whole spectra (one chunk along energy).
     refs : reference spectra ``(component, energy)`` on the stack's energies.
-    mode : ``"lsq"`` unconstrained; ``"nnls"`` non-negative weights; ``"sum1"`` fractions
-        on the simplex (Σf = 1, f ≥ 0) times a free thickness scale plus a free constant
-        background.
+    mode : ``"lsq"`` unconstrained; ``"nnls"`` non-negative weights; ``"sum1"`` non-negative
+        weights summing to one, nothing else free (Larch's and Athena's LCF default, for spectra
+        normalized to unit edge jump); ``"sum1-scaled"`` fractions on the simplex (Σf = 1, f ≥ 0)
+        times a free thickness scale plus a free constant background.
     mask : pixels to report statistics over (e.g. the particle); default: the stack's ``valid``
         pixels where the fitted thickness is positive.
 
     Returns
     -------
     Dataset with ``weight`` and ``fraction`` ``(component, y, x)``, ``fraction_err`` (1σ, from the
-    residual variance and the design matrix), ``r_factor`` (Eq. 3), ``thickness_od`` (Σ weights),
-    ``background_od`` (``sum1`` only), ``valence`` and ``valence_err`` (when ``refs`` has a
-    ``valence`` coordinate), ``difference_from_mean`` (fraction minus its mean over the
-    mask), ``mask``, and ``shift_y``/``shift_x`` per energy if the stack was aligned. Outside the
-    mask values are computed but carry no meaning; fractions of pixels with no fitted material
-    are 0 (never NaN).
+    residual variance and the design matrix), ``r_factor`` (Eq. 3), ``thickness_od`` (Σ weights;
+    not in ``sum1`` mode, where the weights sum to one by construction), ``background_od``
+    (``sum1-scaled`` only), ``valence`` and ``valence_err`` (when ``refs`` has a ``valence``
+    coordinate), ``fit_status`` (0 fitted; 1 no material, Σw ≤ 0; 2 non-finite spectrum;
+    3 valence outside the standards' range by more than 3σ), ``difference_from_mean`` (fraction
+    minus its mean over the mask), ``mask`` (the given mask, valid pixels with status 0 only),
+    and ``shift_y``/``shift_x`` per energy if the stack was aligned. Fractions, valences and their
+    errors are NaN where the status is not 0, never a made-up number; the counts of rejected
+    pixels inside the given mask are attributes ``pixels_rejected_<reason>``.
 
     Examples
     --------
@@ -208,8 +239,8 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     ref_values = _align_refs(stack, refs)
     design, nonneg = design_matrix(ref_values, mode)
     if np.linalg.matrix_rank(design) < design.shape[1]:
-        raise FitError("the references are linearly dependent (or one is constant in sum1 mode); "
-                       "expected independent spectra")
+        raise FitError("the references are linearly dependent (or one is constant in sum1-scaled "
+                       "mode); expected independent spectra")
     if design.shape[0] <= design.shape[1]:
         raise FitError(f"{design.shape[0]} energies for {design.shape[1]} parameters; expected more "
                        "energies than fitted parameters")
@@ -218,39 +249,53 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     if data.chunks is not None:
         data = data.chunk({"energy": -1})
     valence = np.asarray(refs["valence"].values, float) if "valence" in refs.coords else None
+    n_out = 2 * n_ref + _N_EXTRA
     packed = xr.apply_ufunc(
         _fit_kernel, data,
-        kwargs={"design": design, "nonneg": nonneg, "n_ref": n_ref, "valence": valence},
+        kwargs={"design": design, "nonneg": nonneg, "n_ref": n_ref, "valence": valence,
+                "sum_to_one": mode == "sum1"},
         input_core_dims=[["energy"]], output_core_dims=[["out"]], dask="parallelized",
-        output_dtypes=[np.float64], dask_gufunc_kwargs={"output_sizes": {"out": 2 * n_ref + 5}},
+        output_dtypes=[np.float64], dask_gufunc_kwargs={"output_sizes": {"out": n_out}},
     )
     components = refs["component"].values
     weight = packed.isel(out=slice(0, n_ref)).rename(out="component")
     weight = weight.assign_coords(component=components).transpose("component", *spatial)
     err = packed.isel(out=slice(n_ref, 2 * n_ref)).rename(out="component")
     err = err.assign_coords(component=components).transpose("component", *spatial)
+    status = packed.isel(out=2 * n_ref + _STATUS).astype(np.int8)
     thickness = weight.sum("component")
-    fraction = (weight / thickness.where(thickness > 0, 1.0)).where(thickness > 0, 0.0)
     ds = xr.Dataset({
         "weight": weight.drop_vars("out", errors="ignore"),
-        "fraction": fraction,
         "fraction_err": err,
         "r_factor": packed.isel(out=2 * n_ref + _R),
         "residual_variance": packed.isel(out=2 * n_ref + _SIGMA2),
-        "thickness_od": thickness,
     })
-    if mode == "sum1":
+    if mode != "sum1":
+        ds["thickness_od"] = thickness
+    if mode == "sum1-scaled":
         ds["background_od"] = packed.isel(out=2 * n_ref + _BACKGROUND)
     if valence is not None:
         ds = ds.assign_coords(standard_valence=("component", valence))
         ds["valence"] = packed.isel(out=2 * n_ref + _VALENCE)
         ds["valence_err"] = packed.isel(out=2 * n_ref + _VALENCE_ERR)
+        low = ds["valence"] + 3 * ds["valence_err"] < valence.min()
+        high = ds["valence"] - 3 * ds["valence_err"] > valence.max()
+        status = status.where(~(low | high), OUT_OF_RANGE).astype(np.int8)
     ds = ds.drop_vars("out", errors="ignore")
     if "valid" in stack.coords:
         ds = ds.drop_vars("valid", errors="ignore")
-    ds["mask"] = _fit_mask(stack, mask, thickness, spatial)
-    mean = fraction.where(ds["mask"]).mean(spatial)
-    ds["difference_from_mean"] = (fraction - mean).where(ds["mask"], 0.0)
+    status = status.drop_vars([c for c in status.coords if c not in spatial])
+    status = status.compute() if status.chunks is not None else status
+    ds["fit_status"] = status
+    good = status == FITTED
+    fraction = weight / thickness.where(good, 1.0)
+    ds["fraction"] = fraction.where(good)
+    for name in ("fraction_err", "valence", "valence_err"):
+        if name in ds:
+            ds[name] = ds[name].where(good)
+    ds["mask"], counts = _fit_mask(stack, mask, good, status, spatial)
+    mean = ds["fraction"].where(ds["mask"]).mean(spatial)
+    ds["difference_from_mean"] = (ds["fraction"] - mean).where(ds["mask"], 0.0)
     ds["mean_fraction"] = mean
     for name in ("shift_y", "shift_x"):
         if name in stack.coords:
@@ -260,24 +305,37 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     ds.attrs = with_history(attrs, "lincomb", mode=mode,
                             references=[str(c) for c in components])
     ds.attrs["fit_mode"] = mode
+    ds.attrs.update(counts)
     return ds
 
 
-def _fit_mask(stack: xr.DataArray, mask, thickness: xr.DataArray, spatial: list) -> xr.DataArray:
+def _fit_mask(stack: xr.DataArray, mask, good: xr.DataArray, status: xr.DataArray,
+              spatial: list) -> tuple[xr.DataArray, dict[str, int]]:
+    """The pixels statistics are taken over: the given mask (default all) on valid pixels whose
+    fit succeeded; and the count of pixels of the given mask rejected for each reason."""
     if mask is None:
-        out = thickness > 0
+        wanted = xr.ones_like(good, dtype=bool)
     else:
-        out = mask if isinstance(mask, xr.DataArray) else xr.DataArray(np.asarray(mask), dims=spatial)
-        if out.shape != thickness.shape:
-            raise MaskError(f"mask has shape {out.shape}; expected {thickness.shape} (the image shape)")
-        out = out.astype(bool)
+        wanted = mask if isinstance(mask, xr.DataArray) else xr.DataArray(np.asarray(mask), dims=spatial)
+        if wanted.shape != good.shape:
+            raise MaskError(f"mask has shape {wanted.shape}; expected {good.shape} (the image shape)")
+        wanted = wanted.astype(bool)
     if "valid" in stack.coords:
-        out = out & stack.coords["valid"].reset_coords(drop=True)
-    out = out.compute() if out.chunks is not None else out
+        wanted = wanted & stack.coords["valid"].reset_coords(drop=True)
+    wanted = wanted.compute() if wanted.chunks is not None else wanted
+    wanted = wanted.drop_vars([c for c in wanted.coords if c not in spatial])
+    codes = np.asarray(status.values)[np.asarray(wanted.values)]
+    counts = {"pixels_in_mask": int(codes.size), "pixels_fitted": int((codes == FITTED).sum())}
+    for code, reason in enumerate(STATUS_MEANINGS[1:], start=1):
+        counts[f"pixels_rejected_{reason}"] = int((codes == code).sum())
+    out = wanted & good
+    if mask is None:  # by default, a pixel without material is outside, not rejected
+        counts["pixels_in_mask"] -= counts.pop("pixels_rejected_no_material")
     if not bool(out.any()):
-        raise MaskError("the mask selects no pixel (after removing invalid pixels); expected at "
-                        "least one pixel on the particle: lower the mask threshold")
-    return out.drop_vars([c for c in out.coords if c not in spatial])
+        raise MaskError("the mask selects no pixel (after removing invalid pixels and failed fits: "
+                        + ", ".join(f"{k}={v}" for k, v in counts.items())
+                        + "); expected at least one pixel on the particle: lower the mask threshold")
+    return out, counts
 
 
 def _describe(ds: xr.Dataset) -> None:
@@ -296,7 +354,10 @@ def _describe(ds: xr.Dataset) -> None:
         "valence_err": ("1σ standard error of the effective valence", "1"),
         "shift_y": ("drift correction applied along y", "pixel"),
         "shift_x": ("drift correction applied along x", "pixel"),
+        "fit_status": ("fit status: " + ", ".join(f"{i} {m}" for i, m in enumerate(STATUS_MEANINGS)), ""),
     }
     for name, (long_name, units) in meta.items():
         if name in ds:
             ds[name].attrs.update(long_name=long_name, units=units)
+    ds["fit_status"].attrs.update(flag_values=list(range(len(STATUS_MEANINGS))),
+                                  flag_meanings=" ".join(STATUS_MEANINGS))

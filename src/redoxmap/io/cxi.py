@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import FormatError
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing
 from redoxmap.io.hdf5 import open_h5, require_dataset
 from redoxmap.io.raw import RawStack
@@ -59,7 +60,7 @@ def write_cxi(image: np.ndarray, energy_ev: float, path: str | Path) -> None:
     """Write one complex image as a CXI file (for tests and simulated data)."""
     import h5py
 
-    with h5py.File(path, "w") as h5:
+    with atomic_output(path, overwrite=True) as tmp, h5py.File(tmp, "w") as h5:
         h5["cxi_version"] = 150
         h5[IMAGE] = image.astype(np.complex64)
         h5[ENERGY_J] = energy_ev * J_PER_EV

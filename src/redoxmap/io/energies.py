@@ -58,11 +58,11 @@ def read_energy_list(path: str | Path) -> tuple[np.ndarray, str | None]:
             continue
         try:
             values.append(float(text.split()[0]))
-        except ValueError:
+        except ValueError as exc:
             if values:  # a header is only allowed before the numbers
                 raise FormatError(
                     f"{path}, line {n}: {line.strip()!r} is not a number; expected one energy per line"
-                ) from None
+                ) from exc
     energy, note = to_ev(np.array(values), str(path))
     check_increasing(energy, str(path))
     return energy, note

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import FormatError
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing, to_ev
 from redoxmap.io.raw import RawStack
 
@@ -25,7 +26,7 @@ def open_h5(path: str | Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
+        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from exc
 
 
 def require_dataset(h5: h5py.File, name: str, what: str) -> h5py.Dataset:
@@ -121,7 +122,7 @@ def write_hdf5(raw: RawStack, path: str | Path, data: str, energy: str, flats: s
                darks: str, energy_scale: float = 1.0) -> None:
     """Write a raw stack with the given dataset names (energies divided by ``energy_scale``,
     e.g. 1000 for a layout that stores keV)."""
-    with h5py.File(path, "w") as h5:
+    with atomic_output(path, overwrite=True) as tmp, h5py.File(tmp, "w") as h5:
         h5.create_dataset(data, data=np.asarray(raw.counts.values), chunks=True)
         h5.create_dataset(energy, data=raw.energy_ev / energy_scale)
         for frames, name in ((raw.flats, flats), (raw.darks, darks)):

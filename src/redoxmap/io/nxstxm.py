@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import FormatError
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing, to_ev
 from redoxmap.io.hdf5 import open_h5, require_dataset
 from redoxmap.io.raw import RawStack
@@ -90,7 +91,7 @@ def write_nxstxm(raw: RawStack, path: str | Path, control: np.ndarray | None = N
                  pixel_size_um: float = 0.05) -> None:
     """Write counts as a minimal NXstxm file (for tests and simulated data)."""
     counts = np.asarray(raw.counts.values)
-    with h5py.File(path, "w") as h5:
+    with atomic_output(path, overwrite=True) as tmp, h5py.File(tmp, "w") as h5:
         entry = h5.create_group("entry1")
         entry.attrs["NX_class"] = "NXentry"
         entry["definition"] = "NXstxm"

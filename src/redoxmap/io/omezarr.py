@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from pathlib import Path
 
 import dask.array as da
@@ -13,6 +10,7 @@ import xarray as xr
 import zarr
 
 from redoxmap.errors import FormatError
+from redoxmap.io.atomic import atomic_output
 
 
 def _plain_attrs(attrs: dict) -> dict:
@@ -32,14 +30,11 @@ def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float,
     path = Path(path)
     if volume.dims != ("z", "y", "x"):
         raise FormatError(f"volume has dims {volume.dims}; expected ('z', 'y', 'x')")
-    if path.exists() and not overwrite:
-        raise FormatError(f"{path}: exists already; choose another name or pass overwrite=True")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     data = da.asarray(volume.data)
     data = data.astype(np.int32 if labels else np.float32)
-    root = zarr.open_group(str(tmp), mode="w", zarr_format=2)
     datasets = []
-    try:
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        root = zarr.open_group(str(tmp), mode="w", zarr_format=2)
         for level in range(levels):
             chunks = tuple(min(64, s) for s in data.shape)
             data.rechunk(chunks).to_zarr(str(tmp), component=str(level), overwrite=True, zarr_format=2)
@@ -59,12 +54,6 @@ def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float,
             "datasets": datasets,
         }]
         root.attrs["redoxmap"] = {**_plain_attrs(volume.attrs), "labels": int(labels)}
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return path
 
 
@@ -75,7 +64,7 @@ def read_ome_zarr(path: str | Path, level: int = 0) -> xr.DataArray:
         root = zarr.open_group(str(path), mode="r")
         multiscales = root.attrs["multiscales"][0]
     except Exception as exc:
-        raise FormatError(f"{path}: not an OME-Zarr image ({exc})") from None
+        raise FormatError(f"{path}: not an OME-Zarr image ({exc})") from exc
     data = da.from_zarr(str(path), component=multiscales["datasets"][level]["path"])
     scale = multiscales["datasets"][level]["coordinateTransformations"][0]["scale"][0]
     if data.ndim != 3:

@@ -8,13 +8,13 @@ each energy with the one flat-field path and stacks them as ``(energy, angle, y,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from redoxmap.errors import FormatError
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import to_ev
 from redoxmap.io.hdf5 import open_h5, read_frames, require_dataset
 from redoxmap.io.raw import RawStack
@@ -86,7 +86,7 @@ def write_projections_dxchange(raw: RawStack, path: str | Path) -> None:
     """Write projections (angle, y, x) with flats, darks, theta (degrees) and energy (eV)."""
     import h5py
 
-    with h5py.File(path, "w") as h5:
+    with atomic_output(path, overwrite=True) as tmp, h5py.File(tmp, "w") as h5:
         h5[DATA] = np.asarray(raw.counts.values)
         h5[THETA] = raw.counts["angle"].values
         h5[THETA].attrs["units"] = "deg"
@@ -96,41 +96,3 @@ def write_projections_dxchange(raw: RawStack, path: str | Path) -> None:
             if frames is not None:
                 values = np.asarray(frames.values)
                 h5[name] = values[None] if values.ndim == 2 else values
-
-
-def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] | None = None,
-                     theta_units: str | None = None) -> xr.DataArray:
-    """Flat/dark-corrected −ln projections of one or more energies, dims ``(energy, angle, y, x)``.
-
-    Each file is a dxchange HDF5 file or a Zeiss/Xradia ``.txrm`` tilt series (angles and energy
-    from its header, flat from the reference image it holds). All files must share the angles and
-    the detector shape.
-    """
-    from redoxmap.preprocess.flatfield import optical_density
-
-    if energies_ev is not None and len(energies_ev) != len(paths):
-        raise FormatError(f"{len(energies_ev)} energies for {len(paths)} projection files")
-    stacks = []
-    for i, path in enumerate(paths):
-        if Path(path).suffix.lower() == ".txrm":
-            from redoxmap.io.xradia import read_xradia_raw
-
-            raw = read_xradia_raw(path, dim="angle")
-            energy = raw.counts["energy"].values if "energy" in raw.counts.coords else None
-            if energies_ev is not None or energy is not None:
-                chosen = energies_ev[i] if energies_ev is not None else float(np.ravel(energy)[0])
-                raw.counts = raw.counts.drop_vars("energy", errors="ignore").assign_coords(energy=chosen)
-        else:
-            raw = read_projections_dxchange(path, None if energies_ev is None else energies_ev[i],
-                                            theta_units)
-        if "energy" not in raw.counts.coords:
-            raise FormatError(f"{path}: no {ENERGY} in the file; pass the energy of each file")
-        stacks.append(optical_density(raw))
-    first = stacks[0]
-    for path, other in zip(paths[1:], stacks[1:], strict=True):
-        if other.shape != first.shape or not np.allclose(other.angle, first.angle):
-            raise FormatError(f"{path}: projections {other.shape} or angles differ from {paths[0]}; "
-                              "expected the same scan at each energy")
-    out = xr.concat(stacks, dim="energy").sortby("energy")
-    out = out.assign_coords(valid=out.valid.all("energy")) if "energy" in out.valid.dims else out
-    return out.transpose("energy", "angle", "y", "x")

@@ -1,10 +1,8 @@
-"""``open_stack``: recognise a file's layout, read it, and return its optical density."""
+"""``read_raw``: recognise a file's layout and read its counts, flats and darks."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import xarray as xr
 
 from redoxmap.errors import FormatError
 from redoxmap.io.dxchange import DATA as DXCHANGE_DATA
@@ -93,16 +91,3 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
                          chunks=chunks, transmission=bool(transmission))
     reader = read_dxchange if kind == "dxchange" else read_fxi
     return reader(path, chunks=chunks)
-
-
-def open_stack(path: str | Path, **options) -> xr.DataArray:
-    """Open a spectral image stack as flat/dark-corrected optical density ``(energy, y, x)``.
-
-    ``options`` are those of :func:`read_raw`. The result carries ``energy`` in eV, a ``valid``
-    pixel coordinate and a ``history`` of every step.
-
-    >>> stack = open_stack("scan.h5")  # doctest: +SKIP
-    """
-    from redoxmap.preprocess.flatfield import optical_density
-
-    return optical_density(read_raw(path, **options))

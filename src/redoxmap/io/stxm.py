@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import FormatError
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing
 from redoxmap.io.raw import RawStack
 
@@ -28,8 +29,8 @@ def _axis_points(text: str, name: str, path: Path) -> np.ndarray:
                           "STXM .hdr file")
     try:
         values = np.array([float(v) for v in match.group(1).replace("\n", " ").split(",") if v.strip()])
-    except ValueError:
-        raise FormatError(f"{path}: {name} Points are not numbers") from None
+    except ValueError as exc:
+        raise FormatError(f"{path}: {name} Points are not numbers") from exc
     n = int(values[0])
     if n != values.size - 1:
         raise FormatError(f"{path}: {name} declares {n} points but lists {values.size - 1}")
@@ -62,7 +63,7 @@ def _read_xim(path: Path, shape: tuple[int, int]) -> np.ndarray:
     try:
         image = np.loadtxt(path, delimiter="\t", usecols=range(shape[1]), ndmin=2)
     except ValueError as exc:
-        raise FormatError(f"{path}: not a tab-separated image of {shape[1]} columns ({exc})") from None
+        raise FormatError(f"{path}: not a tab-separated image of {shape[1]} columns ({exc})") from exc
     if image.shape != shape:
         raise FormatError(f"{path}: image is {image.shape}, expected {shape} from the header")
     return image
@@ -113,7 +114,8 @@ def write_stxm(raw: RawStack, path: str | Path, x_um: np.ndarray | None = None,
         f'\tStackAxis = {{ Name = "Energy"; Unit = "eV"; Min = {raw.energy_ev.min()}; '
         f'Max = {raw.energy_ev.max()}; Dir = 1;\n\t\tPoints = {points(raw.energy_ev)};\n}};\n}};\n'
     )
-    path.write_text(text)
-    for i in range(n_e):
-        np.savetxt(path.with_name(f"{path.stem}_a{i:03d}.xim"), counts[i], fmt="%.6f",
-                   delimiter="\t")
+    for i in range(n_e):  # frames first: the header names a complete stack once it exists
+        with atomic_output(path.with_name(f"{path.stem}_a{i:03d}.xim"), overwrite=True) as tmp:
+            np.savetxt(tmp, counts[i], fmt="%.6f", delimiter="\t")
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(text)

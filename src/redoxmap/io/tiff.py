@@ -9,6 +9,7 @@ import tifffile
 import xarray as xr
 
 from redoxmap.errors import FormatError
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import read_energy_list
 from redoxmap.io.raw import RawStack
 
@@ -22,7 +23,7 @@ def _read_pages(path: Path, what: str) -> np.ndarray:
     try:
         pages = tifffile.imread(path)
     except (tifffile.TiffFileError, ValueError) as exc:
-        raise FormatError(f"{path}: not a readable TIFF ({exc})") from None
+        raise FormatError(f"{path}: not a readable TIFF ({exc})") from exc
     return np.asarray(pages)
 
 
@@ -91,8 +92,11 @@ def write_tiff(raw: RawStack, path: str | Path, energies_path: str | Path) -> No
     """Write counts as a multi-page TIFF, the energy list as text, and flats/darks beside them
     (``<stem>_flats.tif``, ``<stem>_darks.tif``)."""
     path = Path(path)
-    tifffile.imwrite(path, np.asarray(raw.counts.values))
-    np.savetxt(energies_path, raw.energy_ev, fmt="%.4f", header="energy_eV")
+    with atomic_output(path, overwrite=True) as tmp:
+        tifffile.imwrite(tmp, np.asarray(raw.counts.values))
+    with atomic_output(energies_path, overwrite=True) as tmp:
+        np.savetxt(tmp, raw.energy_ev, fmt="%.4f", header="energy_eV")
     for frames, suffix in ((raw.flats, "_flats"), (raw.darks, "_darks")):
         if frames is not None:
-            tifffile.imwrite(path.with_name(path.stem + suffix + ".tif"), np.asarray(frames.values))
+            with atomic_output(path.with_name(path.stem + suffix + ".tif"), overwrite=True) as tmp:
+                tifffile.imwrite(tmp, np.asarray(frames.values))

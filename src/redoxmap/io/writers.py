@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from redoxmap.errors import FormatError
+from redoxmap.errors import OutputError
+from redoxmap.io.atomic import atomic_output
 
 
 def _encodable(ds: xr.Dataset) -> xr.Dataset:
@@ -41,23 +40,13 @@ def write_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".nc", ".zarr"):
-        raise FormatError(f"{path}: unknown output type {suffix!r}; expected .nc or .zarr")
-    if path.exists() and not overwrite:
-        raise FormatError(f"{path}: exists already; choose another name or pass overwrite=True")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+        raise OutputError(f"{path}: unknown output type {suffix!r}; expected .nc or .zarr")
     ds = _encodable(ds)
-    try:
+    with atomic_output(path, overwrite=overwrite) as tmp:
         if suffix == ".nc":
             ds.to_netcdf(tmp, engine="h5netcdf")
         else:
             ds.to_zarr(tmp, mode="w", zarr_format=2)  # v2: readable by every zarr client
-        if path.is_dir():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
     return path
 
 

@@ -40,6 +40,7 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import EnergyError, FormatError
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.raw import RawStack
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -113,7 +114,7 @@ def _open(path: Path):
     try:
         return olefile.OleFileIO(str(path))
     except OSError as exc:  # olefile raises OSError subclasses for broken headers/FATs
-        raise FormatError(f"{path}: unreadable OLE2 file ({exc}); the file may be truncated") from None
+        raise FormatError(f"{path}: unreadable OLE2 file ({exc}); the file may be truncated") from exc
 
 
 def _storages(ole) -> str:
@@ -641,10 +642,8 @@ def write_ole(path: str | Path, streams: Mapping[str, bytes]) -> None:
     header = struct.pack("<8s16sHHHHH6sIIIIIIIII109I", OLE_MAGIC, b"\0" * 16, 0x3E, 3, 0xFFFE, 9, 6,
                          b"\0" * 6, 0, n_fat, dir_start, 0, _CUTOFF, minifat_start, n_minifat, _END, 0,
                          *difat)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(header + bytes(body) + struct.pack(f"<{len(fat)}I", *fat))
-    tmp.replace(path)
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_bytes(header + bytes(body) + struct.pack(f"<{len(fat)}I", *fat))
 
 
 def xradia_streams(images: np.ndarray, *, energy_ev: float | Sequence[float] = 0.0,

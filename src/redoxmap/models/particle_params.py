@@ -23,15 +23,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from redoxmap.errors import RedoxmapError
+from redoxmap.errors import ParameterError
 
 FARADAY = 96485.33212  # C/mol
 GAS_CONSTANT = 8.314462618  # J/(mol K)
-
-
-class ParameterError(RedoxmapError):
-    """A physical parameter of the particle model is out of range (the message names the field,
-    the value found and the range expected)."""
 
 
 @dataclass(frozen=True)

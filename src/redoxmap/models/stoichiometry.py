@@ -22,16 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from redoxmap.errors import RedoxmapError
+from redoxmap.errors import CompositionError
 
 #: Standard atomic weights (g/mol), IUPAC 2021 abridged values.
 ATOMIC_MASS = {"Li": 6.94, "O": 15.999, "Mn": 54.938, "Ni": 58.693, "Co": 58.933, "Fe": 55.845,
                "Al": 26.982, "Mg": 24.305, "Ti": 47.867, "Na": 22.990}
 TRANSITION_METALS = ("Mn", "Ni", "Co", "Fe", "Ti")
-
-
-class CompositionError(RedoxmapError):
-    """A formula cannot be parsed, or valences do not match it."""
 
 
 def parse_formula(formula: str) -> dict[str, float]:

@@ -118,6 +118,11 @@ def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
                 progress: Callable[[int, int], None] | None = None) -> xr.DataArray:
     """Estimate and apply drift shifts; the shifts are kept as ``shift_y``/``shift_x`` coordinates.
 
+    Output frame: every image is moved onto the image at the reference energy, so the aligned
+    stack and every map fitted from it (``fit.lincomb``, ``valence_map``) are in the pixel frame
+    of that one energy's image, not of the first image or of the detector. The attributes
+    ``align_reference_energy_ev`` and ``frame`` say so, and travel with the maps.
+
     >>> from redoxmap.simulate import demo_dataset
     >>> aligned = align_stack(demo_dataset(shape=(64, 64), drift_max_px=2).stack)
     >>> aligned.shift_x.dims
@@ -129,5 +134,8 @@ def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
                              ref_energy_ev=shifts.attrs["reference_energy_ev"],
                              max_shift_px=max_shift_px, upsample=upsample,
                              rejected=int(shifts["rejected"].sum()))
-    out.attrs["align_reference_energy_ev"] = shifts.attrs["reference_energy_ev"]
+    reference = shifts.attrs["reference_energy_ev"]
+    out.attrs["align_reference_energy_ev"] = reference
+    out.attrs["frame"] = (f"pixel frame of the image at {reference:g} eV (the drift-alignment "
+                          "reference); shift_y/shift_x move each energy's image onto it")
     return out

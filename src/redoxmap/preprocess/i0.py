@@ -13,7 +13,7 @@ import xarray as xr
 
 from redoxmap.errors import EnergyError, MaskError
 from redoxmap.io.raw import RawStack
-from redoxmap.spectra.references import read_spectrum
+from redoxmap.io.spectrum import read_spectrum
 
 
 def auto_i0_mask(counts: xr.DataArray, fraction: float = 0.05) -> xr.DataArray:

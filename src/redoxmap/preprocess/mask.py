@@ -2,22 +2,64 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 from skimage.filters import threshold_otsu
 
-from redoxmap.errors import MaskError
+from redoxmap.errors import MaskError, MaskWarning
 from redoxmap.preprocess.normalize import edge_jump
+
+
+def otsu_threshold(values: np.ndarray, name: str = "edge-jump map") -> float | None:
+    """Otsu's threshold of the finite ``values`` (Otsu, IEEE Trans. SMC 9, 62 (1979)), or None
+    with a :class:`MaskWarning` when the image cannot be split: all values (nearly) equal, e.g.
+    one spectrum repeated, or one side of the threshold empty. None means: take every pixel.
+
+    Parameters
+    ----------
+    values : the image to threshold (any shape); NaN and inf are ignored.
+    name : what the image is, for the warning.
+
+    Returns
+    -------
+    The threshold, or None when every pixel should be kept.
+
+    Examples
+    --------
+    >>> values = np.array([0.0, 0.1, 1.0, 1.1])
+    >>> (values > otsu_threshold(values)).tolist()
+    [False, False, True, True]
+    """
+    finite = np.asarray(values, float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        raise MaskError(f"the {name} has no finite value; expected at least one pixel with data")
+    spread = np.ptp(finite)
+    if spread <= 1e-9 * max(np.abs(finite).max(), 1e-300):
+        warnings.warn(f"the {name} is uniform ({finite[0]:g} everywhere): Otsu's method cannot "
+                      f"separate particle from background, so all {finite.size} pixels are used",
+                      MaskWarning, stacklevel=2)
+        return None
+    threshold = float(threshold_otsu(finite))
+    if not (finite > threshold).any() or (finite > threshold).all():
+        warnings.warn(f"Otsu's threshold {threshold:g} of the {name} leaves one class empty, so all "
+                      f"{finite.size} pixels are used", MaskWarning, stacklevel=2)
+        return None
+    return threshold
 
 
 def particle_mask(od: xr.DataArray, threshold_od: float | None = None,
                   e0_ev: float | None = None) -> xr.DataArray:
     """Pixels on the particle: edge jump above ``threshold_od`` (Otsu's threshold of the edge-jump
-    map when None), restricted to valid pixels. Raises :class:`MaskError` when empty."""
+    map when None; all pixels, with a warning, where Otsu cannot split the map), restricted to
+    valid pixels. Raises :class:`MaskError` when empty."""
     jump = edge_jump(od, e0_ev=e0_ev)
     values = np.asarray(jump.values)
     if threshold_od is None:
-        threshold_od = float(threshold_otsu(values[np.isfinite(values)]))
+        auto = otsu_threshold(values)
+        threshold_od = float(np.nanmin(values)) - 1.0 if auto is None else auto
     mask = jump > threshold_od
     if "valid" in od.coords:
         mask = mask & od.coords["valid"]

@@ -12,6 +12,35 @@ import xarray as xr
 from redoxmap.errors import FitError
 
 
+def element_densities(formula: str, density_g_cm3: float) -> dict[str, float]:
+    """Partial density (g/cm³) of each element of a material: ρ_el = ρ · n_el M_el / Σ n M
+    (formula parsed and atomic masses taken from xraydb).
+
+    Parameters
+    ----------
+    formula : chemical formula, decimals allowed, e.g. ``"Li1.2Mn0.54Ni0.13Co0.13O2"``.
+    density_g_cm3 : bulk density of the material (g/cm³).
+
+    Returns
+    -------
+    ``{element: partial density in g/cm³}``, summing to ``density_g_cm3``.
+
+    Examples
+    --------
+    >>> round(element_densities("MnO2", 5.0)["Mn"], 3)
+    3.16
+    """
+    import xraydb
+
+    try:
+        counts = xraydb.chemparse(formula)
+        masses = {el: xraydb.atomic_mass(el) * n for el, n in counts.items()}
+    except Exception as exc:  # xraydb raises plain errors on unknown elements
+        raise FitError(f"cannot parse the formula {formula!r}: {exc}") from exc
+    total = sum(masses.values())
+    return {el: density_g_cm3 * m / total for el, m in masses.items()}
+
+
 def attenuation_per_nm(formula: str, density_g_cm3: float, energy_ev: float) -> float:
     """Linear attenuation coefficient μ (1/nm) of a material at ``energy_ev`` (xraydb)."""
     import xraydb
@@ -21,7 +50,7 @@ def attenuation_per_nm(formula: str, density_g_cm3: float, energy_ev: float) -> 
     try:
         mu_per_cm = float(xraydb.material_mu(formula, energy_ev, density=density_g_cm3))
     except Exception as exc:  # xraydb raises plain errors on unknown elements
-        raise FitError(f"cannot compute attenuation of {formula!r}: {exc}") from None
+        raise FitError(f"cannot compute attenuation of {formula!r}: {exc}") from exc
     return mu_per_cm * 1e-7
 
 

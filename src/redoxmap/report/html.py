@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +10,11 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from redoxmap.report import figures
+from redoxmap.report.files import save_figure, save_text
 
 
 def _save(fig: Figure, folder: Path, name: str) -> str:
-    tmp = folder / f".{name}.tmp.png"
-    fig.savefig(tmp, dpi=150)
-    os.replace(tmp, folder / name)
+    save_figure(fig, folder, name)
     return name
 
 
@@ -104,8 +102,4 @@ def write_report(maps: xr.Dataset, stack: xr.DataArray, refs: xr.DataArray, out_
              f"<figcaption>{html.escape(caption)}</figcaption></figure>" for name, caption in images]
     body += ["<h2>History</h2><ol>", *(f"<li><code>{html.escape(line)}</code></li>" for line in history),
              "</ol></body></html>"]
-    index = folder / "index.html"
-    tmp = folder / ".index.html.tmp"
-    tmp.write_text("\n".join(body), encoding="utf-8")
-    os.replace(tmp, index)
-    return index
+    return save_text("\n".join(body), folder, "index.html")

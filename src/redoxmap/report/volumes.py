@@ -7,7 +7,6 @@ arrays or tables and returns a :class:`matplotlib.figure.Figure`.
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 from skimage.measure import marching_cubes
 
 from redoxmap.report.figures import _scale_bar, central_cuts, orthogonal_slices
+from redoxmap.report.files import save_figure, save_table, save_text
 
 #: Colours of voxel classes 0 (outside), 1 (target), 2, 3, … (colour-blind safe, Okabe–Ito).
 CLASS_COLOURS = ("#ffffff", "#009e73", "#0072b2", "#d55e00", "#cc79a7", "#e69f00", "#56b4e9")
@@ -181,44 +181,40 @@ def write_volume_report(out_dir: str | Path, title: str, *, volume: xr.DataArray
     images: list[tuple[str, str]] = []
     tables: list[tuple[str, pd.DataFrame]] = []
 
-    def save_figure(fig: Figure, name: str, caption: str) -> None:
-        tmp = folder / f".{name}.tmp"
-        fig.savefig(tmp, dpi=150, format="png")
-        os.replace(tmp, folder / name)
+    def add_figure(fig: Figure, name: str, caption: str) -> None:
+        save_figure(fig, folder, name)
         images.append((name, caption))
 
-    def save_table(table: pd.DataFrame, name: str, caption: str) -> None:
-        tmp = folder / f".{name}.tmp"
-        table.to_csv(tmp, index=False)
-        os.replace(tmp, folder / name)
+    def add_table(table: pd.DataFrame, name: str, caption: str) -> None:
+        save_table(table, folder, name)
         tables.append((caption, table))
 
     reference = next((v for v in (volume, classes, solid) if v is not None), None)
     voxel = reference.attrs.get("voxel_size_nm") if reference is not None else None
     if volume is not None:
-        save_figure(orthogonal_slices(volume, title, volume.attrs.get("units", ""), voxel_size_nm=voxel),
+        add_figure(orthogonal_slices(volume, title, volume.attrs.get("units", ""), voxel_size_nm=voxel),
                     "slices.png", "central orthogonal slices")
     if classes is not None:
         names = class_names(classes)
         per_shell = class_proportions(classes, shells.where(classes > 0, 0)) if shells is not None else None
         table = proportions_table(class_proportions(classes), per_shell, names)
-        save_table(table, "class_proportions.csv", "class proportions (%)")
-        save_figure(class_slices(classes, voxel), "classes.png", "voxel classes")
-        save_figure(proportions_figure(table), "class_proportions.png", "class proportions per shell")
+        add_table(table, "class_proportions.csv", "class proportions (%)")
+        add_figure(class_slices(classes, voxel), "classes.png", "voxel classes")
+        add_figure(proportions_figure(table), "class_proportions.png", "class proportions per shell")
     if pores is not None:
-        save_table(pores, "voids.csv", "voids (one row each)")
-        save_figure(pore_figure(pores, porosity), "pores.png", "void sizes and porosity per shell")
+        add_table(pores, "voids.csv", "voids (one row each)")
+        add_figure(pore_figure(pores, porosity), "pores.png", "void sizes and porosity per shell")
     if porosity is not None:
         shells_table = porosity.to_dataframe().reset_index()
-        save_table(shells_table, "porosity_by_shell.csv",
+        add_table(shells_table, "porosity_by_shell.csv",
                    f"porosity {porosity.attrs['porosity']:.4f} overall")
     if pore_sizes is not None:
-        save_table(pore_sizes.to_dataframe().reset_index(), "pore_sizes.csv",
+        add_table(pore_sizes.to_dataframe().reset_index(), "pore_sizes.csv",
                    "pore-size distribution by local thickness")
-        save_figure(pore_size_figure(pore_sizes), "pore_sizes.png",
+        add_figure(pore_size_figure(pore_sizes), "pore_sizes.png",
                     "pore-size distribution (local thickness)")
     if solid is not None:
-        save_figure(surface_rendering(solid, voxel, voids), "rendering.png",
+        add_figure(surface_rendering(solid, voxel, voids), "rendering.png",
                     "3D rendering (marching cubes)")
     body = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -242,8 +238,4 @@ def write_volume_report(out_dir: str | Path, title: str, *, volume: xr.DataArray
     body += [f"<figure><img src='{html.escape(n)}' alt='{html.escape(c)}'><figcaption>{html.escape(c)}"
              "</figcaption></figure>" for n, c in images]
     body += ["</body></html>"]
-    index = folder / "index.html"
-    tmp = folder / ".index.html.tmp"
-    tmp.write_text("\n".join(body), encoding="utf-8")
-    os.replace(tmp, index)
-    return index
+    return save_text("\n".join(body), folder, "index.html")

@@ -2,7 +2,8 @@
 
 from redoxmap.segment.classes import CLASS_NAMES, class_proportions, classify_stoichiometry
 from redoxmap.segment.particles import label_particles, particle_table
-from redoxmap.segment.pores import analyze_pores, particle_envelope, porosity
+from redoxmap.segment.pores import analyze_pores, local_thickness, particle_envelope, pore_size_distribution
 
 __all__ = ["CLASS_NAMES", "analyze_pores", "class_proportions", "classify_stoichiometry",
-           "label_particles", "particle_envelope", "particle_table", "porosity"]
+           "label_particles", "local_thickness", "particle_envelope", "particle_table",
+           "pore_size_distribution"]

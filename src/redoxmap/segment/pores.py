@@ -23,7 +23,6 @@ from skimage.morphology import ball
 
 from redoxmap.errors import MaskError, RedoxmapError
 from redoxmap.history import with_history
-from redoxmap.stats.shells import equal_volume_shells
 
 
 def particle_envelope(solid: xr.DataArray, closing_radius_vox: int = 3) -> xr.DataArray:
@@ -80,18 +79,6 @@ def analyze_pores(solid: xr.DataArray, voxel_size_nm: float, closing_radius_vox:
                                         "aspect", "depth_nm", "reaches_surface", "kind"])
     out = xr.DataArray(labels, dims=solid.dims, coords=solid.coords, attrs={"long_name": "void labels"})
     return table, out
-
-
-def porosity(solid: xr.DataArray, closing_radius_vox: int = 3, n_shells: int = 5) -> xr.Dataset:
-    """Porosity (void fraction of the envelope) overall and in equal-volume shells from the
-    surface (shell 1) to the centre."""
-    envelope = particle_envelope(solid, closing_radius_vox)
-    voids = np.asarray(envelope, bool) & ~np.asarray(solid, bool)
-    shells = np.asarray(equal_volume_shells(envelope, n_shells))
-    index = np.arange(1, n_shells + 1)
-    per_shell = ndimage.mean(voids.astype(float), shells, index)
-    return xr.Dataset({"porosity_by_shell": ("shell", per_shell)}, coords={"shell": index},
-                      attrs={"porosity": float(voids.sum() / np.asarray(envelope).sum())})
 
 
 #: Above this many distinct inscribed-sphere radii, :func:`local_thickness` quantises the radii to

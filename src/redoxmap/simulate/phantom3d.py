@@ -12,17 +12,10 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from redoxmap.models.stoichiometry import ATOMIC_MASS, parse_formula
+from redoxmap.preprocess.thickness import element_densities
 
 COMPOSITION = "Li1.2Mn0.54Ni0.13Co0.13O2"
 DENSITY_G_CM3 = 4.2
-
-
-def element_densities(formula: str = COMPOSITION, density_g_cm3: float = DENSITY_G_CM3) -> dict[str, float]:
-    """Partial density (g/cm³) of each element in a material of the given formula and density."""
-    comp = parse_formula(formula)
-    total = sum(ATOMIC_MASS[e] * n for e, n in comp.items())
-    return {e: density_g_cm3 * ATOMIC_MASS[e] * n / total for e, n in comp.items()}
 
 
 def _ball(shape: tuple[int, int, int], centre, radius: float) -> np.ndarray:
@@ -83,7 +76,7 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
         patches = solid & (field > np.percentile(field[solid], 85)) & (classes == 1)
         ni_scale[patches] = 1.3
         classes[patches] = 3
-    rho = element_densities()
+    rho = element_densities(COMPOSITION, DENSITY_G_CM3)
     data = {f"density_{el}": (("z", "y", "x"), np.where(solid, value, 0.0).astype(np.float32))
             for el, value in rho.items()}
     data["density_Ni"] = (("z", "y", "x"), (data["density_Ni"][1] * ni_scale).astype(np.float32))

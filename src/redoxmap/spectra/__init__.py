@@ -8,12 +8,11 @@ from redoxmap.spectra.library import (
     make_library,
     write_library,
 )
-from redoxmap.spectra.references import load_references, read_spectrum
-from redoxmap.spectra.valence import valence_map
+from redoxmap.spectra.references import load_references, resample
 from redoxmap.spectra.xdi import read_xdi
 
 __all__ = [
     "ACQUISITION_RANGES_EV", "ANALYSIS_WINDOWS_EV", "EdgeCalibration", "calibrate_edge",
-    "edge_energy_map", "load_library", "load_references", "make_library", "read_spectrum", "read_xdi",
-    "valence_map", "white_line_map", "write_library",
+    "edge_energy_map", "load_library", "load_references", "make_library", "read_xdi", "resample",
+    "white_line_map", "write_library",
 ]

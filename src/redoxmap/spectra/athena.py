@@ -7,11 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from redoxmap.errors import FormatError, RedoxmapError
-
-
-class MissingExtraError(RedoxmapError):
-    """An optional dependency is not installed."""
+from redoxmap.errors import FormatError, MissingExtraError
 
 
 def read_athena(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -25,15 +21,15 @@ def read_athena(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         raise FormatError(f"{path}: Athena project not found")
     try:
         from larch.io import read_athena as larch_read_athena
-    except ImportError:
+    except ImportError as exc:
         raise MissingExtraError(
             f"{path}: reading Athena projects needs xraylarch, an optional extra: "
             "pip install 'redoxmap[larch]'"
-        ) from None
+        ) from exc
     try:
         project = larch_read_athena(str(path))
     except Exception as exc:  # larch raises plain errors on malformed projects
-        raise FormatError(f"{path}: not a readable Athena project ({exc})") from None
+        raise FormatError(f"{path}: not a readable Athena project ({exc})") from exc
     out = {}
     for name, group in project.groups.items():
         shift = float(getattr(group, "energy_shift", 0.0) or 0.0)

@@ -15,7 +15,6 @@ attribute; the root attribute ``edge`` names the edge.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -23,9 +22,11 @@ import h5py
 import numpy as np
 import xarray as xr
 
-from redoxmap.errors import EnergyError, FormatError
+from redoxmap.errors import FormatError
 from redoxmap.history import with_history
+from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing
+from redoxmap.spectra.references import resample
 
 #: Default analysis windows (eV) per edge, Liu et al. Nat. Nanotechnol. 2024 (seed 001), Methods.
 ANALYSIS_WINDOWS_EV = {"O K": (526.0, 536.0), "Mn L3": (638.0, 648.0), "Co L3": (775.0, 782.0),
@@ -50,12 +51,28 @@ def make_library(energy_ev: np.ndarray, spectra: dict[str, np.ndarray],
     return lib
 
 
-def write_library(lib: xr.DataArray, path: str | Path) -> Path:
-    """Write a library as CSV (``.csv``) or HDF5 (``.h5``), via a temporary name."""
+def write_library(lib: xr.DataArray, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a library as CSV (``.csv``) or HDF5 (``.h5``), via a temporary name.
+
+    Parameters
+    ----------
+    lib : standards ``(component, energy)`` with a ``valence`` coordinate.
+    path : output file, ``.csv`` or ``.h5``.
+    overwrite : replace an existing file.
+
+    Returns
+    -------
+    The path written.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     names = [str(n) for n in lib.component.values]
-    if path.suffix.lower() == ".csv":
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        _write_library(lib, names, path.suffix.lower() == ".csv", tmp)
+    return path
+
+
+def _write_library(lib: xr.DataArray, names: list[str], csv: bool, tmp: Path) -> None:
+    if csv:
         valence = ", ".join(f"{n}={v:g}" for n, v in zip(names, lib.valence.values, strict=True))
         header = (f"# redoxmap reference library\n# edge: {lib.attrs.get('edge', '')}\n"
                   f"# valence: {valence}\n" + ",".join(["energy_ev", *names]))
@@ -68,8 +85,6 @@ def write_library(lib: xr.DataArray, path: str | Path) -> Path:
             for name, spectrum, v in zip(names, lib.values, lib.valence.values, strict=True):
                 h5[f"standards/{name}"] = spectrum
                 h5[f"standards/{name}"].attrs["valence"] = float(v)
-    os.replace(tmp, path)
-    return path
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, float], str]:
@@ -97,8 +112,8 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, 
             continue
         try:
             rows.append([float(f) for f in fields])
-        except ValueError:
-            raise FormatError(f"{path}, line {n}: {text!r} is not numeric") from None
+        except ValueError as exc:
+            raise FormatError(f"{path}, line {n}: {text!r} is not numeric") from exc
     if names is None or not rows:
         raise FormatError(f"{path}: no column header and data; expected 'energy_ev,<standard>,...'")
     data = np.array(rows)
@@ -111,7 +126,7 @@ def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = No
     """Load a reference library (CSV or HDF5), resampled onto ``energy`` (eV) when given.
 
     Raises :class:`FormatError` when a standard has no valence, :class:`EnergyError` when the
-    library does not cover ``energy``.
+    library does not cover ``energy`` (see :func:`resample_library`).
     """
     path = Path(path)
     if not path.is_file():
@@ -129,11 +144,34 @@ def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = No
         energy_ev, spectra, valence, edge = _read_csv(path)
     check_increasing(energy_ev, str(path))
     lib = make_library(energy_ev, spectra, valence, edge)
-    lib.attrs = with_history({"edge": edge}, "load_library", path=str(path))
+    lib.attrs = with_history({"edge": edge, "source": str(path)}, "load_library", path=str(path))
     if energy is None:
         return lib
+    return resample_library(lib, energy, str(path))
+
+
+def resample_library(lib: xr.DataArray, energy: np.ndarray | xr.DataArray, source: str) -> xr.DataArray:
+    """The library's standards on ``energy`` (eV), linearly interpolated; see
+    :func:`redoxmap.spectra.references.resample` for what happens at the ends.
+
+    Parameters
+    ----------
+    lib : library ``(component, energy)`` with a ``valence`` coordinate.
+    energy : target energies (eV).
+    source : the library's file or name, for messages.
+
+    Returns
+    -------
+    The library on ``energy``, with a history note if a standard was extended.
+    """
     target = np.asarray(energy, dtype=float)
-    if energy_ev[0] > target.min() + 1e-6 or energy_ev[-1] < target.max() - 1e-6:
-        raise EnergyError(f"{path}: library covers {energy_ev[0]:g}–{energy_ev[-1]:g} eV but the stack "
-                          f"spans {target.min():g}–{target.max():g} eV")
-    return lib.interp(energy=target)
+    values, note = resample(lib["energy"].values, lib.transpose("component", "energy").values,
+                            target, source)
+    out = xr.DataArray(values, dims=("component", "energy"),
+                       coords={"component": lib["component"].values, "energy": target,
+                               "valence": ("component", lib["valence"].values)},
+                       attrs=dict(lib.attrs))
+    out["energy"].attrs["units"] = "eV"
+    if note:
+        out.attrs = with_history(out.attrs, "note", text=note)
+    return out

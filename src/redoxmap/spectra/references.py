@@ -2,56 +2,67 @@
 
 from __future__ import annotations
 
-import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from scipy.interpolate import interp1d
 
-from redoxmap.errors import EnergyError, FormatError
+from redoxmap.errors import EnergyError, FormatError, ResampleWarning
 from redoxmap.history import with_history
-from redoxmap.io.energies import check_increasing, to_ev
-
-_SPLIT = re.compile(r"[,\s;]+")
+from redoxmap.io.spectrum import read_spectrum
 
 
-def read_spectrum(path: str | Path) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """Read a two-column spectrum (energy, absorption) from text or CSV.
+def resample(energy_ev: np.ndarray, values: np.ndarray, target_ev: np.ndarray,
+             source: str) -> tuple[np.ndarray, str | None]:
+    """Spectra ``values`` (..., energy) sampled at ``energy_ev``, linearly interpolated onto
+    ``target_ev``.
 
-    Columns may be separated by commas, tabs, semicolons or spaces; a header (any lines before
-    the numbers) and ``#`` comments are allowed; extra columns are ignored. Energies in keV are
-    recognised and converted to eV. Returns ``(energy_ev, absorption, note)`` sorted by energy.
+    A spectrum that ends short of the target by less than one target energy step at that end is
+    extended flat (its end value repeated), as Larch does silently; here with a
+    :class:`ResampleWarning` and a returned note for the history. Further short raises
+    :class:`EnergyError`: we never extrapolate a measured edge.
+
+    Parameters
+    ----------
+    energy_ev : increasing energies of the spectra (eV).
+    values : spectra, energy along the last axis.
+    target_ev : energies to resample onto (eV), increasing.
+    source : the file or name the spectra come from, for messages.
+
+    Returns
+    -------
+    ``(resampled, note)``: the spectra on ``target_ev`` and a note when they were extended, else None.
+
+    Examples
+    --------
+    >>> out, note = resample(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 2.0]),
+    ...                      np.array([1.5, 2.5]), "example")
+    >>> out.tolist(), note
+    ([0.5, 1.5], None)
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FormatError(f"{path}: reference spectrum file not found")
-    rows = []
-    for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        fields = [f for f in _SPLIT.split(text) if f]
-        try:
-            values = [float(f) for f in fields[:2]]
-        except ValueError:
-            if rows:
-                raise FormatError(
-                    f"{path}, line {n}: {line.strip()!r} is not two numbers; expected "
-                    "energy and absorption columns"
-                ) from None
-            continue  # header line
-        if len(values) < 2:
-            raise FormatError(f"{path}, line {n}: one column found; expected energy and absorption")
-        rows.append(values)
-    if len(rows) < 2:
-        raise FormatError(f"{path}: fewer than two data rows; expected energy, absorption columns")
-    data = np.array(rows)
-    energy, note = to_ev(data[:, 0], str(path))
-    order = np.argsort(energy, kind="stable")
-    energy, absorption = energy[order], data[order, 1]
-    check_increasing(energy, str(path))
-    return energy, absorption, note
+    energy_ev = np.asarray(energy_ev, float)
+    target = np.asarray(target_ev, float)
+    lo, hi = target.min(), target.max()
+    step_lo = target[1] - target[0] if target.size > 1 else 0.0
+    step_hi = target[-1] - target[-2] if target.size > 1 else 0.0
+    short_lo = max(energy_ev[0] - lo, 0.0)
+    short_hi = max(hi - energy_ev[-1], 0.0)
+    if short_lo > 1e-6 and short_lo >= step_lo or short_hi > 1e-6 and short_hi >= step_hi:
+        raise EnergyError(
+            f"{source}: reference covers {energy_ev[0]:g}–{energy_ev[-1]:g} eV but the stack spans "
+            f"{lo:g}–{hi:g} eV; expected a reference covering every stack energy, or ending short "
+            "by less than one energy step (crop the stack with an energy window or extend the reference)"
+        )
+    note = None
+    if short_lo > 1e-6 or short_hi > 1e-6:
+        note = (f"{source}: reference extended flat by {short_lo:.3g} eV below and {short_hi:.3g} eV "
+                f"above its range {energy_ev[0]:g}–{energy_ev[-1]:g} eV (less than one energy step)")
+        warnings.warn(note, ResampleWarning, stacklevel=3)
+    held = np.clip(target, energy_ev[0], energy_ev[-1])  # flat beyond the ends
+    return interp1d(energy_ev, np.asarray(values, float), axis=-1, assume_sorted=True)(held), note
 
 
 def load_references(paths: Sequence[str | Path], energy: np.ndarray | xr.DataArray,
@@ -60,7 +71,8 @@ def load_references(paths: Sequence[str | Path], energy: np.ndarray | xr.DataArr
     """Load reference spectra and resample them (linear interpolation) onto ``energy`` (eV).
 
     The ``component`` coordinate is each file's stem unless ``names`` is given. A reference that
-    does not cover the whole energy range raises :class:`EnergyError`: we never extrapolate.
+    does not cover the whole energy range raises :class:`EnergyError` (we never extrapolate),
+    unless it ends short by less than one energy step: see :func:`resample`.
 
     >>> from redoxmap.data import demo_reference_paths
     >>> refs = load_references(demo_reference_paths(), energy=np.arange(6520, 6630.0))
@@ -78,14 +90,10 @@ def load_references(paths: Sequence[str | Path], energy: np.ndarray | xr.DataArr
         ref_e, ref_mu, note = read_spectrum(path)
         if note:
             attrs = with_history(attrs, "note", text=note)
-        lo, hi = target.min(), target.max()
-        if ref_e[0] > lo + 1e-6 or ref_e[-1] < hi - 1e-6:
-            raise EnergyError(
-                f"{path}: reference covers {ref_e[0]:g}–{ref_e[-1]:g} eV but the stack spans "
-                f"{lo:g}–{hi:g} eV; expected a reference covering every stack energy "
-                "(crop the stack with an energy window or extend the reference)"
-            )
-        spectra.append(np.interp(target, ref_e, ref_mu))
+        resampled, extended = resample(ref_e, ref_mu, target, str(path))
+        if extended:
+            attrs = with_history(attrs, "note", text=extended)
+        spectra.append(resampled)
     component = list(names) if names is not None else [p.stem for p in paths]
     if len(set(component)) != len(component):
         raise FormatError(f"reference names are not unique: {component}; name them explicitly")

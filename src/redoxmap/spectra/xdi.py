@@ -39,7 +39,7 @@ def read_xdi(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
     try:
         data = np.loadtxt(path, comments="#", ndmin=2)
     except ValueError as exc:
-        raise FormatError(f"{path}: data rows are not numeric ({exc})") from None
+        raise FormatError(f"{path}: data rows are not numeric ({exc})") from exc
     if "energy" not in columns:
         raise FormatError(f"{path}: no 'Column.N: energy' header; expected an energy column")
     energy, _ = to_ev(data[:, columns["energy"]], str(path))

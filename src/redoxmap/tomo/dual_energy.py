@@ -31,7 +31,7 @@ def matrix_slope(formula: str, element: str, below_ev: float, above_ev: float) -
     Σ_{el≠X} ρ_el Δ(μ/ρ)_el / Σ_el ρ_el (μ/ρ)_el(E_below)."""
     import xraydb
 
-    from redoxmap.simulate.phantom3d import element_densities
+    from redoxmap.preprocess.thickness import element_densities
 
     rho = element_densities(formula, 1.0)
     below = sum(r * xraydb.mu_elam(el, below_ev) for el, r in rho.items())
