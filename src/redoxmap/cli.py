@@ -412,7 +412,7 @@ def tomo_recon(
     projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),
     output: Path = typer.Option(..., "--output", "-o", help="OME-Zarr volume (.zarr)"),
     voxel_nm: float = typer.Option(..., help="Voxel (detector pixel) size in nm"),
-    method: str = typer.Option("fbp", help="fbp | sirt | cgls | sirt-tv | tv (for tilt series)"),
+    method: str = typer.Option("gridrec", help="gridrec | fbp | sirt | cgls | sirt-tv | tv (tilt series)"),
     center: float | None = typer.Option(None, help="Rotation axis (px); default: found"),
     align: bool = typer.Option(False, help="Correct projection jitter by reprojection"),
     iterations: int = typer.Option(200, help="Iterations (iterative methods)"),
