@@ -15,16 +15,16 @@ from scipy import ndimage
 from skimage.registration import phase_cross_correlation
 
 from redoxmap.history import with_history
-from redoxmap.tomo.projector import system_matrix
+from redoxmap.tomo.radon import FourierRadon
 from redoxmap.tomo.reconstruct import reconstruct
 
 
 def reproject(volume: xr.DataArray, angles_deg: np.ndarray, center_px: float | None = None) -> np.ndarray:
-    """Projections (angle, z, det) of a volume (z, y, x) with the sparse projector."""
-    n_z, n, _ = volume.shape
-    a = system_matrix(n, angles_deg, n, center_px)
-    sino = a @ np.asarray(volume.values, np.float32).reshape(n_z, -1).T
-    return np.transpose(sino.reshape(len(angles_deg), n, n_z), (0, 2, 1))
+    """Projections (angle, z, det) of a volume (z, y, x) by the matrix-free Fourier projector
+    (:class:`redoxmap.tomo.radon.FourierRadon`), the rotation axis at detector position
+    ``center_px`` (default ``x // 2``)."""
+    op = FourierRadon(volume.shape[-1], angles_deg, center_px=center_px)
+    return np.transpose(op.forward(np.asarray(volume.values, np.float32)), (1, 0, 2))
 
 
 def shift_projections(data: np.ndarray, shifts: np.ndarray) -> np.ndarray:
@@ -65,11 +65,8 @@ def _find_shifts(projections: xr.DataArray, center_px: float | None, iterations:
     total = np.zeros((angles.size, 2)) if initial is None else initial.copy()
     current = measured if initial is None else shift_projections(measured, total)
     for it in range(iterations):
-        volume = reconstruct(projections.copy(data=current), "fbp", center_px=center_px)
-        reference = reproject(volume, angles, center_px=None if center_px is None else volume.sizes["x"] // 2)
-        if center_px is not None:  # the reprojection has the axis at n // 2; move it back
-            reference = shift_projections(reference, np.tile([0.0, center_px - volume.sizes["x"] // 2],
-                                                              (angles.size, 1)))
+        volume = reconstruct(projections.copy(data=current), "gridrec", center_px=center_px)
+        reference = reproject(volume, angles, center_px=center_px)
         step = np.array([phase_cross_correlation(reference[i], current[i], upsample_factor=upsample,
                                                  normalization=None)[0] for i in range(angles.size)])
         step -= step.mean(axis=0)
