@@ -1,4 +1,4 @@
-"""Tomography: projections → centre, jitter alignment → reconstruction (FBP, SIRT, CGLS, SIRT-TV)."""
+"""Tomography: projections → centre, jitter alignment → reconstruction (gridrec, FBP, iterative)."""
 
 from redoxmap.tomo.align import align_projections, reproject
 from redoxmap.tomo.center import center_from_entropy, center_from_mass, center_from_opposing, find_center
