@@ -4,9 +4,9 @@ TV-regularised least squares.
 The projector is either the sparse system matrix (:class:`redoxmap.tomo.projector.SparseRadon`) or
 the matrix-free Fourier projector (:class:`redoxmap.tomo.radon.FourierRadon`); both map slices
 ``(z, n, n)`` to sinograms ``(z, angle, det)`` and back, so every algorithm here is written once.
-``projector="auto"`` keeps the sparse matrix only while it is small (:data:`SPARSE_MAX_NONZEROS`),
-where it was measured faster; beyond that the matrix-free projector's memory is the slab and a few
-copies of it.
+``projector="auto"`` keeps the sparse matrix only where it was measured faster
+(:data:`SPARSE_SPEEDUP`: small slices, few angles, a small support); beyond that the matrix-free
+projector's memory is the slab and a few copies of it.
 """
 
 from __future__ import annotations
@@ -18,23 +18,27 @@ from skimage.restoration import denoise_tv_chambolle
 
 from redoxmap.errors import FitError
 from redoxmap.tomo.projector import SparseRadon
-from redoxmap.tomo.radon import FourierRadon
+from redoxmap.tomo.radon import FourierRadon, padded_length
 
 PROJECTORS = ("auto", "sparse", "fourier")
 
-#: ``projector="auto"`` uses the sparse matrix up to this many non-zeros (2 per angle and pixel in
-#: the field of view and the support; 8 bytes each). Measured per iteration on one core, sparse
-#: versus Fourier: 64² from 181 views 0.09 vs 0.30 s (1.2 M non-zeros), TV in a disc of 0.35 n
-#: on 128² from 131 views 0.17 vs 0.41 s (1.7 M), SIRT on 128² from 131 views 0.42 vs 0.42 s
-#: (3.4 M), 256² from 361 views 4.8 vs 0.74 s (37 M).
-SPARSE_MAX_NONZEROS = 3_000_000
+#: ``projector="auto"`` uses the sparse matrix while its non-zeros (2 per angle and pixel in the
+#: field of view and the support) are at most SPARSE_SPEEDUP × (n² + m · n_angle), the Fourier
+#: projector's work per slice (m the padded detector length), and at most SPARSE_MAX_NONZEROS
+#: (8 bytes each). Measured per iteration and slice on one core: sparse ≈ 2.5 ns per non-zero
+#: (8 ns beyond ~30 M), Fourier ≈ 170 ns per unit of n² + m · n_angle — e.g. sparse versus
+#: Fourier 64² from 181 views 0.09 vs 0.30 s (1.2 M non-zeros, 64 slices), TV in a disc of
+#: 0.35 n on 128² from 131 views 0.17 vs 0.41 s (1.7 M, 48 slices), SIRT on 128² from 131 views
+#: 0.42 vs 0.42 s (3.4 M), 256² from 361 views 4.8 vs 0.74 s (37 M, 16 slices).
+SPARSE_SPEEDUP = 60
+SPARSE_MAX_NONZEROS = 50_000_000
 
 
 def make_projector(kind: str, n: int, angles_deg: np.ndarray, center_px: float | None = None,
                    mask: np.ndarray | None = None, threads: int = 1) -> SparseRadon | FourierRadon:
     """The projector pair for ``n`` × ``n`` slices seen by ``n`` detector bins at ``angles_deg``, for
     the pixels in the inscribed circle and ``mask``: ``"sparse"``, ``"fourier"`` or ``"auto"``
-    (sparse while 2 n_angle n_pixels ≤ :data:`SPARSE_MAX_NONZEROS`)."""
+    (sparse while it is the faster, :data:`SPARSE_SPEEDUP`)."""
     if kind not in PROJECTORS:
         raise FitError(f"projector {kind!r} is not one of {', '.join(PROJECTORS)}")
     if kind == "auto":
@@ -42,7 +46,10 @@ def make_projector(kind: str, n: int, angles_deg: np.ndarray, center_px: float |
         pixels = rows**2 + cols**2 <= (n / 2.0) ** 2
         if mask is not None:
             pixels &= np.asarray(mask, bool)
-        kind = "sparse" if 2 * np.size(angles_deg) * int(pixels.sum()) <= SPARSE_MAX_NONZEROS else "fourier"
+        nonzeros = 2 * np.size(angles_deg) * int(pixels.sum())
+        fourier_work = n * n + padded_length(n) * np.size(angles_deg)
+        small = nonzeros <= min(SPARSE_SPEEDUP * fourier_work, SPARSE_MAX_NONZEROS)
+        kind = "sparse" if small else "fourier"
     if kind == "sparse":
         return SparseRadon(n, angles_deg, n, center_px, mask)
     return FourierRadon(n, angles_deg, n, center_px, mask, threads)

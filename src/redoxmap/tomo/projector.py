@@ -71,7 +71,7 @@ class SparseRadon:
     ``adjoint``, for the pixels inside the inscribed circle and ``mask`` (the matrix's non-empty
     columns; fewer pixels, fewer non-zeros). Memory ≈ 8 bytes per non-zero (Aᵀ is A's transposed view),
     about 2 n_angle · 0.8 n² non-zeros; faster than the Fourier projector only for small slices and few
-    angles (see :data:`redoxmap.tomo.iterative.SPARSE_MAX_NONZEROS`).
+    angles (see :data:`redoxmap.tomo.iterative.SPARSE_SPEEDUP`).
     """
 
     #: Rays whose row sum is not above this carry no information (exact zeros here).
