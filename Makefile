@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The napari plugin's tests open real viewers: under a virtual X display where xvfb-run exists.
+XVFB := $(shell command -v xvfb-run >/dev/null 2>&1 && echo xvfb-run -a)
 
 .PHONY: demo test bench lint validate clean
 
@@ -21,21 +23,26 @@ demo: $(VENV)/.installed
 	$(BIN)/redoxmap demo --out demo-output
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(XVFB) $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_lincomb.py
 	$(BIN)/python benchmarks/bench_tomo.py
+	$(BIN)/python benchmarks/bench_xrd_fit.py
+	$(BIN)/python benchmarks/bench_experiment.py
 
-# Regenerates the stored references in tests/data with PyBaMM and Larch (heavy; not needed by make test).
+# Regenerates the stored reference numbers in tests/data with PyBaMM, Larch and pymatgen (heavy; not
+# needed by make test).
 validate: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[validate]"
 	PYBAMM_DISABLE_TELEMETRY=true $(BIN)/python scripts/validate_gitt_pybamm.py
 	PYBAMM_DISABLE_TELEMETRY=true $(BIN)/python scripts/validate_mechanics_pybamm.py
 	$(BIN)/python scripts/validate_larch.py
+	$(BIN)/python scripts/validate_xrd_pymatgen.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) demo-output

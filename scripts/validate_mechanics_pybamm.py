@@ -6,7 +6,7 @@ inward flux N at R and zero flux at a, discretised with PyBaMM's finite volumes 
 ScipySolver (BDF, rtol 1e-10). Three cases:
 
 - ``solid``: a = 0, constant D;
-- ``hollow``: a = 0.5 µm (seed 001 void), constant D;
+- ``hollow``: a = 0.5 µm (Liu et al. 2024 void), constant D;
 - ``hollow_coupled``: a = 0.5 µm with the stress-coupled flux J = −D(1 + κc)∇c,
   κ = 2EΩ²/(9(1−ν)RT) (what J = −D(∇c − (Ωc/RT)∇σ_h) becomes in a traction-free sphere).
 

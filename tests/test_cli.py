@@ -67,17 +67,88 @@ def test_bad_input_exits_2_with_message(tmp_path, scan_files, monkeypatch, capsy
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code == 2
-    assert "missing.h5: file not found" in capsys.readouterr().err
+    assert "missing.h5: no such file (given as STACK)" in capsys.readouterr().err
 
 
-def test_output_may_not_overwrite_an_input(scan_files):
+def test_output_may_not_overwrite_an_input(scan_files, tmp_path):
+    """An input given as the output (directly, or through a symlink that resolves to it) is refused
+    before any reading, and so is an existing output without --overwrite, in under 2 s; the input
+    and the existing output are left byte for byte as they were."""
+    import shutil
+    import time
+
     scan, refs = scan_files
-    before = scan.read_bytes()
-    result = runner.invoke(app, ["xanes2d", str(scan), "-r", str(refs[0]), "-r", str(refs[1]),
-                                 "-o", str(refs[0].with_suffix(".nc"))])
-    assert result.exit_code == 0
-    result = runner.invoke(app, ["xanes2d", str(scan), "-r", str(refs[0]), "-r", str(refs[1]),
-                                 "-o", str(refs[0].with_suffix(".nc"))])
-    assert result.exit_code != 0
-    assert "exists already" in str(result.exception)
-    assert scan.read_bytes() == before
+    stack = tmp_path / "stack.nc"  # an HDF5 stack whose name has an output suffix
+    shutil.copy(scan, stack)
+    before = stack.read_bytes()
+    link = tmp_path / "link.nc"
+    link.symlink_to(stack)
+    for output in (stack, link):
+        start = time.perf_counter()
+        result = runner.invoke(app, ["xanes2d", str(stack), "-r", str(refs[0]), "-r", str(refs[1]),
+                                     "-o", str(output), "--overwrite"])
+        assert time.perf_counter() - start < 2.0
+        assert "the output would overwrite an input file" in str(result.exception)
+    existing = tmp_path / "maps.nc"
+    existing.write_bytes(b"earlier result")
+    start = time.perf_counter()
+    result = runner.invoke(app, ["xanes2d", str(stack), "-r", str(refs[0]), "-r", str(refs[1]),
+                                 "-o", str(existing)])
+    assert time.perf_counter() - start < 2.0  # refused before any reading or fitting
+    assert "exists already; choose another name or pass --overwrite" in str(result.exception)
+    assert existing.read_bytes() == b"earlier result" and stack.read_bytes() == before
+
+
+def _commands(group=app, prefix=()):
+    """(name, click command) of every command, subcommands included."""
+    import typer.main
+
+    click_group = typer.main.get_group(group)
+    for name, command in click_group.commands.items():
+        if hasattr(command, "commands"):
+            for sub_name, sub in command.commands.items():
+                yield " ".join((*prefix, name, sub_name)), sub
+        else:
+            yield " ".join((*prefix, name)), command
+
+
+#: Options whose value is a physical quantity: each must carry its unit in the name.
+UNITS = ("_nm", "_ev", "_px", "_s", "_mg", "_pct", "_vox", "_od", "_a")
+
+
+def test_every_command_shares_the_output_options_and_units_in_names():
+    """Walk every command's options: each command that writes has -o/--output, --overwrite (with
+    its --no- form) and --report, meaning the same everywhere; every on/off option has a --no-
+    form; options that are lengths, energies, times, masses or percentages carry their unit."""
+    import click
+
+    quantities = ("size", "radius", "energy", "time", "mass", "shift", "dod", "bin", "chunks", "sigma",
+                  "width", "thickness", "length", "pixel", "voxel", "wavelength", "interval", "offset",
+                  "exposure", "scan_")
+    seen = 0
+    for name, command in _commands():
+        seen += 1
+        params = {p.name: p for p in command.params}
+        if name != "info":
+            assert "output" in params, name
+            assert params["output"].opts[:2] in (["--output", "-o"], ["-o", "--output"]) or \
+                set(params["output"].opts) == {"--output", "-o"}, name
+            assert "overwrite" in params and "--no-overwrite" in params["overwrite"].secondary_opts, name
+            if name != "demo":  # the demo's reports are part of its output folder
+                assert "report" in params and params["report"].opts == ["--report"], name
+                assert "Folder for figures" in params["report"].help, name
+            assert "input" in params["overwrite"].help, name
+        for param in command.params:
+            if isinstance(param, click.Option) and param.is_flag and param.name not in ("help",):
+                assert param.secondary_opts, f"{name} {param.opts}: no --no- form"
+            option = param.name
+            if isinstance(param, click.Option) and any(q in option for q in quantities) \
+                    and not param.is_flag and option not in ("i0_fraction",):
+                assert option.endswith(UNITS), f"{name} --{option}: no unit in the name"
+    assert seen == 16
+
+
+def test_every_help_text_cites_papers_not_internal_labels():
+    for name, command in _commands():
+        text = " ".join([command.help or ""] + [getattr(p, "help", "") or "" for p in command.params])
+        assert "seed 00" not in text, name

@@ -20,7 +20,7 @@ def test_report_writes_tables_and_figures(tmp_path):
     time_s, voltage, current = np.loadtxt(DATA / "gitt_pybamm.csv.gz", delimiter=",", skiprows=1, unpack=True)
     radius_um = json.loads((DATA / "gitt_pybamm.json").read_text())["positive_particle_radius_m"] * 1e6
     pulses = gitt(standard_table(time_s, voltage, current), radius_um=radius_um)
-    written = write_echem_report(tmp_path / "report", data, cycles, pulses)
+    written = write_echem_report(cycles, tmp_path / "report", data=data, gitt_table=pulses)
     names = sorted(p.name for p in written)
     assert names == sorted(["cycles.csv", "capacity.png", "retention.png", "profiles.png", "dqdv.csv",
                             "dqdv_peaks.csv", "dqdv.png", "gitt.csv", "gitt.png"])

@@ -19,7 +19,7 @@ from redoxmap.models.mechanics import (
     stresses,
     surface_flux,
 )
-from redoxmap.models.particle_params import seed001_parameters
+from redoxmap.models.particle_params import liu2024_parameters
 
 DATA = Path(__file__).parent / "data" / "mechanics"
 
@@ -51,7 +51,7 @@ def test_solid_sphere_quasi_steady_closed_form():
 
 
 def test_hollow_sphere_surfaces_are_traction_free_and_hydrostatic_identity():
-    p = seed001_parameters()  # R 8 µm, void 0.5 µm
+    p = liu2024_parameters()  # R 8 µm, void 0.5 µm
     run = simulate_particle(p, 10.0, 20.0, n_r=300, n_t=100)
     scale = float(np.abs(run.hoop_pa).max())
     assert scale > 1e7
@@ -80,7 +80,7 @@ def test_uniform_concentration_is_stress_free():
 
 def test_tabulated_volume_change_matches_constant_partial_molar_volume():
     """ΔV/V₀(x) = (1 + Ω c_max x/3)³ − 1 tabulated on 41 points gives ε* = Ωc/3: same stresses."""
-    p = seed001_parameters()
+    p = liu2024_parameters()
     x = np.linspace(0, 1, 41)
     dv = (1 + p.partial_molar_volume_m3_mol * p.c_max_mol_m3 * x / 3) ** 3 - 1
     table = replace(p, volume_change_x=tuple(x), volume_change_dv_v0=tuple(dv))
@@ -93,20 +93,20 @@ def test_tabulated_volume_change_matches_constant_partial_molar_volume():
 
 
 def test_hoop_stress_near_the_void_grows_with_c_rate():
-    """Seed 001 Fig. 5d–e: at 20 % depth of discharge the hoop stress at the void is ≥ 50× larger
-    at 10 C than at 0.1 C (the seed reports 3.17e8 Pa at 10 C and ≥ 100× over 0.1 C)."""
-    p = seed001_parameters()
+    """Liu et al. 2024 Fig. 5d–e: at 20 % depth of discharge the hoop stress at the void is ≥ 50× larger
+    at 10 C than at 0.1 C (the paper reports 3.17e8 Pa at 10 C and ≥ 100× over 0.1 C)."""
+    p = liu2024_parameters()
     peaks = {
         rate: float(simulate_particle(p, rate, 20.0, n_r=200, n_t=100).core_hoop_pa[-1])
         for rate in (0.1, 10.0)
     }
     assert peaks[10.0] > 0  # tensile at the void during discharge
     assert peaks[10.0] >= 50 * peaks[0.1]
-    assert 1e8 < peaks[10.0] < 1e9  # same order as the seed's 3.17e8 Pa with the assumed E, Ω
+    assert 1e8 < peaks[10.0] < 1e9  # same order as the paper's 3.17e8 Pa with the assumed E, Ω
 
 
 def test_stress_coupling_lowers_stress_and_conserves_mass():
-    p = seed001_parameters()
+    p = liu2024_parameters()
     plain = simulate_particle(p, 10.0, 20.0, n_r=150, n_t=100)
     coupled = simulate_particle(replace(p, stress_coupled=True), 10.0, 20.0, n_r=150, n_t=100)
     faces = coupled.r_faces.values
@@ -118,7 +118,7 @@ def test_stress_coupling_lowers_stress_and_conserves_mass():
 
 
 def test_cycle_and_cutoff():
-    p = seed001_parameters()
+    p = liu2024_parameters()
     run = simulate_particle(p, 10.0, 100.0, cycle=True, n_r=100, n_t=200)
     assert run.attrs["stopped_at_cutoff"] == 1  # surface reaches c_max before 100 % DOD at 10 C
     assert float(run.concentration_mol_m3.max()) <= p.c_max_mol_m3 * (1 + 1e-9)
@@ -149,11 +149,11 @@ def test_bad_parameters_are_rejected():
 
 
 def test_diffusivity_temperature_law():
-    """Seed 001: D = 5e-13·exp(1200(1/298 − 1/T₂)), T₂ clamped to [223.15, 393.15] K."""
-    assert seed001_parameters(temperature_k=318.0).diffusivity == pytest.approx(
+    """Liu et al. 2024: D = 5e-13·exp(1200(1/298 − 1/T₂)), T₂ clamped to [223.15, 393.15] K."""
+    assert liu2024_parameters(temperature_k=318.0).diffusivity == pytest.approx(
         5e-13 * np.exp(1200 * (1 / 298 - 1 / 318)), rel=1e-12
     )
-    assert seed001_parameters(temperature_k=500.0).diffusivity == pytest.approx(
+    assert liu2024_parameters(temperature_k=500.0).diffusivity == pytest.approx(
         5e-13 * np.exp(1200 * (1 / 298 - 1 / 393.15)), rel=1e-12
     )
 

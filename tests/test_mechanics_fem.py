@@ -1,4 +1,4 @@
-"""2D axisymmetric FEM particle model (scikit-fem) against the 1D model and the seed's geometry."""
+"""2D axisymmetric FEM particle model (scikit-fem) against the 1D model and the paper's geometry."""
 
 from dataclasses import replace
 
@@ -7,14 +7,14 @@ import pytest
 
 from redoxmap.models.mechanics import simulate_particle
 from redoxmap.models.mechanics_fem import FemError, particle_mesh, solve_fem
-from redoxmap.models.particle_params import ParameterError, seed001_parameters
+from redoxmap.models.particle_params import ParameterError, liu2024_parameters
 
 
 @pytest.mark.parametrize("void_m", [0.0, 0.5e-6])
 def test_plain_sphere_surface_hoop_matches_1d(void_m):
     """Issue 8 acceptance: on a plain (solid or hollow, no pore) sphere the FEM hoop stress at the
     surface equals the 1D model's within 3 % (measured: 0.1 %)."""
-    p = replace(seed001_parameters(), void_radius_m=void_m)
+    p = replace(liu2024_parameters(), void_radius_m=void_m)
     fem = solve_fem(p, 10.0, 20.0, pores=False, n_t=100, n_out=1, h_max_m=0.35e-6)
     one = simulate_particle(p, 10.0, 20.0, n_r=300, n_t=100)
     assert float(fem.surface_hoop_pa[-1]) == pytest.approx(float(one.surface_hoop_pa[-1]), rel=0.03)
@@ -34,9 +34,9 @@ def test_plain_sphere_surface_hoop_matches_1d(void_m):
 
 
 def test_seed_geometry_bridge_stress_grows_with_c_rate():
-    """Seed 001 Fig. 5d–g: at 20 % DOD the hoop stress at bridge point A between void and pore is
-    tensile, of order 1e8 Pa at 10 C (seed: 3.17e8 Pa), and ≥ 50× that at 0.1 C."""
-    p = seed001_parameters()
+    """Liu et al. 2024 Fig. 5d–g: at 20 % DOD the hoop stress at bridge point A between void and pore is
+    tensile, of order 1e8 Pa at 10 C (paper: 3.17e8 Pa), and ≥ 50× that at 0.1 C."""
+    p = liu2024_parameters()
     bridge = {
         rate: float(solve_fem(p, rate, 20.0, n_t=60, n_out=1).bridge_hoop_pa[-1]) for rate in (0.1, 10.0)
     }
@@ -45,7 +45,7 @@ def test_seed_geometry_bridge_stress_grows_with_c_rate():
 
 
 def test_mesh_quality_and_bad_geometry():
-    p = seed001_parameters()
+    p = liu2024_parameters()
     pts, tri = particle_mesh(p, h_max_m=0.5e-6)
     e = pts[tri]
     area = 0.5 * (

@@ -8,15 +8,15 @@ from typer.testing import CliRunner
 
 from redoxmap.models.mechanics import simulate_rates, summary_table
 from redoxmap.models.mechanics_fem import solve_fem
-from redoxmap.models.mechanics_report import hoop_profiles_figure, write_simulation_report
-from redoxmap.models.particle_params import seed001_parameters
+from redoxmap.models.particle_params import liu2024_parameters
+from redoxmap.report.particle import hoop_profiles_figure, write_particle_report
 
 
 def test_report_files_and_tables(tmp_path):
-    p = seed001_parameters()
+    p = liu2024_parameters()
     runs = simulate_rates(p, [0.1, 10.0], 20.0, n_r=80, n_t=60)
     fem = {10.0: solve_fem(p, 10.0, 20.0, n_t=20, n_out=2, h_max_m=0.8e-6)}
-    written = write_simulation_report(tmp_path, runs, fem)
+    written = write_particle_report(runs, tmp_path, fem)
     names = {w.name for w in written}
     assert {
         "summary.csv",
@@ -51,8 +51,8 @@ def test_simulate_particle_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "stress_vs_dod.csv").is_file()
     assert (tmp_path / "concentration_10C.png").is_file()
-    result = CliRunner().invoke(app, ["simulate-particle", "--c-rate", "1", "--void-um", "9"])
-    assert result.exit_code != 0
+    result = CliRunner().invoke(app, ["simulate-particle", "--c-rate", "1", "--void-radius-nm", "9000"])
+    assert "--void-radius-nm 9000 is not smaller than --radius-nm 8000" in str(result.exception)
 
 
 def test_simulate_particle_command_with_fem_and_a_volume_change_table(tmp_path):

@@ -25,8 +25,8 @@ def test_chunked_pipeline_equals_in_memory(tmp_path, drifting_scan):
         refs.append(tmp_path / f"{comp}.csv")
         np.savetxt(refs[-1], np.column_stack([drifting_scan.refs.energy,
                                               drifting_scan.refs.sel(component=comp)]), delimiter=",")
-    eager, _, _ = run_xanes2d(Xanes2DConfig(stack=scan, references=refs))
-    lazy, _, _ = run_xanes2d(Xanes2DConfig(stack=scan, references=refs, chunks=64))
+    eager = run_xanes2d(Xanes2DConfig(stack=scan, references=refs)).maps
+    lazy = run_xanes2d(Xanes2DConfig(stack=scan, references=refs, chunks_px=64)).maps
     np.testing.assert_allclose(lazy.fraction.values, eager.fraction.values, atol=1e-4)
     np.testing.assert_array_equal(lazy["mask"].values, eager["mask"].values)
 

@@ -1,12 +1,12 @@
-"""Oxygen-release arithmetic against Csernica et al., Nat. Energy 6, 642 (2021) (seed 003)."""
+"""Oxygen-release arithmetic against Csernica et al., Nat. Energy 6, 642 (2021) (Csernica et al. 2021)."""
 
 import pytest
 
 from redoxmap.models.stoichiometry import CompositionError, oxygen_release, parse_formula
 
-FORMULA = "Li1.18Ni0.21Mn0.53Co0.08O2"  # seed 003, Methods (LMR-NMC composition)
-PRISTINE = {"Ni": 2.0, "Mn": 4.0, "Co": 3.0}  # seed 003 main text: initial Ni2+, Mn4+, Co3+
-# Seed 003 states Ni stays 2+ while Mn and Co are reduced; the per-element 500-cycle valences are
+FORMULA = "Li1.18Ni0.21Mn0.53Co0.08O2"  # Csernica et al. 2021, Methods (LMR-NMC composition)
+PRISTINE = {"Ni": 2.0, "Mn": 4.0, "Co": 3.0}  # Csernica et al. 2021 main text: initial Ni2+, Mn4+, Co3+
+# Csernica et al. 2021 states Ni stays 2+ while Mn and Co are reduced; the per-element 500-cycle valences are
 # in its Supplementary Fig. 11, not in the text we have. These values are chosen so the TM charge
 # drops by 0.26 per formula unit; every number asserted below then follows from the arithmetic.
 CYCLED_500 = {"Ni": 2.0, "Mn": 3.55, "Co": 2.73}

@@ -1,5 +1,5 @@
 """Dual-energy chemistry, stoichiometry classes, shells, pores and halo on a simulated 128³ particle
-(Mn K 6530/6565 eV and Ni K 8313/8360 eV, 361 projections over 180°, as in seed 000)."""
+(Mn K 6530/6565 eV and Ni K 8313/8360 eV, 361 projections over 180°, as in Wang et al. 2021)."""
 
 import numpy as np
 import pytest
@@ -31,8 +31,9 @@ def scan(phantom, angles, seed):
             raw, _ = acquire_projections(attenuation_volume(phantom, e, VOXEL_NM), angles,
                                          flat_counts=1e6, seed=seed + int(e))
             mu[e] = reconstruct(optical_density(raw), "fbp")
-        volumes[element] = element_density(mu[energies[1]], mu[energies[0]], element, *energies,
-                                           VOXEL_NM, formula=COMPOSITION)
+        volumes[element] = element_density(below=mu[energies[0]], above=mu[energies[1]], element=element,
+                                           below_ev=energies[0], above_ev=energies[1],
+                                           voxel_size_nm=VOXEL_NM, formula=COMPOSITION)
         volumes[f"mu_{energies[1]:.0f}"] = mu[energies[1]]
     return volumes
 
@@ -158,7 +159,8 @@ def test_class_proportions_from_a_limited_angle_tilt_series(phantom):
     hull = visual_hull(proj[PAIRS["Ni"][1]], center_px=64)
     density = {}
     for element, (below, above) in PAIRS.items():
-        difference = edge_difference(proj[above], proj[below], element, below, above, formula=COMPOSITION)
+        difference = edge_difference(below=proj[below], above=proj[above], element=element, below_ev=below,
+                                     above_ev=above, formula=COMPOSITION)
         volume = reconstruct(difference, "tv", center_px=64, iterations=250, tv_weight=0.5, support=hull)
         density[element] = density_from_difference(volume, element, below, above, VOXEL_NM)
     solid = (phantom.particle & ~phantom.void).isel(z=slab)

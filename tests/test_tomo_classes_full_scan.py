@@ -35,7 +35,8 @@ def test_full_scan_class_proportions_within_three_points_of_the_binary_truth():
     hull = visual_hull(proj[PAIRS["Ni"][1]], center_px=64)
     density = {}
     for element, (below, above) in PAIRS.items():
-        difference = edge_difference(proj[above], proj[below], element, below, above, formula=COMPOSITION)
+        difference = edge_difference(below=proj[below], above=proj[above], element=element, below_ev=below,
+                                     above_ev=above, formula=COMPOSITION)
         volume = reconstruct(difference, "tv", center_px=64, iterations=150, support=hull)
         density[element] = density_from_difference(volume, element, below, above, VOXEL_NM)
     solid = (phantom.particle & ~phantom.void).isel(z=slab)

@@ -1,5 +1,7 @@
 """The tomo commands end to end on a small simulated scan, and OME-Zarr volumes."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,9 +31,9 @@ def test_recon_dual_energy_classify_and_pores_commands(tmp_path):
         raw.counts = raw.counts.assign_coords(energy=energy)
         write_projections_dxchange(raw, tmp_path / f"p{energy:.0f}.h5")
         result = runner.invoke(app, ["tomo", "recon", str(tmp_path / f"p{energy:.0f}.h5"),
-                                     "-o", str(tmp_path / f"v{energy:.0f}.zarr"), "--voxel-nm", "200"])
+                                     "-o", str(tmp_path / f"v{energy:.0f}.zarr"), "--voxel-size-nm", "200"])
         assert result.exit_code == 0, result.output
-        assert "rotation axis 33.5" in result.output
+        assert re.search(r"rotation axis \(px\) +│ +33.5", result.output)
     assert read_ome_zarr(tmp_path / "v8360.zarr").attrs["energy_ev"] == 8360.0
     for element, below, above in (("Mn", 6530, 6565), ("Ni", 8313, 8360)):
         result = runner.invoke(app, ["tomo", "dual-energy", str(tmp_path / f"v{below}.zarr"),
@@ -58,9 +60,23 @@ def test_recon_dual_energy_classify_and_pores_commands(tmp_path):
     truth = 100 * class_proportions(phantom.ni_mn_class, shells.where(phantom.ni_mn_class > 0, 0))
     found = table.loc[[f"shell {k}" for k in range(1, 6)], ["target", "Ni-poor", "Ni-rich"]].to_numpy()
     # 64³ at 200 nm: the 3.8-voxel Ni-poor surface layer ends inside shell 3 (2.5 voxels thick), where
-    # one voxel of blur moves ~30 points; the other shells within 5 points of the truth
+    # blur decides the class of most voxels (measured: Ni-poor 30 % found, 4 % in the binary truth).
+    # Against the truth at the reconstruction's resolution (the phantom's densities blurred by
+    # σ = 0.6 voxel, run through the same command) every shell is within 5 points; against the
+    # binary truth the shells away from that boundary are.
     np.testing.assert_allclose(found[[0, 1, 3, 4]], truth.values[[0, 1, 3, 4]], atol=5)
-    np.testing.assert_allclose(found[2], truth.values[2], atol=35)
+    for element in ("Ni", "Mn"):
+        blurred = ndimage.gaussian_filter(phantom[f"density_{element}"].values, 0.6).astype(np.float32)
+        write_ome_zarr(xr.DataArray(blurred, dims=("z", "y", "x")), tmp_path / f"{element}_true.zarr",
+                       voxel_size_nm=200.0, levels=1)
+    result = runner.invoke(app, ["tomo", "classify", str(tmp_path / "Ni_true.zarr"),
+                                 str(tmp_path / "Mn_true.zarr"), "--target", f"{target}", "--below-name",
+                                 "Ni-poor", "--above-name", "Ni-rich", "-o", str(tmp_path / "matched.zarr"),
+                                 "--report", str(tmp_path / "matched")])
+    assert result.exit_code == 0, result.output
+    matched = pd.read_csv(tmp_path / "matched" / "class_proportions.csv").set_index("region")
+    np.testing.assert_allclose(found, matched.loc[[f"shell {k}" for k in range(1, 6)],
+                                                  ["target", "Ni-poor", "Ni-rich"]].to_numpy(), atol=5)
     assert (tmp_path / "cls" / "rendering.png").is_file()
     result = runner.invoke(app, ["tomo", "pores", str(tmp_path / "v6565.zarr"), "-o", str(tmp_path / "p.csv"),
                                  "--report", str(tmp_path / "pores")])
@@ -101,10 +117,10 @@ def test_xanes_command_fits_every_voxel(tmp_path):
     np.testing.assert_allclose(maps.fraction.sel(component="cycled").values, fraction, atol=1e-4)
     maps.close()
     result = runner.invoke(app, ["tomo", "xanes", *map(str, paths[:3]), "--ref",
-                                 str(demo_reference_paths()[0]), "--energy", "6530",
+                                 str(demo_reference_paths()[0]), "--energy-ev", "6530",
                                  "-o", str(tmp_path / "bad.nc")])
     assert result.exit_code != 0
-    assert "3 volumes but 1 energies" in str(result.exception)
+    assert "1 --energy-ev values for 3 volumes" in str(result.exception)
 
 
 def test_ome_zarr_multiscales(tmp_path):
@@ -130,19 +146,20 @@ def test_ome_zarr_multiscales(tmp_path):
 
 def test_recon_tv_inside_the_visual_hull(tmp_path):
     """A ±65° tilt series through the CLI with the TV method and the hull constraint: voxels far
-    outside the particle are zero (the few of them inside the hull to rounding: measured ≤ 1e-4 of
-    the largest voxel) and the mean attenuation inside it is right."""
+    outside the particle hold nothing (below 1e-3 of the particle's attenuation; the hull of a
+    ±65° series reaches a few voxels out along the missing wedge, and without the hull the
+    wedge's streaks reach several % there) and the mean attenuation inside it is right."""
     phantom = cathode_phantom(48, seed=2, n_pores=2)
     mu = attenuation_volume(phantom, 6565.0, 200.0)
     raw, _ = acquire_projections(mu, np.arange(-65.0, 65.5, 2.0), flat_counts=1e6, seed=3)
     raw.counts = raw.counts.assign_coords(energy=6565.0)
     write_projections_dxchange(raw, tmp_path / "tilt.h5")
     result = runner.invoke(app, ["tomo", "recon", str(tmp_path / "tilt.h5"), "-o", str(tmp_path / "v.zarr"),
-                                 "--voxel-nm", "200", "--method", "tv", "--iterations", "150", "--hull",
-                                 "--center", "24"])
+                                 "--voxel-size-nm", "200", "--method", "tv", "--iterations", "150", "--hull",
+                                 "--center-px", "24"])
     assert result.exit_code == 0, result.output
     volume = read_ome_zarr(tmp_path / "v.zarr").compute().values
     far = ~ndimage.binary_dilation(phantom.particle.values, iterations=6)
-    assert float(volume[far].max()) <= 1e-3 * float(volume.max())
     inside = (phantom.particle & ~phantom.void).values
     assert float(volume[inside].mean()) == pytest.approx(float(mu.values[inside].mean()), rel=0.05)
+    assert np.abs(volume[far]).max() < 1e-3 * float(volume[inside].mean())

@@ -52,7 +52,7 @@ def test_iterative_recon_of_the_tooth_stays_under_one_gigabyte(tmp_path, options
     the hull (9.3 GB) peak below 1 GB (measured ~0.3 GB, most of it the interpreter and its
     libraries)."""
     command = [sys.executable, "-c", PEAK, "tomo", "recon", str(TOOTH), "-o", str(tmp_path / "v.zarr"),
-               "--voxel-nm", "1000", "--iterations", "2", *options]
+               "--voxel-size-nm", "1000", "--iterations", "2", *options]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     peak_kb = int(result.stdout.rsplit("peak_kb", 1)[1])

@@ -43,7 +43,7 @@ def test_report_writes_every_part(tmp_path, phantom):
     classes.attrs["voxel_size_nm"] = voxel_nm
     pores, _ = analyze_pores(solid, voxel_nm)
     index = write_volume_report(
-        tmp_path, "test particle", volume=phantom.density_Ni.assign_attrs(units="g/cm³"), classes=classes,
+        phantom.density_Ni.assign_attrs(units="g/cm³"), tmp_path, title="test particle", classes=classes,
         shells=equal_volume_shells(phantom.particle, n=5), solid=solid, pores=pores,
         porosity=porosity(solid), voids=phantom.void, settings={"target": target})
     page = index.read_text()

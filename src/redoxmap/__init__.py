@@ -17,8 +17,8 @@ import lazy_loader
 from redoxmap._version import __version__
 from redoxmap.errors import RedoxmapError
 
-SUBPACKAGES = ["echem", "fit", "io", "models", "pipeline", "preprocess", "report", "segment",
-               "simulate", "spectra", "stats", "tomo"]
+SUBPACKAGES = ["diffraction", "echem", "fit", "io", "models", "pipeline", "preprocess", "report",
+               "segment", "simulate", "spectra", "stats", "tomo"]
 
 __getattr__, __dir__, _ = lazy_loader.attach(__name__, submodules=SUBPACKAGES)
 

@@ -1,7 +1,14 @@
-"""The ``redoxmap`` command line: each command is a few lines that call the API."""
+"""The ``redoxmap`` command line. Each command parses its options into a job configuration and
+calls one job of :mod:`redoxmap.pipeline`; defaults live in the configurations.
+
+Shared conventions: every command that writes has ``-o/--output``, ``--overwrite`` and
+``--report``; lengths are in nm and energies in eV, with the unit in the option's name; every
+on/off option has its ``--no-`` form.
+"""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -15,250 +22,196 @@ from redoxmap.errors import RedoxmapError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Quantitative chemical maps from X-ray spectromicroscopy of battery cathodes.")
+tomo_app = typer.Typer(no_args_is_help=True, help="Tomography: reconstruction, dual-energy chemistry, "
+                       "composition classes, pores, 3D XANES.")
+app.add_typer(tomo_app, name="tomo")
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description:<8}"), BarColumn(), TaskProgressColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
+OVERWRITE = typer.Option(False, help="Replace existing outputs (never an input)")
+REPORT = typer.Option(None, "--report", help="Folder for figures, tables and index.html")
 
 
-def _pipeline_progress(bar: Progress):
-    tasks: dict[str, int] = {}
+class _PlainProgress:
+    """Progress as plain lines (every 10 % of a stage) when the output is not a terminal, so a
+    log file shows what is happening while it happens."""
 
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
+    def __init__(self) -> None:
+        self.shown: dict[str, int] = {}
 
-    return update
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        tenth = int(10 * done / max(total, 1))
+        if self.shown.get(stage, -1) < tenth:
+            self.shown[stage] = tenth
+            print(f"{stage}: {done}/{total}", flush=True)
+
+
+def _run(job, config):
+    """Run one job with progress, print its summary and the files it wrote."""
+    start = time.perf_counter()
+    if console.is_terminal:
+        bars = Progress(TextColumn("{task.description:<8}"), BarColumn(), TaskProgressColumn(),
+                        TimeElapsedColumn(), console=console, transient=False)
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        with bars:
+            result = job(config, update)
+    else:
+        result = job(config, _PlainProgress())
+    table = Table(title=result.title, show_header=False)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for label, value in result.summary:
+        table.add_row(escape(label), escape(value))
+    console.print(table)
+    for path in result.written:
+        console.print(f"written: [bold]{escape(str(path))}[/]")
+    console.print(f"done in {time.perf_counter() - start:.1f} s")
+    return result
 
 
 @app.command()
-def info(path: Path = typer.Argument(..., help="Stack file (HDF5 or TIFF)"),
-         energies: Path | None = typer.Option(None, help="Energy list file (TIFF stacks)")) -> None:
+def info(path: Path = typer.Argument(..., help="Stack file: HDF5 (dxchange, FXI, NXstxm, generic), "
+                                     "TIFF, Xradia .xrm/.txrm or ALS STXM .hdr"),
+         energies: Path | None = typer.Option(None, help="Energy list file (TIFF stacks)"),
+         flats: str | None = typer.Option(None, help="Flats: TIFF or Xradia reference file, or dataset"),
+         darks: str | None = typer.Option(None, help="Darks: TIFF file or dataset name"),
+         data_dataset: str | None = typer.Option(None, help="Generic HDF5: dataset of the images"),
+         energy_dataset: str | None = typer.Option(None, help="Generic HDF5: dataset of the energies"),
+         ) -> None:
     """Describe a stack file: layout, datasets, image size, energies, flats and darks."""
-    from redoxmap.io.hdf5 import list_datasets, open_h5
-    from redoxmap.io.stack import detect_format, read_raw
+    from redoxmap.io.describe import describe_stack
 
-    kind = detect_format(path)
+    rows = describe_stack(path, energies=energies, flats=flats, darks=darks, data=data_dataset,
+                          energy=energy_dataset)
     table = Table(title=str(path), show_header=False)
-    table.add_row("layout", kind)
-    if kind != "tiff":
-        with open_h5(path) as h5:
-            for name in list_datasets(h5):
-                table.add_row(name, f"{h5[name].shape} {h5[name].dtype}")
-    if kind in ("dxchange", "fxi") or (kind == "tiff" and energies is not None):
-        raw = read_raw(path, energies=energies, chunks=256)
-        e = raw.energy_ev
-        table.add_row("images", f"{raw.counts.sizes['energy']} × {raw.counts.sizes['y']} × "
-                                f"{raw.counts.sizes['x']} (energy × y × x)")
-        table.add_row("energy", f"{e[0]:.2f}–{e[-1]:.2f} eV, median step {float(_median_step(e)):.3g} eV")
-        for label, frames in (("flats", raw.flats), ("darks", raw.darks)):
-            table.add_row(label, "none" if frames is None else
-                          ("per energy" if "energy" in frames.dims else "single image"))
-        for note in raw.notes:
-            table.add_row("note", note)
+    for label, value in rows:
+        table.add_row(escape(label), escape(value))
     console.print(table)
-
-
-def _median_step(energy):
-    import numpy as np
-
-    return np.median(np.diff(energy)) if energy.size > 1 else 0.0
 
 
 @app.command()
 def xanes2d(
-    stack: Path = typer.Argument(..., help="Stack: dxchange/FXI/generic HDF5 or multi-page TIFF"),
+    stack: Path = typer.Argument(..., help="Stack: dxchange/FXI/generic HDF5, TIFF, Xradia, ALS STXM, "
+                                 "NXstxm"),
     ref: list[Path] = typer.Option(..., "--ref", "-r",
                                    help="Reference spectrum (energy, absorption); repeat"),
     name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each reference, in order"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Result file: .nc or .zarr"),
-    report: Path | None = typer.Option(None, "--report", help="Folder for figures and index.html"),
-    mode: str = typer.Option("nnls", help="lsq | nnls | sum1 | sum1-scaled"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.nc or .zarr maps)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    mode: str = typer.Option("nnls", help="lsq | nnls | sum1 | sum1-scaled (nnls: OD of varying thickness)"),
     energies: Path | None = typer.Option(None, help="Energy list file (TIFF stacks)"),
     flats: str | None = typer.Option(None, help="Flats: TIFF path, or dataset name in generic HDF5"),
     darks: str | None = typer.Option(None, help="Darks: TIFF path, or dataset name in generic HDF5"),
-    data: str | None = typer.Option(None, help="Generic HDF5: dataset of the images"),
+    data_dataset: str | None = typer.Option(None, help="Generic HDF5: dataset of the images"),
     energy_dataset: str | None = typer.Option(None, help="Generic HDF5: dataset of the energies"),
+    i0: Path | None = typer.Option(None, help="I0 spectrum file (energy, counts) of a scanning microscope"),
+    i0_fraction: float = typer.Option(0.05, help="Without flats or --i0: share of brightest pixels as I0"),
     min_ev: float | None = typer.Option(None, help="Energy window start (eV)"),
     max_ev: float | None = typer.Option(None, help="Energy window end (eV)"),
-    bin_factor: int = typer.Option(1, "--bin", help="Average bin × bin pixels"),
-    align: bool = typer.Option(True, help="Correct per-energy drift"),
-    ref_energy: float | None = typer.Option(None, help="Alignment reference energy (eV)"),
-    max_shift: float = typer.Option(10.0, help="Reject drift shifts larger than this (px)"),
-    mask_threshold: float | None = typer.Option(
-        None, help="Edge-jump OD threshold of the particle mask (default: Otsu)"),
+    bin_px: int = typer.Option(1, help="Average bin × bin pixels"),
+    align: bool = typer.Option(True, help="Correct the drift between energies"),
+    align_energy_ev: float | None = typer.Option(None, help="Alignment reference energy (eV); default: "
+                                                 "the white line"),
+    max_shift_px: float = typer.Option(10.0, help="Reject drift shifts larger than this (px)"),
+    mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
+                                                   "(OD); default: Otsu"),
     pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm) for scale bars"),
-    chunks: int | None = typer.Option(
-        None, help="Process out of core in chunks of this many pixels per side"),
-    overwrite: bool = typer.Option(False, help="Replace an existing output file"),
+    chunks_px: int | None = typer.Option(None, help="Process out of core in chunks of this many pixels "
+                                         "per side"),
 ) -> None:
     """Map phase fractions: fit each pixel's spectrum with the references (Wang et al. 2021)."""
-    from redoxmap.io.writers import write_dataset
-    from redoxmap.pipeline import Xanes2DConfig, run_xanes2d
+    from redoxmap.pipeline.xanes2d import Xanes2DConfig, run_xanes2d
 
-    _refuse_overwriting_inputs(output, [stack, *ref, energies])
-    config = Xanes2DConfig(stack=stack, references=list(ref), names=list(name) if name else None,
-                           mode=mode, energies=energies, flats=flats, darks=darks,
-                           data_dataset=data, energy_dataset=energy_dataset, min_ev=min_ev,
-                           max_ev=max_ev, bin_factor=bin_factor, align=align,
-                           ref_energy_ev=ref_energy, max_shift_px=max_shift,
-                           mask_threshold_od=mask_threshold, pixel_size_nm=pixel_size_nm,
-                           chunks=chunks)
-    with _progress() as bar:
-        maps, od, refs = run_xanes2d(config, _pipeline_progress(bar))
-    _print_summary(maps)
-    if output is not None:
-        write_dataset(maps, output, overwrite=overwrite)
-        console.print(f"maps written to [bold]{output}[/]")
-    if report is not None:
-        from redoxmap.report import write_report
-
-        index = write_report(maps, od, refs, report, settings=config.settings())
-        console.print(f"report written to [bold]{index}[/]")
-
-
-def _refuse_overwriting_inputs(output: Path | None, inputs: list[Path | None]) -> None:
-    if output is None:
-        return
-    for path in inputs:
-        if path is not None and Path(path).resolve() == output.resolve():
-            raise RedoxmapError(f"{output}: the output would overwrite an input file; choose another name")
-
-
-def _print_summary(maps) -> None:
-    mask = maps["mask"]
-    table = Table(title=f"fit ({maps.attrs.get('fit_mode')}) over {int(mask.sum())} masked pixels")
-    for col in ("component", "mean fraction", "median 1σ error", "mean R"):
-        table.add_column(col)
-    r_mean = float(maps.r_factor.where(mask).mean())
-    for comp in maps.component.values:
-        table.add_row(str(comp), f"{float(maps.mean_fraction.sel(component=comp)):.4f}",
-                      f"{float(maps.fraction_err.sel(component=comp).where(mask).median()):.4f}",
-                      f"{r_mean:.2e}")
-    console.print(table)
+    _run(run_xanes2d, Xanes2DConfig(
+        stack=stack, references=list(ref), names=list(name) if name else None, output=output, report=report,
+        overwrite=overwrite, mode=mode, energies=energies, flats=flats, darks=darks,
+        data_dataset=data_dataset,
+        energy_dataset=energy_dataset, i0=i0, i0_fraction=i0_fraction, min_ev=min_ev, max_ev=max_ev,
+        bin_px=bin_px, align=align, align_energy_ev=align_energy_ev, max_shift_px=max_shift_px,
+        mask_threshold=mask_threshold, pixel_size_nm=pixel_size_nm, chunks_px=chunks_px))
 
 
 @app.command()
 def valence(
-    stack: Path = typer.Argument(..., help="Stack: ALS .hdr, NXstxm, dxchange/FXI HDF5 or TIFF"),
+    stack: Path = typer.Argument(..., help="Stack: ALS STXM .hdr, NXstxm, ptychography CXI, HDF5, TIFF"),
     library: Path = typer.Option(..., "--library", "-l",
                                  help="Reference library (.csv or .h5) with valences"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Result file: .nc or .zarr"),
-    mode: str = typer.Option("auto", help="auto | lsq | nnls | sum1 | sum1-scaled; auto: sum1 for "
-                             "hard-X-ray scans, sum1-scaled for short soft-X-ray scans"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.nc or .zarr maps)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    mode: str = typer.Option("auto", help="auto | lsq | nnls | sum1 | sum1-scaled; auto: sum1 on normalized "
+                             "spectra for hard-X-ray scans, sum1-scaled on OD for short soft-X-ray scans"),
+    normalize: bool | None = typer.Option(None, help="Normalize stack and standards (Athena/Larch); "
+                                          "default: for hard-X-ray scans, not for short soft-X-ray scans"),
+    standards: str = typer.Option("own", help="own | shared: normalize each standard with its own "
+                                  "parameters (Athena) or with the stack's"),
     energies: Path | None = typer.Option(None, help="Energy list file (TIFF stacks)"),
     i0: Path | None = typer.Option(None, help="I0 spectrum file (energy, counts); default: empty region"),
-    i0_fraction: float = typer.Option(0.05, help="Fraction of brightest pixels taken as the I0 region"),
+    i0_fraction: float = typer.Option(0.05, help="Share of brightest pixels taken as the I0 region"),
     min_ev: float | None = typer.Option(None, help="Fit window start (eV); default: the edge's window"),
     max_ev: float | None = typer.Option(None, help="Fit window end (eV)"),
-    normalize: bool | None = typer.Option(None, help="Pre/post-edge normalize stack and standards; "
-                                          "default: yes for hard-X-ray scans, no for short soft-X-ray scans"),
-    align: bool = typer.Option(False, help="Correct per-energy drift"),
-    overwrite: bool = typer.Option(False, help="Replace an existing output file"),
+    align: bool = typer.Option(True, help="Correct the drift between energies"),
+    max_shift_px: float = typer.Option(10.0, help="Reject drift shifts larger than this (px)"),
+    pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm), if the file has none"),
 ) -> None:
     """Map oxidation state: fractions of standards of known valence and the effective valence."""
-    from redoxmap.io.writers import write_dataset
-    from redoxmap.pipeline import ValenceConfig, run_valence
+    from redoxmap.pipeline.valence import ValenceConfig, run_valence
 
-    _refuse_overwriting_inputs(output, [stack, library, energies, i0])
-    window = None if min_ev is None or max_ev is None else (min_ev, max_ev)
-    config = ValenceConfig(stack=stack, library=library, mode=mode, energies=energies, i0_spectrum=i0,
-                           i0_fraction=i0_fraction, window_ev=window,
-                           normalize="auto" if normalize is None else normalize, align=align)
-    with _progress() as bar:
-        maps, _, _ = run_valence(config, _pipeline_progress(bar))
-    mask = maps["mask"]
-    table = Table(title=f"valence ({maps.attrs['fit_mode']}) over {int(mask.sum())} valid pixels")
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    table.add_row("mean valence of valid pixels", f"{float(maps.valence.where(mask).mean()):.3f}")
-    for key, value in maps.attrs.items():
-        if key.startswith("pixels_rejected_") and value:
-            table.add_row(f"rejected: {key.removeprefix('pixels_rejected_').replace('_', ' ')}", str(value))
-    table.add_row("median 1σ error", f"{float(maps.valence_err.where(mask).median()):.3f}")
-    table.add_row("mean R", f"{float(maps.r_factor.where(mask).mean()):.2e}")
-    console.print(table)
-    if output is not None:
-        write_dataset(maps, output, overwrite=overwrite)
-        console.print(f"maps written to [bold]{output}[/]")
+    _run(run_valence, ValenceConfig(
+        stack=stack, library=library, output=output, report=report, overwrite=overwrite, mode=mode,
+        normalize="auto" if normalize is None else normalize, standards=standards, energies=energies, i0=i0,
+        i0_fraction=i0_fraction, min_ev=min_ev, max_ev=max_ev, align=align, max_shift_px=max_shift_px,
+        pixel_size_nm=pixel_size_nm))
 
 
 @app.command()
-def demo(out: Path = typer.Option(Path("demo-output"), help="Folder for the simulated scan, maps and report"),
-         size: int = typer.Option(256, help="Image size (pixels per side)"),
+def demo(output: Path = typer.Option(Path("demo-output"), "--output", "-o",
+                                     help="Folder for the simulated files, maps and reports"),
+         overwrite: bool = typer.Option(True, help="Replace the demo's own earlier outputs (never an input)"),
+         size_px: int = typer.Option(256, help="Image size (pixels per side)"),
          seed: int = typer.Option(0, help="Random seed")) -> None:
-    """Simulate an Mn K-edge TXM-XANES scan (6519–6639 eV, 1 eV, drift ±3 px, ~4000 counts),
-    run the whole pipeline on it and print recovered-versus-true numbers."""
-    from redoxmap.demo import run_demo
+    """Simulate a Mn K-edge TXM-XANES scan, a Mn L3 STXM particle and a ±65° dual-energy tilt series,
+    run the jobs on the files and print recovered-versus-true numbers."""
+    from redoxmap.pipeline.demo import DemoConfig, run_demo
 
-    start = time.perf_counter()
-    with _progress() as bar:
-        result = run_demo(out, size=size, seed=seed, progress=_pipeline_progress(bar))
-    table = Table(title="recovered versus true (where the true edge jump > 0.3 OD)")
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    for key, value in result.items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
-    console.print(table)
-    console.print(f"demo finished in {time.perf_counter() - start:.1f} s; open "
-                  f"[bold]{out / 'report' / 'index.html'}[/]")
+    _run(run_demo, DemoConfig(output=output, overwrite=overwrite, size_px=size_px, seed=seed))
 
 
 @app.command()
 def echem(
     file: Path = typer.Argument(..., help="Cycler file: Arbin CSV/.res, BioLogic .mpr/.mpt, Neware "
-                                ".nda/.ndax/CSV, MACCOR text or raw (recognised from the content)"),
+                                ".nda/.ndax/CSV, MACCOR text or raw, Novonix CSV (recognised from the "
+                                "content)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.csv cycle table)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
     mass_mg: float | None = typer.Option(None, help="Active mass (mg) for specific capacity"),
-    gitt: bool = typer.Option(False, "--gitt", help="Analyse current pulses as GITT"),
-    radius_um: float | None = typer.Option(None, help="Particle radius (µm) for GITT (V/S = R/3)"),
-    report: Path | None = typer.Option(None, "--report", help="Folder for figures and CSV tables"),
+    gitt: bool = typer.Option(False, help="Analyse current pulses as GITT"),
+    radius_nm: float | None = typer.Option(None, help="Particle radius (nm) for GITT (V/S = R/3)"),
 ) -> None:
     """Cycling metrics, dQ/dV and (with --gitt) diffusion coefficients from a cycler file."""
-    import pandas as pd
+    from redoxmap.pipeline.echem import EchemConfig, run_echem
 
-    from redoxmap.echem import cycle_table, read_cycler
-    from redoxmap.echem import gitt as gitt_analysis
-    from redoxmap.echem.report import write_echem_report
-
-    if gitt and radius_um is None:
-        raise RedoxmapError("--gitt needs --radius-um (the particle radius in µm, for V/S = R/3)")
-    data = read_cycler(file)
-    cycles = cycle_table(data, mass_mg=mass_mg)
-    specific = mass_mg is not None
-    unit = "mAh/g" if specific else "mAh"
-    table = Table(title=f"{file.name}: {len(data)} rows, {cycles.shape[0]} cycles")
-    for column in ("cycle", f"charge ({unit})", f"discharge ({unit})", "CE", "retention", "mean V dis"):
-        table.add_column(column, justify="right")
-    shown = cycles if len(cycles) <= 20 else pd.concat([cycles.head(5), cycles.tail(5)])
-    for row in shown.itertuples():
-        charge = row.charge_capacity_mah_g if specific else row.charge_capacity_ah * 1e3
-        discharge = row.discharge_capacity_mah_g if specific else row.discharge_capacity_ah * 1e3
-        table.add_row(str(row.cycle), f"{charge:.3f}", f"{discharge:.3f}", f"{row.coulombic_efficiency:.4f}",
-                      f"{row.capacity_retention:.3f}", f"{row.mean_discharge_voltage_v:.3f}")
-    console.print(table)
-    pulses = None
-    if gitt:
-        pulses = gitt_analysis(data, radius_um=radius_um)
-        valid = pulses[pulses.valid]
-        median = f"{valid.diffusivity_cm2_s.median():.3g} cm²/s" if len(valid) else "n/a"
-        console.print(f"GITT: {len(pulses)} pulses, {len(valid)} valid, median D {median}")
-        for reason, count in pulses.loc[~pulses.valid, "flag"].value_counts().items():
-            console.print(f"  flagged {count}×: {escape(str(reason))}")
-    if report is not None:
-        written = write_echem_report(report, data, cycles, pulses)
-        console.print(f"{len(written)} files written to [bold]{report}[/]")
+    _run(run_echem, EchemConfig(file=file, output=output, report=report, overwrite=overwrite, mass_mg=mass_mg,
+                                gitt=gitt, radius_nm=radius_nm))
 
 
 @app.command()
 def profile(
-    maps_path: Path = typer.Argument(..., help="Maps file (.nc or .zarr) from xanes2d or valence"),
+    maps: Path = typer.Argument(..., help="Maps file (.nc or .zarr) from xanes2d or valence"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.csv profile table)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
     var: str = typer.Option("fraction", help="Variable to profile, e.g. fraction or valence"),
     component: str | None = typer.Option(None, help="Component of a per-component variable"),
-    pixel_size_nm: float = typer.Option(..., help="Pixel size (nm)"),
+    pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm); default: stored in the maps"),
     bin_nm: float = typer.Option(10.0, help="Bin width (nm)"),
     model: list[str] = typer.Option(["diffusion", "core-shell"],
                                     help="diffusion | core-shell | diffusion-mask (on the mask); repeat"),
@@ -267,372 +220,288 @@ def profile(
     radius_nm: float | None = typer.Option(None, help="Particle radius (nm) for the model fits"),
     time_s: float | None = typer.Option(None, help="Time at high state of charge (s)"),
     per_particle: bool = typer.Option(False, help="Also one profile per particle (watershed labels)"),
-    report: Path | None = typer.Option(None, "--report", help="Folder for the CSVs and the figure"),
 ) -> None:
-    """Value versus distance from the particle edge, with diffusion / core–shell fits."""
-    import numpy as np
-    import pandas as pd
-    import xarray as xr
+    """Value versus distance from the particle edge, with diffusion / core–shell fits
+    (Csernica et al. 2021)."""
+    from redoxmap.pipeline.profile import ProfileConfig, run_profile
 
-    from redoxmap.models.transport import fit_profile
-    from redoxmap.report.profiles import profile_figure
-    from redoxmap.stats.profiles import edge_distance_profile
-
-    maps = xr.open_zarr(maps_path) if maps_path.suffix == ".zarr" else xr.open_dataset(maps_path)
-    if var not in maps:
-        raise RedoxmapError(f"{maps_path}: no variable {var!r}; variables: {', '.join(maps.data_vars)}")
-    values = maps[var]
-    if "component" in values.dims:
-        if component is None:
-            raise RedoxmapError(f"{var} has components {list(maps.component.values)}; pass --component")
-        values = values.sel(component=component)
-    mask = maps["mask"].astype(bool)
-    labels = None
-    if per_particle:
-        from redoxmap.segment.particles import label_particles
-
-        labels = label_particles(mask, pixel_size_nm)
-    depth_max = float(np.max(np.asarray(mask).shape)) * pixel_size_nm / 2
-    bins = np.arange(0, depth_max + bin_nm, bin_nm)
-    full = edge_distance_profile(values, mask, pixel_size_nm, bins, labels=labels)
-    prof = full[["mean", "stderr", "count"]]
-    prof = prof.where(prof["count"] > 1, drop=True)
-    table = Table(title=f"{var} versus distance from the edge")
-    for column in ("distance (nm)", "mean", "std. error", "pixels"):
-        table.add_column(column, justify="right")
-    for d, m, e, n in zip(prof.distance_nm.values, prof["mean"].values, prof.stderr.values,
-                          prof["count"].values, strict=True):
-        table.add_row(f"{d:.0f}", f"{m:.4f}", f"{e:.4f}", str(int(n)))
-    console.print(table)
-    fits = []
-    if radius_nm is not None and time_s is not None:
-        mask_table = None
-        if "diffusion-mask" in model:
-            from redoxmap.models.diffusion_fd import mask_profile_table
-
-            mask_table = mask_profile_table(mask, pixel_size_nm, bins)
-        fits = sorted((fit_profile(prof.distance_nm.values, prof["mean"].values, prof.stderr.values, m,
-                                   radius_nm, time_s, view=view, geometry=geometry, mask_table=mask_table)
-                       for m in model), key=lambda f: f.aic)
-        for fit in fits:
-            shown = {k: f"{v:.3g}" for k, v in fit.params.items()}
-            console.print(f"{fit.model}: {shown}, reduced χ² {fit.chi2_red:.2f}, AIC {fit.aic:.1f}")
-    elif "diffusion-mask" in model and (radius_nm is None) != (time_s is None):
-        raise RedoxmapError("model fits need both --radius-nm and --time-s")
-    if report is not None:
-        import os
-
-        report.mkdir(parents=True, exist_ok=True)
-
-        def save(write, name: str) -> None:
-            tmp = report / f".{name}.tmp"
-            write(tmp)
-            os.replace(tmp, report / name)
-
-        save(lambda p: prof.to_dataframe().to_csv(p), "profile.csv")
-        if labels is not None:
-            per = full[["particle_mean", "particle_stderr", "particle_count"]].to_dataframe().reset_index()
-            save(lambda p: per[per.particle_count > 0].to_csv(p, index=False), "profile_per_particle.csv")
-        if fits:
-            rows = [{"model": f.model, "geometry": geometry, "view": view, **f.params, "chi2_red": f.chi2_red,
-                     "aic": f.aic, "bic": f.bic} for f in fits]
-            save(lambda p: pd.DataFrame(rows).to_csv(p, index=False), "fits.csv")
-            figure = profile_figure(prof, fits, radius_nm, time_s, var, view=view, geometry=geometry)
-            save(lambda p: figure.savefig(p, format="png"), "profile.png")
-        console.print(f"written to [bold]{report}[/]")
+    _run(run_profile, ProfileConfig(
+        maps=maps, output=output, report=report, overwrite=overwrite, var=var, component=component,
+        pixel_size_nm=pixel_size_nm, bin_nm=bin_nm, model=list(model), geometry=geometry, view=view,
+        radius_nm=radius_nm, time_s=time_s, per_particle=per_particle))
 
 
 @app.command("simulate-particle")
 def simulate_particle(
     c_rate: list[float] = typer.Option(..., "--c-rate", help="C-rate; repeat for several"),
-    radius_um: float = typer.Option(8.0, help="Particle radius (µm), seed 001: 8"),
-    void_um: float = typer.Option(0.5, help="Central void radius (µm), seed 001: 0.5"),
-    pore_um: float = typer.Option(0.2, help="Pore radius (µm) next to the void (FEM only), seed 001: 0.2"),
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="Output file (.csv stresses at the deepest discharge)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    radius_nm: float = typer.Option(8000.0, help="Particle radius (nm); Liu et al. 2024: 8000"),
+    void_radius_nm: float = typer.Option(500.0, help="Central void radius (nm); Liu et al. 2024: 500"),
+    pore_radius_nm: float = typer.Option(200.0, help="Pore radius (nm) next to the void (FEM only); "
+                                         "Liu et al. 2024: 200"),
     dod_pct: float = typer.Option(20.0, help="Discharge to this depth of discharge (%), then charge back"),
     stress_coupled: bool = typer.Option(False, help="Stress-driven flux J = −D(∇c − (Ωc/RT)∇σ_h)"),
     volume_change: Path | None = typer.Option(
         None, help="CSV with columns li_fraction, dv_v0: tabulated ΔV/V0 instead of a constant Ω"),
-    fem: bool = typer.Option(False, "--fem", help="Also run the 2D axisymmetric FEM (void + pore)"),
-    report: Path | None = typer.Option(None, "--report", help="Folder for CSV, NetCDF and figures"),
+    fem: bool = typer.Option(False, help="Also run the 2D axisymmetric FEM (void + pore)"),
 ) -> None:
     """Li diffusion and diffusion-induced stress in a (hollow, porous) spherical particle."""
-    from redoxmap.models.mechanics import simulate_particle as run_particle
-    from redoxmap.models.mechanics import summary_table
-    from redoxmap.models.mechanics_report import write_simulation_report
-    from redoxmap.models.particle_params import seed001_parameters
+    from redoxmap.pipeline.particle import ParticleConfig, run_particle
 
-    changes = {}
-    if volume_change is not None:
-        import pandas as pd
-
-        table = pd.read_csv(volume_change)
-        missing = {"li_fraction", "dv_v0"} - set(table.columns)
-        if missing:
-            raise RedoxmapError(f"{volume_change}: no column(s) {', '.join(sorted(missing))}; expected a CSV "
-                                "with columns li_fraction (0–1, increasing) and dv_v0 (ΔV/V0)")
-        changes = {"volume_change_x": tuple(table.li_fraction.astype(float)),
-                   "volume_change_dv_v0": tuple(table.dv_v0.astype(float))}
-    params = seed001_parameters(radius_m=radius_um * 1e-6, void_radius_m=void_um * 1e-6,
-                                pore_radius_m=pore_um * 1e-6, stress_coupled=stress_coupled, **changes)
-    runs, fem_runs = {}, {}
-    with _progress() as bar:
-        task = bar.add_task("1D", total=len(c_rate))
-        for rate in c_rate:
-            runs[float(rate)] = run_particle(params, float(rate), dod_pct, cycle=True, n_r=300, n_t=300)
-            bar.advance(task)
-        if fem:
-            from redoxmap.models.mechanics_fem import solve_fem
-
-            task = bar.add_task("FEM", total=len(c_rate))
-            for rate in c_rate:
-                fem_runs[float(rate)] = solve_fem(params, float(rate), dod_pct, n_t=60, n_out=5)
-                bar.advance(task)
-    summary = summary_table(runs)
-    out = Table(title=f"stresses at {dod_pct:g} % DOD (R {radius_um:g} µm, void {void_um:g} µm)")
-    for column in ("C-rate", "DOD %", "hoop at void (Pa)", "peak hoop (Pa)", "peak von Mises (Pa)", "η (V)"):
-        out.add_column(column, justify="right")
-    for row in summary.itertuples():
-        out.add_row(f"{row.c_rate:g}", f"{row.dod_pct:.1f}", f"{row.void_hoop_pa:.3g}",
-                    f"{row.peak_hoop_pa:.3g}", f"{row.peak_von_mises_pa:.3g}", f"{row.overpotential_v:.3f}")
-    console.print(out)
-    for rate, result in fem_runs.items():
-        console.print(f"FEM {rate:g} C: hoop stress at the void–pore bridge "
-                      f"{float(result.bridge_hoop_pa[-1]):.3g} Pa at {float(result.dod_pct[-1]):.1f} % DOD")
-    if report is not None:
-        written = write_simulation_report(report, runs, fem_runs or None)
-        console.print(f"{len(written)} files written to [bold]{report}[/]")
+    _run(run_particle, ParticleConfig(
+        c_rate=list(c_rate), output=output, report=report, overwrite=overwrite, radius_nm=radius_nm,
+        void_radius_nm=void_radius_nm, pore_radius_nm=pore_radius_nm, dod_pct=dod_pct,
+        stress_coupled=stress_coupled, volume_change=volume_change, fem=fem))
 
 
-tomo_app = typer.Typer(no_args_is_help=True, help="Tomography: reconstruction, dual-energy chemistry, pores.")
-app.add_typer(tomo_app, name="tomo")
+@app.command("xrd-series")
+def xrd_series(
+    patterns: list[Path] = typer.Argument(..., help="Diffraction patterns in time order (.xy, .xye, .chi, "
+                                          ".dat, GSAS .fxye/.gsas, pyFAI; gzip allowed)"),
+    cycler: Path | None = typer.Option(None, help="Cycler file to synchronise with (any format echem reads)"),
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="Output file (.nc fitted peaks and cell)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    window: list[str] | None = typer.Option(
+        None, help="Reflection window NAME=LOW:HIGH on the patterns' axis (2θ in ° or q); repeat; "
+        "default: layered-oxide (003), (104), (113)"),
+    cell: str = typer.Option("hexagonal", help="hexagonal (layered R-3m: a, c) | cubic | none"),
+    wavelength_a: float | None = typer.Option(None, help="X-ray wavelength (Å), if the files state none"),
+    unit: str | None = typer.Option(None, help="Axis of text patterns: 2th_deg | q_A^-1 | q_nm^-1"),
+    ka2: bool = typer.Option(False, help="Fit the Cu Kα1/Kα2 doublet"),
+    scan_interval_s: float | None = typer.Option(None, help="Scan i at FIRST + i × this on the cycler's "
+                                                 "clock (s), instead of the files' times"),
+    first_scan_s: float = typer.Option(0.0, help="Cycler time of the first scan (s), with --scan-interval-s"),
+    offset_s: float = typer.Option(0.0, help="Add this to the scans' times before matching (s)"),
+    exposure_s: float | None = typer.Option(None, help="Exposure per scan (s): match its middle"),
+) -> None:
+    """Operando XRD: peak positions, widths and areas per pattern, the layered cell, synchronised with the
+    cycler's voltage and capacity (Wang et al. 2021, Fig. 6)."""
+    from redoxmap.errors import ConfigError
+    from redoxmap.pipeline.xrd_series import XrdSeriesConfig, run_xrd_series
+
+    windows = None
+    if window:
+        windows = {}
+        for item in window:
+            name, _, span = item.partition("=")
+            low, _, high = span.partition(":")
+            try:
+                windows[name.strip()] = (float(low), float(high))
+            except ValueError as exc:
+                raise ConfigError(f"--window {item!r}: expected NAME=LOW:HIGH, e.g. 003=18.2:19.4") from exc
+    _run(run_xrd_series, XrdSeriesConfig(
+        patterns=list(patterns), cycler=cycler, output=output, report=report, overwrite=overwrite,
+        windows=windows, cell=None if cell == "none" else cell, wavelength_a=wavelength_a, unit=unit, ka2=ka2,
+        scan_interval_s=scan_interval_s, first_scan_s=first_scan_s, offset_s=offset_s, exposure_s=exposure_s))
+
+
+@app.command("xas-series")
+def xas_series(
+    spectra: list[Path] = typer.Argument(..., help="XAS scans in time order: XDI, column text (one or "
+                                         "several scans), NeXus NXxas (.h5/.nxs), Athena .prj (larch extra)"),
+    library: Path | None = typer.Option(None, "--library", "-l", help="Reference library (.csv or .h5) with "
+                                        "valences"),
+    ref: list[Path] | None = typer.Option(None, "--ref", "-r", help="Standard (one scan per file, any format "
+                                          "above); repeat, with --valence each"),
+    valence: list[float] | None = typer.Option(None, "--valence", help="Valence of each --ref, in order"),
+    name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each --ref, in order"),
+    cycler: Path | None = typer.Option(None, help="Cycler file to synchronise with (any format echem reads)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.nc spectra, fractions, "
+                                       "valence, edge energies)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    mode: str = typer.Option("sum1", help="sum1 | nnls | sum1-scaled | lsq (fit of the normalized spectra)"),
+    e0: str = typer.Option("series", help="series: one E0 and one set of windows for every scan and standard "
+                           "(Athena's constrained parameters) | each: every spectrum its own"),
+    min_ev: float | None = typer.Option(None, help="Fit window start (eV); default E0 − 20 eV"),
+    max_ev: float | None = typer.Option(None, help="Fit window end (eV); default E0 + 40 eV"),
+    column: str | None = typer.Option(None, help="μ column(s) of text files: name, number or pattern (mu_*)"),
+    match: str | None = typer.Option(None, help="Keep scans whose label matches this pattern, e.g. 'NiO.0*'"),
+    scan_interval_s: float | None = typer.Option(None, help="Scan i at FIRST + i × this on the cycler's "
+                                                 "clock (s), instead of the files' times"),
+    first_scan_s: float = typer.Option(0.0, help="Cycler time of the first scan (s), with --scan-interval-s"),
+    offset_s: float = typer.Option(0.0, help="Add this to the scans' times before matching (s)"),
+    exposure_s: float | None = typer.Option(None, help="Duration of each scan (s): match its middle"),
+) -> None:
+    """Operando bulk XAS: edge energy, fractions of standards and valence per scan, synchronised with the
+    cycler's voltage and capacity (Wang et al. 2021, Fig. 5d)."""
+    from redoxmap.pipeline.xas_series import XasSeriesConfig, run_xas_series
+
+    _run(run_xas_series, XasSeriesConfig(
+        spectra=list(spectra), library=library, references=list(ref) if ref else None,
+        valences=list(valence) if valence else None, names=list(name) if name else None, cycler=cycler,
+        output=output, report=report, overwrite=overwrite, mode=mode, e0=e0, min_ev=min_ev, max_ev=max_ev,
+        column=column, match=match, scan_interval_s=scan_interval_s, first_scan_s=first_scan_s,
+        offset_s=offset_s, exposure_s=exposure_s))
+
+
+@app.command("run")
+def run_experiment(
+    experiment: Path = typer.Argument(..., help="Experiment file (.yaml, .yml or .toml): samples, states, "
+                                      "files, jobs and the summary; see init-experiment"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Results folder; default: the file's "
+                                       "output, else <file>-results beside it"),
+    report: Path | None = REPORT,
+    overwrite: bool = typer.Option(False, help="Write into a results folder that holds other files (never an "
+                                   "input); an earlier run's folder is always reused"),
+    scheduler: str | None = typer.Option(None, help="serial | threads (samples in parallel); default: the "
+                                         "file's, else threads"),
+    workers: int | None = typer.Option(None, help="Samples run at once; default: the file's, else up to 4"),
+    force: bool = typer.Option(False, help="Rerun every step, also those whose inputs and settings are "
+                               "unchanged"),
+) -> None:
+    """Run a whole experiment: each sample's jobs (only what changed since the last run), then one table
+    with a row per particle per sample and a comparison report."""
+    from redoxmap.pipeline.experiment import ExperimentConfig, run_experiment
+
+    _run(run_experiment, ExperimentConfig(experiment=experiment, output=output, report=report,
+                                          overwrite=overwrite, scheduler=scheduler, workers=workers,
+                                          force=force))
+
+
+@app.command("init-experiment")
+def init_experiment(
+    folder: Path = typer.Argument(..., help="Folder holding the experiment's files"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Experiment file to write (.yaml); "
+                                       "default: FOLDER/experiment.yaml"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+) -> None:
+    """Write a commented experiment file from the stacks, libraries, references and cycler files found."""
+    from redoxmap.pipeline.experiment_init import InitExperimentConfig, run_init_experiment
+
+    _run(run_init_experiment, InitExperimentConfig(folder=folder, output=output, report=report,
+                                                   overwrite=overwrite))
 
 
 @tomo_app.command("recon")
 def tomo_recon(
     projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),
-    output: Path = typer.Option(..., "--output", "-o", help="OME-Zarr volume (.zarr)"),
-    voxel_nm: float = typer.Option(..., help="Voxel (detector pixel) size in nm"),
-    method: str = typer.Option("gridrec", help="gridrec | fbp | sirt | cgls | sirt-tv | tv (tilt series)"),
-    center: float | None = typer.Option(None, help="Rotation axis (px); default: found"),
-    align: bool = typer.Option(False, help="Correct projection jitter by reprojection"),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file (.zarr OME-Zarr volume)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    voxel_size_nm: float = typer.Option(..., help="Voxel (detector pixel) size in nm"),
+    method: str | None = typer.Option(
+        None, help="gridrec | fbp | sirt | cgls | sirt-tv | tv; default gridrec (filtered back-projection "
+        "in Fourier space) for full scans; tv with --hull for limited-angle tilt series"),
+    center_px: float | None = typer.Option(None, help="Rotation axis (px); default: found"),
+    align_jitter: bool = typer.Option(False, help="Correct projection jitter by reprojection"),
     iterations: int = typer.Option(200, help="Iterations (iterative methods)"),
     tv_weight: float | None = typer.Option(
         None, help="TV weight: sirt-tv relative to the volume's 99th percentile (default 0.005), tv "
         "relative to the mean attenuation in the support (default 0.5)"),
-    hull: bool = typer.Option(False, "--hull", help="Hold voxels outside the visual hull at zero"),
+    hull: bool = typer.Option(False, help="Hold voxels outside the visual hull at zero"),
     slices_per_chunk: int | None = typer.Option(None, help="Stream slabs of this many slices"),
-    report: Path | None = typer.Option(None, "--report", help="Folder for slices and index.html"),
-    overwrite: bool = typer.Option(False, help="Replace an existing output"),
+    energy_ev: float | None = typer.Option(None, help="Energy of the projections (eV), if the file has none"),
 ) -> None:
     """Reconstruct a volume: flat/dark, −ln, centre, optional jitter alignment, reconstruction."""
-    from redoxmap.io.omezarr import write_ome_zarr
-    from redoxmap.io.projections import read_projections_dxchange
-    from redoxmap.preprocess.flatfield import optical_density
-    from redoxmap.tomo import align_projections, find_center, reconstruct
+    from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
 
-    _refuse_overwriting_inputs(output, [projections])
-    with _progress() as bar:
-        step = _pipeline_progress(bar)
-        proj = optical_density(read_projections_dxchange(projections))
-        step("read", 1, 1)
-        axis = find_center(proj) if center is None else center
-        if align:
-            proj = align_projections(proj, center_px=axis, progress=lambda d, t: step("align", d, t))
-        if tv_weight is None and method == "sirt-tv":
-            tv_weight = 0.005
-        support = None
-        if hull:
-            from redoxmap.tomo.support import visual_hull
-
-            support = visual_hull(proj, center_px=axis)
-        volume = reconstruct(proj, method, center_px=axis, iterations=iterations, tv_weight=tv_weight,
-                             slices_per_chunk=slices_per_chunk, support=support,
-                             progress=lambda d, t: step("recon", d, t))
-        if "energy" in proj.coords:
-            volume.attrs["energy_ev"] = float(proj["energy"])
-        volume.attrs.update(units="1/voxel", rotation_axis_px=float(axis), method=method)
-        write_ome_zarr(volume, output, voxel_nm, overwrite=overwrite)
-    console.print(f"rotation axis {axis:.2f} px; volume {volume.shape} written to [bold]{output}[/]")
-    if report is not None:
-        from redoxmap.io.omezarr import read_ome_zarr
-        from redoxmap.report.volumes import write_volume_report
-
-        index = write_volume_report(report, f"reconstruction of {projections.name}",
-                                    volume=read_ome_zarr(output).compute(),
-                                    settings={"method": method, "rotation axis (px)": f"{axis:.2f}",
-                                              "voxel (nm)": voxel_nm, "aligned": align})
-        console.print(f"report written to [bold]{index}[/]")
+    chosen = {} if method is None else {"method": method}
+    _run(run_tomo_recon, TomoReconConfig(
+        projections=projections, output=output, report=report, overwrite=overwrite,
+        voxel_size_nm=voxel_size_nm, **chosen, center_px=center_px, align_jitter=align_jitter,
+        iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk, energy_ev=energy_ev))
 
 
 @tomo_app.command("dual-energy")
 def tomo_dual_energy(
     below: Path = typer.Argument(..., help="Volume below the edge (OME-Zarr)"),
     above: Path = typer.Argument(..., help="Volume above the edge (OME-Zarr)"),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file (.zarr partial-density volume)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
     element: str = typer.Option(..., help="Element of the edge, e.g. Mn"),
     below_ev: float = typer.Option(..., help="Energy of the below-edge volume (eV)"),
     above_ev: float = typer.Option(..., help="Energy of the above-edge volume (eV)"),
-    output: Path = typer.Option(..., "--output", "-o", help="Partial-density volume (.zarr)"),
     formula: str | None = typer.Option(None, help="Nominal composition, to remove the matrix's change"),
-    overwrite: bool = typer.Option(False, help="Replace an existing output"),
 ) -> None:
     """Element partial density (g/cm³) from the above- minus below-edge volumes."""
-    from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
-    from redoxmap.tomo.dual_energy import element_density
+    from redoxmap.pipeline.tomo import DualEnergyConfig, run_dual_energy
 
-    _refuse_overwriting_inputs(output, [below, above])
-    low, high = read_ome_zarr(below), read_ome_zarr(above)
-    density = element_density(high, low, element, below_ev, above_ev, low.attrs["voxel_size_nm"],
-                              formula=formula)
-    write_ome_zarr(density, output, low.attrs["voxel_size_nm"], overwrite=overwrite)
-    console.print(f"{element} density written to [bold]{output}[/]")
+    _run(run_dual_energy, DualEnergyConfig(below=below, above=above, output=output, report=report,
+                                           overwrite=overwrite, element=element, below_ev=below_ev,
+                                           above_ev=above_ev, formula=formula))
 
 
 @tomo_app.command("xanes")
 def tomo_xanes(
     volumes: list[Path] = typer.Argument(..., help="Volumes at each energy (OME-Zarr from tomo recon)"),
-    ref: list[Path] = typer.Option(..., "--ref", "-r", help="Reference spectrum (energy, absorption)"),
+    ref: list[Path] = typer.Option(..., "--ref", "-r",
+                                   help="Reference spectrum (energy, absorption); repeat"),
     name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each reference, in order"),
-    energy: list[float] | None = typer.Option(
-        None, "--energy", help="Energy of each volume (eV), in order; default: stored by tomo recon"),
-    mode: str = typer.Option("nnls", help="lsq | nnls | sum1 | sum1-scaled"),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file (.nc or .zarr maps per voxel)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    energy_ev: list[float] | None = typer.Option(
+        None, "--energy-ev", help="Energy of each volume (eV), in order; default: stored by tomo recon"),
+    mode: str = typer.Option("nnls", help="lsq | nnls | sum1 | sum1-scaled (nnls: OD, as xanes2d)"),
     mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold (default: Otsu)"),
-    output: Path = typer.Option(..., "--output", "-o", help="Maps per voxel: .nc or .zarr"),
-    overwrite: bool = typer.Option(False, help="Replace an existing output"),
 ) -> None:
     """3D XANES: fit every voxel's spectrum with the references (same engine as xanes2d)."""
-    from redoxmap.io.omezarr import read_ome_zarr
-    from redoxmap.io.writers import write_dataset
-    from redoxmap.pipeline import run_xanes3d
+    from redoxmap.pipeline.tomo import TomoXanesConfig, run_tomo_xanes
 
-    _refuse_overwriting_inputs(output, [*volumes, *ref])
-    loaded = [read_ome_zarr(v) for v in volumes]
-    if not energy:
-        missing = [str(p) for p, v in zip(volumes, loaded, strict=True) if "energy_ev" not in v.attrs]
-        if missing:
-            raise RedoxmapError(f"{', '.join(missing)}: no energy_ev stored; "
-                                "expected --energy for each volume")
-        energy = [float(v.attrs["energy_ev"]) for v in loaded]
-    with _progress() as bar:
-        task = bar.add_task("fit", total=1)
-        maps, _ = run_xanes3d(loaded, energy, ref, names=list(name) if name else None, mode=mode,
-                              mask_threshold=mask_threshold)
-        bar.advance(task)
-    _print_summary(maps)
-    write_dataset(maps, output, overwrite=overwrite)
-    console.print(f"maps written to [bold]{output}[/]")
+    _run(run_tomo_xanes, TomoXanesConfig(
+        volumes=list(volumes), references=list(ref), names=list(name) if name else None, output=output,
+        report=report, overwrite=overwrite, energy_ev=list(energy_ev) if energy_ev else None, mode=mode,
+        mask_threshold=mask_threshold))
 
 
 @tomo_app.command("classify")
 def tomo_classify(
     numerator: Path = typer.Argument(..., help="Numerator volume, e.g. Ni density (OME-Zarr)"),
     denominator: Path = typer.Argument(..., help="Denominator volume, e.g. Mn density (OME-Zarr)"),
+    output: Path = typer.Option(..., "--output", "-o",
+                                help="Output file (.zarr classes: 0 outside, 1 target, 2 below, 3 above)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
     target: float = typer.Option(..., help="Target ratio numerator/denominator (same units as the volumes)"),
-    tolerance: float = typer.Option(0.05, help="Relative deviation still counted as target (0.05 = 5 %)"),
-    output: Path = typer.Option(..., "--output", "-o", help="Class volume (.zarr, 0 outside, 1 target, …)"),
+    tolerance: float = typer.Option(0.05, help="Relative deviation still counted as target (Liu et al. "
+                                    "2024: 0.05)"),
     below_name: str = typer.Option("below target", help="Name of the class below the band"),
     above_name: str = typer.Option("above target", help="Name of the class above the band"),
     mask_threshold: float | None = typer.Option(
         None, help="Particle: denominator above this (default: Otsu of the denominator)"),
     smooth_sigma_vox: float = typer.Option(0.7, help="Gaussian averaging of the ratio inside the particle"),
     shells: int = typer.Option(5, help="Equal-volume shells of the particle from the surface to the centre"),
-    report: Path | None = typer.Option(None, "--report", help="Folder for tables, figures, index.html"),
-    overwrite: bool = typer.Option(False, help="Replace an existing output"),
 ) -> None:
     """Classify voxels by a composition ratio against a target (± tolerance); proportions per shell."""
-    import numpy as np
-    from skimage.filters import threshold_otsu
+    from redoxmap.pipeline.tomo import ClassifyConfig, run_classify
 
-    from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
-    from redoxmap.report.volumes import class_names, proportions_table, write_volume_report
-    from redoxmap.segment.classes import class_proportions, classify_stoichiometry
-    from redoxmap.segment.pores import particle_envelope
-    from redoxmap.stats.shells import equal_volume_shells
-    from redoxmap.tomo.dual_energy import ratio_volume
-
-    _refuse_overwriting_inputs(output, [numerator, denominator])
-    top, bottom = read_ome_zarr(numerator).compute(), read_ome_zarr(denominator).compute()
-    if top.shape != bottom.shape:
-        raise RedoxmapError(f"{numerator} has shape {top.shape} but {denominator} has {bottom.shape}; "
-                            "expected volumes on the same grid")
-    voxel = bottom.attrs["voxel_size_nm"]
-    level = threshold_otsu(np.asarray(bottom.values)) if mask_threshold is None else mask_threshold
-    particle = bottom > level
-    ratio = ratio_volume(top, bottom, particle)
-    classes = classify_stoichiometry(ratio, target, particle, tolerance=tolerance,
-                                     smooth_sigma_vox=smooth_sigma_vox,
-                                     names={2: below_name, 3: above_name})
-    classes.attrs["voxel_size_nm"] = voxel
-    write_ome_zarr(classes, output, voxel, overwrite=overwrite, labels=True)
-    layers = equal_volume_shells(particle_envelope(particle), n=shells)  # internal voids are not surface
-    table = proportions_table(class_proportions(classes),
-                              class_proportions(classes, layers.where(particle, 0)), class_names(classes))
-    out = Table(title=f"class proportions (%), target {target:g} ± {100 * tolerance:g} %")
-    for column in table.columns:
-        out.add_column(str(column), justify="right")
-    for row in table.itertuples(index=False):
-        out.add_row(row[0], *(f"{v:.1f}" for v in row[1:]))
-    console.print(out)
-    if report is not None:
-        index = write_volume_report(report, f"classes of {numerator.name} / {denominator.name}",
-                                    volume=ratio.assign_attrs(units="ratio", voxel_size_nm=voxel),
-                                    classes=classes, shells=layers, solid=particle,
-                                    settings={"target": target, "tolerance": tolerance,
-                                              "particle threshold": f"{level:.4g}",
-                                              "smoothing σ (voxels)": smooth_sigma_vox})
-        console.print(f"report written to [bold]{index}[/]")
+    _run(run_classify, ClassifyConfig(
+        numerator=numerator, denominator=denominator, output=output, report=report, overwrite=overwrite,
+        target=target, tolerance=tolerance, below_name=below_name, above_name=above_name,
+        mask_threshold=mask_threshold, smooth_sigma_vox=smooth_sigma_vox, shells=shells))
 
 
 @tomo_app.command("pores")
 def tomo_pores(
     volume: Path = typer.Argument(..., help="Attenuation volume (OME-Zarr)"),
-    output: Path = typer.Option(..., "--output", "-o", help="CSV table of voids"),
-    threshold: float | None = typer.Option(None, help="Solid threshold (default: Otsu)"),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv table of voids)"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+    mask_threshold: float | None = typer.Option(None, help="Solid threshold of the attenuation (Otsu)"),
     shells: int = typer.Option(5, help="Equal-volume shells for porosity versus radius"),
-    report: Path | None = typer.Option(None, "--report", help="Folder for tables, figures, index.html"),
 ) -> None:
     """Find internal pores and cracks; print counts and porosity, write one row per void."""
-    import numpy as np
-    from skimage.filters import threshold_otsu
+    from redoxmap.pipeline.tomo import PoresConfig, run_pores
 
-    from redoxmap.io.omezarr import read_ome_zarr
-    from redoxmap.segment.pores import analyze_pores, pore_size_distribution
-    from redoxmap.stats.porosity import porosity
-
-    _refuse_overwriting_inputs(output, [volume])
-    mu = read_ome_zarr(volume).compute()
-    level = threshold_otsu(np.asarray(mu.values)) if threshold is None else threshold
-    solid = (mu > level).assign_attrs(voxel_size_nm=mu.attrs["voxel_size_nm"])
-    table, labels = analyze_pores(solid, mu.attrs["voxel_size_nm"])
-    by_shell = porosity(solid, n_shells=shells)
-    sizes = pore_size_distribution(labels > 0, mu.attrs["voxel_size_nm"]) if (labels > 0).any() else None
-    tmp = output.with_name(f".{output.name}.tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(output)
-    summary = Table(title=f"voids in {volume}")
-    summary.add_column("quantity")
-    summary.add_column("value", justify="right")
-    summary.add_row("isolated pores", str(int((table.kind == "pore").sum())))
-    summary.add_row("cracks", str(int((table.kind == "crack").sum())))
-    summary.add_row("porosity", f"{by_shell.attrs['porosity']:.4f}")
-    for shell, value in zip(by_shell.shell.values, by_shell.porosity_by_shell.values, strict=True):
-        summary.add_row(f"porosity, shell {shell} (1 = surface)", f"{value:.4f}")
-    if sizes is not None:
-        summary.add_row("median local thickness of the voids (nm)",
-                        f"{sizes.attrs['median_thickness_nm']:.0f}")
-    console.print(summary)
-    if report is not None:
-        from redoxmap.report.volumes import write_volume_report
-
-        index = write_volume_report(report, f"pores and cracks in {volume.name}", volume=mu, solid=solid,
-                                    pores=table, porosity=by_shell, voids=labels > 0, pore_sizes=sizes,
-                                    settings={"solid threshold": f"{level:.4g}"})
-        console.print(f"report written to [bold]{index}[/]")
+    _run(run_pores, PoresConfig(volume=volume, output=output, report=report, overwrite=overwrite,
+                                mask_threshold=mask_threshold, shells=shells))
 
 
 def main() -> None:
-    """Console entry point: bad input ends with its message and exit code 2, not a traceback."""
+    """Console entry point: bad input ends with its message and exit code 2, not a traceback. Output
+    to a file or pipe is line-buffered, so a log shows each line as it is written."""
+    if not sys.stdout.isatty():
+        sys.stdout.reconfigure(line_buffering=True)
     try:
         app()
     except RedoxmapError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise SystemExit(2) from None
+        sys.exit(2)

@@ -6,9 +6,9 @@ catches ``ValueError`` catches ours too; causes are chained (``raise … from ex
 """
 
 __all__ = [
-    "CompositionError", "ConfigError", "CycleError", "EnergyError", "FitError", "FormatError",
-    "GittError", "MaskError", "MaskWarning", "MissingExtraError", "OutputError", "ParameterError",
-    "RedoxmapError", "RedoxmapWarning", "ResampleWarning",
+    "CompositionError", "ConfigError", "CycleError", "EnergyError", "ExperimentError", "FemError", "FitError",
+    "FormatError", "GittError", "MaskError", "MaskWarning", "MissingExtraError", "OutputError",
+    "ParameterError", "RedoxmapError", "RedoxmapWarning", "ResampleWarning", "TruncatedFileWarning",
 ]
 
 
@@ -33,16 +33,21 @@ class FitError(RedoxmapError):
 
 
 class GittError(FitError):
-    """A GITT analysis cannot be set up (no pulses, missing columns, bad geometry)."""
+    """The record holds no GITT pulse, or the particle geometry is missing or not physical."""
 
 
 class CycleError(RedoxmapError):
-    """Cycler data cannot be split into cycles, or lacks the columns a metric needs."""
+    """A cycle asked for is not in the record, or the record has no charge or discharge."""
 
 
 class ParameterError(RedoxmapError):
-    """A physical parameter is out of range (the message names the field, the value found and the
-    range expected)."""
+    """A parameter is out of range: a physical value of a model, or a processing setting such as a
+    binning factor (the message names the field, the value found and the range expected)."""
+
+
+class FemError(ParameterError):
+    """The FEM geometry of the particle model cannot be built (e.g. the pore does not fit inside
+    the particle)."""
 
 
 class CompositionError(RedoxmapError):
@@ -56,6 +61,12 @@ class MissingExtraError(RedoxmapError):
 class ConfigError(RedoxmapError):
     """A job setting is missing, of the wrong type or out of range (the message names the option
     as the user gave it)."""
+
+
+class ExperimentError(ConfigError):
+    """An experiment file has a key, file or value that does not fit (the message gives the key, its
+    line in the file and what was expected), or some of its steps failed (the message names them;
+    what the other steps computed is kept)."""
 
 
 class OutputError(RedoxmapError):
@@ -73,3 +84,9 @@ class ResampleWarning(RedoxmapWarning):
 
 class MaskWarning(RedoxmapWarning):
     """The automatic particle mask could not separate particle from background."""
+
+
+class TruncatedFileWarning(RedoxmapWarning):
+    """A cycler file looks cut short or damaged (a copy made while the cycler was still writing, a
+    failed transfer): its last record or line is incomplete, time runs backwards, or the record stops
+    in the middle of a step. What was read is returned, but the last cycle may be incomplete."""

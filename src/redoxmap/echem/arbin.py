@@ -2,7 +2,7 @@
 
 Arbin writes SI units (s, A, V, Ah, Wh); its ``Charge_Capacity`` and ``Discharge_Capacity``
 counters restart with every cycle and are made cumulative with
-:func:`redoxmap.echem.readers.accumulate`. A ``.res`` file holds the data in ``Channel_Normal_Table``
+:func:`redoxmap.echem.table.accumulate`. A ``.res`` file holds the data in ``Channel_Normal_Table``
 and the test description (schedule, mass in g) in ``Global_Table``; both are exported to CSV with
 ``mdb-export`` from Debian's ``mdbtools`` package.
 """
@@ -10,6 +10,7 @@ and the test description (schedule, mass in g) in ``Global_Table``; both are exp
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from redoxmap.echem.integrity import _warn
 from redoxmap.errors import FormatError
 
 COLUMNS = {"Test_Time", "Current", "Voltage", "Charge_Capacity", "Discharge_Capacity", "Cycle_Index",
            "Step_Index"}
 
 
-def looks_like_csv(first_line: str) -> bool:
+def _looks_like_csv(first_line: str) -> bool:
     """The header names Arbin's voltage or current columns (a full or partial Arbin export)."""
     names = {c.strip().strip('"').split("(")[0].strip() for c in first_line.split(",")}
     return bool(names & {"Voltage", "Current", "Test_Time"})
@@ -34,9 +36,9 @@ def _columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=lambda c: c.split("(")[0].strip())
 
 
-def standardize(path: Path, frame: pd.DataFrame, fmt: str, **attrs) -> pd.DataFrame:
+def _standardize(path: Path, frame: pd.DataFrame, fmt: str, **attrs) -> pd.DataFrame:
     """Arbin columns (bare names, SI units) into the standard table."""
-    from redoxmap.echem.readers import accumulate, boundaries, finish
+    from redoxmap.echem.table import _boundaries, _finish, accumulate
 
     frame = _columns(frame)
     missing = sorted(COLUMNS - set(frame.columns))
@@ -49,7 +51,7 @@ def standardize(path: Path, frame: pd.DataFrame, fmt: str, **attrs) -> pd.DataFr
     if order:  # mdb-export does not always return the rows in the order they were recorded
         frame = frame.sort_values(order, kind="stable")
     num = frame[sorted(COLUMNS)].apply(pd.to_numeric, errors="coerce")
-    new_step = boundaries(num["Cycle_Index"].to_numpy(), num["Step_Index"].to_numpy())
+    new_step = _boundaries(num["Cycle_Index"].to_numpy(), num["Step_Index"].to_numpy())
     columns = {
         "time_s": num["Test_Time"].to_numpy(float),
         "voltage_v": num["Voltage"].to_numpy(float),
@@ -59,16 +61,21 @@ def standardize(path: Path, frame: pd.DataFrame, fmt: str, **attrs) -> pd.DataFr
         "cycle": num["Cycle_Index"].fillna(-1).to_numpy(int),
         "step": num["Step_Index"].fillna(-1).to_numpy(int),
     }
-    return finish(path, columns, frame.drop(columns=sorted(COLUMNS)), "arbin_", fmt, **attrs)
+    return _finish(path, columns, frame.drop(columns=sorted(COLUMNS)), "arbin_", fmt, **attrs)
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """Arbin CSV export (``Test_Time, Current, Voltage, Charge_Capacity, …``, SI units)."""
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Arbin CSV export (``Test_Time, Current, Voltage, Charge_Capacity, …``, SI units). A last line
+    shorter than the others (a cut file) is dropped with a warning."""
+    from redoxmap.echem.integrity import _last_line_cut
+
     try:
         frame = pd.read_csv(path, encoding="latin-1")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise FormatError(f"{path}: Arbin CSV that cannot be parsed ({exc})") from None
-    return standardize(path, frame, "arbin-csv")
+        raise FormatError(f"{path}: Arbin CSV that cannot be parsed ({exc})") from exc
+    if len(frame) > 1 and _last_line_cut(path, ","):
+        frame = frame.iloc[:-1]
+    return _standardize(path, frame, "arbin-csv")
 
 
 def _mdb_export(path: Path, table: str) -> pd.DataFrame:
@@ -78,17 +85,35 @@ def _mdb_export(path: Path, table: str) -> pd.DataFrame:
                           "mdb-export from the Debian/Ubuntu package 'mdbtools' (apt-get install mdbtools; "
                           "brew install mdbtools on macOS), which is not installed")
     result = subprocess.run([exe, str(path), table], capture_output=True, check=False)
+    message = " ".join(result.stderr.decode("latin-1", "replace").split())[:200]
     if result.returncode != 0 or not result.stdout.strip():
-        message = result.stderr.decode("latin-1", "replace").strip()[:200]
         raise FormatError(f"{path}: mdb-export could not read table {table} of this Arbin .res file "
                           f"(truncated or damaged?): {message or 'no output'}")
+    if table == "Channel_Normal_Table" and re.search(r"beyond EOF|page \d+ failed", message):
+        _warn(path, f"mdb-export read table {table} only in part, the database ends early (cut, or copied "
+                    f"while the test was running): {message}", stacklevel=4)
     return pd.read_csv(io.BytesIO(result.stdout), encoding="latin-1")
 
 
-def read_res(path: Path) -> pd.DataFrame:
+def _check_points(path: Path, frame: pd.DataFrame) -> None:
+    """Arbin numbers the points of a test 1, 2, …, N: warn when numbers are missing (lost pages)."""
+    if "Data_Point" not in frame:
+        return
+    tests = frame["Test_ID"] if "Test_ID" in frame else pd.Series(0, index=frame.index)
+    point = pd.to_numeric(frame["Data_Point"], errors="coerce")
+    span = point.groupby(tests).agg(["min", "max", "nunique"])
+    missing = int((span["max"] - span["min"] + 1 - span["nunique"]).sum())
+    if missing > 0:
+        _warn(path, f"{missing} of the data points {int(span['min'].min())}…{int(span['max'].max())} are "
+                    "missing from Channel_Normal_Table (a cut or damaged file)", stacklevel=4)
+
+
+def _read_res(path: Path) -> pd.DataFrame:
     """Arbin ``.res`` database: ``Channel_Normal_Table`` as data, ``Global_Table`` as attrs
-    (``schedule``, ``mass_mg`` when the file states a mass)."""
+    (``schedule``, ``mass_mg`` when the file states a mass). A database that ends early (pages that
+    ``mdb-export`` cannot read, data points missing from the numbering) is read with a warning."""
     frame = _mdb_export(path, "Channel_Normal_Table")
+    _check_points(path, frame)
     attrs = {}
     try:
         info = _mdb_export(path, "Global_Table")
@@ -100,4 +125,4 @@ def read_res(path: Path) -> pd.DataFrame:
                 attrs["mass_mg"] = mass_g * 1e3
     except FormatError:
         pass  # the description is optional; the data table was read
-    return standardize(path, frame, "arbin-res", **attrs)
+    return _standardize(path, frame, "arbin-res", **attrs)

@@ -13,7 +13,7 @@ starts with ``Rec`` (``Rec#  Cyc#  Step  Test (Sec)  Step (Sec)  Amp-hr  Watt-hr
   without sign, so the sign is taken from the state (C → +, D → −).
 
 The ``Amp-hr`` counter restarts with each step; it is made cumulative with
-:func:`redoxmap.echem.readers.accumulate` and split into charge and discharge by the current's sign.
+:func:`redoxmap.echem.table.accumulate` and split into charge and discharge by the current's sign.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _header_index(lines: list[str]) -> int | None:
     return None
 
 
-def looks_like(lines: list[str]) -> bool:
+def _looks_like(lines: list[str]) -> bool:
     """A tab-separated column line starting with ``Rec#``/``Rec`` and holding ``Step``."""
     return _header_index(lines) is not None
 
@@ -74,9 +74,11 @@ def _time_s(path: Path, frame: pd.DataFrame) -> np.ndarray:
     return value * scale
 
 
-def read_maccor(path: Path) -> pd.DataFrame:
-    """MACCOR text or raw export into the standard table (see module doc)."""
-    from redoxmap.echem.readers import accumulate, boundaries, finish
+def _read_maccor(path: Path) -> pd.DataFrame:
+    """MACCOR text or raw export into the standard table (see module doc). A last line shorter than
+    the others (a cut file) is dropped with a warning."""
+    from redoxmap.echem.integrity import _last_line_cut
+    from redoxmap.echem.table import _boundaries, _finish, accumulate
 
     text = path.read_bytes().decode("latin-1")
     lines = text.splitlines()
@@ -86,6 +88,8 @@ def read_maccor(path: Path) -> pd.DataFrame:
     data_lines = [ln for ln in lines[start + 1:] if ln.strip()]
     if not data_lines:
         raise FormatError(f"{path}: MACCOR export without data rows (truncated after the column line)")
+    if len(data_lines) > 1 and _last_line_cut(path, "\t"):
+        data_lines = data_lines[:-1]
     comma = bool(re.search(r"\t-?\d+,\d+\t", data_lines[0])) and not re.search(r"\t-?\d+\.\d+\t",
                                                                                  data_lines[0])
     frame = pd.read_csv(io.StringIO("\n".join([lines[start], *data_lines])), sep="\t",
@@ -109,7 +113,7 @@ def read_maccor(path: Path) -> pd.DataFrame:
     if cap_name is not None:
         counter = pd.to_numeric(frame[cap_name], errors="coerce").to_numpy(float)
         counter = counter * CAPACITY_UNITS_AH[cap_name]
-        new_step = boundaries(*(frame[c].to_numpy() for c in ("Cyc#", "Cycle C", "Step") if c in frame),
+        new_step = _boundaries(*(frame[c].to_numpy() for c in ("Cyc#", "Cycle C", "Step") if c in frame),
                               np.sign(current))
         increment = np.diff(accumulate(counter, new_step), prepend=0.0)
     else:  # no counter: integrate the current
@@ -117,8 +121,9 @@ def read_maccor(path: Path) -> pd.DataFrame:
         increment = np.abs(np.diff(time, prepend=time[:1]) * current) / 3600.0
     cycle_name = _first(frame, ("Cyc#", "Cycle C", "Cycle"))
     step_name = _first(frame, ("Step",))
+    time_s = _time_s(path, frame)
     columns = {
-        "time_s": _time_s(path, frame), "voltage_v": voltage, "current_a": current,
+        "time_s": time_s, "voltage_v": voltage, "current_a": current,
         "charge_capacity_ah": np.cumsum(np.where(current > 0, increment, 0.0)),
         "discharge_capacity_ah": np.cumsum(np.where(current < 0, increment, 0.0)),
         "cycle": pd.to_numeric(frame[cycle_name], errors="coerce").fillna(-1).to_numpy(int)
@@ -129,5 +134,12 @@ def read_maccor(path: Path) -> pd.DataFrame:
     used = [c for c in (current_name, voltage_name, cycle_name, step_name) if c]
     header = " ".join(lines[:start])
     procedure = re.search(r"Procedure:?\s*(\S+)", header)
-    return finish(path, columns, frame.drop(columns=used), "maccor_", "maccor",
-                  procedure=procedure.group(1) if procedure else "")
+    attrs = {"procedure": procedure.group(1) if procedure else ""}
+    clock_name = _first(frame, ("DPt Time", "DPT Time"))
+    if clock_name is not None:
+        clock = pd.to_datetime(frame[clock_name], errors="coerce", format="mixed")
+        ok = clock.notna().to_numpy() & np.isfinite(time_s)
+        if ok.any():
+            first = int(np.argmax(ok))
+            attrs["start_time"] = (clock.iloc[first] - pd.Timedelta(seconds=float(time_s[first]))).isoformat()
+    return _finish(path, columns, frame.drop(columns=used), "maccor_", "maccor", **attrs)

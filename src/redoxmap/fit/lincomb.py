@@ -35,7 +35,7 @@ MAX_REFERENCES = 12
 BLOCK_PIXELS = 1 << 16
 
 
-def design_matrix(refs: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+def _design_matrix(refs: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """Columns to fit (E × n) and which of them are non-negative.
 
     ``lsq``: the K references, unconstrained. ``nnls`` and ``sum1``: the K references, weights ≥ 0
@@ -65,7 +65,7 @@ def _subsets(nonneg: np.ndarray) -> list[np.ndarray]:
     return sets
 
 
-def solve_normal_equations(b: np.ndarray, dd: np.ndarray, gram: np.ndarray,
+def _solve_normal_equations(b: np.ndarray, dd: np.ndarray, gram: np.ndarray,
                            nonneg: np.ndarray, sum_to_one: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares weights (P × n) and residual sum of squares (P) from b = Aᵀd (P × n),
     dd = dᵀd (P) and G = AᵀA, for every pixel at once.
@@ -151,7 +151,7 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
         b = (q_t @ block).T.astype(np.float64) @ r
         dd = np.einsum("ep,ep->p", block, block, dtype=np.float64)
         finite = np.isfinite(dd)
-        w, rss = solve_normal_equations(np.where(finite[:, None], b, 0.0), np.where(finite, dd, 0.0),
+        w, rss = _solve_normal_equations(np.where(finite[:, None], b, 0.0), np.where(finite, dd, 0.0),
                                         gram, nonneg, sum_to_one)
         weights = w[:, :n_ref]
         total = weights.sum(axis=1)
@@ -188,37 +188,65 @@ def _align_refs(stack: xr.DataArray, refs: xr.DataArray) -> np.ndarray:
             f"but the stack at {e_stack.size} ({e_stack.min():g}–{e_stack.max():g} eV); expected "
             "the same energies: load them with load_references(..., energy=stack.energy)"
         )
-    return np.asarray(refs.transpose("component", "energy").values, dtype=np.float64)
+    values = np.asarray(refs.transpose("component", "energy").values, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        k, i = np.argwhere(bad)[0]
+        raise FitError(f"reference {refs['component'].values[k]!s} holds {int(bad.sum())} NaN or inf "
+                       f"value(s), the first at {e_ref[i]:g} eV; expected finite spectra")
+    return values
 
 
 def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
             mask: xr.DataArray | np.ndarray | None = None) -> xr.Dataset:
-    """Fit every pixel's spectrum as a linear combination of the references.
+    """Fit every pixel's spectrum as a linear combination of the references (Wang et al. 2021, Methods,
+    Eqs. 2–3).
+
+    Each pixel's optical density OD(E) = Σ_k μ_k(E) t_k is fitted with weights t_k (OD per unit
+    reference); the fractions are f_k = t_k / Σ_j t_j and the misfit is R = Σ_E (data − fit)² / Σ_E
+    data². All pixels are solved at once from the normal equations, constrained modes by exact
+    active-set enumeration (module doc).
 
     Parameters
     ----------
-    stack : optical density, dims ``(energy, y, x)`` (or any spatial dims after ``energy``),
+    stack : xarray.DataArray
+        Optical density with dims ``(energy, y, x)`` (or any spatial dims after ``energy``, eV),
         NumPy- or dask-backed; dask chunks must hold whole spectra (one chunk along energy).
-    refs : reference spectra ``(component, energy)`` on the stack's energies.
-    mode : ``"lsq"`` unconstrained; ``"nnls"`` non-negative weights; ``"sum1"`` non-negative
-        weights summing to one, nothing else free (Larch's and Athena's LCF default, for spectra
-        normalized to unit edge jump); ``"sum1-scaled"`` fractions on the simplex (Σf = 1, f ≥ 0)
-        times a free thickness scale plus a free constant background.
-    mask : pixels to report statistics over (e.g. the particle); default: the stack's ``valid``
-        pixels where the fitted thickness is positive.
+    refs : xarray.DataArray
+        Reference spectra ``(component, energy)`` on the stack's energies; an optional ``valence``
+        coordinate adds the effective valence Σ f_k v_k.
+    mode : {"lsq", "nnls", "sum1", "sum1-scaled"}
+        ``"lsq"`` unconstrained; ``"nnls"`` non-negative weights; ``"sum1"`` non-negative weights
+        summing to one, nothing else free (Larch's and Athena's LCF default, for spectra normalized
+        to unit edge jump); ``"sum1-scaled"`` fractions on the simplex (Σf = 1, f ≥ 0) times a free
+        thickness scale plus a free constant background.
+    mask : xarray.DataArray or numpy.ndarray, optional
+        Pixels to report statistics over (e.g. the particle), the image's shape; default the
+        stack's ``valid`` pixels where the fitted thickness is positive.
 
     Returns
     -------
-    Dataset with ``weight`` and ``fraction`` ``(component, y, x)``, ``fraction_err`` (1σ, from the
-    residual variance and the design matrix), ``r_factor`` (Eq. 3), ``thickness_od`` (Σ weights;
-    not in ``sum1`` mode, where the weights sum to one by construction), ``background_od``
-    (``sum1-scaled`` only), ``valence`` and ``valence_err`` (when ``refs`` has a ``valence``
-    coordinate), ``fit_status`` (0 fitted; 1 no material, Σw ≤ 0; 2 non-finite spectrum;
-    3 valence outside the standards' range by more than 3σ), ``difference_from_mean`` (fraction
-    minus its mean over the mask), ``mask`` (the given mask, valid pixels with status 0 only),
-    and ``shift_y``/``shift_x`` per energy if the stack was aligned. Fractions, valences and their
-    errors are NaN where the status is not 0, never a made-up number; the counts of rejected
-    pixels inside the given mask are attributes ``pixels_rejected_<reason>``.
+    xarray.Dataset
+        ``weight`` and ``fraction`` ``(component, y, x)``, ``fraction_err`` (1σ, from the residual
+        variance and the design matrix), ``r_factor`` (R), ``residual_variance``, ``thickness_od``
+        (Σ weights; not in ``sum1`` mode), ``background_od`` (``sum1-scaled`` only), ``valence`` and
+        ``valence_err`` (when ``refs`` has a ``valence`` coordinate), ``fit_status`` (0 fitted;
+        1 no material, Σw ≤ 0; 2 non-finite spectrum; 3 valence outside the standards' range by more
+        than 3σ), ``difference_from_mean``, ``mean_fraction``, ``mask`` (the given mask, valid
+        pixels with status 0 only) and ``shift_y``/``shift_x`` per energy if the stack was aligned.
+        Fractions, valences and their errors are NaN where the status is not 0; the counts of
+        rejected pixels inside the mask are attributes ``pixels_rejected_<reason>``.
+
+    Raises
+    ------
+    FitError
+        If ``mode`` is unknown, the stack has no ``energy`` dimension, there are not 1–12
+        references, the references are linearly dependent, or there are no more energies than
+        fitted parameters.
+    EnergyError
+        If the references are not on the stack's energies.
+    MaskError
+        If the mask has the wrong shape or keeps no fitted pixel.
 
     Examples
     --------
@@ -237,7 +265,7 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     if n_ref < 1 or n_ref > MAX_REFERENCES:
         raise FitError(f"{n_ref} references given; expected 1 to {MAX_REFERENCES}")
     ref_values = _align_refs(stack, refs)
-    design, nonneg = design_matrix(ref_values, mode)
+    design, nonneg = _design_matrix(ref_values, mode)
     if np.linalg.matrix_rank(design) < design.shape[1]:
         raise FitError("the references are linearly dependent (or one is constant in sum1-scaled "
                        "mode); expected independent spectra")

@@ -11,7 +11,7 @@ import xarray as xr
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import read_energy_list
-from redoxmap.io.raw import RawStack
+from redoxmap.io.raw import RawStack, average_repeats
 
 #: A floating-point stack whose 99th percentile is at most this is taken to be transmission I/I0.
 TRANSMISSION_MAX = 1.5
@@ -27,7 +27,7 @@ def _read_pages(path: Path, what: str) -> np.ndarray:
     return np.asarray(pages)
 
 
-def looks_like_transmission(pages: np.ndarray) -> bool:
+def _looks_like_transmission(pages: np.ndarray) -> bool:
     """True for a float stack with values in (0, ~1]: already I/I0, not counts."""
     if not np.issubdtype(pages.dtype, np.floating):
         return False
@@ -36,10 +36,38 @@ def looks_like_transmission(pages: np.ndarray) -> bool:
 
 def read_tiff(path: str | Path, energies: str | Path, flats: str | Path | None = None,
               darks: str | Path | None = None, transmission: bool | None = None) -> RawStack:
-    """Read a multi-page TIFF (pages = energies) and its energy list (eV or keV).
+    """Read a multi-page TIFF (one page per energy) and its energy list (eV or keV).
 
-    ``transmission=None`` recognises a stack of I/I0 (floats up to ~1) from raw counts; raw
-    counts need ``flats`` (a single image, repeats, or one page per energy).
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TIFF stack.
+    energies : str or pathlib.Path
+        Energy list file, one energy per page (:func:`read_energy_list`).
+    flats, darks : str or pathlib.Path, optional
+        TIFFs of the flat and dark: a single image, repeats, or one page per energy.
+    transmission : bool, optional
+        The pages hold I/I0; None recognises it (floats up to ~1).
+
+    Returns
+    -------
+    RawStack
+        Counts ``(energy, y, x)`` with energies in eV, flats and darks.
+
+    Raises
+    ------
+    FormatError
+        If the TIFF is not 3D, the energies do not match the pages, raw counts come without flats,
+        or flats/darks do not match the images.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_tiff(demo_raw_stack(shape=(16, 16)), folder / "s.tif", folder / "energies.txt")
+    >>> read_tiff(folder / "s.tif", folder / "energies.txt", flats=folder / "s_flats.tif").counts.shape
+    (121, 16, 16)
     """
     path = Path(path)
     pages = _read_pages(path, "stack")
@@ -52,7 +80,7 @@ def read_tiff(path: str | Path, energies: str | Path, flats: str | Path | None =
             "expected one energy per page"
         )
     if transmission is None:
-        transmission = looks_like_transmission(pages) and flats is None
+        transmission = _looks_like_transmission(pages) and flats is None
     if not transmission and flats is None:
         raise FormatError(
             f"{path}: the pages hold raw counts (max {pages.max():g}), so flat-field images are "
@@ -63,8 +91,8 @@ def read_tiff(path: str | Path, energies: str | Path, flats: str | Path | None =
     counts["energy"].attrs["units"] = "eV"
     return RawStack(
         counts=counts,
-        flats=_frames(flats, "flat-field", pages.shape, energy_ev.size),
-        darks=_frames(darks, "dark", pages.shape, energy_ev.size),
+        flats=_frames(flats, "flat-field images", pages.shape, energy_ev.size),
+        darks=_frames(darks, "dark images", pages.shape, energy_ev.size),
         counts_are_transmission=transmission,
         notes=[note] if note else [],
     )
@@ -84,13 +112,23 @@ def _frames(path: str | Path | None, what: str, shape: tuple[int, ...],
     if data.ndim == 3 and data.shape[0] == n_energy and n_energy > 1:
         return xr.DataArray(data, dims=("energy", "y", "x"))
     if data.ndim == 3:
-        data = data.mean(axis=0)
+        data = average_repeats(data, n_energy, what, str(path))
     return xr.DataArray(data, dims=("y", "x"))
 
 
 def write_tiff(raw: RawStack, path: str | Path, energies_path: str | Path) -> None:
     """Write counts as a multi-page TIFF, the energy list as text, and flats/darks beside them
-    (``<stem>_flats.tif``, ``<stem>_darks.tif``)."""
+    (``<stem>_flats.tif``, ``<stem>_darks.tif``).
+
+    Parameters
+    ----------
+    raw : RawStack
+        Counts, flats and darks.
+    path : str or pathlib.Path
+        The TIFF to write.
+    energies_path : str or pathlib.Path
+        The energy list to write (eV).
+    """
     path = Path(path)
     with atomic_output(path, overwrite=True) as tmp:
         tifffile.imwrite(tmp, np.asarray(raw.counts.values))

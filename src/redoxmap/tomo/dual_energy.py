@@ -40,7 +40,7 @@ def matrix_slope(formula: str, element: str, below_ev: float, above_ev: float) -
     return float(change / below)
 
 
-def edge_difference(above: xr.DataArray, below: xr.DataArray, element: str, below_ev: float,
+def edge_difference(*, below: xr.DataArray, above: xr.DataArray, element: str, below_ev: float,
                     above_ev: float, formula: str | None = None) -> xr.DataArray:
     """The element's share of the attenuation: above − below − Δ_matrix, for volumes (μ per voxel)
     or for −ln projections alike (the projection is linear, so subtracting before or after
@@ -75,12 +75,14 @@ def density_from_difference(difference: xr.DataArray, element: str, below_ev: fl
     return out
 
 
-def element_density(mu_above: xr.DataArray, mu_below: xr.DataArray, element: str, below_ev: float,
+def element_density(*, below: xr.DataArray, above: xr.DataArray, element: str, below_ev: float,
                     above_ev: float, voxel_size_nm: float, formula: str | None = None) -> xr.DataArray:
     """Partial density (g/cm³) of ``element``: (μ_above − μ_below − Δμ_matrix) / (voxel · Δ(μ/ρ)),
     from volumes in attenuation per voxel (as :func:`reconstruct` returns); see
-    :func:`edge_difference` for Δμ_matrix and ``formula``."""
-    difference = edge_difference(mu_above, mu_below, element, below_ev, above_ev, formula)
+    :func:`edge_difference` for Δμ_matrix and ``formula``. Arguments are keywords: below-edge
+    volume and energy, above-edge volume and energy, so they cannot be swapped by position."""
+    difference = edge_difference(below=below, above=above, element=element, below_ev=below_ev,
+                                 above_ev=above_ev, formula=formula)
     return density_from_difference(difference, element, below_ev, above_ev, voxel_size_nm)
 
 

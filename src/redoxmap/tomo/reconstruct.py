@@ -41,7 +41,7 @@ METHODS = ("gridrec", "fbp", "sirt", "cgls", "sirt-tv", "tv")
 ITERATIVE = ("sirt", "cgls", "sirt-tv", "tv")
 
 #: Default ``tv_weight`` per method when none is given.
-DEFAULT_TV_WEIGHT = {"sirt-tv": 0.0, "tv": 0.5}
+DEFAULT_TV_WEIGHT = {"sirt-tv": 0.005, "tv": 0.5}
 
 
 def _check(projections: xr.DataArray) -> None:

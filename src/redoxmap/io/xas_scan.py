@@ -1,0 +1,68 @@
+"""One bulk XAS scan as the readers of :mod:`redoxmap.io.xas_series` return it, and the header times
+they look for.
+
+A scan's *time* is when its acquisition started; ``time_offset_s`` is the time from that start to
+the moment the scan stands for (the middle of the scan, or of the scans averaged into it) where the
+file says so: half of ``Scan.end_time`` − ``Scan.start_time`` in XDI, SOLEIL's ``Time from start``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: Header keys that state a scan's start time: XDI ``Scan.start_time``, SOLEIL ``Time at start``,
+#: SPEC ``#D``, and the common ``Start time``/``start_time``/``Scan time``/``date``.
+TIME_KEY = re.compile(r"^(?:(?:Scan\.start_time|Time at start|Start[ _]time|Scan time|Date)\s*[=:]\s*|D\s+)",
+                      re.IGNORECASE)
+#: SOLEIL's extranormal: seconds from the scan's start to the mean time of the averaged scans.
+OFFSET_KEY = re.compile(r"^Time from start \(seconds\)\s*=\s*([-+0-9.eE]+)", re.IGNORECASE)
+
+
+@dataclass
+class XasScan:
+    """Energy (eV, increasing), μ(E), a label, and what the file says about when it was measured."""
+
+    energy_ev: np.ndarray
+    mu: np.ndarray
+    label: str
+    source: str
+    fmt: str
+    start_time: pd.Timestamp | None = None
+    time_offset_s: float = float("nan")
+    normalized: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_time(text: str) -> pd.Timestamp | None:
+    """A date and time from header text (ISO 8601, SPEC's ``Thu Mar 16 14:48:54 2002`` …), as a
+    wall-clock time (a time zone, if stated, is dropped), or None.
+
+    >>> str(parse_time("2022-07-26 23:01:58.055"))
+    '2022-07-26 23:01:58.055000'
+    >>> parse_time("not a time") is None
+    True
+    """
+    text = text.strip().strip("'\"")
+    if not text or not re.search(r"\d{1,2}:\d{2}", text):
+        return None
+    stamp = pd.to_datetime(text, errors="coerce", format="mixed")
+    if stamp is None or pd.isna(stamp):
+        return None
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
+def header_time(lines: list[str]) -> tuple[pd.Timestamp | None, float]:
+    """Start time and time offset (s, NaN if not stated) from header lines (``#``, ``!`` or ``;``
+    comment marks are ignored)."""
+    start, offset = None, float("nan")
+    for line in lines:
+        body = line.lstrip("#!; \t")
+        if start is None and (match := TIME_KEY.match(body)):
+            start = parse_time(body[match.end():])
+        elif match := OFFSET_KEY.match(body):
+            offset = float(match.group(1))
+    return start, offset

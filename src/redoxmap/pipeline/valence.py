@@ -1,0 +1,109 @@
+"""Oxidation-state mapping (Csernica et al., Nat. Energy 6, 642 (2021); Liu et al., Nat.
+Nanotechnol. (2024), Methods): read (I0 for scanning microscopes) → optical density → optional
+drift alignment → valence map from standards of known valence → maps file and report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from redoxmap.fit.valence import valence_inputs, valence_map
+from redoxmap.io.writers import write_dataset
+from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
+from redoxmap.preprocess.align import align_stack
+from redoxmap.preprocess.stacks import open_stack
+from redoxmap.spectra.library import load_library
+
+__all__ = ["ValenceConfig", "run_valence"]
+
+
+class ValenceConfig(JobConfig):
+    """Settings of an oxidation-state mapping run; each is a ``redoxmap valence`` option.
+
+    ``mode`` and ``normalize`` default to ``"auto"``: normalized spectra fitted with ``sum1``
+    (Larch/Athena) for hard-X-ray scans, the optical density fitted with ``sum1-scaled`` for short
+    soft-X-ray scans, as measured in :func:`redoxmap.fit.valence_map`.
+    """
+
+    stack: Path
+    library: Path
+    mode: Literal["auto", "lsq", "nnls", "sum1", "sum1-scaled"] = "auto"
+    normalize: bool | Literal["auto"] = "auto"
+    standards: Literal["own", "shared"] = "own"
+    energies: Path | None = None
+    i0: Path | None = None
+    i0_fraction: float = Field(0.05, gt=0, lt=1)
+    min_ev: float | None = None
+    max_ev: float | None = None
+    align: bool = True
+    max_shift_px: float = Field(10.0, gt=0)
+    pixel_size_nm: float | None = Field(None, gt=0)
+
+    INPUTS: ClassVar[tuple[str, ...]] = ("stack", "library", "energies", "i0")
+    ARGUMENTS: ClassVar[tuple[str, ...]] = ("stack",)
+    OUTPUT_SUFFIXES: ClassVar[tuple[str, ...]] = (".nc", ".zarr")
+
+
+def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobResult:
+    """Run the valence job.
+
+    Parameters
+    ----------
+    config : the settings.
+    progress : called as ``progress(stage, done, total)``.
+
+    Returns
+    -------
+    A :class:`JobResult` whose ``values`` hold ``maps``, ``stack`` (optical density) and
+    ``library``; ``written`` lists the maps file and report.
+    """
+    def report(stage: str, done: int = 1, total: int = 1) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    report("read", 0)
+    stack = open_stack(config.stack, energies=config.energies, i0_spectrum=config.i0,
+                       i0_fraction=config.i0_fraction)
+    if config.pixel_size_nm is not None:
+        stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
+    report("read")
+    if config.align:
+        stack = align_stack(stack, max_shift_px=config.max_shift_px,
+                            progress=lambda done, total: report("align", done, total))
+    library = load_library(config.library)
+    window = None if config.min_ev is None or config.max_ev is None else (config.min_ev, config.max_ev)
+    report("fit", 0)
+    maps = valence_map(stack, library, mode=config.mode, window_ev=window, normalize=config.normalize,
+                       standards=config.standards).compute()
+    report("fit")
+    maps.attrs["job"] = config.record("valence")  # to fit one pixel again (pipeline.refit)
+    if config.align:  # the drift correction of every energy read (normalization uses them all)
+        shifts = {name: stack[name].reset_coords(drop=True).assign_attrs(maps[name].attrs)
+                  for name in ("shift_y", "shift_x")}
+        maps = maps.drop_dims("energy").assign(shifts)
+    written = []
+    if config.output is not None:
+        written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
+    if config.report is not None:
+        from redoxmap.report import write_report
+
+        fitted, refs, _ = valence_inputs(stack, library, window, bool(maps.attrs["normalized"]),
+                                         config.standards)
+        written.append(write_report(maps, config.report, stack=fitted, refs=refs,
+                                    settings=config.settings(), maps_file=config.output))
+    return JobResult(title=f"valence ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} valid pixels",
+                     summary=valence_summary(maps), written=written,
+                     values={"maps": maps, "stack": stack, "library": library})
+
+
+def valence_summary(maps) -> list[tuple[str, str]]:
+    """Rows for people: mean valence of the valid pixels, median 1σ, mean R, rejected pixels."""
+    mask = maps["mask"]
+    rows = [("mean valence of valid pixels", f"{float(maps.valence.where(mask).mean()):.3f}"),
+            ("median 1σ error", f"{float(maps.valence_err.where(mask).median()):.3f}"),
+            ("mean R", f"{float(maps.r_factor.where(mask).mean()):.2e}")]
+    rows += [(f"rejected: {key.removeprefix('pixels_rejected_').replace('_', ' ')}", str(value))
+             for key, value in maps.attrs.items() if key.startswith("pixels_rejected_") and value]
+    return rows
