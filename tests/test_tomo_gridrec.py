@@ -9,7 +9,7 @@ from skimage.data import shepp_logan_phantom
 from skimage.transform import iradon, radon, resize
 
 from redoxmap.errors import FitError
-from redoxmap.tomo.gridrec import FILTERS, filter_response, gridrec_block
+from redoxmap.tomo.gridrec import FILTERS, _gridrec_block, filter_response
 from redoxmap.tomo.reconstruct import reconstruct
 
 N = 256
@@ -43,8 +43,8 @@ def test_gridrec_is_as_accurate_as_iradon(phantom, sinogram):
     noise-free ≤ 0.95× (measured 0.82×: band-limited instead of linear interpolation between
     detector samples)."""
     theirs = [iradon(sino.T, ANGLES, filter_name="ramp", circle=True) for sino in sinogram]
-    ours = gridrec_block(np.stack(sinogram, axis=1), ANGLES)
-    ramp = gridrec_block(np.stack(sinogram, axis=1), ANGLES, filter_name="ramp")
+    ours = _gridrec_block(np.stack(sinogram, axis=1), ANGLES)
+    ramp = _gridrec_block(np.stack(sinogram, axis=1), ANGLES, filter_name="ramp")
     error = {name: [rmse_in_disc(v, phantom) for v in volumes]
              for name, volumes in (("iradon", theirs), ("linear", ours), ("ramp", ramp))}
     assert error["linear"][0] <= 1.1 * error["iradon"][0]
@@ -61,11 +61,11 @@ def test_rotation_centre_offset_is_a_phase_ramp(phantom, sinogram):
     slice's RMS), without it it does not (measured 45 %)."""
     smooth = ndimage.gaussian_filter1d(sinogram[0], 1.5, axis=1)
     moved = ndimage.shift(smooth, (0, 2.3), order=3, mode="constant")
-    centred = gridrec_block(smooth[:, None, :], ANGLES)[0]
+    centred = _gridrec_block(smooth[:, None, :], ANGLES)[0]
     scale = rmse_in_disc(centred, 0.0)
-    offset = gridrec_block(moved[:, None, :], ANGLES, center_px=N // 2 + 2.3)[0]
+    offset = _gridrec_block(moved[:, None, :], ANGLES, center_px=N // 2 + 2.3)[0]
     assert rmse_in_disc(offset, centred) <= 0.01 * scale
-    unaware = gridrec_block(moved[:, None, :], ANGLES)[0]
+    unaware = _gridrec_block(moved[:, None, :], ANGLES)[0]
     assert rmse_in_disc(unaware, centred) >= 0.2 * scale
 
 
@@ -74,9 +74,9 @@ def test_two_slices_per_transform_do_not_mix(sinogram):
     reconstructed on its own."""
     clean, noisy = sinogram
     block = np.stack([clean, noisy, clean[:, ::-1]], axis=1)
-    together = gridrec_block(block, ANGLES, center_px=127.6)
+    together = _gridrec_block(block, ANGLES, center_px=127.6)
     for k in range(3):
-        alone = gridrec_block(block[:, k:k + 1], ANGLES, center_px=127.6)[0]
+        alone = _gridrec_block(block[:, k:k + 1], ANGLES, center_px=127.6)[0]
         np.testing.assert_allclose(together[k], alone, atol=1e-5 * float(np.abs(alone).max()))
 
 
@@ -88,14 +88,14 @@ def test_filters_keep_the_mean_and_smooth_the_noise(phantom, sinogram):
     clean, noisy = sinogram
     noise = {}
     for name in FILTERS:
-        volume = gridrec_block(np.stack([clean, noisy], axis=1), ANGLES, filter_name=name)
+        volume = _gridrec_block(np.stack([clean, noisy], axis=1), ANGLES, filter_name=name)
         assert volume[0].mean() == pytest.approx(phantom.mean(), rel=0.02)
         noise[name] = float(np.std(volume[1] - volume[0]))
     assert noise["ramp"] > noise["shepp-logan"] > noise["linear"] > noise["cosine"] > noise["hann"]
     assert noise["parzen"] < noise["linear"]
     assert noise["shepp-logan"] / noise["ramp"] == pytest.approx(0.78, abs=0.05)
     assert noise["linear"] / noise["ramp"] == pytest.approx(0.63, abs=0.05)
-    half = gridrec_block(np.stack([clean, noisy], axis=1), ANGLES, filter_name="ramp", cutoff=0.5)
+    half = _gridrec_block(np.stack([clean, noisy], axis=1), ANGLES, filter_name="ramp", cutoff=0.5)
     assert float(np.std(half[1] - half[0])) < 0.5 * noise["ramp"]
     response = filter_response(64, "hann", cutoff=0.5)
     assert response[np.abs(np.fft.fftfreq(64)) > 0.25].max() == 0

@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from redoxmap.errors import FitError
-from redoxmap.tomo.iterative import iterative_block, make_projector
+from redoxmap.tomo.iterative import _iterative_block, make_projector
 from redoxmap.tomo.projector import SparseRadon
 from redoxmap.tomo.radon import FourierRadon
 from redoxmap.tomo.reconstruct import reconstruct
@@ -63,7 +63,7 @@ def test_iterative_methods_agree_across_projectors(method):
     away = (r <= 9.5) | ((r >= 12.5) & (r <= 14.5))
     error = {}
     for projector in ("sparse", "fourier"):
-        volume = iterative_block(block, angles, None, method, 150, 0.01, projector=projector)
+        volume = _iterative_block(block, angles, None, method, 150, 0.01, projector=projector)
         error[projector] = float(np.abs(volume - truth)[:, away].mean()) / 0.02
     assert error["fourier"] <= 0.05
     assert error["fourier"] <= 1.5 * error["sparse"]

@@ -406,7 +406,8 @@ def tomo_recon(
     _run(run_tomo_recon, TomoReconConfig(
         projections=projections, output=output, report=report, overwrite=overwrite,
         voxel_size_nm=voxel_size_nm, **chosen, center_px=center_px, align_jitter=align_jitter,
-        iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk, energy_ev=energy_ev))
+        iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk,
+        energy_ev=energy_ev))
 
 
 @tomo_app.command("dual-energy")

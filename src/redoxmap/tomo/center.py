@@ -19,7 +19,7 @@ import xarray as xr
 from skimage.registration import phase_cross_correlation
 
 from redoxmap.errors import FitError
-from redoxmap.tomo.reconstruct import fbp_block
+from redoxmap.tomo.reconstruct import _fbp_block
 
 
 def _opposing_pair(angles: np.ndarray, tolerance_deg: float = 0.25) -> tuple[int, int] | None:
@@ -59,7 +59,7 @@ def center_from_entropy(projections: xr.DataArray, search_px: float = 10.0, n_sl
     block = data[:, rows, :]
 
     def score(center: float) -> float:
-        return sum(_entropy(vol) for vol in fbp_block(block, angles, center))
+        return sum(_entropy(vol) for vol in _fbp_block(block, angles, center))
 
     coarse = np.arange(n_x // 2 - search_px, n_x // 2 + search_px + 0.5, 1.0)
     best = coarse[int(np.argmin([score(c) for c in coarse]))]

@@ -26,8 +26,9 @@ import numpy as np
 import scipy.fft
 
 from redoxmap.errors import FitError
-from redoxmap.tomo.radon import FourierRadon, padded_length
+from redoxmap.tomo.radon import FourierRadon, _padded_length
 
+#: Filters of :func:`filter_response` (and of ``reconstruct(method="gridrec")``).
 FILTERS = ("ramp", "linear", "shepp-logan", "cosine", "hann", "parzen")
 
 
@@ -46,7 +47,7 @@ def _window(name: str, u: np.ndarray) -> np.ndarray:
     return np.where(u <= 0.5, 1 - 6 * u**2 + 6 * u**3, 2 * (1 - u) ** 3)  # parzen
 
 
-def check_filter(filter_name: str, cutoff: float) -> None:
+def _check_filter(filter_name: str, cutoff: float) -> None:
     """Raise :class:`~redoxmap.errors.FitError` unless ``filter_name`` is one of :data:`FILTERS` and
     0 < ``cutoff`` ≤ 1."""
     if filter_name not in FILTERS:
@@ -57,24 +58,51 @@ def check_filter(filter_name: str, cutoff: float) -> None:
 
 
 def filter_response(m: int, filter_name: str = "ramp", cutoff: float = 1.0) -> np.ndarray:
-    """Filter H(f) on the length-``m`` FFT grid (numpy order), f in cycles per detector pixel.
+    """Filter H(f) of filtered back-projection on the length-``m`` FFT grid (numpy order).
 
     The ramp is the transform of the band-limited ramp's samples, h(0) = 1/4, h(n) = −1/(π n)² for
-    odd n, 0 for even n (Kak & Slaney 1988, ch. 3, Eq. 61): unlike |f| sampled directly, it keeps
-    the mean of the slice right after zero padding. It is multiplied by a window of
-    u = |f| / (cutoff · ½) — ``"linear"`` sinc²(u/2), ``"shepp-logan"`` sinc(u/2), ``"cosine"``
-    cos(πu/2), ``"hann"`` ½(1 + cos πu), ``"parzen"`` 1 − 6u² + 6u³ (u ≤ ½), 2(1 − u)³ (u > ½) —
-    and is zero above the cutoff (a fraction of the Nyquist frequency, 0 < cutoff ≤ 1).
-    ``"linear"`` is the mean response of linear interpolation between detector samples, sinc²(f)
-    (the transform of a one-pixel triangle), which scikit-image's ``iradon`` applies implicitly:
-    with it gridrec has ``iradon``'s resolution and a little less noise (linear interpolation
-    at a random sub-pixel position passes the noise power (2 + cos 2πf)/3 ≥ sinc⁴(f)).
+    odd n, 0 for even n (Kak & Slaney, *Principles of Computerized Tomographic Imaging*, IEEE Press
+    1988, ch. 3, Eq. 61): unlike |f| sampled directly, it keeps the mean of the slice right after
+    zero padding. It is multiplied by a window of u = |f| / (cutoff · ½):
 
+    - ``"ramp"``: 1
+    - ``"linear"``: sinc²(u/2), the mean response of linear interpolation between detector samples
+      (the transform of a one-pixel triangle), which scikit-image's ``iradon`` applies implicitly:
+      with it gridrec has ``iradon``'s resolution and a little less noise (linear interpolation at a
+      random sub-pixel position passes the noise power (2 + cos 2πf)/3 ≥ sinc⁴(f))
+    - ``"shepp-logan"``: sinc(u/2)
+    - ``"cosine"``: cos(πu/2)
+    - ``"hann"``: ½(1 + cos πu)
+    - ``"parzen"``: 1 − 6u² + 6u³ for u ≤ ½, 2(1 − u)³ above
+
+    and is zero above the cutoff.
+
+    Parameters
+    ----------
+    m : int
+        Length of the (zero-padded) projection's FFT.
+    filter_name : str
+        One of :data:`FILTERS`.
+    cutoff : float
+        Highest frequency passed, as a fraction of the Nyquist frequency (0 < cutoff ≤ 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        H at the frequencies ``scipy.fft.fftfreq(m)`` (cycles per detector pixel), float64.
+
+    Raises
+    ------
+    FitError
+        If ``filter_name`` is not one of :data:`FILTERS` or ``cutoff`` is outside (0, 1].
+
+    Examples
+    --------
     >>> h = filter_response(8)
     >>> [round(float(v), 3) for v in h[:5]]
     [0.025, 0.123, 0.25, 0.377, 0.475]
     """
-    check_filter(filter_name, cutoff)
+    _check_filter(filter_name, cutoff)
     n = scipy.fft.fftfreq(m, 1.0 / m)
     h = np.zeros(m)
     h[0] = 0.25
@@ -85,8 +113,8 @@ def filter_response(m: int, filter_name: str = "ramp", cutoff: float = 1.0) -> n
     return np.where(u <= 1, ramp * _window(filter_name, np.minimum(u, 1)), 0.0)
 
 
-def gridrec_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None = None,
-                  filter_name: str = "linear", cutoff: float = 1.0, threads: int = 1) -> np.ndarray:
+def _gridrec_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None = None,
+                   filter_name: str = "linear", cutoff: float = 1.0, threads: int = 1) -> np.ndarray:
     """Filtered back-projection of projections ``(angle, z, det)`` → slices ``(z, det, det)``:
 
         f = (π / n_angle) Aᵀ F⁻¹[H · F p]
@@ -100,12 +128,12 @@ def gridrec_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | 
 
     >>> angles = np.linspace(0, 180, 90, endpoint=False)
     >>> sino = np.tile(2 * np.sqrt(np.clip(64 - (np.arange(32) - 16.0) ** 2, 0, None)), (90, 2, 1))
-    >>> disc = gridrec_block(sino, angles)  # a disc of radius 8, attenuation 1 per pixel
+    >>> disc = _gridrec_block(sino, angles)  # a disc of radius 8, attenuation 1 per pixel
     >>> round(float(disc[0, 16, 16]), 1), round(float(disc[1, 16, 12]), 1)
     (1.0, 1.0)
     """
     n_angle, _, n_det = block.shape
-    weights = filter_response(padded_length(n_det), filter_name, cutoff) * (np.pi / n_angle)
+    weights = filter_response(_padded_length(n_det), filter_name, cutoff) * (np.pi / n_angle)
     rows, cols = np.indices((n_det, n_det)) - n_det // 2
     op = FourierRadon(n_det, angles_deg, n_det, center_px, mask=rows**2 + cols**2 <= (n_det // 2) ** 2,
                       threads=threads)  # iradon's circle

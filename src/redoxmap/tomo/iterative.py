@@ -18,8 +18,9 @@ from skimage.restoration import denoise_tv_chambolle
 
 from redoxmap.errors import FitError
 from redoxmap.tomo.projector import SparseRadon
-from redoxmap.tomo.radon import FourierRadon, padded_length
+from redoxmap.tomo.radon import FourierRadon, _padded_length
 
+#: Projector choices of :func:`make_projector` (and of ``reconstruct(projector=...)``).
 PROJECTORS = ("auto", "sparse", "fourier")
 
 #: ``projector="auto"`` uses the sparse matrix while its non-zeros (2 per angle and pixel in the
@@ -36,9 +37,48 @@ SPARSE_MAX_NONZEROS = 50_000_000
 
 def make_projector(kind: str, n: int, angles_deg: np.ndarray, center_px: float | None = None,
                    mask: np.ndarray | None = None, threads: int = 1) -> SparseRadon | FourierRadon:
-    """The projector pair for ``n`` × ``n`` slices seen by ``n`` detector bins at ``angles_deg``, for
-    the pixels in the inscribed circle and ``mask``: ``"sparse"``, ``"fourier"`` or ``"auto"``
-    (sparse while it is the faster, :data:`SPARSE_SPEEDUP`)."""
+    """The projector pair (A, Aᵀ) for ``n`` × ``n`` slices seen by ``n`` detector bins.
+
+    ``"auto"`` takes the sparse matrix while its non-zeros (2 per angle and pixel in the inscribed
+    circle and ``mask``) are at most :data:`SPARSE_SPEEDUP` × (n² + m · n_angle), the Fourier
+    projector's work per slice (m the padded detector length), and at most
+    :data:`SPARSE_MAX_NONZEROS`; beyond that the matrix-free Fourier projector, whose memory is
+    the slab and a few copies of it.
+
+    Parameters
+    ----------
+    kind : str
+        ``"auto"``, ``"sparse"`` (:class:`redoxmap.tomo.projector.SparseRadon`) or ``"fourier"``
+        (:class:`redoxmap.tomo.radon.FourierRadon`).
+    n : int
+        Slice size (px), also the number of detector bins.
+    angles_deg : numpy.ndarray
+        Projection angles in degrees.
+    center_px : float, optional
+        Detector position of the rotation axis (px); default ``n // 2``.
+    mask : numpy.ndarray, optional
+        ``(n, n)`` boolean image of the pixels in the model (a support), besides the circle.
+    threads : int
+        Threads of the Fourier projector's transforms.
+
+    Returns
+    -------
+    SparseRadon or FourierRadon
+        An object with ``forward(slices) -> sinograms``, ``adjoint(sinograms) -> slices``, ``mask``
+        and ``ray_floor``.
+
+    Raises
+    ------
+    FitError
+        If ``kind`` is not one of :data:`PROJECTORS`.
+
+    Examples
+    --------
+    >>> type(make_projector("auto", 48, np.arange(-65.0, 65.5, 1.0))).__name__
+    'SparseRadon'
+    >>> type(make_projector("auto", 512, np.linspace(0, 180, 720, endpoint=False))).__name__
+    'FourierRadon'
+    """
     if kind not in PROJECTORS:
         raise FitError(f"projector {kind!r} is not one of {', '.join(PROJECTORS)}")
     if kind == "auto":
@@ -47,7 +87,7 @@ def make_projector(kind: str, n: int, angles_deg: np.ndarray, center_px: float |
         if mask is not None:
             pixels &= np.asarray(mask, bool)
         nonzeros = 2 * np.size(angles_deg) * int(pixels.sum())
-        fourier_work = n * n + padded_length(n) * np.size(angles_deg)
+        fourier_work = n * n + _padded_length(n) * np.size(angles_deg)
         small = nonzeros <= min(SPARSE_SPEEDUP * fourier_work, SPARSE_MAX_NONZEROS)
         kind = "sparse" if small else "fourier"
     if kind == "sparse":
@@ -83,7 +123,7 @@ def _gradient_adjoint(field: np.ndarray) -> np.ndarray:
     return out
 
 
-def tv_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None = None,
+def _tv_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None = None,
              iterations: int = 250, tv_weight: float = 0.5, support: np.ndarray | None = None,
              callback: Callable[[int], None] | None = None, projector: str = "auto",
              threads: int = 1) -> np.ndarray:
@@ -116,7 +156,7 @@ def tv_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None 
 
     >>> angles = np.arange(-65.0, 65.5, 1.0)
     >>> sino = np.tile(2 * np.sqrt(np.clip(64 - (np.arange(32) - 16.0) ** 2, 0, None)), (131, 2, 1))
-    >>> disc = tv_block(sino.astype(np.float32), angles, iterations=250)  # a disc of radius 8, μ = 1
+    >>> disc = _tv_block(sino.astype(np.float32), angles, iterations=250)  # a disc of radius 8, μ = 1
     >>> round(float(disc[0, 16, 16]), 1)
     1.0
     """
@@ -157,7 +197,7 @@ def tv_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None 
     return x
 
 
-def iterative_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None, method: str,
+def _iterative_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float | None, method: str,
                     iterations: int, tv_weight: float, callback: Callable[[int], None] | None = None,
                     support: np.ndarray | None = None, projector: str = "auto",
                     threads: int = 1) -> np.ndarray:
@@ -170,10 +210,10 @@ def iterative_block(block: np.ndarray, angles_deg: np.ndarray, center_px: float 
     - CGLS: conjugate gradients on the normal equations AᵀA x = Aᵀ b per slice (Björck,
       *Numerical Methods for Least Squares Problems*, SIAM 1996, § 7.4); negative voxels are
       clipped at the end.
-    - TV: :func:`tv_block`.
+    - TV: :func:`_tv_block`.
     """
     if method == "tv":
-        return tv_block(block, angles_deg, center_px, iterations, tv_weight, support, callback, projector,
+        return _tv_block(block, angles_deg, center_px, iterations, tv_weight, support, callback, projector,
                         threads)
     n_angle, n_z, n_det = block.shape
     op = make_projector(projector, n_det, angles_deg, center_px, threads=threads)

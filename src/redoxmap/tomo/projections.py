@@ -10,6 +10,7 @@ from skimage.registration import phase_cross_correlation
 
 from redoxmap.errors import FitError
 from redoxmap.history import with_history
+from redoxmap.preprocess.align import shift_images
 
 #: h·c in eV·nm (CODATA 2018).
 HC_EV_NM = 1239.841984
@@ -68,7 +69,7 @@ def register_energies(reference: xr.DataArray, moving: xr.DataArray, upsample: i
     b = moving.transpose("angle", "y", "x").sum("angle").values
     shift, _, _ = phase_cross_correlation(a, b, upsample_factor=upsample, normalization=None)
     data = moving.transpose("angle", "y", "x").values
-    moved = np.stack([ndimage.shift(p, shift, order=3, mode="nearest") for p in data])
+    moved = shift_images(data, shift)
     out = moving.transpose("angle", "y", "x").copy(data=moved)
     out.attrs = with_history(moving.attrs, "register_energies", shift_px=[float(s) for s in shift])
     out.attrs["registration_shift_px"] = [float(s) for s in shift]

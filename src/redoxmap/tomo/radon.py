@@ -37,7 +37,7 @@ UPSAMPFAC = 1.25
 BATCH_VALUES = 8_000_000
 
 
-def padded_length(n_det: int) -> int:
+def _padded_length(n_det: int) -> int:
     """Odd FFT length m > 2 n_det with small prime factors: the zero padding that keeps a filtered
     or band-limited projection from wrapping onto itself."""
     m = scipy.fft.next_fast_len(2 * n_det + 1)
@@ -47,12 +47,30 @@ def padded_length(n_det: int) -> int:
 
 
 class FourierRadon:
-    """Projector ``forward`` (slices → sinograms) and its transpose ``adjoint`` for ``n`` × ``n``
-    slices seen by ``n_det`` detector bins at ``angles_deg``, the rotation axis at detector position
-    ``center_px`` (default ``n_det // 2``). Pixels outside the inscribed circle (or outside
-    ``mask``, an (n, n) boolean image) are not part of the model: ``forward`` ignores them and
-    ``adjoint`` returns zero there. ``threads`` is passed to FINUFFT and the FFTs.
+    """Matrix-free parallel-beam projector A (slices → sinograms) and its transpose Aᵀ, through the
+    Fourier-slice theorem and a pair of non-uniform FFTs (equations in the module docstring).
 
+    Pixels outside the inscribed circle (or outside ``mask``) are not part of the model:
+    :meth:`forward` ignores them and :meth:`adjoint` returns zero there. Memory is the slab and a
+    few copies of it; a slice costs O(n² log n + m · n_angle) per product.
+
+    Parameters
+    ----------
+    n : int
+        Slices are ``n`` × ``n`` pixels (the pixel is the length unit).
+    angles_deg : numpy.ndarray
+        Projection angles in degrees (scikit-image's convention: angle 0 integrates along rows).
+    n_det : int, optional
+        Detector bins per projection; default ``n``.
+    center_px : float, optional
+        Detector position of the rotation axis (px, sub-pixel); default ``n_det // 2``.
+    mask : numpy.ndarray, optional
+        ``(n, n)`` boolean image of the pixels in the model (e.g. a support), besides the circle.
+    threads : int
+        Threads of FINUFFT and of the FFTs.
+
+    Examples
+    --------
     >>> op = FourierRadon(32, np.linspace(0, 180, 40, endpoint=False))
     >>> disc = (np.hypot(*(np.indices((32, 32)) - 16)) <= 8).astype(np.float32)[None]
     >>> round(float(op.forward(disc)[0, 0, 16]), 1)  # the chord through the centre: 17 pixels
@@ -69,7 +87,7 @@ class FourierRadon:
         self.n_det = self.n if n_det is None else int(n_det)
         self.n_angle = int(np.size(angles_deg))
         self.threads = max(int(threads), 1)
-        self.m = padded_length(self.n_det)
+        self.m = _padded_length(self.n_det)
         k = scipy.fft.fftfreq(self.m, 1.0 / self.m)
         omega = 2 * np.pi * k / self.m
         theta = np.radians(np.asarray(angles_deg, float))
@@ -111,7 +129,18 @@ class FourierRadon:
         out[1::2] = packed.imag[: out.shape[0] // 2]
 
     def forward(self, volume: np.ndarray) -> np.ndarray:
-        """Line integrals ``(n_slices, n_angle, n_det)`` of slices ``(n_slices, n, n)``."""
+        """Projections A x: line integrals through each slice at every angle.
+
+        Parameters
+        ----------
+        volume : numpy.ndarray
+            Slices ``(n_slices, n, n)``, attenuation per pixel.
+
+        Returns
+        -------
+        numpy.ndarray
+            Sinograms ``(n_slices, n_angle, n_det)``, float32 (attenuation × pixels).
+        """
         volume = np.asarray(volume, np.float32)
         out = np.empty((volume.shape[0], self.n_angle, self.n_det), np.float32)
         for part in self._pairs(volume.shape[0]):
@@ -123,9 +152,22 @@ class FourierRadon:
         return out
 
     def adjoint(self, sinograms: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """Back-projection Aᵀ s ``(n_slices, n, n)`` of sinograms ``(n_slices, n_angle, n_det)``;
-        ``weights`` (length m, FFT order), when given, multiply each projection's spectrum first
-        (a filter: then this is filtered back-projection up to the angular step)."""
+        """Back-projection Aᵀ s, the exact transpose of :meth:`forward` (to single-precision rounding).
+
+        Parameters
+        ----------
+        sinograms : numpy.ndarray
+            ``(n_slices, n_angle, n_det)``.
+        weights : numpy.ndarray, optional
+            Length-m weights in FFT order (m the padded detector length) that multiply each
+            projection's spectrum first: with a filter this is filtered back-projection up to the
+            angular step π / n_angle.
+
+        Returns
+        -------
+        numpy.ndarray
+            Slices ``(n_slices, n, n)``, float32, zero outside the model's pixels.
+        """
         sinograms = np.asarray(sinograms, np.float32)
         scale = np.conj(self._phase) / np.float32(self.m)
         if weights is not None:
