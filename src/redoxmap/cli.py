@@ -387,8 +387,9 @@ def tomo_recon(
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
     voxel_size_nm: float = typer.Option(..., help="Voxel (detector pixel) size in nm"),
-    method: str = typer.Option("fbp", help="fbp | sirt | cgls | sirt-tv | tv (tv with --hull for tilt "
-                               "series)"),
+    method: str | None = typer.Option(
+        None, help="gridrec | fbp | sirt | cgls | sirt-tv | tv; default gridrec (filtered back-projection "
+        "in Fourier space) for full scans; tv with --hull for limited-angle tilt series"),
     center_px: float | None = typer.Option(None, help="Rotation axis (px); default: found"),
     align_jitter: bool = typer.Option(False, help="Correct projection jitter by reprojection"),
     iterations: int = typer.Option(200, help="Iterations (iterative methods)"),
@@ -402,11 +403,12 @@ def tomo_recon(
     """Reconstruct a volume: flat/dark, −ln, centre, optional jitter alignment, reconstruction."""
     from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
 
+    chosen = {} if method is None else {"method": method}
     _run(run_tomo_recon, TomoReconConfig(
         projections=projections, output=output, report=report, overwrite=overwrite,
-        voxel_size_nm=voxel_size_nm,
-        method=method, center_px=center_px, align_jitter=align_jitter, iterations=iterations,
-        tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk, energy_ev=energy_ev))
+        voxel_size_nm=voxel_size_nm, **chosen, center_px=center_px, align_jitter=align_jitter,
+        iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk,
+        energy_ev=energy_ev))
 
 
 @tomo_app.command("dual-energy")

@@ -76,6 +76,9 @@ def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float,
         for level in range(levels):
             chunks = tuple(min(64, s) for s in data.shape)
             data.rechunk(chunks).to_zarr(str(tmp), component=str(level), overwrite=True, zarr_format=2)
+            # the next level from this one as stored: a lazy volume (a chunked reconstruction) is
+            # computed once, not once per level
+            data = da.from_zarr(str(tmp), component=str(level))
             scale = voxel_size_nm * 2**level
             datasets.append({"path": str(level),
                              "coordinateTransformations": [{"type": "scale", "scale": [scale] * 3}]})
