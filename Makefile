@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The napari plugin's tests open real viewers: under a virtual X display where xvfb-run exists.
+XVFB := $(shell command -v xvfb-run >/dev/null 2>&1 && echo xvfb-run -a)
 
 .PHONY: demo test bench lint validate clean
 
@@ -21,12 +23,13 @@ demo: $(VENV)/.installed
 	$(BIN)/redoxmap demo --out demo-output
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(XVFB) $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_lincomb.py
 	$(BIN)/python benchmarks/bench_tomo.py
 	$(BIN)/python benchmarks/bench_xrd_fit.py
+	$(BIN)/python benchmarks/bench_experiment.py
 
 # Regenerates the stored reference numbers in tests/data with PyBaMM, Larch and pymatgen (heavy; not
 # needed by make test).

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from redoxmap.echem import standard_table
-from redoxmap.xrd_series_job import XrdSeriesConfig, run_xrd_series
+from redoxmap.pipeline.xrd_series import XrdSeriesConfig, run_xrd_series
 
 DATA = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/data/operando/xrd_operando/Data")
 OUT = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("lcov-xrd-output")

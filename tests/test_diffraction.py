@@ -1,7 +1,6 @@
 """Peak fits and lattice parameters on simulated operando series (known c(t), a(t)), checked against
 the truth and against pymatgen's d-spacings and Bragg angles (tests/data/xrd/pymatgen_layered.json)."""
 
-import doctest
 import json
 from pathlib import Path
 
@@ -11,10 +10,6 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import redoxmap.diffraction.lattice
-import redoxmap.diffraction.peaks
-import redoxmap.diffraction.units
-import redoxmap.simulate.xrd
 from redoxmap.diffraction import (
     convert_axis,
     d_hexagonal,
@@ -41,12 +36,6 @@ from redoxmap.simulate.xrd import (
 PYMATGEN = json.loads((Path(__file__).parent / "data" / "xrd" / "pymatgen_layered.json").read_text())
 CYCLER = galvanostatic_cycle()
 SCAN_TIMES = np.arange(0.0, CYCLER.time_s.iloc[-1], 1200.0)  # every 20 min over charge and discharge
-
-
-@pytest.mark.parametrize("module", [redoxmap.diffraction.units, redoxmap.diffraction.peaks,
-                                    redoxmap.diffraction.lattice, redoxmap.simulate.xrd])
-def test_docstring_examples(module):
-    assert doctest.testmod(module).failed == 0
 
 
 @settings(max_examples=50, deadline=None)

@@ -97,6 +97,22 @@ def test_neware_csv_export():
     np.testing.assert_allclose(cycles.charge_capacity_ah, coulomb_count(data).charge, rtol=0.001)
 
 
+def test_neware_csv_row_without_a_time(tmp_path):
+    """A row whose cumulative time cannot be read (here the first) is dropped with a warning; without
+    Neware's capacity columns the charge is integrated over the other rows, and the start time comes
+    from the first row with a clock and a time (found by fuzzing: NaN capacities on every later row,
+    and a ValueError from the start time)."""
+    path = tmp_path / "neware.csv"
+    path.write_text("Cycle Index,Step Index,Step Type,Time,Cumulative Time,Current(A),Voltage(V),Date\n"
+                    + "".join(f"1,1,CC Chg,00:0{m}:00,{'0x' if m == 0 else '00'}:0{m}:00,0.001,3.{m},"
+                              f"2022-05-18 16:0{m}:00\n" for m in range(4)))
+    with pytest.warns(UserWarning, match="1 row"):
+        data = read_cycler(path)
+    assert data.time_s.tolist() == [60.0, 120.0, 180.0]
+    assert data.charge_capacity_ah.tolist() == pytest.approx([0.0, 1e-3 / 60, 2e-3 / 60])
+    assert data.attrs["start_time"] == "2022-05-18T16:00:00"
+
+
 @needs_mdbtools
 def test_arbin_res_through_mdbtools():
     """SOURCES: 7,218 rows, 3 cycle indices, 3.0–4.2 V, ±0.18 mA, 88.6 h, Qdis max 3.32 mAh."""
@@ -205,7 +221,7 @@ def test_biologic_cycles_from_half_cycles(name):
     and ends with a charge. Per-cycle capacities agree within 1 % with galvani's half-cycle sums of
     dq/mA.h and with EC-Lab's own per-half-cycle counter 'Q charge/discharge'. Without the half-cycle
     column the sign of the current gives the same cycles."""
-    from redoxmap.echem.table import charge_cycles
+    from redoxmap.echem.table import _charge_cycles
 
     data = read_cycler(DATA / name)
     table = cycle_table(data).set_index("cycle")
@@ -222,7 +238,7 @@ def test_biologic_cycles_from_half_cycles(name):
     np.testing.assert_allclose(table.charge_capacity_ah, expected_charge, rtol=0.01, atol=1e-9)
     np.testing.assert_allclose(table.discharge_capacity_ah, expected_discharge, rtol=0.01, atol=1e-9)
     increment = np.diff(data.capacity_ah.to_numpy(), prepend=0.0)
-    np.testing.assert_array_equal(charge_cycles(increment, data.current_a.to_numpy()), data.cycle)
+    np.testing.assert_array_equal(_charge_cycles(increment, data.current_a.to_numpy()), data.cycle)
 
 
 def test_biologic_counter_resets_are_not_capacity():

@@ -1,15 +1,12 @@
 """Scans placed on the cycler's record: start times from cycler files, interpolation, out-of-range flags,
 and a simulated pair of files (EC-Lab .mpt + FXYE patterns with scan times) read back and synchronised."""
 
-import doctest
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import redoxmap.echem.sync
-import redoxmap.simulate.cycler
 from redoxmap.echem import attach_cycler, read_cycler, standard_table, sync_scans
 from redoxmap.errors import FormatError
 from redoxmap.io.xrd import read_xrd_series, write_fxye
@@ -17,12 +14,6 @@ from redoxmap.simulate.cycler import galvanostatic_cycle, write_mpt
 from redoxmap.simulate.xrd import SYNCHROTRON, simulate_xrd_series
 
 ECHEM = Path(__file__).parent / "data" / "echem"
-
-
-def test_docstring_examples():
-    with pytest.warns(UserWarning, match="1 of 2 scan"):  # the example's second scan is off the record
-        assert doctest.testmod(redoxmap.echem.sync).failed == 0
-    assert doctest.testmod(redoxmap.simulate.cycler).failed == 0
 
 
 @pytest.mark.parametrize("stem", ["gcpl.issue_226.I", "mb.issue_149"])

@@ -8,7 +8,7 @@ import pytest
 from redoxmap.errors import FormatError, MaskError
 from redoxmap.fit import lincomb
 from redoxmap.io.raw import RawStack
-from redoxmap.io.stxm import read_stxm, read_stxm_header, write_stxm
+from redoxmap.io.stxm import _read_stxm_header, read_stxm, write_stxm
 from redoxmap.preprocess import optical_density
 from redoxmap.preprocess.i0 import auto_i0_mask, with_i0_region, with_i0_spectrum
 from redoxmap.spectra import load_references
@@ -50,13 +50,13 @@ def test_malformed_headers_are_rejected(tmp_path, small_scan):
     text = (tmp_path / "s.hdr").read_text()
     (tmp_path / "bad.hdr").write_text(text.replace("StackAxis", "StackAxes"))
     with pytest.raises(FormatError, match="bad.hdr: header has no StackAxis"):
-        read_stxm_header(tmp_path / "bad.hdr")
+        _read_stxm_header(tmp_path / "bad.hdr")
     (tmp_path / "count.hdr").write_text(text.replace("Points = (121,", "Points = (120,"))
     with pytest.raises(FormatError, match="StackAxis declares 120 points but lists 121"):
-        read_stxm_header(tmp_path / "count.hdr")
+        _read_stxm_header(tmp_path / "count.hdr")
     (tmp_path / "x.hdr").write_text("hello")
     with pytest.raises(FormatError, match="no ScanDefinition"):
-        read_stxm_header(tmp_path / "x.hdr")
+        _read_stxm_header(tmp_path / "x.hdr")
     (tmp_path / "s_a005.xim").unlink()
     with pytest.raises(FormatError, match="s_a005.xim: image file of the stack is missing"):
         read_stxm(tmp_path / "s.hdr")

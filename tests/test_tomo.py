@@ -6,7 +6,7 @@ import pytest
 from scipy import ndimage
 
 from redoxmap.errors import FitError, FormatError
-from redoxmap.io.projections import angles_in_degrees, write_projections_dxchange
+from redoxmap.io.projections import _angles_in_degrees, write_projections_dxchange
 from redoxmap.preprocess import open_projections, optical_density
 from redoxmap.simulate.phantom3d import attenuation_volume, cathode_phantom
 from redoxmap.simulate.tomography import acquire_projections
@@ -109,9 +109,9 @@ def test_projection_files_round_trip_and_errors(tmp_path, mu):
     with pytest.raises(FormatError, match="data_white \\(flat-field images\\) is missing"):
         open_projections([tmp_path / "p6565.h5"])
     with pytest.raises(FormatError, match="declared in degrees span only 3.14"):
-        angles_in_degrees(np.linspace(0, np.pi, 50), "deg", "scan.h5")
+        _angles_in_degrees(np.linspace(0, np.pi, 50), "deg", "scan.h5")
     with pytest.raises(FormatError, match="declared in radians reach 180"):
-        angles_in_degrees(np.linspace(0, 180, 50), "rad", "scan.h5")
+        _angles_in_degrees(np.linspace(0, 180, 50), "rad", "scan.h5")
 
 
 def test_reconstruct_rejects_bad_input(full_scan):

@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from redoxmap.errors import FitError, MaskError
-from redoxmap.models.diffusion_fd import diffusion_on_mask, mask_laplacian
+from redoxmap.models.diffusion_fd import _mask_laplacian, diffusion_on_mask
 from redoxmap.models.transport import cylinder_diffusion, slab_diffusion, sphere_diffusion
 
 NM2_PER_CM2 = 1e14
@@ -52,13 +52,13 @@ def errors_against(series, radius_px: int, ndim: int) -> dict[str, float]:
 def test_laplacian_has_half_cell_surface_faces():
     rng = np.random.default_rng(5)
     mask = rng.random((12, 13)) < 0.7
-    lap = mask_laplacian(mask)
+    lap = _mask_laplacian(mask)
     assert abs(lap - lap.T).max() == 0
     padded = np.pad(mask, 1)
     outside_faces = sum((~np.roll(padded, s, axis=a))[1:-1, 1:-1][mask] for a in (0, 1) for s in (-1, 1))
     # rows sum to −2 per outside face, so c = 1 everywhere is steady: L·1 + 2·faces = 0
     assert np.asarray(lap.sum(axis=1)).ravel() == pytest.approx(-2.0 * outside_faces)
-    assert mask_laplacian(np.ones((1, 1, 1), bool)).toarray().tolist() == [[-12.0]]
+    assert _mask_laplacian(np.ones((1, 1, 1), bool)).toarray().tolist() == [[-12.0]]
 
 
 def test_limits_scaling_and_labelled_output():

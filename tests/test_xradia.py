@@ -10,19 +10,19 @@ from scipy import ndimage
 
 from redoxmap.errors import EnergyError, FormatError
 from redoxmap.io.xradia import (
-    energy_from_name,
-    image_stream_name,
-    is_xradia,
+    _energy_from_name,
+    _image_stream_name,
+    _is_xradia,
+    _read_xradia_reference,
+    _split_references,
+    _write_ole,
+    _xradia_streams,
     read_xradia,
     read_xradia_metadata,
     read_xradia_raw,
-    read_xradia_reference,
     read_xrm_folder,
     read_xrm_series,
-    split_references,
-    write_ole,
     write_xradia,
-    xradia_streams,
 )
 from redoxmap.preprocess.flatfield import optical_density
 
@@ -114,7 +114,7 @@ def test_header_of_truncated_files_is_still_readable():
 def test_not_an_ole_file(tmp_path):
     bad = tmp_path / "scan.xrm"
     bad.write_text("energy,counts\n8333,12\n")
-    assert not is_xradia(bad)
+    assert not _is_xradia(bad)
     with pytest.raises(FormatError, match=r"scan\.xrm: not an OLE2 compound document.*Xradia"):
         read_xradia(bad)
     with pytest.raises(FormatError, match=r"missing\.xrm: file not found"):
@@ -123,31 +123,32 @@ def test_not_an_ole_file(tmp_path):
 
 def test_ole_file_that_is_not_xradia(tmp_path):
     doc = tmp_path / "report.xrm"
-    write_ole(doc, {"WordDocument": b"x" * 5000, "SummaryInformation": b"y" * 100})
-    assert not is_xradia(doc)
+    _write_ole(doc, {"WordDocument": b"x" * 5000, "SummaryInformation": b"y" * 100})
+    assert not _is_xradia(doc)
     with pytest.raises(FormatError, match=r"report\.xrm: no ImageInfo storage.*SummaryInformation"):
         read_xradia(doc)
 
 
 def test_missing_header_stream(tmp_path):
-    streams = xradia_streams(np.zeros((4, 5), np.uint16))
+    streams = _xradia_streams(np.zeros((4, 5), np.uint16))
     del streams["ImageInfo/ImageWidth"]
-    write_ole(tmp_path / "a.xrm", streams)
+    _write_ole(tmp_path / "a.xrm", streams)
     with pytest.raises(FormatError, match=r"a\.xrm: stream 'ImageInfo/ImageWidth' is missing"):
         read_xradia(tmp_path / "a.xrm")
 
 
 def test_energy_from_name_forms():
-    assert energy_from_name("rep01_20161456_ssrl-test-data_08324.0_eV_001of003.xrm") == 8324.0
-    assert energy_from_name("fov07_xanessoc01_8353_0eV.xrm") == 8353.0
-    assert energy_from_name("tomo_0001.txrm") is None
-    assert image_stream_name(100) == "ImageData1/Image100" and image_stream_name(101) == "ImageData2/Image101"
+    assert _energy_from_name("rep01_20161456_ssrl-test-data_08324.0_eV_001of003.xrm") == 8324.0
+    assert _energy_from_name("fov07_xanessoc01_8353_0eV.xrm") == 8353.0
+    assert _energy_from_name("tomo_0001.txrm") is None
+    assert _image_stream_name(100) == "ImageData1/Image100"
+    assert _image_stream_name(101) == "ImageData2/Image101"
 
 
 def test_split_references():
     names = ["ref_xanessoc01_8250_0eV.xrm", "fov07_xanessoc01_8250_0eV.xrm", SAMPLE.name, REFERENCE.name,
              "prefix_sample.xrm"]
-    samples, refs = split_references(names)
+    samples, refs = _split_references(names)
     assert [p.name for p in refs] == [names[0], names[3]]
     assert [p.name for p in samples] == [names[1], names[2], names[4]]
 
@@ -168,14 +169,14 @@ def test_tilt_series_txrm_round_trip_and_flat_field(tmp_path):
     images = np.stack([flat_rate * 2.0 * np.exp(-od_true)] * angles.size).astype(np.float32)  # 2 s
     write_xradia(tmp_path / "tilt.txrm", images, angle_deg=angles, energy_ev=8333.0, exposure_s=2.0,
                  pixel_size_nm=31.2, reference=ref, reference_exposure_s=0.5)
-    assert is_xradia(tmp_path / "tilt.txrm")
+    assert _is_xradia(tmp_path / "tilt.txrm")
     stack = read_xradia(tmp_path / "tilt.txrm")
     assert stack.dims == ("angle", "y", "x") and stack.dtype == np.float32
     np.testing.assert_array_equal(stack.angle, angles)
     np.testing.assert_array_equal(stack.values, images)
     assert stack.energy.values.tolist() == [8333.0] * 5 and stack.attrs["exposure_s"] == 2.0
     assert stack.attrs["pixel_size_nm"] == pytest.approx(31.2)
-    reference = read_xradia_reference(tmp_path / "tilt.txrm")
+    reference = _read_xradia_reference(tmp_path / "tilt.txrm")
     assert reference.attrs["exposure_s"] == 0.5
     np.testing.assert_array_equal(reference.values, ref)
     raw = read_xradia_raw(tmp_path / "tilt.txrm")
@@ -253,9 +254,9 @@ def test_single_xrm_with_reference_files(tmp_path):
 
 def test_pixel_type_inferred_without_datatype_stream(tmp_path):
     images = np.arange(12, dtype=np.float32).reshape(3, 4)
-    streams = xradia_streams(images)
+    streams = _xradia_streams(images)
     del streams["ImageInfo/DataType"]
-    write_ole(tmp_path / "old.xrm", streams)
+    _write_ole(tmp_path / "old.xrm", streams)
     frame = read_xradia(tmp_path / "old.xrm")
     assert frame.dtype == np.float32
     np.testing.assert_array_equal(frame.values, images)

@@ -140,7 +140,8 @@ def xanes2d(
 
 @app.command()
 def valence(
-    stack: Path = typer.Argument(..., help="Stack: ALS STXM .hdr, NXstxm, ptychography CXI, HDF5, TIFF"),
+    stack: Path = typer.Argument(..., help="Stack: ALS STXM .hdr, NXstxm, dxchange/FXI HDF5, TIFF (with "
+                                 "--energies), Xradia .xrm/.txrm"),
     library: Path = typer.Option(..., "--library", "-l",
                                  help="Reference library (.csv or .h5) with valences"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.nc or .zarr maps)"),
@@ -340,6 +341,45 @@ def xas_series(
         offset_s=offset_s, exposure_s=exposure_s))
 
 
+@app.command("run")
+def run_experiment(
+    experiment: Path = typer.Argument(..., help="Experiment file (.yaml, .yml or .toml): samples, states, "
+                                      "files, jobs and the summary; see init-experiment"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Results folder; default: the file's "
+                                       "output, else <file>-results beside it"),
+    report: Path | None = REPORT,
+    overwrite: bool = typer.Option(False, help="Write into a results folder that holds other files (never an "
+                                   "input); an earlier run's folder is always reused"),
+    scheduler: str | None = typer.Option(None, help="serial | threads (samples in parallel); default: the "
+                                         "file's, else threads"),
+    workers: int | None = typer.Option(None, help="Samples run at once; default: the file's, else up to 4"),
+    force: bool = typer.Option(False, help="Rerun every step, also those whose inputs and settings are "
+                               "unchanged"),
+) -> None:
+    """Run a whole experiment: each sample's jobs (only what changed since the last run), then one table
+    with a row per particle per sample and a comparison report."""
+    from redoxmap.pipeline.experiment import ExperimentConfig, run_experiment
+
+    _run(run_experiment, ExperimentConfig(experiment=experiment, output=output, report=report,
+                                          overwrite=overwrite, scheduler=scheduler, workers=workers,
+                                          force=force))
+
+
+@app.command("init-experiment")
+def init_experiment(
+    folder: Path = typer.Argument(..., help="Folder holding the experiment's files"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Experiment file to write (.yaml); "
+                                       "default: FOLDER/experiment.yaml"),
+    report: Path | None = REPORT,
+    overwrite: bool = OVERWRITE,
+) -> None:
+    """Write a commented experiment file from the stacks, libraries, references and cycler files found."""
+    from redoxmap.pipeline.experiment_init import InitExperimentConfig, run_init_experiment
+
+    _run(run_init_experiment, InitExperimentConfig(folder=folder, output=output, report=report,
+                                                   overwrite=overwrite))
+
+
 @tomo_app.command("recon")
 def tomo_recon(
     projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),
@@ -347,8 +387,9 @@ def tomo_recon(
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
     voxel_size_nm: float = typer.Option(..., help="Voxel (detector pixel) size in nm"),
-    method: str = typer.Option("fbp", help="fbp | sirt | cgls | sirt-tv | tv (tv with --hull for tilt "
-                               "series)"),
+    method: str | None = typer.Option(
+        None, help="gridrec | fbp | sirt | cgls | sirt-tv | tv; default gridrec (filtered back-projection "
+        "in Fourier space) for full scans; tv with --hull for limited-angle tilt series"),
     center_px: float | None = typer.Option(None, help="Rotation axis (px); default: found"),
     align_jitter: bool = typer.Option(False, help="Correct projection jitter by reprojection"),
     iterations: int = typer.Option(200, help="Iterations (iterative methods)"),
@@ -362,11 +403,12 @@ def tomo_recon(
     """Reconstruct a volume: flat/dark, −ln, centre, optional jitter alignment, reconstruction."""
     from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
 
+    chosen = {} if method is None else {"method": method}
     _run(run_tomo_recon, TomoReconConfig(
         projections=projections, output=output, report=report, overwrite=overwrite,
-        voxel_size_nm=voxel_size_nm,
-        method=method, center_px=center_px, align_jitter=align_jitter, iterations=iterations,
-        tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk, energy_ev=energy_ev))
+        voxel_size_nm=voxel_size_nm, **chosen, center_px=center_px, align_jitter=align_jitter,
+        iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk,
+        energy_ev=energy_ev))
 
 
 @tomo_app.command("dual-energy")

@@ -6,9 +6,9 @@ catches ``ValueError`` catches ours too; causes are chained (``raise … from ex
 """
 
 __all__ = [
-    "CompositionError", "ConfigError", "CycleError", "EnergyError", "FemError", "FitError", "FormatError",
-    "GittError", "MaskError", "MaskWarning", "MissingExtraError", "OutputError", "ParameterError",
-    "RedoxmapError", "RedoxmapWarning", "ResampleWarning", "TruncatedFileWarning",
+    "CompositionError", "ConfigError", "CycleError", "EnergyError", "ExperimentError", "FemError", "FitError",
+    "FormatError", "GittError", "MaskError", "MaskWarning", "MissingExtraError", "OutputError",
+    "ParameterError", "RedoxmapError", "RedoxmapWarning", "ResampleWarning", "TruncatedFileWarning",
 ]
 
 
@@ -61,6 +61,12 @@ class MissingExtraError(RedoxmapError):
 class ConfigError(RedoxmapError):
     """A job setting is missing, of the wrong type or out of range (the message names the option
     as the user gave it)."""
+
+
+class ExperimentError(ConfigError):
+    """An experiment file has a key, file or value that does not fit (the message gives the key, its
+    line in the file and what was expected), or some of its steps failed (the message names them;
+    what the other steps computed is kept)."""
 
 
 class OutputError(RedoxmapError):

@@ -1,8 +1,11 @@
 """Powder diffraction: 2θ/q/d conversions, pseudo-Voigt peak fits over a series, R-3m lattice parameters.
 
->>> from redoxmap.diffraction import fit_reflections, fit_hexagonal_cell      # doctest: +SKIP
->>> peaks = fit_reflections(series, {"003": (18.0, 19.6), "104": (43.5, 45.5)})  # doctest: +SKIP
->>> cell = fit_hexagonal_cell(peaks)                                          # doctest: +SKIP
+>>> from redoxmap.simulate import galvanostatic_cycle, simulate_xrd_series
+>>> series, truth = simulate_xrd_series(galvanostatic_cycle(), [0.0, 20000.0])
+>>> peaks = fit_reflections(series, layered_windows(series.wavelength_a))
+>>> cell = fit_hexagonal_cell(peaks)
+>>> bool(abs(cell.c - truth.c).max() < 0.01)  # c (Å) of both scans
+True
 """
 
 from redoxmap.diffraction.lattice import (

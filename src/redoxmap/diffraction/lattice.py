@@ -30,8 +30,22 @@ LAYERED_WINDOWS_D = {"003": (4.45, 5.00), "104": (1.96, 2.07), "113": (1.335, 1.
 
 
 def layered_windows(wavelength_a: float, names=None) -> dict[str, tuple[float, float]]:
-    """:data:`LAYERED_WINDOWS_D` as 2θ windows (deg) at ``wavelength_a``.
+    """The d-spacing windows of :data:`LAYERED_WINDOWS_D` as 2θ windows at one wavelength (Bragg's law).
 
+    Parameters
+    ----------
+    wavelength_a : float
+        Wavelength λ (Å).
+    names : sequence of str, optional
+        Reflections to keep (keys of :data:`LAYERED_WINDOWS_D`, e.g. ``["003", "104"]``); default all.
+
+    Returns
+    -------
+    dict of str to (float, float)
+        ``{reflection: (low, high)}`` in degrees of 2θ, low first.
+
+    Examples
+    --------
     >>> {k: tuple(round(v, 2) for v in w) for k, w in layered_windows(1.5406, ["003"]).items()}
     {'003': (17.72, 19.94)}
     """
@@ -41,8 +55,23 @@ def layered_windows(wavelength_a: float, names=None) -> dict[str, tuple[float, f
 
 
 def d_hexagonal(hkl, a_a, c_a):
-    """d-spacing (Å) of reflection(s) ``hkl`` (…, 3) in a hexagonal cell; broadcasts over a and c.
+    """d-spacing of reflections in a hexagonal cell: 1/d² = 4 (h² + hk + k²) / (3a²) + l²/c² (Cullity &
+    Stock, *Elements of X-ray Diffraction*, 3rd ed., Appendix 3).
 
+    Parameters
+    ----------
+    hkl : array_like
+        Miller indices, shape (..., 3).
+    a_a, c_a : array_like
+        Cell parameters a and c (Å); broadcast against the reflections.
+
+    Returns
+    -------
+    numpy.ndarray
+        d (Å), shape ``hkl.shape[:-1]`` broadcast with ``a_a`` and ``c_a``.
+
+    Examples
+    --------
     >>> round(float(d_hexagonal((0, 0, 3), 2.87, 14.19)), 4)
     4.73
     """
@@ -109,22 +138,45 @@ def _cell_dataset(peaks, data, d, d_err, d_calc, indices, step, names) -> xr.Dat
 
 def fit_hexagonal_cell(peaks: xr.Dataset, hkl: Mapping[str, tuple[int, int, int]] | None = None,
                        wavelength_a: float | None = None) -> xr.Dataset:
-    """a and c (Å) of every scan from fitted peak centres (module doc for the equations).
+    """Cell parameters a and c (Å) of every scan from fitted peak centres, by weighted least squares of
+    1/d² = A · 4(h² + hk + k²)/3 + C · l² in A = 1/a², C = 1/c² (equations and error propagation in
+    the module doc).
+
+    With only (00l) reflections, only c is determined (a, volume and their errors are NaN).
 
     Parameters
     ----------
-    peaks
-        Output of :func:`redoxmap.diffraction.fit_reflections` / ``fit_peaks``: ``center`` and
-        ``center_err`` with dims ``(scan, peak)``, on a ``two_theta`` (deg) or ``q`` (Å⁻¹) axis.
-    hkl
+    peaks : xarray.Dataset
+        Output of :func:`redoxmap.diffraction.fit_reflections` or :func:`~redoxmap.diffraction.fit_peaks`:
+        ``center`` and ``center_err`` with dims ``(scan, peak)``, on a ``two_theta`` (degrees) or ``q``
+        (Å⁻¹) axis (``attrs["axis"]``).
+    hkl : mapping of str to (int, int, int), optional
         Miller indices of each peak name; default: the peak names read as ``"003"``, ``"104"`` ….
-    wavelength_a
-        Needed for 2θ centres; default ``peaks.attrs["wavelength_a"]``.
+    wavelength_a : float, optional
+        Wavelength (Å), needed for 2θ centres; default ``peaks.attrs["wavelength_a"]``.
 
     Returns
     -------
-    Dataset over ``scan``: ``a``, ``a_err``, ``c``, ``c_err``, ``volume``, ``volume_err`` (Å, Å³),
-    ``chi2_red`` of the cell fit; over ``(scan, peak)``: ``d``, ``d_err``, ``d_calc``.
+    xarray.Dataset
+        Over ``scan``: ``a``, ``a_err``, ``c``, ``c_err`` (Å), ``volume``, ``volume_err`` (Å³),
+        ``chi2_red`` of the cell fit; over ``(scan, peak)``: ``d``, ``d_err``, ``d_calc`` (Å).
+
+    Raises
+    ------
+    FitError
+        If no reflection has l ≠ 0, or the reflections cannot separate a from c, or a peak name is not
+        three hkl digits and ``hkl`` is not given, or 2θ centres come without a wavelength.
+
+    Examples
+    --------
+    >>> hkl = np.array([[0, 0, 3], [1, 0, 4]])
+    >>> d = d_hexagonal(hkl, 2.87, 14.19)
+    >>> peaks = xr.Dataset({"center": (("scan", "peak"), [2 * np.pi / d]),
+    ...                     "center_err": (("scan", "peak"), [[1e-4, 1e-4]])},
+    ...                    coords={"peak": ["003", "104"]}, attrs={"axis": "q"})
+    >>> cell = fit_hexagonal_cell(peaks)
+    >>> round(float(cell.a[0]), 6), round(float(cell.c[0]), 6)
+    (2.87, 14.19)
     """
     names, indices = _indices(peaks, hkl)
     d, d_err = _spacings(peaks, wavelength_a, "fit_hexagonal_cell")
@@ -159,13 +211,27 @@ def fit_hexagonal_cell(peaks: xr.Dataset, hkl: Mapping[str, tuple[int, int, int]
 
 def fit_cubic_cell(peaks: xr.Dataset, hkl: Mapping[str, tuple[int, int, int]] | None = None,
                    wavelength_a: float | None = None) -> xr.Dataset:
-    """Cubic a (Å) of every scan from fitted peak centres: 1/d² = (h² + k² + l²)/a², solved for 1/a²
-    by weighted least squares as in :func:`fit_hexagonal_cell` (e.g. a spinel from (220), (400), (440)).
+    """Cubic cell parameter a (Å) of every scan from fitted peak centres: 1/d² = (h² + k² + l²)/a²,
+    solved for 1/a² by weighted least squares as in :func:`fit_hexagonal_cell` (e.g. a spinel from
+    (220), (400), (440)).
 
-    Returns a Dataset over ``scan``: ``a``, ``a_err``, ``volume``, ``volume_err``, ``chi2_red``; over
-    ``(scan, peak)``: ``d``, ``d_err``, ``d_calc``.
+    Parameters
+    ----------
+    peaks : xarray.Dataset
+        ``center`` and ``center_err`` with dims ``(scan, peak)`` (see :func:`fit_hexagonal_cell`).
+    hkl : mapping of str to (int, int, int), optional
+        Miller indices of each peak name; default: the peak names read as hkl.
+    wavelength_a : float, optional
+        Wavelength (Å), needed for 2θ centres; default ``peaks.attrs["wavelength_a"]``.
 
-    >>> import xarray as xr
+    Returns
+    -------
+    xarray.Dataset
+        Over ``scan``: ``a``, ``a_err`` (Å), ``volume``, ``volume_err`` (Å³), ``chi2_red``; over
+        ``(scan, peak)``: ``d``, ``d_err``, ``d_calc`` (Å).
+
+    Examples
+    --------
     >>> d = 8.0 / np.sqrt([8.0, 32.0])
     >>> peaks = xr.Dataset({"center": (("scan", "peak"), [2 * np.pi / d]),
     ...                     "center_err": (("scan", "peak"), [[1e-4, 1e-4]])},

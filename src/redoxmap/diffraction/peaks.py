@@ -40,11 +40,34 @@ PEAK_FIELDS = ("area", "center", "fwhm", "eta")
 
 
 def pseudo_voigt(x, center, fwhm, eta, area=1.0):
-    """Area-normalised pseudo-Voigt ``area · [η L + (1 − η) G]`` (module doc); broadcasts.
+    """Area-normalised pseudo-Voigt profile ``area · [η L + (1 − η) G]`` of full width at half maximum W
+    (Thompson, Cox & Hastings 1987, J. Appl. Cryst. 20, 79; L and G in the module doc).
 
+    Parameters
+    ----------
+    x : array_like
+        Axis values (2θ in degrees or q in Å⁻¹).
+    center : array_like
+        Peak position x_k, in the units of ``x``.
+    fwhm : array_like
+        Full width at half maximum W, in the units of ``x``.
+    eta : array_like
+        Lorentzian fraction η (0 Gaussian, 1 Lorentzian).
+    area : array_like
+        Integrated area; default 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        The profile at ``x``, all arguments broadcast together.
+
+    Examples
+    --------
     >>> x = np.linspace(-50, 50, 200001)
     >>> round(float(trapezoid(pseudo_voigt(x, 0.0, 1.0, 0.3), x)), 3)
     0.998
+    >>> round(float(pseudo_voigt(0.0, 0.0, 1.0, 0.0)), 4)  # Gaussian height 2√(ln2/π)/W
+    0.9394
     """
     u = (np.asarray(x, float) - center) / fwhm
     lorentz = _CL / fwhm / (1 + 4 * u * u)
@@ -180,35 +203,49 @@ def fit_peaks(pattern: xr.DataArray, window: tuple[float, float], centers: Seque
               *, fwhm: float | Sequence[float] | None = None, names: Sequence[str] | None = None,
               ka2: bool | tuple[float, float] = False, max_iter: int = 200,
               tol: float = 1e-10) -> xr.Dataset:
-    """Fit one or more pseudo-Voigt peaks on a linear background in one window, every pattern at once.
+    """Fit one or more pseudo-Voigt peaks on a linear background in one window, every pattern at once
+    (model and Levenberg–Marquardt fit in the module doc).
 
     Parameters
     ----------
-    pattern
-        ``(scan, two_theta)`` or ``(scan, q)`` series, or a single pattern.
-    window
+    pattern : xarray.DataArray
+        ``(scan, two_theta)`` or ``(scan, q)`` series, or a single pattern; an ``intensity_sigma``
+        coordinate gives the 1σ of each point (default Poisson, √max(y, 1)).
+    window : (float, float)
         ``(low, high)`` of the axis; only these points are fitted.
-    centers
+    centers : sequence of float, optional
         Starting centres, one per peak, or one row per scan (scan × peak). Without them a single
         peak starts at each pattern's maximum.
-    fwhm
+    fwhm : float or sequence of float, optional
         Starting width(s); default from the window's net area and height.
-    names
-        Peak labels (e.g. ``["003"]``), default ``p0, p1, …``.
-    ka2
+    names : sequence of str, optional
+        Peak labels (e.g. ``["003"]``); default ``p0, p1, …``.
+    ka2 : bool or (float, float)
         ``True`` adds the Cu Kα2 copy of every peak (ratio 1/2, λ₂/λ₁ = 1.54439/1.5406); a tuple
         ``(ratio, λ₂/λ₁)`` sets another source. Needs a ``two_theta`` axis; ``center`` is then the
         Kα1 position.
-    max_iter, tol
-        Iteration cap and the relative χ² gain below which a pattern stops.
+    max_iter : int
+        Iteration cap per pattern.
+    tol : float
+        Relative χ² gain below which a pattern stops.
 
     Returns
     -------
-    Dataset with dims ``scan`` and ``peak``: ``center``, ``fwhm``, ``area``, ``eta`` and their
-    ``*_err`` (1σ), ``height`` (of the Kα1 line), ``background_intercept``, ``background_slope``
-    (at the window's mean
-    x), ``chi2_red``, ``n_iter``, ``converged``.
+    xarray.Dataset
+        Dims ``scan`` and ``peak``: ``center``, ``fwhm``, ``area``, ``eta`` and their ``*_err``
+        (1σ, √diag((JᵀWJ)⁻¹ χ²_ν)), ``height`` (of the Kα1 line), ``background_intercept`` and
+        ``background_slope`` (at the window's mean x), ``chi2_red``, ``n_iter``, ``converged``; a
+        warning counts the patterns that did not converge.
 
+    Raises
+    ------
+    FitError
+        If the pattern has neither a ``two_theta`` nor a ``q`` axis, the window holds fewer than
+        4 points per peak + 3, ``ka2`` is asked for on a q axis, or ``names`` does not give one name
+        per peak.
+
+    Examples
+    --------
     >>> x = np.linspace(17, 20, 301)
     >>> p = xr.DataArray(100 + 5e3 * pseudo_voigt(x, 18.7, 0.1, 0.4), dims="two_theta",
     ...                  coords={"two_theta": x})
@@ -280,8 +317,35 @@ def fit_peaks(pattern: xr.DataArray, window: tuple[float, float], centers: Seque
 
 def fit_reflections(pattern: xr.DataArray, windows: Mapping[str, tuple[float, float]], *,
                     ka2: bool | tuple[float, float] = False, **kwargs) -> xr.Dataset:
-    """:func:`fit_peaks` for several single-peak windows, e.g. ``{"003": (18, 19.5), "104": (43, 45)}``;
-    one Dataset whose ``peak`` coordinate holds the window names."""
+    """:func:`fit_peaks` for several single-peak windows, one Dataset whose ``peak`` coordinate holds the
+    window names.
+
+    Parameters
+    ----------
+    pattern : xarray.DataArray
+        ``(scan, two_theta)`` or ``(scan, q)`` series, or a single pattern.
+    windows : mapping of str to (float, float)
+        Reflection name → axis window, e.g. ``{"003": (18, 19.5), "104": (43, 45)}``.
+    ka2 : bool or (float, float)
+        Kα2 copies, as in :func:`fit_peaks`.
+    **kwargs
+        Further options of :func:`fit_peaks` (``max_iter``, ``tol``, ``fwhm``).
+
+    Returns
+    -------
+    xarray.Dataset
+        The :func:`fit_peaks` variables over ``(scan, peak)``, with ``chi2_red``, ``n_iter`` and
+        ``converged`` per window; background terms are left out.
+
+    Examples
+    --------
+    >>> x = np.linspace(17, 21, 401)
+    >>> y = 100 + 5e3 * pseudo_voigt(x, 18.7, 0.1, 0.4) + 3e3 * pseudo_voigt(x, 20.1, 0.12, 0.4)
+    >>> series = xr.DataArray([y], dims=("scan", "two_theta"), coords={"two_theta": x})
+    >>> fits = fit_reflections(series, {"003": (18.0, 19.4), "101": (19.5, 20.8)})
+    >>> [round(float(c), 3) for c in fits.center[0]]
+    [18.7, 20.1]
+    """
     fits = [fit_peaks(pattern, window, names=[name], ka2=ka2, **kwargs) for name, window in windows.items()]
     out = xr.concat([f.drop_vars(["background_intercept", "background_slope", "chi2_red", "n_iter",
                                   "converged"]) for f in fits], dim="peak")

@@ -23,25 +23,47 @@ from redoxmap.errors import CycleError
 
 def cycle_table(data: pd.DataFrame, mass_mg: float | None = None,
                 reference_cycle: int | None = None) -> pd.DataFrame:
-    """One row per cycle: ``charge_capacity_ah``, ``discharge_capacity_ah``, ``charge_energy_wh``,
-    ``discharge_energy_wh``, ``mean_charge_voltage_v``, ``mean_discharge_voltage_v``,
-    ``coulombic_efficiency``, ``capacity_retention``, ``voltage_decay_v`` and, given ``mass_mg``,
-    ``charge_capacity_mah_g``, ``discharge_capacity_mah_g`` and ``discharge_energy_wh_kg``.
-    Equations in the module doc.
+    """Per-cycle metrics of a cycler record (equations in the module doc; capacity retention and
+    voltage decay as reported in Wang et al. 2021, Fig. 1).
 
     Cycles are those the cycler numbered. Where a file has no cycle count (BioLogic files without
-    ``cycle number``) the reader numbers them from half cycles: a cycle is a charge and the discharge
-    after it, and a discharge before the first charge is a cycle of its own
-    (:func:`redoxmap.echem.table.charge_cycles`).
+    ``cycle number``) the reader numbers them from half cycles: a cycle is a charge and the
+    discharge after it, and a discharge before the first charge is a cycle of its own.
 
     Only charge passed within the record is counted. A file that starts in the middle of a charge
     (an export that begins after the test did) has a first charge that is only the part recorded:
     ``arbin_example.csv`` starts with Arbin's charge counter at 0.880 Ah, so cycle 1 charges
-    191.9 mAh here, while BEEP, which takes the counter's maximum, reports 1071.9 mAh (including the
-    0.880 Ah passed before the record). Its Coulombic efficiency is then not meaningful. The same
-    holds for a last cycle cut short, which the readers report with a
+    191.9 mAh here, while BEEP, which takes the counter's maximum, reports 1071.9 mAh (including
+    the 0.880 Ah passed before the record). Its Coulombic efficiency is then not meaningful. The
+    same holds for a last cycle cut short, which the readers report with a
     :class:`~redoxmap.errors.TruncatedFileWarning`.
 
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The standard table of :func:`read_cycler` (or :func:`standard_table`).
+    mass_mg : float, optional
+        Active mass (mg), for specific capacities and energy.
+    reference_cycle : int, optional
+        Cycle that retention and voltage decay are taken against; default the first cycle with a
+        discharge.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cycle: ``cycle``, ``charge_capacity_ah``, ``discharge_capacity_ah``,
+        ``charge_energy_wh``, ``discharge_energy_wh``, ``mean_charge_voltage_v``,
+        ``mean_discharge_voltage_v``, ``coulombic_efficiency``, ``capacity_retention``,
+        ``voltage_decay_v`` and, given ``mass_mg``, ``charge_capacity_mah_g``,
+        ``discharge_capacity_mah_g`` and ``discharge_energy_wh_kg``.
+
+    Raises
+    ------
+    CycleError
+        If standard columns are missing or the reference cycle has no discharge.
+
+    Examples
+    --------
     >>> from redoxmap.echem import standard_table
     >>> t = np.linspace(0, 7200, 721); i = np.where(t <= 3600, 1e-3, -1e-3)
     >>> table = cycle_table(standard_table(t, 3.5 + 0 * t, i))
@@ -89,9 +111,36 @@ def cycle_table(data: pd.DataFrame, mass_mg: float | None = None,
 
 
 def cycle_segment(data: pd.DataFrame, cycle: int, kind: str = "discharge") -> pd.DataFrame:
-    """The rows of one cycle's charge or discharge, with a constant-voltage hold at the end removed
-    (rows after the voltage first comes within 2 mV of its end-of-segment extreme), so that dQ/dV is
-    not dominated by charge passed at constant voltage."""
+    """The rows of one cycle's charge or discharge, with a constant-voltage hold at the end removed (rows
+    after the voltage first comes within 2 mV of its end-of-segment extreme), so that dQ/dV is not
+    dominated by charge passed at constant voltage.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The standard table.
+    cycle : int
+        The cycle number.
+    kind : {"charge", "discharge"}
+        Which half of the cycle.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of that segment.
+
+    Raises
+    ------
+    CycleError
+        If ``kind`` is neither, or the cycle has no such segment.
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import galvanostatic_cycle
+    >>> segment = cycle_segment(galvanostatic_cycle(), 1, "discharge")
+    >>> segment.step_type.unique().tolist()
+    ['discharge']
+    """
     if kind not in ("charge", "discharge"):
         raise CycleError(f"kind must be 'charge' or 'discharge', not {kind!r}")
     part = data[(data["cycle"] == cycle) & (data["step_type"] == kind)]

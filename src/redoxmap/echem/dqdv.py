@@ -26,10 +26,34 @@ from redoxmap.errors import FitError
 
 def dqdv(capacity_ah: np.ndarray, voltage_v: np.ndarray, bandwidth_v: float = 0.005,
          step_v: float = 0.0005) -> pd.DataFrame:
-    """dQ/dV (Ah/V) versus voltage for one charge or discharge (method in the module doc).
+    """Differential capacity dQ/dV versus voltage for one charge or discharge, by a charge-weighted
+    Gaussian kernel density of the voltage (module doc; the incremental-capacity histogram of Feng et
+    al. 2013 with a Gaussian kernel).
 
-    Returns columns ``voltage_v`` (grid) and ``dqdv_ah_v``.
+    Parameters
+    ----------
+    capacity_ah : numpy.ndarray
+        Cumulative charge of the segment (Ah).
+    voltage_v : numpy.ndarray
+        Voltage at each point (V).
+    bandwidth_v : float
+        Standard deviation h of the kernel (V).
+    step_v : float
+        Spacing of the voltage grid (V).
 
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``voltage_v`` (the grid) and ``dqdv_ah_v`` (Ah/V, positive).
+
+    Raises
+    ------
+    FitError
+        If the segment has fewer than 10 points or passes no charge, or the bandwidth or step is not
+        positive.
+
+    Examples
+    --------
     >>> v = np.linspace(3.5, 3.9, 2000); q = 1e-3 / (1 + np.exp(-(v - 3.7) / 0.02))  # plateau at 3.7 V
     >>> curve = dqdv(q, v)
     >>> round(float(curve.voltage_v[curve.dqdv_ah_v.idxmax()]), 3)
@@ -54,9 +78,32 @@ def dqdv(capacity_ah: np.ndarray, voltage_v: np.ndarray, bandwidth_v: float = 0.
 
 
 def cycle_dqdv(data: pd.DataFrame, cycle: int, kind: str = "discharge", **kwargs) -> pd.DataFrame:
-    """dQ/dV of one cycle's charge or discharge from the standard table (a constant-voltage hold at
-    the end is left out, see :func:`redoxmap.echem.cycling.cycle_segment`); ``kwargs`` go to
-    :func:`dqdv`."""
+    """dQ/dV of one cycle's charge or discharge from the standard table, a constant-voltage hold at the
+    end left out (:func:`redoxmap.echem.cycle_segment`).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The standard table.
+    cycle : int
+        The cycle number.
+    kind : {"charge", "discharge"}
+        Which half of the cycle.
+    **kwargs
+        Options of :func:`dqdv` (``bandwidth_v``, ``step_v``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``voltage_v`` and ``dqdv_ah_v`` (Ah/V).
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import galvanostatic_cycle
+    >>> curve = cycle_dqdv(galvanostatic_cycle(), 1, "charge")
+    >>> curve.columns.tolist()
+    ['voltage_v', 'dqdv_ah_v']
+    """
     from redoxmap.echem.cycling import cycle_segment
 
     part = cycle_segment(data, cycle, kind)
@@ -65,8 +112,28 @@ def cycle_dqdv(data: pd.DataFrame, cycle: int, kind: str = "discharge", **kwargs
 
 
 def dqdv_peaks(curve: pd.DataFrame, prominence_fraction: float = 0.1) -> pd.DataFrame:
-    """Peaks of dQ/dV (scipy.signal.find_peaks) with a prominence above ``prominence_fraction`` of
-    the highest value; columns ``voltage_v``, ``dqdv_ah_v``, ``prominence``."""
+    """Peaks of a dQ/dV curve (``scipy.signal.find_peaks``) with a prominence above
+    ``prominence_fraction`` of the highest value, positions refined by a parabola through the three
+    grid points around each.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        Output of :func:`dqdv` or :func:`cycle_dqdv`.
+    prominence_fraction : float
+        Least prominence, as a fraction of the curve's maximum.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per peak: ``voltage_v``, ``dqdv_ah_v``, ``prominence``.
+
+    Examples
+    --------
+    >>> v = np.linspace(3.5, 3.9, 2000); q = 1e-3 / (1 + np.exp(-(v - 3.7) / 0.02))
+    >>> dqdv_peaks(dqdv(q, v)).voltage_v.round(3).tolist()
+    [3.7]
+    """
     y = np.nan_to_num(curve["dqdv_ah_v"].to_numpy(), nan=0.0, posinf=0.0)
     index, props = find_peaks(y, prominence=prominence_fraction * y.max())
     # sub-grid position: vertex of the parabola through the peak and its neighbours

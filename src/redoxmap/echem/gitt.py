@@ -42,12 +42,37 @@ def _segments(kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def split_pulses(data: pd.DataFrame) -> pd.DataFrame:
-    """One row per current pulse that has a rest right before and after it.
+    """One row per current pulse that has a rest right before and after it (the pulses of a GITT
+    record, Weppner & Huggins 1977).
 
-    Columns: ``start``/``end`` (row indices of the pulse), ``tau_s`` (from the last rest point
-    before the pulse to its last point), ``current_a`` (median), ``kind``, ``v_relaxed_before``,
-    ``v_pulse_start``, ``v_pulse_end``, ``v_relaxed_after`` (V), ``rest_after_s``, ``capacity_ah``
-    (at the pulse end).
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The standard table of a GITT record.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``start``/``end`` (row indices of the pulse), ``tau_s`` (from the last rest point
+        before the pulse to its last point), ``current_a`` (median), ``kind``,
+        ``v_relaxed_before``, ``v_pulse_start``, ``v_pulse_end``, ``v_relaxed_after`` (V),
+        ``rest_after_s``, ``capacity_ah`` (at the pulse end).
+
+    Raises
+    ------
+    GittError
+        If the record is too short or holds no pulse with a rest before and after it.
+
+    Examples
+    --------
+    >>> from redoxmap.echem import standard_table
+    >>> t = np.arange(0, 1801.0, 10.0)  # rest, 600 s pulse at 1 mA, rest
+    >>> pulse = (t >= 600) & (t < 1200)
+    >>> v = np.where(t < 600, 3.70, np.where(pulse, 3.71 + 0.05 * np.sqrt(np.clip(t - 590, 0, None) / 610),
+    ...                                       3.705))
+    >>> data = standard_table(t, v, np.where(pulse, 1e-3, 0.0))
+    >>> split_pulses(data)[["tau_s", "v_relaxed_before", "v_relaxed_after"]].values.tolist()
+    [[600.0, 3.7, 3.705]]
     """
     kind = data["step_type"].to_numpy().astype(str)
     if kind.size < 3:
@@ -101,16 +126,46 @@ def _sqrt_fit(data: pd.DataFrame, pulses: pd.DataFrame) -> tuple[np.ndarray, np.
 
 def gitt(data: pd.DataFrame, radius_um: float | None = None, volume_to_area_cm: float | None = None,
          method: str = "sqrt") -> pd.DataFrame:
-    """GITT table, one row per pulse: ``ir_drop_v``, ``resistance_ohm``, ``delta_es_v``,
-    ``delta_etau_v``, ``overpotential_v``, ``diffusivity_cm2_s``, ``tau_d_over_l2``, ``valid``,
-    ``flag``, ``soc`` (fraction of the record's capacity range) and ``sqrt_t_r2`` (R² of E vs √t),
-    plus the columns of :func:`split_pulses`. Equations and source in the module doc.
+    """GITT analysis, one row per pulse: IR drop, ΔEs, ΔEτ, overpotential and the diffusion coefficient
+    of Weppner & Huggins 1977, Eq. 40 (τ ≪ L²/D), D = 4/(π τ) · (V/S)² · (ΔEs / ΔEτ)² (cm²/s);
+    definitions, the √t fit of ΔEτ and the validity flags in the module doc.
 
-    Give either ``radius_um`` (spherical particles: V/S = R/3) or ``volume_to_area_cm`` (V/S in cm).
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The standard table of a GITT record.
+    radius_um : float, optional
+        Particle radius (µm), for spheres: V/S = R/3.
+    volume_to_area_cm : float, optional
+        V/S (cm) directly; give exactly one of the two.
+    method : {"sqrt", "endpoints"}
+        ΔEτ from the fit E(t) = E₀ + k√t (ΔEτ = k√τ) or from the first and last pulse points.
 
-    >>> from redoxmap.echem import read_cycler
-    >>> table = gitt(read_cycler("pulses.res"), radius_um=5.0)  # doctest: +SKIP
-    >>> table.loc[table.valid, ["soc", "diffusivity_cm2_s", "overpotential_v"]]  # doctest: +SKIP
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`split_pulses` plus ``ir_drop_v``, ``resistance_ohm``, ``delta_es_v``,
+        ``delta_etau_v``, ``overpotential_v``, ``diffusivity_cm2_s``, ``tau_d_over_l2``, ``valid``,
+        ``flag`` (the first reason a pulse is not valid), ``soc`` (fraction of the record's capacity
+        range) and ``sqrt_t_r2`` (R² of E against √t).
+
+    Raises
+    ------
+    GittError
+        If not exactly one particle size is given, it is not positive, ``method`` is unknown, or the
+        record holds no pulse.
+
+    Examples
+    --------
+    >>> from redoxmap.echem import standard_table
+    >>> t = np.arange(0, 1801.0, 10.0)  # rest, 600 s pulse at 1 mA, rest
+    >>> pulse = (t >= 600) & (t < 1200)
+    >>> v = np.where(t < 600, 3.70, np.where(pulse, 3.71 + 0.05 * np.sqrt(np.clip(t - 590, 0, None) / 610),
+    ...                                       3.705))
+    >>> data = standard_table(t, v, np.where(pulse, 1e-3, 0.0))
+    >>> table = gitt(data, radius_um=3.0)
+    >>> f"{table.diffusivity_cm2_s[0]:.2e}", bool(table.valid[0])
+    ('2.16e-13', True)
     """
     if (radius_um is None) == (volume_to_area_cm is None):
         raise GittError("give exactly one of radius_um (spheres, V/S = R/3) or volume_to_area_cm")

@@ -5,12 +5,12 @@ shorter test, and its last, partial cycle looks like capacity fade. Each reader 
 format allows and warns with :class:`redoxmap.errors.TruncatedFileWarning`, naming the file:
 
 * text exports (Arbin/Neware CSV, MACCOR, BioLogic ``.mpt``, Novonix): the last line has as many fields
-  as the line before it; a shorter last line was cut and its row is dropped (:func:`last_line_cut`);
+  as the line before it; a shorter last line was cut and its row is dropped;
 * binary files: what the format itself records. Neware ``.nda`` ends with an end-of-data record; an
   Arbin ``.res`` numbers its points 1…N without gaps and ``mdb-export`` reports pages past the end of
   the file; a BioLogic ``.mpr`` states each module's length and its number of points (galvani refuses
   a file that is shorter); an ``.ndax`` is a zip whose directory is at its end;
-* every format (:func:`check_record`, run on the standard table): the last row's time is not earlier
+* every format (run on the standard table): the last row's time is not earlier
   than the row before (a number cut short), and the record does not stop in the middle of a step.
 
 "In the middle of a step" is judged against the earlier runs of the same step: a cycler ends a step at
@@ -45,12 +45,12 @@ TIME_TOLERANCE = 0.02
 TAIL_BYTES = 65536
 
 
-def warn(path: str | Path, message: str, stacklevel: int = 3) -> None:
+def _warn(path: str | Path, message: str, stacklevel: int = 3) -> None:
     """A :class:`TruncatedFileWarning` that starts with the file name."""
     warnings.warn(f"{path}: {message}", TruncatedFileWarning, stacklevel=stacklevel)
 
 
-def last_line_cut(path: Path, sep: str) -> bool:
+def _last_line_cut(path: Path, sep: str) -> bool:
     """True, with a warning, when the file's last non-blank line has fewer ``sep``-separated fields
     than the line before it: the file ends in the middle of a row, which the caller drops. Only the
     end of the file is read."""
@@ -64,12 +64,12 @@ def last_line_cut(path: Path, sep: str) -> bool:
     last, before = lines[-1].count(sep) + 1, lines[-2].count(sep) + 1
     if last >= before:
         return False
-    warn(path, f"the last line has {last} of {before} fields: the file ends in the middle of a row (cut, "
-               "or copied while the cycler was writing it); that row is dropped", stacklevel=4)
+    _warn(path, f"the last line has {last} of {before} fields: the file ends in the middle of a row (cut, "
+                "or copied while the cycler was writing it); that row is dropped", stacklevel=4)
     return True
 
 
-def segments(data: pd.DataFrame, by_label: bool = True) -> pd.DataFrame:
+def _segments(data: pd.DataFrame, by_label: bool = True) -> pd.DataFrame:
     """Runs of rows of one step type ("charge", "discharge", "rest") and, with ``by_label``, one step
     number, with the first row's ``label``, ``duration_s`` and ``charge_ah`` (from the end of the run
     before), ``end_v`` and the row range ``first``/``last``."""
@@ -103,12 +103,12 @@ def _complete(last: pd.Series, refs: pd.DataFrame) -> bool:
     return bool(reached_v or long_enough or enough_charge)
 
 
-def mid_step(data: pd.DataFrame) -> str | None:
+def _mid_step(data: pd.DataFrame) -> str | None:
     """Why the record looks stopped in the middle of its last step, or None (module doc for the rule)."""
-    runs = segments(data)
+    runs = _segments(data)
     numbered = runs.duplicated(["kind", "label"]).any()  # the cycler numbers the steps of its schedule
     if not numbered:  # a running step count (Neware): compare with every earlier run of the same type
-        runs = segments(data, by_label=False)
+        runs = _segments(data, by_label=False)
     last, earlier = runs.iloc[-1], runs.iloc[:-1]
     refs = earlier[(earlier.kind == last.kind) & ((earlier.label == last.label) | (not numbered))]
     if refs.empty or _complete(last, refs):
@@ -120,14 +120,14 @@ def mid_step(data: pd.DataFrame) -> str | None:
             "cycle is incomplete")
 
 
-def check_record(path: str | Path, data: pd.DataFrame) -> None:
+def _check_record(path: str | Path, data: pd.DataFrame) -> None:
     """Warn when the last row's time runs backwards or the record stops in the middle of a step
     (module doc). Time that runs backwards inside a record (a cycler's clock set back) is not
     a sign of a cut and is not reported."""
     t = data["time_s"].to_numpy(float)
     if t.size > 1 and t[-1] < t[-2]:
-        warn(path, f"the last row's time ({t[-1]:.6g} s) is earlier than the row before ({t[-2]:.6g} s): "
-                   "the file is cut inside a number or its last record is damaged", stacklevel=4)
-    reason = mid_step(data) if len(data) > 1 else None
+        _warn(path, f"the last row's time ({t[-1]:.6g} s) is earlier than the row before ({t[-2]:.6g} s): "
+                    "the file is cut inside a number or its last record is damaged", stacklevel=4)
+    reason = _mid_step(data) if len(data) > 1 else None
     if reason:
-        warn(path, reason, stacklevel=4)
+        _warn(path, reason, stacklevel=4)

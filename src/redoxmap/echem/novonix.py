@@ -32,7 +32,7 @@ COLUMNS = ("Cycle Number", "Step Type", "Run Time (h)", "Current (A)", "Potentia
            "Step Number")
 
 
-def looks_like(text: str) -> bool:
+def _looks_like(text: str) -> bool:
     """A ``[Summary]`` block that names Novonix in its first lines."""
     return text.lstrip().startswith("[Summary]") and MAGIC in text[:200]
 
@@ -56,11 +56,11 @@ def _summary(text: str) -> dict:
     return attrs
 
 
-def read_novonix(path: Path) -> pd.DataFrame:
+def _read_novonix(path: Path) -> pd.DataFrame:
     """Novonix HPC export into the standard table (see module doc); ``attrs`` holds the summary's
     ``protocol``, ``started``, ``mass_mg`` and ``nominal_capacity_ah``."""
-    from redoxmap.echem.integrity import last_line_cut
-    from redoxmap.echem.table import finish, step_types
+    from redoxmap.echem.integrity import _last_line_cut
+    from redoxmap.echem.table import _finish, step_types
 
     text = path.read_bytes().decode("utf-8", errors="replace")
     lines = text.splitlines()
@@ -69,9 +69,12 @@ def read_novonix(path: Path) -> pd.DataFrame:
         raise FormatError(f"{path}: a Novonix HPC export without a '[Data]' section and column line; "
                           "expected '[Data]' followed by \"Date and Time,Cycle Number,…\"")
     rows = [line.strip().strip('"') for line in lines[start + 1:] if line.strip()]
-    if len(rows) > 2 and last_line_cut(path, ","):
+    if len(rows) > 2 and _last_line_cut(path, ","):
         rows = rows[:-1]
-    frame = pd.read_csv(io.StringIO("\n".join(rows)))
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(rows)))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FormatError(f"{path}: Novonix data rows that cannot be parsed ({exc})") from exc
     frame.columns = frame.columns.str.strip()
     missing = [c for c in COLUMNS if c not in frame]
     if missing:
@@ -98,4 +101,4 @@ def read_novonix(path: Path) -> pd.DataFrame:
                "cycle": cycle, "step": num["Step Number"].fillna(-1).to_numpy(int), "step_type": step_type}
     extra = frame.drop(columns=["Cycle Number", "Run Time (h)", "Current (A)", "Potential (V)",
                                 "Step Number"])
-    return finish(path, columns, extra, "novonix_", "novonix", **_summary(text))
+    return _finish(path, columns, extra, "novonix_", "novonix", **_summary(text))

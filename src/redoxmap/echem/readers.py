@@ -40,6 +40,7 @@ import gzip
 import shutil
 import tempfile
 import warnings
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -57,7 +58,7 @@ def _read_gzip(path: Path) -> pd.DataFrame:
         try:
             with gzip.open(path, "rb") as src, open(inner, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise FormatError(f"{path}: truncated or damaged gzip file ({exc})") from exc
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -72,10 +73,40 @@ def _read_gzip(path: Path) -> pd.DataFrame:
 
 
 def read_cycler(path: str | Path) -> pd.DataFrame:
-    """Read a cycler file into the standard table (see the module doc for columns and formats).
+    """Read a cycler file into the standard table (columns and formats in the module doc); the format is
+    recognised from the content, not the extension.
 
-    >>> data = read_cycler("tests/data/echem/arbin_example.csv")  # doctest: +SKIP
-    >>> data.groupby("cycle").discharge_capacity_ah.max()         # doctest: +SKIP
+    Each reader checks what its format allows for a file cut short and warns with a
+    :class:`~redoxmap.errors.TruncatedFileWarning` naming the file (:mod:`redoxmap.echem.integrity`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A BioLogic ``.mpr``/``.mpt``, Neware ``.nda``/``.ndax``/CSV, Arbin ``.res``/CSV, MACCOR or
+        Novonix export, or any of these gzip-compressed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per recorded point with the standard columns (``time_s``, ``voltage_v``,
+        ``current_a`` positive on charge, ``capacity_ah``, ``charge_capacity_ah``,
+        ``discharge_capacity_ah``, ``cycle``, ``step``, ``step_type``) plus the source's own columns
+        with a prefix; ``attrs`` ``source``, ``format`` and, where the file states it,
+        ``start_time``.
+
+    Raises
+    ------
+    FormatError
+        If the file is missing, empty, of an unknown format, or unreadable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.simulate import galvanostatic_cycle, write_mpt
+    >>> path = write_mpt(galvanostatic_cycle(n_cycles=2), Path(tempfile.mkdtemp()) / "cell.mpt")
+    >>> data = read_cycler(path)
+    >>> data.attrs["format"], data.attrs["start_time"], int(data.cycle.max())
+    ('biologic-mpt', '2024-03-01T09:00:00', 2)
     """
     path = Path(path)
     if not path.is_file():
@@ -88,26 +119,26 @@ def read_cycler(path: str | Path) -> pd.DataFrame:
     if head.startswith(GZIP_MAGIC):
         return _read_gzip(path)
     if head.startswith(biologic.MPR_MAGIC):
-        return biologic.read_mpr(path)
+        return biologic._read_mpr(path)
     if head[4:4 + len(JET_MAGIC)] == JET_MAGIC:
-        return arbin.read_res(path)
+        return arbin._read_res(path)
     if head[:2] == b"PK" or b"NEWARE" in head[:64]:  # .ndax is a zip; .nda starts with "NEWARE"
-        return neware.read_nda(path)
+        return neware._read_nda(path)
     if b"\x00" in head[:512]:
         raise FormatError(f"{path}: a binary file of a format redoxmap does not read; expected "
                           "BioLogic .mpr, Arbin .res, Neware .nda/.ndax or a text export")
     text = head.decode("latin-1")
     if text.startswith(biologic.MPT_MAGIC):
-        return biologic.read_mpt(path)
-    if novonix.looks_like(text):
-        return novonix.read_novonix(path)
+        return biologic._read_mpt(path)
+    if novonix._looks_like(text):
+        return novonix._read_novonix(path)
     lines = text.splitlines()
-    if maccor.looks_like(lines):
-        return maccor.read_maccor(path)
+    if maccor._looks_like(lines):
+        return maccor._read_maccor(path)
     first = lines[0] if lines else ""
-    if neware.looks_like_csv(first):
-        return neware.read_neware_csv(path)
-    if arbin.looks_like_csv(first):
-        return arbin.read_csv(path)
+    if neware._looks_like_csv(first):
+        return neware._read_neware_csv(path)
+    if arbin._looks_like_csv(first):
+        return arbin._read_csv(path)
     raise FormatError(f"{path}: unknown cycler format (first line {first[:80]!r}); expected a BioLogic "
                       ".mpr/.mpt, Neware .nda/.ndax/CSV, Arbin .res/CSV, MACCOR or Novonix text export")

@@ -16,7 +16,27 @@ from redoxmap.report.files import save_figure, save_table
 
 
 def capacity_figure(cycles: pd.DataFrame) -> Figure:
-    """Charge/discharge capacity and Coulombic efficiency versus cycle."""
+    """Charge and discharge capacity and Coulombic efficiency versus cycle (specific capacity when the
+    table has it).
+
+    Parameters
+    ----------
+    cycles : pandas.DataFrame
+        The per-cycle table of :func:`redoxmap.echem.cycle_table`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Examples
+    --------
+    >>> from redoxmap.echem import cycle_table
+    >>> from redoxmap.simulate import galvanostatic_cycle
+    >>> fig = capacity_figure(cycle_table(galvanostatic_cycle(n_cycles=2), mass_mg=10.0))
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['capacity (mAh/g)', 'Coulombic efficiency (%)']
+    """
     fig = Figure(figsize=(5.5, 3.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     unit, scale = ("mAh/g", 1.0) if "discharge_capacity_mah_g" in cycles else ("mAh", 1e3)
@@ -33,7 +53,18 @@ def capacity_figure(cycles: pd.DataFrame) -> Figure:
 
 
 def profiles_figure(data: pd.DataFrame) -> Figure:
-    """Voltage versus capacity for every cycle, coloured by cycle number (Wang et al. 2021 Fig. 1b)."""
+    """Voltage versus capacity for every cycle, coloured by cycle number (Wang et al. 2021, Fig. 1b).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The standard table.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(5.5, 3.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     cycles = np.unique(data.cycle)
@@ -51,7 +82,18 @@ def profiles_figure(data: pd.DataFrame) -> Figure:
 
 
 def retention_figure(cycles: pd.DataFrame) -> Figure:
-    """Capacity retention (%) and voltage decay (mV) of the mean discharge voltage versus cycle."""
+    """Capacity retention (%) and voltage decay (mV) of the mean discharge voltage versus cycle.
+
+    Parameters
+    ----------
+    cycles : pandas.DataFrame
+        The per-cycle table of :func:`redoxmap.echem.cycle_table`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(5.5, 3.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     ax.plot(cycles.cycle, 100 * cycles.capacity_retention, "o-", ms=3, color="C0")
@@ -72,8 +114,23 @@ def _pick_cycles(cycles: pd.DataFrame, most: int = 6) -> np.ndarray:
 
 
 def dqdv_table(data: pd.DataFrame, cycles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """dQ/dV curves and their peaks (long tables with ``cycle`` and ``kind``) for a spread of cycles;
-    segments too short for dQ/dV are skipped."""
+    """dQ/dV curves and their peaks for a spread of up to six cycles with a discharge, charge and
+    discharge; segments too short for dQ/dV are skipped.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The standard table.
+    cycles : pandas.DataFrame
+        The per-cycle table of :func:`redoxmap.echem.cycle_table`.
+
+    Returns
+    -------
+    curves : pandas.DataFrame
+        ``voltage_v``, ``dqdv_ah_v``, ``cycle``, ``kind`` (long table).
+    peaks : pandas.DataFrame
+        ``voltage_v``, ``dqdv_ah_v``, ``prominence``, ``cycle``, ``kind``.
+    """
     curves, peaks = [], []
     for cycle in _pick_cycles(cycles):
         for kind in ("charge", "discharge"):
@@ -89,7 +146,18 @@ def dqdv_table(data: pd.DataFrame, cycles: pd.DataFrame) -> tuple[pd.DataFrame, 
 
 
 def dqdv_figure(curves: pd.DataFrame) -> Figure:
-    """dQ/dV of charge (solid, positive) and discharge (dashed, drawn negative), coloured by cycle."""
+    """dQ/dV of charge (solid, positive) and discharge (dashed, drawn negative), coloured by cycle.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        The curves of :func:`dqdv_table`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(5.5, 3.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     cmap = colormaps["viridis"]
@@ -110,8 +178,19 @@ def dqdv_figure(curves: pd.DataFrame) -> Figure:
 
 
 def gitt_figure(table: pd.DataFrame) -> Figure:
-    """GITT diffusivity and overpotential versus capacity, charge and discharge pulses in two colours;
-    flagged pulses hollow (reason in the table's ``flag``) (Wang et al. 2021 Fig. 7c–d)."""
+    """GITT diffusivity and overpotential versus capacity, charge and discharge pulses in two colours,
+    flagged pulses hollow (reason in the table's ``flag``) (Wang et al. 2021, Fig. 7c–d).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`redoxmap.echem.gitt`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(5.5, 5.0), dpi=150, layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
     for kind, color in (("charge", "C0"), ("discharge", "C1")):
@@ -133,20 +212,25 @@ def gitt_figure(table: pd.DataFrame) -> Figure:
 
 def write_echem_report(cycles: pd.DataFrame, folder: str | Path, *, data: pd.DataFrame,
                        gitt_table: pd.DataFrame | None = None) -> list[Path]:
-    """Write figures (PNG) and tables (CSV) of a cycler file's analysis into ``folder``.
+    """Write figures (PNG) and tables (CSV) of a cycler file's analysis into ``folder``; each file is
+    written under a temporary name and renamed when complete.
 
     Parameters
     ----------
-    cycles : the per-cycle table of :func:`redoxmap.echem.cycle_table`.
-    folder : the report folder (created if missing).
-    data : the standard table the cycles came from.
-    gitt_table : the pulses of :func:`redoxmap.echem.gitt`, if analysed.
+    cycles : pandas.DataFrame
+        The per-cycle table of :func:`redoxmap.echem.cycle_table`.
+    folder : str or pathlib.Path
+        The report folder (created if missing).
+    data : pandas.DataFrame
+        The standard table the cycles came from.
+    gitt_table : pandas.DataFrame, optional
+        The pulses of :func:`redoxmap.echem.gitt`, if analysed.
 
     Returns
     -------
-    The paths written: cycles.csv, capacity.png, retention.png, profiles.png, dqdv.csv,
-    dqdv_peaks.csv, dqdv.png and, with a GITT table, gitt.csv and gitt.png; each written to a
-    temporary name in the folder and renamed when complete.
+    list of pathlib.Path
+        The paths written: cycles.csv, capacity.png, retention.png, profiles.png, dqdv.csv,
+        dqdv_peaks.csv, dqdv.png and, with a GITT table, gitt.csv and gitt.png.
     """
     folder = Path(folder)
     written = []

@@ -39,32 +39,48 @@ def _cycler_start(cycler: pd.DataFrame, cycler_start) -> pd.Timestamp:
 
 def sync_scans(scan_time: Sequence, cycler: pd.DataFrame, *, offset_s: float = 0.0,
                exposure_s: float | Sequence[float] | None = None, cycler_start=None) -> pd.DataFrame:
-    """Voltage, capacity and cycle at each scan's time (module doc for the rules).
+    """Voltage, current, capacity and cycle of the cycler at each scan's time (rules in the module doc):
+    linear interpolation between the two records around the scan, cycle/step of the record at or
+    before it, never extrapolated.
 
     Parameters
     ----------
-    scan_time
+    scan_time : sequence
         Scan start times: datetime-like (placed with the cycler's ``attrs["start_time"]`` or
         ``cycler_start``) or numbers in seconds on the cycler's ``time_s`` clock.
-    cycler
+    cycler : pandas.DataFrame
         The standard table of :func:`redoxmap.echem.read_cycler` (or ``standard_table``).
-    offset_s
-        Added to every scan time (e.g. the XRD computer's clock minus the cycler's).
-    exposure_s
-        Scan duration(s); if given, each scan is placed at its middle.
-    cycler_start
+    offset_s : float
+        Added to every scan time (s), e.g. the scan computer's clock minus the cycler's.
+    exposure_s : float or sequence of float, optional
+        Scan duration(s) (s); if given, each scan is placed at its middle.
+    cycler_start : datetime-like, optional
         Overrides ``attrs["start_time"]``.
 
     Returns
     -------
-    One row per scan: ``time_s`` (cycler clock), the interpolated ``voltage_v``, ``current_a``,
-    ``capacity_ah``, ``charge_capacity_ah``, ``discharge_capacity_ah``, the previous record's
-    ``cycle``, ``step``, ``step_type``, its index ``record``, and ``in_range``.
+    pandas.DataFrame
+        One row per scan: ``time_s`` (cycler clock), the interpolated ``voltage_v``, ``current_a``,
+        ``capacity_ah``, ``charge_capacity_ah``, ``discharge_capacity_ah``, the previous record's
+        ``cycle``, ``step``, ``step_type``, its index ``record``, and ``in_range``; a warning counts
+        the scans outside the record (NaN there).
 
+    Raises
+    ------
+    FormatError
+        If no scan time is given, the cycler has fewer than two ordered records, a scan time is not a
+        date, or absolute times come without a cycler start.
+
+    Examples
+    --------
+    >>> import warnings
     >>> from redoxmap.echem import standard_table
     >>> table = standard_table(np.array([0.0, 60.0, 120.0]), np.array([3.0, 3.2, 3.4]), np.ones(3))
-    >>> sync_scans([30.0, 500.0], table).voltage_v.tolist()
-    [3.1, nan]
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     scans = sync_scans([30.0, 500.0], table)
+    >>> scans.voltage_v.tolist(), scans.in_range.tolist(), len(caught)
+    ([3.1, nan], [True, False], 1)
     """
     values = np.asarray(scan_time)
     if values.size == 0:
@@ -110,10 +126,38 @@ def sync_scans(scan_time: Sequence, cycler: pd.DataFrame, *, offset_s: float = 0
 
 def attach_cycler(series: xr.DataArray | xr.Dataset, cycler: pd.DataFrame,
                   **kwargs) -> xr.DataArray | xr.Dataset:
-    """``series`` with the :func:`sync_scans` columns as coordinates along ``scan``.
+    """A scan series with the :func:`sync_scans` columns attached as coordinates along ``scan``.
 
-    Scan times come from the ``time`` coordinate (datetime64) or, failing that, ``time_s``
-    (cycler seconds); keyword arguments go to :func:`sync_scans`.
+    Scan times come from the ``time`` coordinate (datetime64) or, failing that, ``time_s`` (cycler
+    seconds).
+
+    Parameters
+    ----------
+    series : xarray.DataArray or xarray.Dataset
+        Scans along ``scan`` with a ``time`` or ``time_s`` coordinate (e.g. an XRD series).
+    cycler : pandas.DataFrame
+        The standard table of :func:`redoxmap.echem.read_cycler`.
+    **kwargs
+        Options of :func:`sync_scans` (``offset_s``, ``exposure_s``, ``cycler_start``).
+
+    Returns
+    -------
+    xarray.DataArray or xarray.Dataset
+        The series with coordinates ``cycler_time_s``, ``voltage_v``, ``current_a``,
+        ``capacity_ah``, … and ``in_range`` along ``scan``.
+
+    Raises
+    ------
+    FormatError
+        If the series has no time coordinate along ``scan``.
+
+    Examples
+    --------
+    >>> from redoxmap.echem import standard_table
+    >>> table = standard_table(np.array([0.0, 60.0, 120.0]), np.array([3.0, 3.2, 3.4]), np.ones(3))
+    >>> series = xr.DataArray([1.0, 2.0], dims="scan", coords={"time_s": ("scan", [30.0, 90.0])})
+    >>> attach_cycler(series, table).voltage_v.values.tolist()
+    [3.1, 3.3]
     """
     if "time" in series.coords:
         times = series.time.values

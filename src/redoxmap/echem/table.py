@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from redoxmap.echem.integrity import check_record
+from redoxmap.echem.integrity import _check_record
 from redoxmap.errors import FormatError
 
 REST_FRACTION = 1e-3
@@ -23,8 +23,21 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 def step_types(current_a: np.ndarray) -> np.ndarray:
-    """"charge" (I > 0), "discharge" (I < 0) or "rest" (|I| ≤ 0.1 % of the largest |I|).
+    """Step type of every point from the sign of the current: "charge" (I > 0), "discharge" (I < 0) or
+    "rest" (|I| ≤ 0.1 % of the largest |I|).
 
+    Parameters
+    ----------
+    current_a : numpy.ndarray
+        Current (A), positive on charge.
+
+    Returns
+    -------
+    numpy.ndarray
+        Strings, one per point.
+
+    Examples
+    --------
     >>> step_types(np.array([0.0, 1e-3, -1e-3])).tolist()
     ['rest', 'charge', 'discharge']
     """
@@ -34,8 +47,8 @@ def step_types(current_a: np.ndarray) -> np.ndarray:
     return np.where(~(np.abs(current_a) > limit), "rest", np.where(current_a > 0, "charge", "discharge"))
 
 
-def charge_cycles(increment_ah: np.ndarray, current_a: np.ndarray,
-                  half_cycle: np.ndarray | None = None) -> np.ndarray:
+def _charge_cycles(increment_ah: np.ndarray, current_a: np.ndarray,
+                   half_cycle: np.ndarray | None = None) -> np.ndarray:
     """Cycle numbers for a record that has no cycle count of the cycler's own.
 
     The record is cut into half cycles: those given (EC-Lab's ``half cycle`` column, which counts every
@@ -47,9 +60,9 @@ def charge_cycles(increment_ah: np.ndarray, current_a: np.ndarray,
     the first charge (e.g. a graphite or silicon half cell lithiated first) is cycle 0 on its own.
 
     >>> i = np.array([0.0, 1, 1, -1, -1, 1, -1])
-    >>> charge_cycles(i, i).tolist()
+    >>> _charge_cycles(i, i).tolist()
     [0, 0, 0, 0, 0, 1, 1]
-    >>> charge_cycles(-i, -i).tolist()
+    >>> _charge_cycles(-i, -i).tolist()
     [0, 0, 0, 1, 1, 1, 2]
     """
     increment = np.nan_to_num(np.asarray(increment_ah, float))
@@ -68,13 +81,27 @@ def charge_cycles(increment_ah: np.ndarray, current_a: np.ndarray,
 def accumulate(counter: np.ndarray, boundary: np.ndarray | None = None) -> np.ndarray:
     """Cumulative total of a non-negative counter that the cycler restarts (per step or per cycle).
 
-    The record is cut into runs at each restart: a fall of the counter at a ``boundary`` (True where a
-    new step or cycle begins) or, anywhere, a fall below half the previous value (a reset that is not
-    at a step change, e.g. at a loop start or after a resumed test). Within a run the counter's running
-    maximum is used (noise that lowers it does not count twice); the total is the sum of the earlier
-    runs' final values plus the current run's running maximum. A reset therefore never adds charge,
-    and the total never decreases.
+    The record is cut into runs at each restart: a fall of the counter at a ``boundary`` (True where
+    a new step or cycle begins) or, anywhere, a fall below half the previous value (a reset that is
+    not at a step change, e.g. at a loop start or after a resumed test). Within a run the counter's
+    running maximum is used (noise that lowers it does not count twice); the total is the sum of the
+    earlier runs' final values plus the current run's running maximum. A reset therefore never adds
+    charge, and the total never decreases.
 
+    Parameters
+    ----------
+    counter : numpy.ndarray
+        The cycler's counter (e.g. Ah charged in the current step).
+    boundary : numpy.ndarray, optional
+        Booleans, True where a new step or cycle begins.
+
+    Returns
+    -------
+    numpy.ndarray
+        The cumulative total, the shape of ``counter``.
+
+    Examples
+    --------
     >>> accumulate(np.array([0.0, 1.0, 2.0, 0.5, 1.5, 1.4, 0.0])).tolist()
     [0.0, 1.0, 2.0, 2.5, 3.5, 3.5, 3.5]
     """
@@ -93,7 +120,7 @@ def accumulate(counter: np.ndarray, boundary: np.ndarray | None = None) -> np.nd
     return offset[run] + running
 
 
-def boundaries(*labels: np.ndarray) -> np.ndarray:
+def _boundaries(*labels: np.ndarray) -> np.ndarray:
     """True where any of the label arrays (e.g. cycle and step numbers) changes value."""
     change = np.zeros(len(labels[0]), bool)
     for label in labels:
@@ -102,13 +129,13 @@ def boundaries(*labels: np.ndarray) -> np.ndarray:
     return change
 
 
-def finish(path: Path, columns: dict[str, np.ndarray], extra: pd.DataFrame, prefix: str, fmt: str,
-           **attrs) -> pd.DataFrame:
+def _finish(path: Path, columns: dict[str, np.ndarray], extra: pd.DataFrame, prefix: str, fmt: str,
+            **attrs) -> pd.DataFrame:
     """The standard table from the standard columns (``capacity_ah`` and ``step_type`` filled in when
     not given) plus the source's other columns with ``prefix``; rows without a finite time, voltage or
     current are dropped with a warning that counts them, and a record whose last row's time runs
     backwards or that stops in the middle of a step is reported
-    (:func:`redoxmap.echem.integrity.check_record`)."""
+    (:func:`redoxmap.echem.integrity._check_record`)."""
     out = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
     if "capacity_ah" not in out:
         out["capacity_ah"] = out["charge_capacity_ah"] - out["discharge_capacity_ah"]
@@ -125,17 +152,41 @@ def finish(path: Path, columns: dict[str, np.ndarray], extra: pd.DataFrame, pref
                       "dropped (truncated line?)", stacklevel=3)
         out = out[good].reset_index(drop=True)
     out.attrs = {"source": str(path), "format": fmt, **attrs}
-    check_record(path, out)
+    _check_record(path, out)
     return out
 
 
 def standard_table(time_s: np.ndarray, voltage_v: np.ndarray, current_a: np.ndarray,
                    cycle: np.ndarray | None = None) -> pd.DataFrame:
-    """The standard table from bare arrays (e.g. a simulation).
+    """The standard table from bare arrays (e.g. a simulation or a file read by other means).
 
-    Capacities by the trapezoid rule, Q_i = Σ_{j≤i} (t_j − t_{j−1})(I_j + I_{j−1})/2 / 3600 (Ah);
-    steps are numbered at every change of step type.
+    Capacities by the trapezoid rule, Q_i = Σ_{j≤i} (t_j − t_{j−1})(I_j + I_{j−1})/2 / 3600 (Ah),
+    split into charge and discharge by the sign of the current; steps are numbered at every change of
+    step type.
 
+    Parameters
+    ----------
+    time_s : numpy.ndarray
+        Test time (s).
+    voltage_v : numpy.ndarray
+        Voltage (V).
+    current_a : numpy.ndarray
+        Current (A), positive on charge.
+    cycle : numpy.ndarray, optional
+        Cycle numbers; default all 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The standard columns of :mod:`redoxmap.echem.readers`.
+
+    Raises
+    ------
+    FormatError
+        If the arrays differ in length.
+
+    Examples
+    --------
     >>> table = standard_table(np.array([0.0, 3600.0]), np.array([3.0, 3.1]), np.array([1.0, 1.0]))
     >>> table.capacity_ah.tolist()
     [0.0, 1.0]

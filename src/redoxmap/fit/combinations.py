@@ -18,25 +18,36 @@ ABSENT_WEIGHT = 5e-4
 
 def rank_combinations(spectra: xr.DataArray, refs: xr.DataArray, mode: str = "sum1",
                       sizes: Sequence[int] | None = None) -> xr.Dataset:
-    """Fit the spectra with every combination of ``sizes`` standards and rank the fits.
+    """Fit the spectra with every combination of ``sizes`` standards and rank the fits (Athena's
+    combinatorial fitting, Ravel & Newville 2005; Larch's ``lincombo_fitall``, Newville 2013).
 
     Each combination is fitted by :func:`redoxmap.fit.lincomb` in ``mode``; the fits of each
-    spectrum are ranked by their reduced χ² = RSS / (n_energy − n_params) (rank 1 = best), as in
-    Larch's ``lincombo_fitall``. A fit in which a standard gets a weight ≤ :data:`ABSENT_WEIGHT`
-    repeats a smaller combination: it is marked ``redundant`` and not ranked.
+    spectrum are ranked by their reduced χ² = RSS / (n_energy − n_params) (rank 1 = best). A fit
+    in which a standard gets a weight ≤ :data:`ABSENT_WEIGHT` repeats a smaller combination: it is
+    marked ``redundant`` and not ranked.
 
     Parameters
     ----------
-    spectra : spectra with an ``energy`` dimension (one spectrum, scans or pixels).
-    refs : standards ``(component, energy)`` on the spectra's energies.
-    mode : fit mode of :func:`lincomb` (default ``"sum1"``, Larch's).
-    sizes : numbers of standards per combination (default 1 … K).
+    spectra : xarray.DataArray
+        Spectra with an ``energy`` dimension (eV): one spectrum, scans or pixels.
+    refs : xarray.DataArray
+        Standards ``(component, energy)`` on the spectra's energies.
+    mode : {"sum1", "nnls", "lsq", "sum1-scaled"}
+        Fit mode of :func:`lincomb` (default ``"sum1"``, Larch's).
+    sizes : sequence of int, optional
+        Numbers of standards per combination; default 1 … K.
 
     Returns
     -------
-    Dataset over ``combination`` (coordinate: the standards joined by ``+``) with ``weight``
-    (combination, component, …; NaN for standards not in the combination), ``fraction_err``,
-    ``reduced_chi2``, ``r_factor``, ``n_standards``, ``redundant`` and ``rank``.
+    xarray.Dataset
+        Over ``combination`` (coordinate: the standards joined by ``+``): ``weight``
+        (combination, component, …; NaN for standards not in the combination), ``fraction_err``,
+        ``reduced_chi2``, ``r_factor``, ``n_standards``, ``n_params``, ``redundant`` and ``rank``.
+
+    Raises
+    ------
+    FitError
+        If a size is below 1 or above the number of standards.
 
     Examples
     --------

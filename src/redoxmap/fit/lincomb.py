@@ -37,7 +37,7 @@ MODES: tuple[str, ...] = ("lsq", "nnls", "sum1", "sum1-scaled")
 MAX_REFERENCES = 12
 
 
-def design_matrix(refs: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+def _design_matrix(refs: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """Columns to fit (E × n) and which of them are non-negative.
 
     ``lsq``: the K references, unconstrained. ``nnls`` and ``sum1``: the K references, weights ≥ 0
@@ -54,7 +54,7 @@ def design_matrix(refs: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(columns, dtype=np.float64), nonneg
 
 
-class ActiveSet(NamedTuple):
+class _ActiveSet(NamedTuple):
     """One subset S of the columns, with what its solution needs: C = G_SS⁻¹ and, for Σw = 1,
     G_SS and the direction C1 / (1ᵀC1) that restores the sum."""
 
@@ -65,7 +65,7 @@ class ActiveSet(NamedTuple):
     shift: np.ndarray | None
 
 
-class Design(NamedTuple):
+class _Design(NamedTuple):
     """What the solution of every pixel shares: A = QR, R⁻¹, the constraints and the active sets
     to try (all columns first)."""
 
@@ -74,10 +74,10 @@ class Design(NamedTuple):
     r_inv: np.ndarray
     nonneg: np.ndarray
     sum_to_one: bool
-    sets: list[ActiveSet]
+    sets: list[_ActiveSet]
 
 
-def factor_design(design: np.ndarray, nonneg: np.ndarray, sum_to_one: bool = False) -> Design:
+def _factor_design(design: np.ndarray, nonneg: np.ndarray, sum_to_one: bool = False) -> _Design:
     """Factor the design matrix once for all pixels: A = QR and the active sets to try.
 
     Parameters
@@ -88,7 +88,7 @@ def factor_design(design: np.ndarray, nonneg: np.ndarray, sum_to_one: bool = Fal
 
     Returns
     -------
-    :class:`Design` with Q, R, R⁻¹ and every subset of the constrained columns plus all free
+    :class:`_Design` with Q, R, R⁻¹ and every subset of the constrained columns plus all free
     columns, largest first, each with G_SS⁻¹ (principal submatrices of a positive-definite
     G = AᵀA are invertible).
     """
@@ -104,12 +104,12 @@ def factor_design(design: np.ndarray, nonneg: np.ndarray, sum_to_one: bool = Fal
                 sub = gram[np.ix_(cols, cols)]
                 inverse = np.linalg.inv(sub)
                 c_one = inverse.sum(axis=1)
-                sets.append(ActiveSet(cols, nonneg[cols], inverse, sub,
+                sets.append(_ActiveSet(cols, nonneg[cols], inverse, sub,
                                       c_one / c_one.sum() if sum_to_one else None))
-    return Design(q, r, np.linalg.inv(r), nonneg, sum_to_one, sets)
+    return _Design(q, r, np.linalg.inv(r), nonneg, sum_to_one, sets)
 
 
-def solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: Design,
+def _solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: _Design,
                            out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares weights (n × P) and residual sum of squares (P) of every pixel at once, from
     its coordinates p = Qᵀd (n × P) on the orthonormal basis of the design (A = QR) and dd = dᵀd.
@@ -127,7 +127,7 @@ def solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: Design,
     ----------
     p : coordinates Qᵀd of each pixel's spectrum (n × P), float64.
     dd : dᵀd per pixel (P).
-    design : :func:`factor_design` of the columns.
+    design : :func:`_factor_design` of the columns.
     out : where to write the weights (n × P), e.g. rows of a larger output.
 
     Returns
@@ -138,8 +138,8 @@ def solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: Design,
     --------
     >>> a = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     >>> d = a @ np.array([0.3, -0.2])
-    >>> design = factor_design(a, np.array([True, True]))
-    >>> w, rss = solve_normal_equations(design.q.T @ d[:, None], np.array([d @ d]), design)
+    >>> design = _factor_design(a, np.array([True, True]))
+    >>> w, rss = _solve_normal_equations(design.q.T @ d[:, None], np.array([d @ d]), design)
     >>> np.round(w[:, 0], 6).tolist(), np.round(rss, 6).tolist()
     ([0.2, 0.0], [0.06])
     """
@@ -182,7 +182,7 @@ def _reduce_rows(ufunc: np.ufunc, rows: np.ndarray) -> np.ndarray:
     return result
 
 
-def _best_subset(design: Design, p: np.ndarray, margin: np.ndarray, w: np.ndarray,
+def _best_subset(design: _Design, p: np.ndarray, margin: np.ndarray, w: np.ndarray,
                  gain: np.ndarray, pixels: np.ndarray) -> None:
     """Try the smaller active sets on ``pixels`` (whose coordinates are ``p``); write the best
     feasible solution and its gain into ``w`` and ``gain`` there."""
@@ -228,7 +228,7 @@ READ_VALUES = 1 << 18
 SOLVE_PIXELS = 1 << 14
 
 
-def output_rows(n_ref: int, mode: str, with_valence: bool) -> dict[str, slice]:
+def _output_rows(n_ref: int, mode: str, with_valence: bool) -> dict[str, slice]:
     """Rows of the kernel's packed output: the weights of the fitted columns (``weight`` per
     component, then ``background_od`` in ``sum1-scaled`` mode), ``fraction`` and ``fraction_err``
     per component, ``r_factor``, ``residual_variance``, ``fit_status``, ``thickness_od`` (not in
@@ -248,7 +248,7 @@ def output_rows(n_ref: int, mode: str, with_valence: bool) -> dict[str, slice]:
 class _Plan(NamedTuple):
     """What every chunk of the kernel shares: the factored design, the error model, the rows."""
 
-    design: Design
+    design: _Design
     q_t: np.ndarray
     n_ref: int
     dof: int
@@ -265,7 +265,7 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
                 valence: np.ndarray | None, rows: dict[str, slice], sum_to_one: bool = False,
                 threads: int = 1) -> np.ndarray:
     """Fit spectra ``d`` (..., E); return (..., n_out): the quantities of ``rows``
-    (:func:`output_rows`) per pixel.
+    (:func:`_output_rows`) per pixel.
 
     The data are read once, in their stored (energy-major) order, a cache-sized block of pixels
     at a time: p = Qᵀd on an orthonormal basis Q of the references (A = QR), then dᵀd while the
@@ -287,7 +287,7 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
     if d.dtype not in (np.float32, np.float64):
         d = d.astype(np.float64)
     columns = np.moveaxis(d, -1, 0).reshape(n_e, -1)  # a view for energy-major stacks
-    factored = factor_design(design, nonneg, sum_to_one)
+    factored = _factor_design(design, nonneg, sum_to_one)
     cov = np.linalg.pinv(design.T @ design)[:n_ref, :n_ref]
     if sum_to_one:
         c_one = cov.sum(axis=1)
@@ -339,7 +339,7 @@ def _fit_chunk(start: int, columns: np.ndarray, plan: _Plan, out: np.ndarray) ->
     n_ref, first = plan.n_ref, plan.rows["weight"].start
     o = {name: out[rows, start:stop] for name, rows in plan.rows.items()}
     # the weights of all columns: ``weight`` rows, then ``background_od`` in sum1-scaled mode
-    w, rss = solve_normal_equations(p, dd, plan.design, out=out[first:first + p.shape[0], start:stop])
+    w, rss = _solve_normal_equations(p, dd, plan.design, out=out[first:first + p.shape[0], start:stop])
     weights = w[:n_ref]
     total = o["thickness_od"][0] if "thickness_od" in o else np.empty(stop - start)
     np.copyto(total, weights[0])
@@ -398,32 +398,54 @@ def _align_refs(stack: xr.DataArray, refs: xr.DataArray) -> np.ndarray:
 
 def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
             mask: xr.DataArray | np.ndarray | None = None) -> xr.Dataset:
-    """Fit every pixel's spectrum as a linear combination of the references.
+    """Fit every pixel's spectrum as a linear combination of the references (Wang et al. 2021, Methods,
+    Eqs. 2–3).
+
+    Each pixel's optical density OD(E) = Σ_k μ_k(E) t_k is fitted with weights t_k (OD per unit
+    reference); the fractions are f_k = t_k / Σ_j t_j and the misfit is R = Σ_E (data − fit)² / Σ_E
+    data². All pixels are solved at once from the normal equations, constrained modes by exact
+    active-set enumeration (module doc).
 
     Parameters
     ----------
-    stack : optical density, dims ``(energy, y, x)`` (or any spatial dims after ``energy``),
+    stack : xarray.DataArray
+        Optical density with dims ``(energy, y, x)`` (or any spatial dims after ``energy``, eV),
         NumPy- or dask-backed; dask chunks must hold whole spectra (one chunk along energy).
-    refs : reference spectra ``(component, energy)`` on the stack's energies.
-    mode : ``"lsq"`` unconstrained; ``"nnls"`` non-negative weights; ``"sum1"`` non-negative
-        weights summing to one, nothing else free (Larch's and Athena's LCF default, for spectra
-        normalized to unit edge jump); ``"sum1-scaled"`` fractions on the simplex (Σf = 1, f ≥ 0)
-        times a free thickness scale plus a free constant background.
-    mask : pixels to report statistics over (e.g. the particle); default: the stack's ``valid``
-        pixels where the fitted thickness is positive.
+    refs : xarray.DataArray
+        Reference spectra ``(component, energy)`` on the stack's energies; an optional ``valence``
+        coordinate adds the effective valence Σ f_k v_k.
+    mode : {"lsq", "nnls", "sum1", "sum1-scaled"}
+        ``"lsq"`` unconstrained; ``"nnls"`` non-negative weights; ``"sum1"`` non-negative weights
+        summing to one, nothing else free (Larch's and Athena's LCF default, for spectra normalized
+        to unit edge jump); ``"sum1-scaled"`` fractions on the simplex (Σf = 1, f ≥ 0) times a free
+        thickness scale plus a free constant background.
+    mask : xarray.DataArray or numpy.ndarray, optional
+        Pixels to report statistics over (e.g. the particle), the image's shape; default the
+        stack's ``valid`` pixels where the fitted thickness is positive.
 
     Returns
     -------
-    Dataset with ``weight`` and ``fraction`` ``(component, y, x)``, ``fraction_err`` (1σ, from the
-    residual variance and the design matrix), ``r_factor`` (Eq. 3), ``thickness_od`` (Σ weights;
-    not in ``sum1`` mode, where the weights sum to one by construction), ``background_od``
-    (``sum1-scaled`` only), ``valence`` and ``valence_err`` (when ``refs`` has a ``valence``
-    coordinate), ``fit_status`` (0 fitted; 1 no material, Σw ≤ 0; 2 non-finite spectrum;
-    3 valence outside the standards' range by more than 3σ), ``difference_from_mean`` (fraction
-    minus its mean over the mask), ``mask`` (the given mask, valid pixels with status 0 only),
-    and ``shift_y``/``shift_x`` per energy if the stack was aligned. Fractions, valences and their
-    errors are NaN where the status is not 0, never a made-up number; the counts of rejected
-    pixels inside the given mask are attributes ``pixels_rejected_<reason>``.
+    xarray.Dataset
+        ``weight`` and ``fraction`` ``(component, y, x)``, ``fraction_err`` (1σ, from the residual
+        variance and the design matrix), ``r_factor`` (R), ``residual_variance``, ``thickness_od``
+        (Σ weights; not in ``sum1`` mode), ``background_od`` (``sum1-scaled`` only), ``valence`` and
+        ``valence_err`` (when ``refs`` has a ``valence`` coordinate), ``fit_status`` (0 fitted;
+        1 no material, Σw ≤ 0; 2 non-finite spectrum; 3 valence outside the standards' range by more
+        than 3σ), ``difference_from_mean``, ``mean_fraction``, ``mask`` (the given mask, valid
+        pixels with status 0 only) and ``shift_y``/``shift_x`` per energy if the stack was aligned.
+        Fractions, valences and their errors are NaN where the status is not 0; the counts of
+        rejected pixels inside the mask are attributes ``pixels_rejected_<reason>``.
+
+    Raises
+    ------
+    FitError
+        If ``mode`` is unknown, the stack has no ``energy`` dimension, there are not 1–12
+        references, the references are linearly dependent, or there are no more energies than
+        fitted parameters.
+    EnergyError
+        If the references are not on the stack's energies.
+    MaskError
+        If the mask has the wrong shape or keeps no fitted pixel.
 
     Examples
     --------
@@ -442,7 +464,7 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     if n_ref < 1 or n_ref > MAX_REFERENCES:
         raise FitError(f"{n_ref} references given; expected 1 to {MAX_REFERENCES}")
     ref_values = _align_refs(stack, refs)
-    design, nonneg = design_matrix(ref_values, mode)
+    design, nonneg = _design_matrix(ref_values, mode)
     if np.linalg.matrix_rank(design) < design.shape[1]:
         raise FitError("the references are linearly dependent (or one is constant in sum1-scaled "
                        "mode); expected independent spectra")
@@ -454,7 +476,7 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     if data.chunks is not None:
         data = data.chunk({"energy": -1})
     valence = np.asarray(refs["valence"].values, float) if "valence" in refs.coords else None
-    rows = output_rows(n_ref, mode, valence is not None)
+    rows = _output_rows(n_ref, mode, valence is not None)
     packed = xr.apply_ufunc(
         _fit_kernel, data,
         kwargs={"design": design, "nonneg": nonneg, "n_ref": n_ref, "valence": valence,

@@ -32,28 +32,53 @@ def valence_inputs(stack: xr.DataArray, library: xr.DataArray,
 
     With ``normalize`` the stack is pre-edge subtracted and edge-step normalized per pixel with one
     E0 (that of its mean spectrum; with ``e0_ev="each"`` each spectrum's own, as for a series of bulk
-    scans) and Larch's default windows (:func:`normalize_stack`). The
-    standards are normalized each with its own E0 and windows over its own measured range, then
-    resampled onto the stack's energies (``standards="own"``, what Athena does); with
-    ``standards="shared"`` they get the stack's E0 and windows instead. Both are then cut to
-    ``window_ev``, by default the library edge's analysis window (e.g. Mn L3 638–648 eV) when the
-    stack covers it.
+    scans) and Larch's default windows
+    (:func:`redoxmap.preprocess.normalize_stack`; Ravel & Newville 2005). The standards are
+    normalized each with its own E0 and windows over its own measured range, then resampled onto the
+    stack's energies (``standards="own"``, what Athena does); with ``standards="shared"`` they get
+    the stack's E0 and windows instead. Both are then cut to ``window_ev``, by default the library
+    edge's analysis window (e.g. Mn L3 638–648 eV) when the stack covers it.
 
     Parameters
     ----------
-    stack : optical density ``(energy, …)``.
-    library : standards ``(component, energy)`` with a ``valence`` coordinate.
-    window_ev : fit window (eV); default the edge's analysis window.
-    normalize : normalize stack and standards (else both are fitted as given); ``"auto"``: for
-        hard-X-ray scans, not for short soft-X-ray scans (see :func:`valence_map`).
-    standards : ``"own"`` or ``"shared"`` normalization parameters for the standards.
-    e0_ev : ``"mean"`` (one E0 for the stack) or ``"each"`` (every spectrum its own E0).
+    stack : xarray.DataArray
+        Optical density ``(energy, …)``, energies in eV.
+    library : xarray.DataArray
+        Standards ``(component, energy)`` with a ``valence`` coordinate
+        (:func:`redoxmap.spectra.load_library`).
+    window_ev : (float, float), optional
+        Fit window (eV); default the edge's analysis window.
+    normalize : bool or "auto"
+        Normalize stack and standards (else both are fitted as given); ``"auto"``: for hard-X-ray
+        scans, not for short soft-X-ray scans (see :func:`valence_map`).
+    standards : {"own", "shared"}
+        Normalization parameters of the standards: their own, or the stack's.
+    e0_ev : {"mean", "each"}
+        One E0 for the stack, or every spectrum its own.
 
     Returns
     -------
-    ``(data, refs, edge_jump)``: the edge step of each pixel's normalization, or without
-    normalization the edge jump of :func:`redoxmap.preprocess.edge_jump`; ``refs.attrs``
-    records ``normalized`` (0 or 1), the choice made.
+    data : xarray.DataArray
+        The spectra to fit (normalized or OD), cut to the window.
+    refs : xarray.DataArray
+        The standards on the same energies; ``refs.attrs`` records ``edge``, ``window_ev`` and
+        ``normalized`` (0 or 1, the choice made).
+    edge_jump : xarray.DataArray
+        The edge step of each pixel's normalization or, without normalization, the edge jump of
+        :func:`redoxmap.preprocess.edge_jump` (OD).
+
+    Raises
+    ------
+    FitError
+        If the library has no ``valence`` coordinate or ``standards`` is not "own" or "shared".
+
+    Examples
+    --------
+    >>> from redoxmap.simulate.valence import mn_l3_standards, reduced_surface_particle
+    >>> sim = reduced_surface_particle(shape=(32, 32))
+    >>> data, refs, jump = valence_inputs(sim.stack, mn_l3_standards(sim.stack.energy.values))
+    >>> refs.attrs["window_ev"], refs.attrs["normalized"]
+    ([638.0, 648.0], 0)
     """
     if normalize == "auto":
         normalize = not bool(is_short_scan(stack["energy"].values, edge_energy(stack)))
@@ -96,13 +121,14 @@ def valence_map(stack: xr.DataArray, library: xr.DataArray, mode: str = "auto",
                 mask: xr.DataArray | None = None,
                 standards: Literal["own", "shared"] = "own",
                 e0_ev: Literal["mean", "each"] = "mean") -> xr.Dataset:
-    """Fractions of each standard, effective valence and its standard error, and R per pixel.
+    """Fractions of each standard, effective valence v̄ = Σ f_k v_k with its standard error, and R per
+    pixel, from standards of known valence (the linear-combination fit of :func:`lincomb`).
 
     Spectra and standards are prepared by :func:`valence_inputs` (normalization and window).
-    ``mask`` defaults to the pixels whose edge jump is above Otsu's threshold of the edge-jump map
-    (all pixels, with a warning, when the map cannot be split). Pixels whose fit fails or whose
-    valence leaves the standards' range by more than 3σ are NaN, with the reason in
-    ``fit_status`` and counted in the attributes (see :func:`redoxmap.fit.lincomb`).
+    ``mask`` defaults to the pixels whose edge jump is above Otsu's threshold (Otsu 1979) of the
+    edge-jump map (all pixels, with a warning, when the map cannot be split). Pixels whose fit fails
+    or whose valence leaves the standards' range by more than 3σ are NaN, with the reason in
+    ``fit_status`` and counted in the attributes.
 
     The defaults depend on the scan (:func:`redoxmap.preprocess.is_short_scan`), as measured:
 
@@ -121,19 +147,39 @@ def valence_map(stack: xr.DataArray, library: xr.DataArray, mode: str = "auto",
 
     Parameters
     ----------
-    stack : optical density ``(energy, y, x)`` (or any spatial dims).
-    library : standards ``(component, energy)`` with a ``valence`` coordinate.
-    mode : fit mode of :func:`redoxmap.fit.lincomb`, or ``"auto"`` (see above).
-    window_ev : fit window (eV); default the edge's analysis window.
-    normalize : normalize stack and standards first, or ``"auto"`` (see above).
-    mask : pixels to report statistics over.
-    standards : ``"own"`` (default, Athena) or ``"shared"`` normalization of the standards.
-    e0_ev : ``"mean"`` (image stacks) or ``"each"`` (series of bulk scans): see :func:`valence_inputs`.
+    stack : xarray.DataArray
+        Optical density ``(energy, y, x)`` (or any spatial dims), energies in eV.
+    library : xarray.DataArray
+        Standards ``(component, energy)`` with a ``valence`` coordinate.
+    mode : {"auto", "lsq", "nnls", "sum1", "sum1-scaled"}
+        Fit mode of :func:`lincomb`, or ``"auto"`` (see above).
+    window_ev : (float, float), optional
+        Fit window (eV); default the edge's analysis window.
+    normalize : bool or "auto"
+        Normalize stack and standards first, or ``"auto"`` (see above).
+    mask : xarray.DataArray, optional
+        Pixels to report statistics over; default Otsu's threshold of the edge jump.
+    standards : {"own", "shared"}
+        ``"own"`` (default, Athena) or ``"shared"`` normalization of the standards.
+    e0_ev : {"mean", "each"}
+        ``"mean"`` (image stacks) or ``"each"`` (series of bulk scans): see :func:`valence_inputs`.
 
     Returns
     -------
-    The :func:`lincomb` Dataset (``valence``, ``valence_err``, ``fraction``, ``fit_status`` …) plus
-    ``edge_jump`` (thickness proxy).
+    xarray.Dataset
+        The :func:`lincomb` Dataset (``valence``, ``valence_err``, ``fraction``, ``fit_status`` …)
+        plus ``edge_jump`` (thickness proxy, OD); attributes record the mode, window and whether
+        the spectra were normalized.
+
+    Examples
+    --------
+    >>> from redoxmap.simulate.valence import mn_l3_standards, reduced_surface_particle
+    >>> sim = reduced_surface_particle(shape=(32, 32))
+    >>> maps = valence_map(sim.stack, mn_l3_standards(sim.stack.energy.values))
+    >>> maps.attrs["fit_mode"]
+    'sum1-scaled'
+    >>> float(abs(maps.valence - sim.truth.valence).where(maps.mask).mean()) < 0.02
+    True
     """
     data, refs, jump = valence_inputs(stack, library, window_ev, normalize, standards, e0_ev)
     normalize = bool(refs.attrs["normalized"])

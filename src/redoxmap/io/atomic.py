@@ -17,7 +17,7 @@ from pathlib import Path
 
 from redoxmap.errors import OutputError
 
-__all__ = ["atomic_output", "remove_stale_temporaries"]
+__all__ = ["atomic_output"]
 
 
 def _remove(path: Path) -> None:
@@ -37,7 +37,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(path: str | Path) -> list[Path]:
+def _remove_stale_temporaries(path: str | Path) -> list[Path]:
     """Remove the temporary outputs that killed runs left beside ``path``.
 
     Parameters
@@ -62,26 +62,38 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
 
 @contextmanager
 def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; when the block ends without error, move it onto
-    ``path`` (a file or a folder such as a Zarr store), otherwise delete it.
+    r"""Write an output under a temporary name beside ``path`` and move it onto ``path`` when the block
+    ends without error, otherwise delete it (module doc): nothing half-written ever sits under the
+    final name.
 
     Parameters
     ----------
-    path : the final output path; its folder is created if missing.
-    overwrite : replace an existing ``path`` (else :class:`OutputError` before anything is written).
+    path : str or pathlib.Path
+        The final output path (a file, or a folder such as a Zarr store); its folder is created if
+        missing.
+    overwrite : bool
+        Replace an existing ``path``; without it an existing ``path`` raises before anything is
+        written.
 
     Yields
     ------
-    The temporary path to write to (same folder and suffix as ``path``).
+    pathlib.Path
+        The temporary path to write to (same folder and suffix as ``path``).
+
+    Raises
+    ------
+    OutputError
+        If ``path`` exists (without ``overwrite``), its folder is a file, or the folder or file
+        cannot be written.
 
     Examples
     --------
     >>> import tempfile
     >>> target = Path(tempfile.mkdtemp()) / "table.csv"
     >>> with atomic_output(target) as tmp:
-    ...     _ = tmp.write_text("a,b\\n1,2\\n")
+    ...     _ = tmp.write_text("a,b\n1,2\n")
     >>> target.read_text()
-    'a,b\\n1,2\\n'
+    'a,b\n1,2\n'
     """
     path = Path(path)
     if (path.exists() or path.is_symlink()) and not overwrite:
@@ -92,7 +104,7 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
         raise OutputError(f"{path}: its folder {path.parent} is a file; expected a folder") from exc
     except PermissionError as exc:
         raise OutputError(f"{path}: cannot create the folder {path.parent} (permission denied)") from exc
-    remove_stale_temporaries(path)
+    _remove_stale_temporaries(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
     try:
         yield tmp

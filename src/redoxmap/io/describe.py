@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from redoxmap.io.hdf5 import list_datasets, open_h5
+from redoxmap.io.hdf5 import _h5_errors, _list_datasets, _open_h5
 from redoxmap.io.stack import detect_format, read_raw
-from redoxmap.io.xradia import read_xradia, read_xradia_reference
+from redoxmap.io.xradia import _read_xradia_reference, read_xradia
 
 __all__ = ["describe_stack"]
 
@@ -19,25 +19,38 @@ LAYOUTS = {"dxchange": "dxchange HDF5", "fxi": "NSLS-II FXI HDF5", "hdf5": "gene
 
 
 def describe_stack(path: str | Path, **options) -> list[tuple[str, str]]:
-    """Rows (label, value) describing a stack file: layout, HDF5 datasets, image size, energies,
-    flats and darks, and the readers' notes.
+    """Rows (label, value) describing a stack file for ``redoxmap info``: layout, HDF5 datasets, image
+    size, energies, flats and darks, and the readers' notes.
 
     Parameters
     ----------
-    path : any stack file :func:`redoxmap.io.read_raw` reads.
-    **options : those of :func:`redoxmap.io.read_raw` (``energies``, ``flats``, ``darks``, ``data``,
+    path : str or pathlib.Path
+        Any stack file :func:`redoxmap.io.read_raw` reads.
+    **options
+        Those of :func:`redoxmap.io.read_raw` (``energies``, ``flats``, ``darks``, ``data``,
         ``energy``); a TIFF without ``energies`` is described by its pages only.
 
     Returns
     -------
-    The rows, in reading order.
+    list of (str, str)
+        The rows, in reading order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.io import write_dxchange
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> path = Path(tempfile.mkdtemp()) / "scan.h5"
+    >>> write_dxchange(demo_raw_stack(shape=(16, 16)), path)
+    >>> describe_stack(path)[:2]
+    [('layout', 'dxchange HDF5'), ('/exchange/data', '(121, 16, 16) float32')]
     """
     path = Path(path)
     kind = detect_format(path)
     rows = [("layout", LAYOUTS.get(kind, kind))]
     if kind in ("dxchange", "fxi", "hdf5", "nxstxm"):
-        with open_h5(path) as h5:
-            rows += [(name, f"{h5[name].shape} {h5[name].dtype}") for name in list_datasets(h5)]
+        with _open_h5(path) as h5, _h5_errors(path):
+            rows += [(name, f"{h5[name].shape} {h5[name].dtype}") for name in _list_datasets(h5)]
     if kind == "hdf5" and (options.get("data") is None or options.get("energy") is None):
         rows.append(("note", "name the datasets of the images and energies (--data-dataset, "
                              "--energy-dataset) to read it"))
@@ -49,7 +62,7 @@ def describe_stack(path: str | Path, **options) -> list[tuple[str, str]]:
             rows.append(("pages", f"{len(tif.pages)} of {tif.pages[0].shape} {tif.pages[0].dtype}"))
         rows.append(("note", "a TIFF stack needs its energy list (--energies) to be read"))
         return rows
-    if kind == "xradia" and options.get("flats") is None and read_xradia_reference(path) is None:
+    if kind == "xradia" and options.get("flats") is None and _read_xradia_reference(path) is None:
         images = read_xradia(path)
         images = images if images.ndim == 3 else images.expand_dims("energy")
         energy = np.atleast_1d(np.asarray(images["energy"].values, float))

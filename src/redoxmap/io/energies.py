@@ -14,10 +14,29 @@ KEV_BOUND = 100.0
 
 
 def to_ev(values: np.ndarray, where: str) -> tuple[np.ndarray, str | None]:
-    """Return energies in eV and a history note if they were converted from keV.
+    """Energies in eV, converted from keV when every value is below :data:`KEV_BOUND` (100).
 
-    Energies are taken to be in keV when every value is below :data:`KEV_BOUND`.
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Energies as read (eV or keV).
+    where : str
+        The file or dataset they come from, for messages.
 
+    Returns
+    -------
+    energy_ev : numpy.ndarray
+        Energies in eV.
+    note : str or None
+        A history note when they were converted, else None.
+
+    Raises
+    ------
+    EnergyError
+        If the list is empty or holds NaN or inf.
+
+    Examples
+    --------
     >>> to_ev(np.array([6.539, 6.540]), "demo")[0]
     array([6539., 6540.])
     """
@@ -37,7 +56,27 @@ def to_ev(values: np.ndarray, where: str) -> tuple[np.ndarray, str | None]:
 
 
 def check_increasing(energy_ev: np.ndarray, where: str) -> None:
-    """Raise :class:`EnergyError` unless energies strictly increase."""
+    """Check that energies strictly increase.
+
+    Parameters
+    ----------
+    energy_ev : numpy.ndarray
+        Energies (eV).
+    where : str
+        The file or dataset they come from, for the message.
+
+    Raises
+    ------
+    EnergyError
+        If an energy is not finite or not above the one before (the message names it).
+
+    Examples
+    --------
+    >>> check_increasing(np.array([6539.0, 6540.0]), "demo")
+    """
+    if not np.all(np.isfinite(energy_ev)):
+        i = int(np.argmax(~np.isfinite(energy_ev)))
+        raise EnergyError(f"{where}: energy[{i}] = {energy_ev[i]:g}; expected finite energies")
     steps = np.diff(energy_ev)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0))
@@ -48,16 +87,42 @@ def check_increasing(energy_ev: np.ndarray, where: str) -> None:
 
 
 def read_energy_list(path: str | Path) -> tuple[np.ndarray, str | None]:
-    """Read a text file with one energy per line (eV or keV; ``#`` comments and commas allowed).
+    r"""Read a text file with one energy per line (eV or keV; ``#`` comments and commas allowed; of
+    several columns the first is taken).
 
-    If a line holds several columns the first is taken. Returns energies in eV and a note when
-    they were converted from keV.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The energy list.
+
+    Returns
+    -------
+    energy_ev : numpy.ndarray
+        Energies in eV.
+    note : str or None
+        A note when they were converted from keV, else None.
+
+    Raises
+    ------
+    FormatError
+        If the file is missing or a line is not a number.
+    EnergyError
+        If the list is empty or not finite.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "energies.txt"
+    >>> _ = path.write_text("# Mn K edge, keV\n6.539\n6.540\n")
+    >>> energy, note = read_energy_list(path)
+    >>> energy.tolist(), note is not None
+    ([6539.0, 6540.0], True)
     """
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"{path}: energy list file not found")
     values = []
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         text = line.split("#", 1)[0].replace(",", " ").strip()
         if not text:
             continue

@@ -5,6 +5,8 @@ The dxchange and NSLS-II FXI readers are this reader with their layout's dataset
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dask.array as da
@@ -12,13 +14,13 @@ import h5py
 import numpy as np
 import xarray as xr
 
-from redoxmap.errors import FormatError
+from redoxmap.errors import FormatError, RedoxmapError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing, to_ev
-from redoxmap.io.raw import RawStack, average_repeats
+from redoxmap.io.raw import RawStack, _average_repeats
 
 
-def open_h5(path: str | Path) -> h5py.File:
+def _open_h5(path: str | Path) -> h5py.File:
     """Open an HDF5 file read-only, with an error that names the file if it is not HDF5."""
     path = Path(path)
     if not path.is_file():
@@ -29,19 +31,37 @@ def open_h5(path: str | Path) -> h5py.File:
         raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from exc
 
 
-def require_dataset(h5: h5py.File, name: str, what: str) -> h5py.Dataset:
+#: What h5py raises on a damaged file: the HDF5 library's errors (OSError, RuntimeError, KeyError) and
+#: ValueError, TypeError or UnicodeDecodeError from damaged types, names and attributes.
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+
+
+@contextmanager
+def _h5_errors(path: str | Path) -> Iterator[None]:
+    """Turn the errors h5py raises inside the block on a damaged file into a :class:`FormatError`
+    naming the file (a :class:`RedoxmapError` passes unchanged)."""
+    try:
+        yield
+    except RedoxmapError:
+        raise
+    except _H5_ERRORS as exc:
+        raise FormatError(f"{path}: damaged HDF5 file ({type(exc).__name__}: {exc}); expected a complete, "
+                          "readable HDF5 file") from exc
+
+
+def _require_dataset(h5: h5py.File, name: str, what: str) -> h5py.Dataset:
     """Return ``h5[name]`` or raise :class:`FormatError` naming the file, dataset and its role."""
     obj = h5.get(name)
     if not isinstance(obj, h5py.Dataset):
         found = "a group" if obj is not None else "nothing"
         raise FormatError(
             f"{h5.filename}: dataset {name!r} ({what}) is missing (found {found}); "
-            f"datasets present: {', '.join(list_datasets(h5)) or 'none'}"
+            f"datasets present: {', '.join(_list_datasets(h5)) or 'none'}"
         )
     return obj
 
 
-def list_datasets(h5: h5py.File) -> list[str]:
+def _list_datasets(h5: h5py.File) -> list[str]:
     """Paths of every dataset in the file, for error messages and ``redoxmap info``."""
     names: list[str] = []
     h5.visititems(lambda name, obj: names.append("/" + name) if isinstance(obj, h5py.Dataset) else None)
@@ -56,13 +76,13 @@ def _images(dset: h5py.Dataset, chunks: int | None) -> np.ndarray | da.Array:
     return da.from_array(dset, chunks=(*dset.shape[:-2], chunks, chunks))
 
 
-def read_frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int, int],
-            n_energy: int, chunks: int | None) -> xr.DataArray | None:
+def _read_frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int, int],
+             n_energy: int, chunks: int | None) -> xr.DataArray | None:
     """Read flats or darks: one image, a stack of repeats (averaged), or one per energy
     (``n_energy`` images; pass -1 to always average)."""
     if name is None or name not in h5:
         return None
-    dset = require_dataset(h5, name, what)
+    dset = _require_dataset(h5, name, what)
     if dset.shape[-2:] != shape_yx:
         raise FormatError(
             f"{h5.filename}: {what} {name!r} has image shape {dset.shape[-2:]}, expected "
@@ -75,7 +95,7 @@ def read_frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int,
         raise FormatError(f"{h5.filename}: {what} {name!r} has {data.ndim} dims, expected 2 or 3")
     if data.shape[0] == n_energy and n_energy > 1:
         return xr.DataArray(data, dims=("energy", "y", "x"))
-    return xr.DataArray(average_repeats(data, n_energy, what, str(h5.filename)), dims=("y", "x"))
+    return xr.DataArray(_average_repeats(data, n_energy, what, str(h5.filename)), dims=("y", "x"))
 
 
 def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None,
@@ -83,18 +103,64 @@ def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None
               transmission: bool = False) -> RawStack:
     """Read a spectral stack from an HDF5 file whose dataset names the caller gives.
 
-    ``data`` must be ``(energy, y, x)``; ``flats``/``darks`` may be one image, repeats of one
-    image (averaged) or one image per energy. ``energy`` is in eV or keV (recognised). With
-    ``chunks`` the images stay on disk as a dask array chunked over ``y, x`` (the file is then
+    ``flats``/``darks`` may be one image, repeats of one image (averaged) or one image per energy.
+    With ``chunks`` the images stay on disk as a dask array chunked over ``y, x`` (the file is then
     kept open while the array lives).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The HDF5 file.
+    data : str
+        Dataset of the images ``(energy, y, x)``.
+    energy : str
+        Dataset of the energies (eV or keV, recognised).
+    flats, darks : str, optional
+        Datasets of the flat-field and dark images.
+    chunks : int, optional
+        Tile size (px) of a dask array kept on disk.
+    transmission : bool
+        The images already hold I/I0.
+
+    Returns
+    -------
+    RawStack
+        Counts ``(energy, y, x)`` with energies in eV, flats and darks.
+
+    Raises
+    ------
+    FormatError
+        If a dataset is missing, the images are not 3D, or the energies do not match the images.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> path = Path(tempfile.mkdtemp()) / "stack.h5"
+    >>> write_hdf5(demo_raw_stack(shape=(16, 16)), path, data="img", energy="e", flats="f", darks="d")
+    >>> read_hdf5(path, data="img", energy="e", flats="f", darks="d").counts.shape
+    (121, 16, 16)
     """
-    h5 = open_h5(path)
-    images = require_dataset(h5, data, "sample images")
+    h5 = _open_h5(path)
+    try:
+        with _h5_errors(path):
+            raw = _read_hdf5(h5, path, data, energy, flats, darks, chunks, transmission)
+    except BaseException:
+        h5.close()
+        raise
+    if chunks is None:
+        h5.close()
+    return raw
+
+
+def _read_hdf5(h5: h5py.File, path: str | Path, data: str, energy: str, flats: str | None,
+               darks: str | None, chunks: int | None, transmission: bool) -> RawStack:
+    images = _require_dataset(h5, data, "sample images")
     if images.ndim != 3:
         raise FormatError(
             f"{path}: dataset {data!r} has shape {images.shape}; expected (energy, y, x)"
         )
-    energy_ev, note = to_ev(require_dataset(h5, energy, "energies")[()], f"{path}:{energy}")
+    energy_ev, note = to_ev(_require_dataset(h5, energy, "energies")[()], f"{path}:{energy}")
     if energy_ev.size != images.shape[0]:
         raise FormatError(
             f"{path}: {energy!r} holds {energy_ev.size} energies but {data!r} holds "
@@ -108,20 +174,29 @@ def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None
     counts["energy"].attrs["units"] = "eV"
     raw = RawStack(
         counts=counts,
-        flats=read_frames(h5, flats, "flat-field images", shape_yx, energy_ev.size, chunks),
-        darks=read_frames(h5, darks, "dark images", shape_yx, energy_ev.size, chunks),
+        flats=_read_frames(h5, flats, "flat-field images", shape_yx, energy_ev.size, chunks),
+        darks=_read_frames(h5, darks, "dark images", shape_yx, energy_ev.size, chunks),
         counts_are_transmission=transmission,
         notes=[note] if note else [],
     )
-    if chunks is None:
-        h5.close()
     return raw
 
 
 def write_hdf5(raw: RawStack, path: str | Path, data: str, energy: str, flats: str,
                darks: str, energy_scale: float = 1.0) -> None:
-    """Write a raw stack with the given dataset names (energies divided by ``energy_scale``,
-    e.g. 1000 for a layout that stores keV)."""
+    """Write a raw stack with the given dataset names, under a temporary name, then renamed.
+
+    Parameters
+    ----------
+    raw : RawStack
+        Counts, flats and darks.
+    path : str or pathlib.Path
+        The HDF5 file to write.
+    data, energy, flats, darks : str
+        Dataset names of the images, energies, flats and darks.
+    energy_scale : float
+        Energies are divided by it (e.g. 1000 for a layout that stores keV).
+    """
     with atomic_output(path, overwrite=True) as tmp, h5py.File(tmp, "w") as h5:
         h5.create_dataset(data, data=np.asarray(raw.counts.values), chunks=True)
         h5.create_dataset(energy, data=raw.energy_ev / energy_scale)

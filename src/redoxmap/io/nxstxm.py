@@ -17,7 +17,7 @@ import xarray as xr
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing, to_ev
-from redoxmap.io.hdf5 import open_h5, require_dataset
+from redoxmap.io.hdf5 import _h5_errors, _open_h5, _require_dataset
 from redoxmap.io.raw import RawStack
 
 
@@ -28,7 +28,7 @@ def _as_text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def find_nxstxm_entry(h5: h5py.File) -> h5py.Group | None:
+def _find_nxstxm_entry(h5: h5py.File) -> h5py.Group | None:
     """The first NXentry whose ``definition`` reads ``NXstxm``, or None."""
     for group in h5.values():
         if isinstance(group, h5py.Group) and "definition" in group:
@@ -47,22 +47,51 @@ def _nxdata(entry: h5py.Group) -> h5py.Group:
 
 
 def read_nxstxm(path: str | Path, normalise_by_control: bool = True) -> RawStack:
-    """Read an NXstxm image stack as counts ``(energy, y, x)``.
+    """Read a NeXus ``NXstxm`` image stack (pyStxm, ALS/SLS beamlines; module doc) as counts
+    ``(energy, y, x)``.
 
-    With ``normalise_by_control`` the counts are divided by ``control/data`` relative to its
-    mean (correcting ring-current decay between energies), recorded in the notes.
+    With ``normalise_by_control`` the counts are divided by ``control/data`` relative to its mean
+    (correcting ring-current decay between energies), recorded in the notes. I0 still comes from an
+    empty region of the image (:func:`redoxmap.preprocess.with_i0_region`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The HDF5 file.
+    normalise_by_control : bool
+        Divide by the monitor ``control/data`` relative to its mean.
+
+    Returns
+    -------
+    RawStack
+        Counts with energies in eV and ``pixel_size_nm`` from the sample positions; no flats.
+
+    Raises
+    ------
+    FormatError
+        If no NXstxm entry is found, the data are not ``(energy, sample_y, sample_x)``, or the
+        monitor values are not positive.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> path = Path(tempfile.mkdtemp()) / "stack.h5"
+    >>> write_nxstxm(demo_raw_stack(shape=(16, 16)), path)
+    >>> read_nxstxm(path).counts.shape
+    (121, 16, 16)
     """
     path = Path(path)
-    with open_h5(path) as h5:
-        entry = find_nxstxm_entry(h5)
+    with _open_h5(path) as h5, _h5_errors(path):
+        entry = _find_nxstxm_entry(h5)
         if entry is None:
             raise FormatError(f"{path}: no NXentry with definition 'NXstxm'")
         group = _nxdata(entry)
-        data = require_dataset(h5, f"{group.name}/data", "STXM counts")[()].astype(np.float32)
-        energy, note = to_ev(require_dataset(h5, f"{group.name}/energy", "energies")[()],
+        data = _require_dataset(h5, f"{group.name}/data", "STXM counts")[()].astype(np.float32)
+        energy, note = to_ev(_require_dataset(h5, f"{group.name}/energy", "energies")[()],
                              f"{path}:{group.name}/energy")
-        y_um = require_dataset(h5, f"{group.name}/sample_y", "y positions")[()]
-        x_um = require_dataset(h5, f"{group.name}/sample_x", "x positions")[()]
+        y_um = _require_dataset(h5, f"{group.name}/sample_y", "y positions")[()]
+        x_um = _require_dataset(h5, f"{group.name}/sample_x", "x positions")[()]
         control = entry["control/data"][()] if "control/data" in entry else None
     expected = (energy.size, y_um.size, x_um.size)
     if data.shape != expected:
@@ -72,11 +101,17 @@ def read_nxstxm(path: str | Path, normalise_by_control: bool = True) -> RawStack
     notes = [note] if note else []
     if normalise_by_control and control is not None:
         control = np.asarray(control, dtype=np.float64)
-        if control.shape[0] != energy.size or np.any(control <= 0):
-            raise FormatError(f"{path}: control/data has shape {control.shape} or values ≤ 0; "
+        if control.ndim == 0 or control.shape[0] != energy.size or not np.all(control > 0):
+            raise FormatError(f"{path}: control/data has shape {control.shape} or values ≤ 0 or NaN; "
                               f"expected positive values, one (or one image) per energy")
-        scale = control / control.mean()
-        data = data / scale.reshape(energy.size, *([1] * 2 if scale.ndim == 1 else scale.shape[1:]))
+        with np.errstate(over="ignore"):
+            scale = control / control.mean()
+        if not np.all(np.isfinite(scale) & (scale > 0)):
+            raise FormatError(f"{path}: control/data spans {control.min():g}…{control.max():g}; expected "
+                              "finite positive values of one monitor (ring current or I0)")
+        scale = scale.reshape(energy.size, *([1] * 2 if scale.ndim == 1 else scale.shape[1:]))
+        with np.errstate(over="ignore"):  # a count beyond float32 becomes inf, masked downstream
+            data = (data / scale).astype(np.float32)
         notes.append("counts divided by control/data (relative to its mean)")
     pixel_nm = float(np.median(np.abs(np.diff(x_um)))) * 1000.0 if x_um.size > 1 else None
     counts = xr.DataArray(data.astype(np.float32), dims=("energy", "y", "x"),
@@ -89,7 +124,20 @@ def read_nxstxm(path: str | Path, normalise_by_control: bool = True) -> RawStack
 
 def write_nxstxm(raw: RawStack, path: str | Path, control: np.ndarray | None = None,
                  pixel_size_nm: float = 50.0) -> None:
-    """Write counts as a minimal NXstxm file (for tests and simulated data)."""
+    """Write counts as a minimal NXstxm file (for tests and simulated data), under a temporary name,
+    then renamed.
+
+    Parameters
+    ----------
+    raw : RawStack
+        Counts ``(energy, y, x)``.
+    path : str or pathlib.Path
+        The HDF5 file to write.
+    control : numpy.ndarray, optional
+        Monitor values, one per energy (or one image per energy).
+    pixel_size_nm : float
+        Step of the sample positions (nm).
+    """
     counts = np.asarray(raw.counts.values)
     with atomic_output(path, overwrite=True) as tmp, h5py.File(tmp, "w") as h5:
         entry = h5.create_group("entry1")

@@ -23,10 +23,48 @@ def _plain_attrs(attrs: dict) -> dict:
 
 def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float, levels: int = 3,
                    overwrite: bool = False, labels: bool = False) -> Path:
-    """Write a (z, y, x) volume with ``levels`` resolution levels (each halved by block means, or
-    for ``labels`` — integer classes — by taking every second voxel and keeping the integer type),
-    under a temporary name then renamed. Dask-backed volumes are written chunk by chunk; the
-    volume's plain attributes are kept under ``redoxmap`` and come back with :func:`read_ome_zarr`."""
+    """Write a ``(z, y, x)`` volume as an OME-Zarr (NGFF 0.4) multiscale image, under a temporary name,
+    then renamed.
+
+    Each level halves the previous one by 2 × 2 × 2 block means or, for ``labels`` (integer classes),
+    by taking every second voxel and keeping the integer type. Dask-backed volumes are written chunk
+    by chunk; the volume's plain attributes are kept under ``redoxmap`` and come back with
+    :func:`read_ome_zarr`.
+
+    Parameters
+    ----------
+    volume : xarray.DataArray
+        The volume, dims ``(z, y, x)``.
+    path : str or pathlib.Path
+        The store to write (``.zarr``).
+    voxel_size_nm : float
+        Voxel size of level 0 (nm).
+    levels : int
+        Number of resolution levels (fewer when the volume gets smaller than 4 voxels).
+    overwrite : bool
+        Replace an existing store.
+    labels : bool
+        The volume holds integer classes.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    FormatError
+        If the volume's dims are not ``(z, y, x)``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> volume = xr.DataArray(np.ones((8, 8, 8), np.float32), dims=("z", "y", "x"),
+    ...                       attrs={"energy_ev": 6565.0})
+    >>> path = write_ome_zarr(volume, Path(tempfile.mkdtemp()) / "v.zarr", voxel_size_nm=50.0, levels=2)
+    >>> read_ome_zarr(path, level=1).shape, read_ome_zarr(path).attrs["energy_ev"]
+    ((4, 4, 4), 6565.0)
+    """
     path = Path(path)
     if volume.dims != ("z", "y", "x"):
         raise FormatError(f"volume has dims {volume.dims}; expected ('z', 'y', 'x')")
@@ -38,6 +76,9 @@ def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float,
         for level in range(levels):
             chunks = tuple(min(64, s) for s in data.shape)
             data.rechunk(chunks).to_zarr(str(tmp), component=str(level), overwrite=True, zarr_format=2)
+            # the next level from this one as stored: a lazy volume (a chunked reconstruction) is
+            # computed once, not once per level
+            data = da.from_zarr(str(tmp), component=str(level))
             scale = voxel_size_nm * 2**level
             datasets.append({"path": str(level),
                              "coordinateTransformations": [{"type": "scale", "scale": [scale] * 3}]})
@@ -58,18 +99,56 @@ def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float,
 
 
 def read_ome_zarr(path: str | Path, level: int = 0) -> xr.DataArray:
-    """Read one resolution level of an OME-Zarr volume (lazily, as dask)."""
+    """Read one resolution level of an OME-Zarr volume, lazily (dask).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The store.
+    level : int
+        Resolution level (0 = full).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(z, y, x)`` with the stored ``redoxmap`` attributes, ``voxel_size_nm`` of that level and
+        ``source``.
+
+    Raises
+    ------
+    FormatError
+        If the store is not an OME-Zarr image or the level is not 3D.
+    """
     path = Path(path)
     try:
         root = zarr.open_group(str(path), mode="r")
         multiscales = root.attrs["multiscales"][0]
-    except Exception as exc:
-        raise FormatError(f"{path}: not an OME-Zarr image ({exc})") from exc
-    data = da.from_zarr(str(path), component=multiscales["datasets"][level]["path"])
-    scale = multiscales["datasets"][level]["coordinateTransformations"][0]["scale"][0]
-    if data.ndim != 3:
-        raise FormatError(f"{path}: level {level} has shape {data.shape}; expected a (z, y, x) volume")
-    kept = dict(root.attrs.get("redoxmap", {}))
+        dataset = multiscales["datasets"][level]
+        array = root[dataset["path"]]
+        scale = float(dataset["coordinateTransformations"][0]["scale"][0])
+        kept = dict(root.attrs.get("redoxmap", {}))
+    except Exception as exc:  # zarr and json raise plain errors on missing or damaged metadata
+        raise FormatError(f"{path}: not an OME-Zarr image ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(array, zarr.Array) or array.ndim != 3:
+        raise FormatError(f"{path}: level {level} is not a (z, y, x) array; expected a volume")
+    if not (np.isfinite(scale) and scale > 0):
+        raise FormatError(f"{path}: level {level} has scale {scale:g}; expected a positive voxel size")
+    data = da.from_array(_CheckedChunks(array, path), chunks=array.chunks, asarray=True)
     kept.pop("labels", None)
     return xr.DataArray(data, dims=("z", "y", "x"), attrs={**kept, "voxel_size_nm": float(scale),
                                                             "source": str(path)})
+
+
+class _CheckedChunks:
+    """A zarr array read by dask whose damaged chunks raise :class:`FormatError` naming the volume."""
+
+    def __init__(self, array: zarr.Array, path: Path):
+        self.array, self.path = array, path
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __getitem__(self, key):
+        try:
+            return self.array[key]
+        except Exception as exc:  # the codecs raise plain errors (RuntimeError, ValueError …) on damage
+            raise FormatError(f"{self.path}: damaged chunk in {self.array.path} ({type(exc).__name__}: "
+                              f"{exc}); expected a complete OME-Zarr volume") from exc

@@ -16,7 +16,7 @@ import xarray as xr
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import to_ev
-from redoxmap.io.hdf5 import open_h5, read_frames, require_dataset
+from redoxmap.io.hdf5 import _h5_errors, _open_h5, _read_frames, _require_dataset
 from redoxmap.io.raw import RawStack
 
 DATA = "/exchange/data"
@@ -26,7 +26,7 @@ THETA = "/exchange/theta"
 ENERGY = "/exchange/energy"
 
 
-def angles_in_degrees(values: np.ndarray, units: str, where: str) -> np.ndarray:
+def _angles_in_degrees(values: np.ndarray, units: str, where: str) -> np.ndarray:
     """Angles in degrees from values declared in ``units`` ("deg"/"degrees" or "rad"/"radians").
 
     A scan declared in degrees whose angles all lie within ±2π but span more than 1 rad with
@@ -50,26 +50,58 @@ def angles_in_degrees(values: np.ndarray, units: str, where: str) -> np.ndarray:
 
 def read_projections_dxchange(path: str | Path, energy_ev: float | None = None,
                               theta_units: str | None = None) -> RawStack:
-    """Read one dxchange projection file. ``theta`` units come from its ``units`` attribute
-    (default degrees) unless ``theta_units`` is given; the energy from ``/exchange/energy`` or
-    ``energy_ev``."""
+    """Read one dxchange projection file (one energy): ``/exchange/data`` ``(angle, y, x)``,
+    ``data_white``, ``data_dark``, ``theta`` and ``energy``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The HDF5 file.
+    energy_ev : float, optional
+        Energy (eV) when the file does not state it.
+    theta_units : {"deg", "rad"}, optional
+        Units of ``theta``; default its ``units`` attribute, else degrees. Angles that look like the
+        other unit raise rather than being guessed.
+
+    Returns
+    -------
+    RawStack
+        Counts ``(angle, y, x)`` with an ``angle`` coordinate in degrees, flats and darks.
+
+    Raises
+    ------
+    FormatError
+        If flats are missing, the data are not 3D, or the angles do not match the projections.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.simulate import acquire_projections
+    >>> z, y, x = np.indices((4, 16, 16))
+    >>> volume = xr.DataArray(0.05 * ((y - 7.5) ** 2 + (x - 7.5) ** 2 < 36), dims=("z", "y", "x"))
+    >>> raw, _ = acquire_projections(volume, np.linspace(0, 180, 19))
+    >>> path = Path(tempfile.mkdtemp()) / "projections.h5"
+    >>> write_projections_dxchange(raw, path)
+    >>> read_projections_dxchange(path, energy_ev=6530.0).counts.angle.values[[0, -1]].tolist()
+    [0.0, 180.0]
+    """
     path = Path(path)
-    with open_h5(path) as h5:
-        data = require_dataset(h5, DATA, "projections")
+    with _open_h5(path) as h5, _h5_errors(path):
+        data = _require_dataset(h5, DATA, "projections")
         if data.ndim != 3:
             raise FormatError(f"{path}: {DATA} has shape {data.shape}; expected (angle, y, x)")
-        theta = require_dataset(h5, THETA, "rotation angles")
+        theta = _require_dataset(h5, THETA, "rotation angles")
         units = theta_units or theta.attrs.get("units", "deg")
         units = units.decode() if isinstance(units, bytes) else str(units)
-        angles = angles_in_degrees(theta[()], units, f"{path}:{THETA}")
+        angles = _angles_in_degrees(theta[()], units, f"{path}:{THETA}")
         if angles.size != data.shape[0]:
             raise FormatError(f"{path}: {THETA} holds {angles.size} angles but {DATA} holds "
                               f"{data.shape[0]} projections; expected one angle per projection")
         if energy_ev is None and ENERGY in h5:
             energy_ev = float(to_ev(np.atleast_1d(h5[ENERGY][()]), f"{path}:{ENERGY}")[0][0])
         counts = np.asarray(data[()], dtype=np.float32)
-        flats = read_frames(h5, FLATS, "flat-field images", data.shape[1:], -1, None)
-        darks = read_frames(h5, DARKS, "dark images", data.shape[1:], -1, None)
+        flats = _read_frames(h5, FLATS, "flat-field images", data.shape[1:], -1, None)
+        darks = _read_frames(h5, DARKS, "dark images", data.shape[1:], -1, None)
     if flats is None:
         raise FormatError(f"{path}: {FLATS} (flat-field images) is missing; expected flats to turn "
                           "counts into transmission")
@@ -83,7 +115,16 @@ def read_projections_dxchange(path: str | Path, energy_ev: float | None = None,
 
 
 def write_projections_dxchange(raw: RawStack, path: str | Path) -> None:
-    """Write projections (angle, y, x) with flats, darks, theta (degrees) and energy (eV)."""
+    """Write projections ``(angle, y, x)`` in the dxchange layout with flats, darks, theta (degrees) and
+    energy (eV), under a temporary name, then renamed.
+
+    Parameters
+    ----------
+    raw : RawStack
+        Counts with an ``angle`` coordinate (degrees), flats and darks.
+    path : str or pathlib.Path
+        The HDF5 file to write.
+    """
     import h5py
 
     with atomic_output(path, overwrite=True) as tmp, h5py.File(tmp, "w") as h5:

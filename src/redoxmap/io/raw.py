@@ -11,7 +11,7 @@ import xarray as xr
 from redoxmap.errors import RedoxmapWarning
 
 
-def average_repeats(frames: np.ndarray, n_energy: int, what: str, source: str) -> np.ndarray:
+def _average_repeats(frames: np.ndarray, n_energy: int, what: str, source: str) -> np.ndarray:
     """Mean of repeated flat or dark images, warning when the count could have meant one image per
     energy: a spectral stack of ``n_energy`` energies given a different number (> 1) of frames.
 
@@ -35,12 +35,22 @@ def average_repeats(frames: np.ndarray, n_energy: int, what: str, source: str) -
 
 @dataclass
 class RawStack:
-    """Counts of one spectral image stack as read from a file.
+    """The counts of one image stack as read from a file, before any correction.
 
-    ``counts`` has dims ``(energy, y, x)`` and an ``energy`` coordinate in eV. ``flats`` and
-    ``darks`` are either ``None``, one image ``(y, x)``, or one image per energy
-    ``(energy, y, x)``. When ``counts_are_transmission`` is true the file already held I/I0
-    and ``flats``/``darks`` are ``None``.
+    Parameters
+    ----------
+    counts : xarray.DataArray
+        Counts ``(energy, y, x)`` with an ``energy`` coordinate in eV (``(angle, y, x)`` for
+        projections).
+    flats : xarray.DataArray, optional
+        I0: one image ``(y, x)``, one image per energy ``(energy, y, x)``, or one value per energy
+        ``(energy,)``; None when the file holds I/I0 already or has none.
+    darks : xarray.DataArray, optional
+        Dark images, as ``flats``.
+    counts_are_transmission : bool
+        The file already held I/I0 (``flats``/``darks`` are None).
+    notes : list of str
+        What the reader noticed (units converted, frames averaged …), kept in the history.
     """
 
     counts: xr.DataArray
@@ -51,4 +61,5 @@ class RawStack:
 
     @property
     def energy_ev(self) -> np.ndarray:
+        """Energies of the counts (eV)."""
         return np.asarray(self.counts["energy"].values, dtype=float)

@@ -15,11 +15,41 @@ _SPLIT = re.compile(r"[,\s;]+")
 
 
 def read_spectrum(path: str | Path) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """Read a two-column spectrum (energy, absorption) from text or CSV.
+    r"""Read a two-column spectrum (energy, absorption) from text or CSV.
 
-    Columns may be separated by commas, tabs, semicolons or spaces; a header (any lines before
-    the numbers) and ``#`` comments are allowed; extra columns are ignored. Energies in keV are
-    recognised and converted to eV. Returns ``(energy_ev, absorption, note)`` sorted by energy.
+    Columns may be separated by commas, tabs, semicolons or spaces; a header (any lines before the
+    numbers) and ``#`` comments are allowed; extra columns are ignored. Energies in keV are
+    recognised and converted to eV.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The spectrum file.
+
+    Returns
+    -------
+    energy_ev : numpy.ndarray
+        Energies (eV), sorted.
+    absorption : numpy.ndarray
+        The second column, in the same order.
+    note : str or None
+        A note when the energies were converted from keV, else None.
+
+    Raises
+    ------
+    FormatError
+        If the file is missing, has fewer than two rows, or a row is not two numbers.
+    EnergyError
+        If energies repeat.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "ref.csv"
+    >>> _ = path.write_text("energy,mu\n6539,0.1\n6540,0.2\n6541,0.4\n")
+    >>> energy, mu, note = read_spectrum(path)
+    >>> energy.tolist(), mu.tolist(), note
+    ([6539.0, 6540.0, 6541.0], [0.1, 0.2, 0.4], None)
     """
     path = Path(path)
     if not path.is_file():

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from redoxmap.errors import FormatError
 from redoxmap.io.dxchange import DATA as DXCHANGE_DATA
-from redoxmap.io.dxchange import is_dxchange, read_dxchange
+from redoxmap.io.dxchange import _is_dxchange, read_dxchange
 from redoxmap.io.fxi import DATA as FXI_DATA
-from redoxmap.io.fxi import is_fxi, read_fxi
-from redoxmap.io.hdf5 import list_datasets, open_h5, read_hdf5
-from redoxmap.io.nxstxm import find_nxstxm_entry, read_nxstxm
+from redoxmap.io.fxi import _is_fxi, read_fxi
+from redoxmap.io.hdf5 import _h5_errors, _list_datasets, _open_h5, read_hdf5
+from redoxmap.io.nxstxm import _find_nxstxm_entry, read_nxstxm
 from redoxmap.io.raw import RawStack
 from redoxmap.io.stxm import read_stxm
 from redoxmap.io.tiff import read_tiff
@@ -21,10 +21,34 @@ TIFF_SUFFIXES = {".tif", ".tiff"}
 
 
 def detect_format(path: str | Path) -> str:
-    """Name the layout of ``path``: ``"dxchange"``, ``"fxi"``, ``"hdf5"``, ``"tiff"``, ``"stxm"``
-    (ALS ``.hdr`` + ``.xim``), ``"nxstxm"`` or ``"xradia"`` (Zeiss/Xradia ``.xrm``/``.txrm``).
+    """Name the layout of a stack file, recognised by content (HDF5 datasets, OLE2 streams), not only
+    the suffix.
 
-    HDF5 files are recognised by their content (the datasets present), not only the suffix.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The stack file (an ALS stack by its ``.hdr``).
+
+    Returns
+    -------
+    str
+        ``"dxchange"``, ``"fxi"``, ``"hdf5"``, ``"tiff"``, ``"stxm"`` (ALS ``.hdr`` + ``.xim``),
+        ``"nxstxm"`` or ``"xradia"`` (Zeiss/Xradia ``.xrm``/``.txrm``).
+
+    Raises
+    ------
+    FormatError
+        If the file is missing, a folder, or of no known layout.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.io import write_fxi
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> path = Path(tempfile.mkdtemp()) / "scan.h5"
+    >>> write_fxi(demo_raw_stack(shape=(16, 16)), path)
+    >>> detect_format(path)
+    'fxi'
     """
     path = Path(path)
     if path.is_dir():
@@ -40,12 +64,12 @@ def detect_format(path: str | Path) -> str:
     if magic == OLE_MAGIC or path.suffix.lower() in XRADIA_SUFFIXES:
         return "xradia"
     if magic == b"\x89HDF\r\n\x1a\n" or path.suffix.lower() in HDF5_SUFFIXES:
-        with open_h5(path) as h5:
-            if is_dxchange(h5):
+        with _open_h5(path) as h5, _h5_errors(path):
+            if _is_dxchange(h5):
                 return "dxchange"
-            if is_fxi(h5):
+            if _is_fxi(h5):
                 return "fxi"
-            if find_nxstxm_entry(h5) is not None:
+            if _find_nxstxm_entry(h5) is not None:
                 return "nxstxm"
         return "hdf5"
     if magic[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
@@ -60,12 +84,47 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
              flats: str | Path | None = None, darks: str | Path | None = None,
              data: str | None = None, energy: str | None = None,
              transmission: bool | None = None, chunks: int | None = None) -> RawStack:
-    """Read counts, flats and darks from any supported layout (see :func:`detect_format`).
+    """Read counts, flats and darks from any supported layout (:func:`detect_format`).
 
     TIFF stacks need ``energies`` (an energy list file) and, for raw counts, ``flats``/``darks``
     TIFFs. A generic HDF5 file needs ``data`` and ``energy`` dataset names, and takes
     ``flats``/``darks`` as dataset names. An Xradia ``.txrm``/``.xrm`` uses the reference image it
     holds, or the reference ``.xrm`` file(s) given as ``flats``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The stack file.
+    energies : str or pathlib.Path, optional
+        Energy list file (TIFF stacks).
+    flats, darks : str or pathlib.Path, optional
+        Flat and dark TIFFs, HDF5 dataset names, or Xradia reference files.
+    data, energy : str, optional
+        HDF5 dataset names of the images and energies (generic HDF5).
+    transmission : bool, optional
+        The images hold I/I0 (default: recognised for TIFF).
+    chunks : int, optional
+        Tile size (px) of a dask array kept on disk (HDF5 layouts).
+
+    Returns
+    -------
+    RawStack
+        Counts ``(energy, y, x)`` with energies in eV, flats, darks and the reader's notes.
+
+    Raises
+    ------
+    FormatError
+        If the layout is unknown, or options it needs are missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.io import write_dxchange
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> path = Path(tempfile.mkdtemp()) / "scan.h5"
+    >>> write_dxchange(demo_raw_stack(shape=(16, 16)), path)
+    >>> read_raw(path).counts.dims
+    ('energy', 'y', 'x')
     """
     kind = detect_format(path)
     if kind == "xradia":  # flats: reference .xrm file(s); else the reference stored in the file
@@ -80,8 +139,8 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
         return read_tiff(path, energies, flats=flats, darks=darks, transmission=transmission)
     if data is not None or kind == "hdf5":
         if data is None or energy is None:
-            with open_h5(path) as h5:
-                present = ", ".join(list_datasets(h5)) or "none"
+            with _open_h5(path) as h5, _h5_errors(path):
+                present = ", ".join(_list_datasets(h5)) or "none"
             raise FormatError(
                 f"{path}: no {DXCHANGE_DATA} (dxchange) or {FXI_DATA} (FXI) dataset; name the "
                 f"datasets that hold the images and energies (--data-dataset, --energy-dataset). "

@@ -37,7 +37,7 @@ def _axis_points(text: str, name: str, path: Path) -> np.ndarray:
     return values[1:]
 
 
-def read_stxm_header(path: str | Path) -> dict:
+def _read_stxm_header(path: str | Path) -> dict:
     """Parse the parts of an ALS ``.hdr`` that a stack needs: energies (eV), x/y positions (µm),
     dwell (ms) and scan type."""
     path = Path(path)
@@ -72,11 +72,30 @@ def _read_xim(path: Path, shape: tuple[int, int]) -> np.ndarray:
 def read_stxm(path: str | Path) -> RawStack:
     """Read an ALS STXM stack (``.hdr`` plus its ``.xim`` images) as transmitted counts.
 
-    ``pixel_size_nm`` comes from the PAxis step. No flats are attached: give the stack an I0
-    with :func:`redoxmap.preprocess.i0.with_i0_region` or :func:`~redoxmap.preprocess.i0.with_i0_spectrum`.
+    ``pixel_size_nm`` comes from the PAxis step. No flats are attached: give the stack an I0 with
+    :func:`redoxmap.preprocess.with_i0_region` or :func:`~redoxmap.preprocess.with_i0_spectrum`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``.hdr`` header; the images ``<stem>_a000.xim`` … lie beside it.
+
+    Returns
+    -------
+    RawStack
+        Counts ``(energy, y, x)`` with energies in eV.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> path = Path(tempfile.mkdtemp()) / "stack.hdr"
+    >>> write_stxm(demo_raw_stack(shape=(16, 16)), path)
+    >>> read_stxm(path).counts.shape
+    (121, 16, 16)
     """
     path = Path(path)
-    header = read_stxm_header(path)
+    header = _read_stxm_header(path)
     shape = (header["y_um"].size, header["x_um"].size)
     images = np.stack([_read_xim(path.with_name(f"{path.stem}_a{i:03d}.xim"), shape)
                        for i in range(header["energy_ev"].size)]).astype(np.float32)
@@ -94,7 +113,19 @@ def read_stxm(path: str | Path) -> RawStack:
 
 def write_stxm(raw: RawStack, path: str | Path, x_um: np.ndarray | None = None,
                y_um: np.ndarray | None = None, dwell_ms: float = 1.0) -> None:
-    """Write counts as an ALS ``.hdr`` and ``.xim`` files (for tests and simulated data)."""
+    """Write counts as an ALS ``.hdr`` and ``.xim`` files (for tests and simulated data).
+
+    Parameters
+    ----------
+    raw : RawStack
+        Counts ``(energy, y, x)``.
+    path : str or pathlib.Path
+        The ``.hdr`` to write; the images go beside it.
+    x_um, y_um : numpy.ndarray, optional
+        Pixel positions (µm); default 0.05 µm steps.
+    dwell_ms : float
+        Dwell time per pixel (ms).
+    """
     path = Path(path)
     counts = np.asarray(raw.counts.values)
     n_e, ny, nx = counts.shape

@@ -31,11 +31,37 @@ def _encodable(ds: xr.Dataset) -> xr.Dataset:
 
 
 def write_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
-    """Write ``ds`` to ``.nc`` (NetCDF4 via h5netcdf) or ``.zarr``, never leaving a partial file.
+    """Write a Dataset to NetCDF4 (``.nc``, via h5netcdf) or Zarr (``.zarr``, format 2), never leaving a
+    partial file: the data are written under a temporary name in the target folder, then renamed
+    over the target (:func:`redoxmap.io.atomic_output`).
 
-    The data are written under a temporary name in the target folder, then renamed over the
-    target, so an interrupted run leaves the previous file (if any) untouched. An existing
-    target is replaced only with ``overwrite=True``.
+    Lists of strings and booleans in attributes, which NetCDF cannot hold, are joined into text.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The data, e.g. fitted maps.
+    path : str or pathlib.Path
+        ``.nc`` or ``.zarr``.
+    overwrite : bool
+        Replace an existing target.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputError
+        If the suffix is neither, or the target exists without ``overwrite``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_dataset(xr.Dataset({"a": ("x", [1.0, 2.0])}), Path(tempfile.mkdtemp()) / "maps.nc")
+    >>> xr.open_dataset(path).a.values.tolist()
+    [1.0, 2.0]
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -53,9 +79,27 @@ def write_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> 
 def spill_to_zarr(array: xr.DataArray, chunks: dict[str, int]) -> xr.DataArray:
     """Compute a dask-backed array once into a temporary Zarr store and reopen it lazily.
 
-    Used between pipeline stages on stacks larger than memory, so that later stages read the
-    stored result instead of recomputing the whole graph (reading, flat-fielding, shifting) at
-    every step. The store is deleted when the Python process exits.
+    Used between pipeline stages on stacks larger than memory, so that later stages read the stored
+    result instead of recomputing the whole graph (reading, flat-fielding, shifting) at every step.
+    The store is deleted when the Python process exits.
+
+    Parameters
+    ----------
+    array : xarray.DataArray
+        The (dask-backed) array.
+    chunks : dict of str to int
+        Chunk sizes of the store, by dimension.
+
+    Returns
+    -------
+    xarray.DataArray
+        The same values, dask-backed, read from the store; attributes and boolean coordinates kept.
+
+    Examples
+    --------
+    >>> array = xr.DataArray(np.arange(6.0).reshape(2, 3), dims=("y", "x")).chunk({"y": 1})
+    >>> spill_to_zarr(array, {"y": 1}).values.tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     """
     folder = Path(tempfile.mkdtemp(prefix="redoxmap-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)

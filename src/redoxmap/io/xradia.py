@@ -61,16 +61,16 @@ _NAME_ENERGY = re.compile(r"(?<![\d.])(\d{3,6}(?:[._]\d+)?)_?eV", flags=re.IGNOR
 _REF_NAME = re.compile(r"(^|[_\-.])ref([_\-.]|$)", flags=re.IGNORECASE)
 
 
-def image_stream_name(index: int) -> str:
+def _image_stream_name(index: int) -> str:
     """Stream of image ``index`` (1-based): ``ImageData<ceil(index / 100)>/Image<index>``."""
     return f"ImageData{math.ceil(index / 100)}/Image{index}"
 
 
-def energy_from_name(path: str | Path) -> float | None:
+def _energy_from_name(path: str | Path) -> float | None:
     """Energy in eV written in a file name (``…_08324.0_eV_…`` → 8324.0, ``…_8250_0eV`` → 8250.0),
     or ``None`` when the name holds none.
 
-    >>> energy_from_name("rep01_20161456_ssrl-test-data_08324.0_eV_001of003.xrm")
+    >>> _energy_from_name("rep01_20161456_ssrl-test-data_08324.0_eV_001of003.xrm")
     8324.0
     """
     matches = list(_NAME_ENERGY.finditer(Path(path).name))
@@ -81,7 +81,7 @@ def energy_from_name(path: str | Path) -> float | None:
     return value if value > 0 else None
 
 
-def is_xradia(path: str | Path) -> bool:
+def _is_xradia(path: str | Path) -> bool:
     """True when ``path`` is an OLE2 file with an ``ImageInfo`` storage (an Xradia image)."""
     import olefile
 
@@ -215,15 +215,36 @@ def _per_image(ole, path: Path, name: str, n: int) -> np.ndarray:
 
 
 def read_xradia_metadata(path: str | Path) -> dict[str, Any]:
-    """Header of an ``.xrm``/``.txrm`` without reading the images.
+    """Header of an ``.xrm``/``.txrm`` without reading the images (streams in the module doc).
 
-    Returns ``n_images``, ``shape`` (y, x), ``dtype``, ``energy_ev`` (n values, eV),
-    ``energy_source`` ("header", "file name" or "none"), ``angle_deg`` (n values, degrees),
-    ``exposure_s`` (n values, s; NaN if absent), ``pixel_size_nm`` (``ImageInfo/PixelSize`` µm ×
-    1000), ``binning``, ``date`` (list of ISO strings), ``has_reference``,
-    ``reference_exposure_s`` and ``notes`` (list of strings).
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The Xradia file.
 
-    >>> read_xradia_metadata("scan.txrm")["energy_ev"]  # doctest: +SKIP
+    Returns
+    -------
+    dict
+        ``n_images``, ``shape`` (y, x), ``dtype``, ``energy_ev`` (n values, eV), ``energy_source``
+        ("header", "file name" or "none"), ``angle_deg`` (n values, degrees), ``exposure_s``
+        (n values, s; NaN if absent), ``pixel_size_nm`` (``ImageInfo/PixelSize`` µm × 1000),
+        ``binning``, ``date`` (list of ISO strings), ``has_reference``, ``reference_exposure_s`` and
+        ``notes`` (list of strings).
+
+    Raises
+    ------
+    FormatError
+        If the file is missing, not an OLE2 document, or has no valid ``ImageInfo``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "tilt.txrm"
+    >>> write_xradia(path, np.zeros((3, 8, 8), np.uint16), angle_deg=[-60, 0, 60], energy_ev=8333.0,
+    ...              reference=np.ones((8, 8), np.uint16))
+    >>> meta = read_xradia_metadata(path)
+    >>> meta["n_images"], meta["angle_deg"].tolist(), meta["pixel_size_nm"]
+    (3, [-60.0, 0.0, 60.0], 30.0)
     """
     path = Path(path)
     with _open(path) as ole:
@@ -249,7 +270,7 @@ def _metadata(ole, path: Path) -> dict[str, Any]:
             notes.append(f"{path.name}: ImageInfo/Energy read as keV (all < 100) and converted to eV")
     else:
         found = "missing" if np.all(np.isnan(energy)) else "0"
-        named = energy_from_name(path)
+        named = _energy_from_name(path)
         if named is not None:
             energy, source = np.full(n, named), "file name"
             notes.append(f"{path.name}: ImageInfo/Energy is {found}; energy {named:g} eV taken from "
@@ -264,7 +285,7 @@ def _metadata(ole, path: Path) -> dict[str, Any]:
     ref_exposure = _scalar(ole, path, "ReferenceData/ExpTime", "<f4") if has_ref else None
     return {
         "n_images": n, "shape": (height, width),
-        "dtype": _dtype(ole, path, ("ImageInfo/DataType",), image_stream_name(1), (height, width)),
+        "dtype": _dtype(ole, path, ("ImageInfo/DataType",), _image_stream_name(1), (height, width)),
         "energy_ev": energy, "energy_source": source,
         "angle_deg": _per_image(ole, path, "ImageInfo/Angles", n),
         "exposure_s": _per_image(ole, path, "ImageInfo/ExpTimes", n),
@@ -305,17 +326,37 @@ def _attrs(meta: dict[str, Any], path: Path) -> dict[str, Any]:
 def read_xradia(path: str | Path, dim: str | None = None) -> xr.DataArray:
     """Read the images of an ``.xrm``/``.txrm`` as counts in the stored pixel type.
 
-    A file with one image and not named ``.txrm`` gives dims ``(y, x)`` with scalar ``energy``
-    (eV) and ``angle`` (degree) coordinates. Otherwise dims are ``(dim, y, x)`` where ``dim`` is
-    ``"energy"`` when the energies differ between images and ``"angle"`` otherwise (or as
-    given), with per-image coordinates ``energy``, ``angle`` and ``exposure_s``.
+    A file with one image and not named ``.txrm`` gives dims ``(y, x)`` with scalar ``energy`` (eV)
+    and ``angle`` (degree) coordinates. Otherwise dims are ``(dim, y, x)`` where ``dim`` is
+    ``"energy"`` when the energies differ between images and ``"angle"`` otherwise (or as given),
+    with per-image coordinates ``energy``, ``angle`` and ``exposure_s``.
 
-    Attributes: ``units`` ("counts"), ``pixel_size_nm``, ``exposure_s`` (when equal for every
-    image), ``binning``, ``date`` (first image, ISO 8601), ``energy_source`` ("header",
-    "file name" or "none"), ``source`` (the path) and ``notes``.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The Xradia file.
+    dim : {"angle", "energy"}, optional
+        The stacking dimension; default recognised from the energies.
 
-    >>> da = read_xradia("tomo.txrm")  # doctest: +SKIP
-    >>> da.dims  # doctest: +SKIP
+    Returns
+    -------
+    xarray.DataArray
+        Counts with attributes ``units`` ("counts"), ``pixel_size_nm``, ``exposure_s`` (when equal
+        for every image), ``binning``, ``date`` (first image, ISO 8601), ``energy_source``,
+        ``source`` (the path) and ``notes``.
+
+    Raises
+    ------
+    FormatError
+        If the file is not an Xradia image file, a stream is missing or short, or ``dim`` is neither.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "tilt.txrm"
+    >>> write_xradia(path, np.zeros((3, 8, 8), np.uint16), angle_deg=[-60, 0, 60], energy_ev=8333.0,
+    ...              reference=np.ones((8, 8), np.uint16))
+    >>> read_xradia(path).dims
     ('angle', 'y', 'x')
     """
     path = Path(path)
@@ -324,7 +365,7 @@ def read_xradia(path: str | Path, dim: str | None = None) -> xr.DataArray:
         n, shape, dtype = meta["n_images"], meta["shape"], meta["dtype"]
         images = np.empty((n, *shape), dtype=dtype)
         for i in range(n):
-            images[i] = _image(ole, path, image_stream_name(i + 1), shape, dtype,
+            images[i] = _image(ole, path, _image_stream_name(i + 1), shape, dtype,
                                f"image {i + 1} of {n}")
     attrs = _attrs(meta, path)
     if n == 1 and path.suffix.lower() != ".txrm":
@@ -342,7 +383,7 @@ def read_xradia(path: str | Path, dim: str | None = None) -> xr.DataArray:
     return out
 
 
-def read_xradia_reference(path: str | Path) -> xr.DataArray | None:
+def _read_xradia_reference(path: str | Path) -> xr.DataArray | None:
     """The reference (flat-field) image stored in a ``.txrm``/``.xrm`` (``ReferenceData/Image``),
     dims ``(y, x)``, in counts, with attr ``exposure_s`` (``ReferenceData/ExpTime``, if present);
     ``None`` when the file has none."""
@@ -372,15 +413,43 @@ def _per_second(images: np.ndarray, exposure_s: np.ndarray, where: str) -> np.nd
 
 def read_xradia_raw(path: str | Path, references: str | Path | Sequence[str | Path] | None = None,
                     dim: str | None = None) -> RawStack:
-    """A ``.txrm``/``.xrm`` as a :class:`RawStack` in counts per second, ready for
-    :func:`redoxmap.preprocess.flatfield.optical_density`.
+    """An ``.txrm``/``.xrm`` as a :class:`RawStack` in counts per second, ready for
+    :func:`redoxmap.preprocess.optical_density`.
 
     Counts are divided by each image's exposure (``ImageInfo/ExpTimes``) and the flat by its own
-    (``ReferenceData/ExpTime``, or reference files' ``ExpTimes``), so that
-    T = (I/t_I) / (I0/t_I0) holds when sample and reference were exposed differently. The flat is
-    the reference stored in the file, or the mean of the ``references`` files (``.xrm``) when
-    given. Counts have dims ``(energy, y, x)`` or ``(angle, y, x)`` (a single image gets an
-    ``energy`` dim of length one); flats are one ``(y, x)`` image.
+    (``ReferenceData/ExpTime``, or the reference files' ``ExpTimes``), so that T = (I/t_I) / (I0/t_I0)
+    holds when sample and reference were exposed differently. The flat is the reference stored in the
+    file, or the mean of the ``references`` files (``.xrm``) when given.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The Xradia file.
+    references : str, pathlib.Path or sequence of them, optional
+        Reference ``.xrm`` files to use as the flat instead of the stored reference.
+    dim : {"angle", "energy"}, optional
+        The stacking dimension (see :func:`read_xradia`).
+
+    Returns
+    -------
+    RawStack
+        Counts ``(energy, y, x)`` or ``(angle, y, x)`` (a single image gets an ``energy`` dim of
+        length one) and one flat ``(y, x)``, in counts per second.
+
+    Raises
+    ------
+    FormatError
+        If there is no flat (no stored reference and no reference files), or an exposure is not
+        positive.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "tilt.txrm"
+    >>> write_xradia(path, np.zeros((3, 8, 8), np.uint16), angle_deg=[-60, 0, 60], energy_ev=8333.0,
+    ...              reference=np.ones((8, 8), np.uint16))
+    >>> read_xradia_raw(path).flats.dims
+    ('y', 'x')
     """
     path = Path(path)
     stack = read_xradia(path, dim=dim)
@@ -391,7 +460,7 @@ def read_xradia_raw(path: str | Path, references: str | Path | Sequence[str | Pa
     name = stack.dims[0]
     counts = _per_second(stack.values, stack["exposure_s"].values, str(path))
     if references is None:
-        reference = read_xradia_reference(path)
+        reference = _read_xradia_reference(path)
         if reference is None:
             raise FormatError(
                 f"{path}: no ReferenceData/Image in the file and no reference files given; expected "
@@ -464,18 +533,47 @@ def _group_by_energy(paths: Iterable[str | Path], tol_ev: float, what: str
 
 def read_xrm_series(samples: Sequence[str | Path], references: Sequence[str | Path],
                     energy_tol_ev: float = 0.5) -> RawStack:
-    """Sample ``.xrm`` frames and their reference ``.xrm`` frames as a :class:`RawStack` with
-    counts and flats ``(energy, y, x)`` in counts per second.
+    """Sample ``.xrm`` frames and their reference ``.xrm`` frames as a :class:`RawStack` with counts and
+    flats ``(energy, y, x)`` in counts per second.
 
     Frames are grouped by energy (header, or file name when the header holds 0; frames within
     ``energy_tol_ev`` are one energy). Each frame is divided by its own exposure time
     (``ImageInfo/ExpTimes``), then repeats at one energy are averaged, so that
-    T = (I/t_I) / (I0/t_I0) (Beer–Lambert with exposure normalisation; e.g. SSRL 6-2c takes
-    samples at 0.5 s and references at 0.3 s). Every sample energy needs references within
+    T = (I/t_I) / (I0/t_I0) (Beer–Lambert with exposure normalisation; e.g. SSRL 6-2c takes samples
+    at 0.5 s and references at 0.3 s). Every sample energy needs references within
     ``energy_tol_ev``.
 
-    >>> raw = read_xrm_series(sorted(glob("*_eV_*of003.xrm")), sorted(glob("*ref*.xrm")))  # doctest: +SKIP
-    >>> od = optical_density(raw)  # doctest: +SKIP
+    Parameters
+    ----------
+    samples : sequence of str or pathlib.Path
+        Sample frames.
+    references : sequence of str or pathlib.Path
+        Reference (flat-field) frames.
+    energy_tol_ev : float
+        Frames closer than this (eV) belong to one energy.
+
+    Returns
+    -------
+    RawStack
+        Counts and flats ``(energy, y, x)`` in counts per second, energies in eV.
+
+    Raises
+    ------
+    FormatError
+        If no files are given, a file holds several images, or a sample energy has no reference.
+    EnergyError
+        If a frame's energy is neither in its header nor in its file name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name, counts, energy in [("s_8333.0_eV.xrm", 100, 8333.0), ("ref_8333.0_eV.xrm", 400, 8333.0),
+    ...                              ("s_8350.0_eV.xrm", 90, 8350.0), ("ref_8350.0_eV.xrm", 400, 8350.0)]:
+    ...     write_xradia(folder / name, np.full((8, 8), counts, np.uint16), energy_ev=energy)
+    >>> raw = read_xrm_series(sorted(folder.glob("s_*.xrm")), sorted(folder.glob("ref_*.xrm")))
+    >>> raw.counts.energy.values.tolist(), raw.flats.dims
+    ([8333.0, 8350.0], ('energy', 'y', 'x'))
     """
     sample_groups = _group_by_energy(samples, energy_tol_ev, "sample")
     all_ref_groups = _group_by_energy(references, energy_tol_ev, "reference")
@@ -517,7 +615,7 @@ def read_xrm_series(samples: Sequence[str | Path], references: Sequence[str | Pa
     return RawStack(counts=da, flats=fl, notes=notes)
 
 
-def split_references(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
+def _split_references(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
     """Split ``.xrm`` paths into (samples, references) by a ``ref`` token in the file name
     (``ref_…`` at APS 8-BM, ``…_ref_…`` at SSRL 6-2c)."""
     samples, refs = [], []
@@ -527,11 +625,37 @@ def split_references(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path
 
 
 def read_xrm_folder(folder: str | Path, pattern: str = "*.xrm", energy_tol_ev: float = 0.5) -> RawStack:
-    """All ``.xrm`` frames of a folder as a :class:`RawStack`: files with a ``ref`` token in the
-    name are references, the rest samples (see :func:`read_xrm_series`)."""
+    """All ``.xrm`` frames of a folder as a :class:`RawStack`: files with a ``ref`` token in the name
+    (``ref_…`` at APS 8-BM, ``…_ref_…`` at SSRL 6-2c) are references, the rest samples (see
+    :func:`read_xrm_series`).
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The folder.
+    pattern : str
+        Glob pattern of the frames.
+    energy_tol_ev : float
+        Frames closer than this (eV) belong to one energy.
+
+    Returns
+    -------
+    RawStack
+        Counts and flats ``(energy, y, x)`` in counts per second.
+
+    Raises
+    ------
+    FormatError
+        If the folder lacks samples or references.
+
+    Examples
+    --------
+    >>> read_xrm_folder("ssrl_xanes/").counts.dims  # doctest: +SKIP
+    ('energy', 'y', 'x')
+    """
     folder = Path(folder)
     files = sorted(folder.glob(pattern))
-    samples, refs = split_references(files)
+    samples, refs = _split_references(files)
     if not samples or not refs:
         raise FormatError(f"{folder}: {len(samples)} sample and {len(refs)} reference files match "
                           f"{pattern!r}; expected both (references are named ref_… or …_ref_…)")
@@ -544,7 +668,7 @@ _SECTOR, _MINI, _CUTOFF = 512, 64, 4096
 _END, _FREE, _FATSECT, _NOSTREAM = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
 
 
-def write_ole(path: str | Path, streams: Mapping[str, bytes]) -> None:
+def _write_ole(path: str | Path, streams: Mapping[str, bytes]) -> None:
     """Write a minimal OLE2 compound document (MS-CFB version 3, 512-byte sectors) holding
     ``streams`` (``"Storage/Sub/Stream" → bytes``). Enough for :mod:`olefile` and for tests;
     files up to ~7 MB (109 FAT sectors, no DIFAT)."""
@@ -646,15 +770,15 @@ def write_ole(path: str | Path, streams: Mapping[str, bytes]) -> None:
         tmp.write_bytes(header + bytes(body) + struct.pack(f"<{len(fat)}I", *fat))
 
 
-def xradia_streams(images: np.ndarray, *, energy_ev: float | Sequence[float] = 0.0,
-                   angle_deg: float | Sequence[float] = 0.0, exposure_s: float | Sequence[float] = 1.0,
-                   pixel_size_nm: float = 30.0, binning: int = 1,
-                   date: str | datetime = "2016-07-02T22:21:26",
-                   reference: np.ndarray | None = None, reference_exposure_s: float = 1.0,
-                   ) -> dict[str, bytes]:
+def _xradia_streams(images: np.ndarray, *, energy_ev: float | Sequence[float] = 0.0,
+                    angle_deg: float | Sequence[float] = 0.0, exposure_s: float | Sequence[float] = 1.0,
+                    pixel_size_nm: float = 30.0, binning: int = 1,
+                    date: str | datetime = "2016-07-02T22:21:26",
+                    reference: np.ndarray | None = None, reference_exposure_s: float = 1.0,
+                    ) -> dict[str, bytes]:
     """The streams of an Xradia file holding ``images`` (``(y, x)`` or ``(n, y, x)``, uint16 or
     float32) and per-image energies (eV), angles (degree) and exposures (s); see the module
-    docstring for the layout. Pass the result, edited if needed, to :func:`write_ole`."""
+    docstring for the layout. Pass the result, edited if needed, to :func:`_write_ole`."""
     images = np.asarray(images)
     stack = images[None] if images.ndim == 2 else images
     n, height, width = stack.shape
@@ -686,7 +810,7 @@ def xradia_streams(images: np.ndarray, *, energy_ev: float | Sequence[float] = 0
         "ImageInfo/Date": stamp * n,
     }
     for i in range(n):
-        streams[image_stream_name(i + 1)] = np.ascontiguousarray(stack[i], dtype=dtype).tobytes()
+        streams[_image_stream_name(i + 1)] = np.ascontiguousarray(stack[i], dtype=dtype).tobytes()
     if reference is not None:
         reference = np.asarray(reference)
         ref_dtype = reference.dtype.newbyteorder("<")
@@ -700,12 +824,27 @@ def xradia_streams(images: np.ndarray, *, energy_ev: float | Sequence[float] = 0
 
 
 def write_xradia(path: str | Path, images: np.ndarray, **header: Any) -> None:
-    """Write ``images`` as an Xradia ``.xrm``/``.txrm`` (for tests and simulated data).
+    """Write images as an Xradia ``.xrm``/``.txrm`` (for tests and simulated data): only the streams this
+    module reads are written, so Zeiss software may not open the result.
 
-    ``header`` is passed to :func:`xradia_streams` (``energy_ev``, ``angle_deg``, ``exposure_s``,
-    ``pixel_size_nm``, ``reference`` …). Only the streams this module reads are written, so
-    Zeiss software may not open the result.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file to write.
+    images : numpy.ndarray
+        ``(y, x)`` or ``(n, y, x)``, uint16 or float32.
+    **header
+        ``energy_ev``, ``angle_deg`` and ``exposure_s`` (one value or one per image; eV, degrees,
+        s), ``pixel_size_nm``, ``binning``, ``date``, ``reference`` (a flat ``(y, x)``) and
+        ``reference_exposure_s``.
 
-    >>> write_xradia("tilt.txrm", np.zeros((3, 8, 8), np.uint16), angle_deg=[-60, 0, 60])  # doctest: +SKIP
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "tilt.txrm"
+    >>> write_xradia(path, np.zeros((3, 8, 8), np.uint16), angle_deg=[-60, 0, 60], energy_ev=8333.0,
+    ...              reference=np.ones((8, 8), np.uint16))
+    >>> read_xradia_metadata(path)["has_reference"]
+    True
     """
-    write_ole(path, xradia_streams(images, **header))
+    _write_ole(path, _xradia_streams(images, **header))

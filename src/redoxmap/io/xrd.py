@@ -32,6 +32,7 @@ import os
 import re
 import uuid
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +203,8 @@ def _parse_chi(path: Path, lines: list[str], unit: str | None) -> _Parsed:
 def _table(path: Path, rows: list[str]) -> np.ndarray:
     """Rows of 2–3 numbers (x, intensity[, σ]) as an array; numpy's parser first, line by line only
     to name a bad row or to read comma-separated or ragged rows."""
+    if not rows:
+        raise FormatError(f"{path}: no data rows; expected rows of x, intensity[, sigma]")
     try:
         table = np.loadtxt(rows, ndmin=2, dtype=float)
         if table.shape[1] >= 2:
@@ -263,27 +266,41 @@ def _text_lines(path: Path, raw: bytes) -> list[str]:
 
 def read_pattern(path: str | Path, *, unit: str | None = None, wavelength_a: float | None = None,
                  bank: int = 1) -> xr.DataArray:
-    """Read one 1D diffraction pattern (format recognised from the content; see the module doc).
+    """Read one 1D diffraction pattern; the format (GSAS, pyFAI, Fit2D ``.chi``, column text) is
+    recognised from the content (module doc).
 
     Parameters
     ----------
-    path
+    path : str or pathlib.Path
         The pattern file (may be gzip-compressed).
-    unit
+    unit : str, optional
         The x unit when the file does not state it (``2th_deg``, ``2th_rad``, ``q_nm^-1``,
         ``q_A^-1``); it overrides a stated one.
-    wavelength_a
+    wavelength_a : float, optional
         Wavelength (Å), overriding the header's.
-    bank
+    bank : int
         GSAS bank number.
 
     Returns
     -------
-    DataArray ``intensity`` with dim ``two_theta`` (deg) or ``q`` (Å⁻¹), ascending.
+    xarray.DataArray
+        ``intensity`` with dim ``two_theta`` (degrees) or ``q`` (Å⁻¹), ascending; the 1σ as the
+        ``intensity_sigma`` coordinate where the file states it; attrs ``source``, ``format``,
+        ``history`` and, where known, ``wavelength_a`` and ``start_time``.
 
-    >>> p = read_pattern("tests/data/xrd/PBSO4.XRA")  # doctest: +SKIP
-    >>> float(p.two_theta[0]), p.attrs["format"]        # doctest: +SKIP
-    (10.0, 'gsas-std')
+    Raises
+    ------
+    FormatError
+        If ``unit`` is unknown, the file is missing, empty, damaged, binary or not a pattern.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> pattern = xr.DataArray([10.0, 50.0, 12.0], dims="two_theta", name="intensity",
+    ...                        coords={"two_theta": [18.0, 18.5, 19.0]}, attrs={"wavelength_a": 1.5406})
+    >>> back = read_pattern(write_fxye(pattern, Path(tempfile.mkdtemp()) / "p.fxye"))
+    >>> back.values.tolist(), back.attrs["format"], back.attrs["wavelength_a"]
+    ([10.0, 50.0, 12.0], 'gsas-fxye', 1.5406)
     """
     path = Path(path)
     if unit is not None and unit not in UNITS:
@@ -296,7 +313,7 @@ def read_pattern(path: str | Path, *, unit: str | None = None, wavelength_a: flo
     if raw.startswith(GZIP_MAGIC):
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise FormatError(f"{path}: truncated or damaged gzip file ({exc})") from None
     lines = _text_lines(path, raw)
     head = lines[:60]
@@ -348,25 +365,43 @@ def read_xrd_series(paths: Sequence[str | Path], *, times: Sequence | None = Non
                     wavelength_a: float | None = None) -> xr.DataArray:
     """Read a series of patterns into one ``(scan, two_theta)`` or ``(scan, q)`` array.
 
-    Patterns on the first pattern's grid are stacked; others are interpolated linearly onto it
-    (NaN outside their range) with a warning that counts them.
+    Patterns on the first pattern's grid are stacked; others are interpolated linearly onto it (NaN
+    outside their range) with a warning that counts them.
 
     Parameters
     ----------
-    paths
+    paths : sequence of str or pathlib.Path
         Pattern files in scan order.
-    times
+    times : sequence, optional
         Scan start times (anything ``numpy.datetime64`` accepts); default: the headers' start
         times, when every file states one.
-    time_s
+    time_s : sequence of float, optional
         Scan times in seconds on the cycler's clock, when no absolute time is known.
-    unit, wavelength_a
+    unit : str, optional
+        As in :func:`read_pattern`.
+    wavelength_a : float, optional
         As in :func:`read_pattern`.
 
     Returns
     -------
-    DataArray with coords ``scan`` (0…n−1), ``file`` and, where known, ``time`` (datetime64)
-    and ``time_s``.
+    xarray.DataArray
+        Coords ``scan`` (0…n−1), ``file`` and, where known, ``time`` (datetime64) and ``time_s``.
+
+    Raises
+    ------
+    FormatError
+        If no file is given, the files state different wavelengths or axes, or ``times``/``time_s``
+        do not give one time per file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> pattern = xr.DataArray([10.0, 50.0, 12.0], dims="two_theta", name="intensity",
+    ...                        coords={"two_theta": [18.0, 18.5, 19.0]}, attrs={"wavelength_a": 1.5406})
+    >>> path = write_fxye(pattern, Path(tempfile.mkdtemp()) / "p.fxye")
+    >>> series = read_xrd_series([path, path], time_s=[0.0, 60.0])
+    >>> series.dims, series.time_s.values.tolist()
+    (('scan', 'two_theta'), [0.0, 60.0])
     """
     if len(paths) == 0:
         raise FormatError("read_xrd_series: no files given; expected one pattern file per scan")
@@ -413,11 +448,38 @@ def read_xrd_series(paths: Sequence[str | Path], *, times: Sequence | None = Non
 
 
 def write_fxye(pattern: xr.DataArray, path: str | Path, *, title: str | None = None) -> Path:
-    """Write a 2θ pattern as a GSAS FXYE file (2θ in centidegrees, intensity, σ).
+    """Write a 2θ pattern as a GSAS FXYE file (2θ in centidegrees, intensity, σ), under a temporary name,
+    then renamed.
 
     The header holds ``# Scan time =`` (from ``attrs["start_time"]``) and ``# Calibrated
-    wavelength =`` lines as 11-BM (APS) writes them, so :func:`read_pattern` recovers both. σ is
-    the ``intensity_sigma`` coordinate, or √max(I, 1). Written under a temporary name, then renamed.
+    wavelength =`` lines as 11-BM (APS) writes them, so :func:`read_pattern` recovers both. σ is the
+    ``intensity_sigma`` coordinate, or √max(I, 1).
+
+    Parameters
+    ----------
+    pattern : xarray.DataArray
+        One pattern with dim ``two_theta`` (degrees).
+    path : str or pathlib.Path
+        The file to write.
+    title : str, optional
+        The title line; default "redoxmap pattern".
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    FormatError
+        If the pattern is not on a ``two_theta`` axis alone.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> pattern = xr.DataArray([10.0, 50.0], dims="two_theta", coords={"two_theta": [18.0, 18.5]})
+    >>> write_fxye(pattern, Path(tempfile.mkdtemp()) / "p.fxye").read_text().splitlines()[0]
+    'redoxmap pattern'
     """
     path = Path(path)
     if pattern.dims != ("two_theta",):

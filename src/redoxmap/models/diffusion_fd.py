@@ -53,14 +53,14 @@ CG_MAX_ITER = 2000
 POINTS_PER_OCTAVE = 8
 
 
-def mask_laplacian(inside: np.ndarray) -> sp.csc_matrix:
+def _mask_laplacian(inside: np.ndarray) -> sp.csc_matrix:
     """Dimensionless Laplacian (units 1/h²) over the True voxels of ``inside``, in C order.
 
     L_ij = 1 for face neighbours i, j both inside; L_ii = −(inside neighbours) − 2·(outside faces):
     the surface value sits on each outside face, half a voxel from the centre (conductance 2/h²).
     Voxels beyond the array border count as outside.
 
-    >>> mask_laplacian(np.ones((1, 2), bool)).toarray().tolist()
+    >>> _mask_laplacian(np.ones((1, 2), bool)).toarray().tolist()
     [[-7.0, 1.0], [1.0, -7.0]]
     """
     inside = np.asarray(inside, bool)
@@ -118,7 +118,7 @@ def _march(inside: np.ndarray, taus: np.ndarray, n_steps: int, solver: str) -> l
     """w = c − 1 on the mask's voxels at each dimensionless time τ = D t/h² in ``taus`` (increasing,
     > 0): ``n_steps`` steps per interval, the first interval started by the implicit-Euler half
     steps. A factorisation is made when the step size changes, so equal intervals share one."""
-    lap = mask_laplacian(inside)
+    lap = _mask_laplacian(inside)
     eye = sp.identity(lap.shape[0], format="csc")
     use_lu = solver == "lu" or (solver == "auto" and inside.ndim == 2)
 
@@ -160,17 +160,46 @@ def _check(inside: np.ndarray, pixel_size_nm: float, solver: str) -> None:
 
 def diffusion_on_mask(mask: xr.DataArray | np.ndarray, pixel_size_nm: float, d_cm2_s: float,
                       time_s: float, n_steps: int = 40, solver: str = "auto") -> xr.DataArray:
-    """Normalised concentration (0 = bulk, 1 = surface) after ``time_s`` of diffusion from the
-    surface of the particle ``mask`` (2D or 3D), NaN outside the mask.
+    """Normalised concentration (0 = bulk, 1 = surface) after ``time_s`` of diffusion from the surface
+    of a particle of any shape, by finite differences on its own mask (module doc; the numerical
+    counterpart of the series of Crank 1975 in :mod:`redoxmap.models.transport`).
 
     Solves ∂c/∂t = D ∇²c on the mask's voxels with c = 1 on the faces between mask and outside and
-    c = 0 inside at t = 0 (finite differences, Crank–Nicolson after four implicit-Euler half steps;
-    see the module docstring). The field depends on D·t only; ``n_steps`` time steps of
-    D·t/``n_steps`` are taken (the time-stepping error is below 1e-4 of the surface value for the
-    default when √(Dt) is a few pixels or more). ``solver``: "lu" (one sparse LU factorisation for
-    all steps), "cg" (conjugate gradients) or "auto" (LU in 2D, CG in 3D). A 2D mask is a prism:
-    diffusion in the plane only.
+    c = 0 inside at t = 0 (Crank–Nicolson after four implicit-Euler half steps). The field depends
+    on D·t only; ``n_steps`` time steps of D·t/``n_steps`` are taken (the time-stepping error is
+    below 1e-4 of the surface value for the default when √(Dt) is a few pixels or more). A 2D mask
+    is a prism: diffusion in the plane only.
 
+    Parameters
+    ----------
+    mask : xarray.DataArray or numpy.ndarray
+        Booleans of the particle, 2D or 3D.
+    pixel_size_nm : float
+        Pixel (voxel) size h (nm).
+    d_cm2_s : float
+        Diffusivity D (cm²/s).
+    time_s : float
+        Time t (s).
+    n_steps : int
+        Time steps (≥ 2).
+    solver : {"auto", "lu", "cg"}
+        "lu": one sparse LU factorisation for all steps; "cg": conjugate gradients; "auto": LU in
+        2D, CG in 3D.
+
+    Returns
+    -------
+    xarray.DataArray
+        Normalised concentration with the mask's dims, NaN outside the mask.
+
+    Raises
+    ------
+    FitError
+        If D, t or ``n_steps`` are out of range (and, through the checks, a bad pixel size or solver).
+    MaskError
+        If the mask is not 2D or 3D, or empty.
+
+    Examples
+    --------
     >>> disk = np.hypot(*(np.indices((21, 21)) - 10)) <= 8
     >>> c = diffusion_on_mask(disk, 10.0, 1e-12, 1.0)  # √(Dt) = 10 nm = 1 px
     >>> bool(c[10, 10] < 0.01 < c[10, 2] < 1)
@@ -198,16 +227,35 @@ def diffusion_on_mask(mask: xr.DataArray | np.ndarray, pixel_size_nm: float, d_c
 
 def mask_profile_table(mask: xr.DataArray | np.ndarray, pixel_size_nm: float, bins_nm: np.ndarray,
                        solver: str = "auto") -> xr.DataArray:
-    """Mean normalised concentration of :func:`diffusion_on_mask` in bins of distance from the
-    mask's edge, for a grid of D·t: the model behind ``fit_profile(..., model="diffusion-mask")``.
+    """Mean normalised concentration of :func:`diffusion_on_mask` in bins of distance from the mask's
+    edge, for a grid of D·t: the model behind ``fit_profile(..., model="diffusion-mask")``.
 
     The field depends on D·t only, so one march through increasing D·t serves every D and t. The
     grid runs from D·t = (h/4)² to (2·d_max)², h the pixel size and d_max the largest edge distance,
-    with ``POINTS_PER_OCTAVE`` points per doubling, equally spaced within each doubling so that a
+    with :data:`POINTS_PER_OCTAVE` points per doubling, equally spaced within each doubling so that a
     doubling needs one factorisation; 2 Crank–Nicolson steps per interval. Distances and bins are
-    those of :func:`redoxmap.stats.profiles.edge_distance_profile` (distance transform − 0.5 px);
-    the mean is unweighted; empty bins are NaN. Returns dims ``("dt_nm2", "distance_nm")``.
+    those of :func:`redoxmap.stats.edge_distance_profile` (distance transform − 0.5 px); the mean is
+    unweighted; empty bins are NaN.
 
+    Parameters
+    ----------
+    mask : xarray.DataArray or numpy.ndarray
+        Booleans of the particle, 2D or 3D.
+    pixel_size_nm : float
+        Pixel (voxel) size (nm).
+    bins_nm : numpy.ndarray
+        Bin edges of distance from the edge (nm), as used for the measured profile.
+    solver : {"auto", "lu", "cg"}
+        As in :func:`diffusion_on_mask`.
+
+    Returns
+    -------
+    xarray.DataArray
+        Mean normalised concentration over ``("dt_nm2", "distance_nm")`` (D·t in nm², bin centres in
+        nm).
+
+    Examples
+    --------
     >>> disk = np.hypot(*(np.indices((21, 21)) - 10)) <= 8
     >>> table = mask_profile_table(disk, 10.0, np.arange(0, 90.0, 10))
     >>> table.dims, bool(table[0, 0] < table[-1, -1])

@@ -63,14 +63,32 @@ __all__ = [
     "simulate_rates",
     "summary_table",
     "peak_hoop",
-    "laplacian_matrix",
 ]
 
 
 def surface_flux(params: ParticleParameters, c_rate: float) -> float:
-    """Molar flux N (mol m⁻² s⁻¹, > 0 into the particle) through the outer surface that moves the
-    particle's full capacity c_max·(4/3)π(b³ − a³) in 1/|C| hours: N = c_max (b³ − a³)/(3b²)·C/3600.
+    """Molar flux through the outer surface that moves the particle's full capacity
+    c_max·(4/3)π(b³ − a³) in 1/|C| hours: N = c_max (b³ − a³) / (3b²) · C / 3600.
 
+    Parameters
+    ----------
+    params : ParticleParameters
+        The particle (radius b, void radius a, c_max).
+    c_rate : float
+        C-rate; > 0 discharges the cathode (inserts Li), < 0 charges it.
+
+    Returns
+    -------
+    float
+        N (mol m⁻² s⁻¹), > 0 into the particle.
+
+    Raises
+    ------
+    ParameterError
+        If the C-rate is zero or not finite.
+
+    Examples
+    --------
     >>> from redoxmap.models.particle_params import liu2024_parameters
     >>> f"{surface_flux(liu2024_parameters(), 1.0):.3e}"
     '3.629e-05'
@@ -85,10 +103,25 @@ def surface_flux(params: ParticleParameters, c_rate: float) -> float:
 
 
 def butler_volmer_overpotential(current_density_a_m2: np.ndarray, params: ParticleParameters) -> np.ndarray:
-    """Overpotential η (V) solving i = i₀ (exp(α_a Fη/RT) − exp(−α_c Fη/RT)) (Liu et al. 2024 Methods,
-    Butler–Volmer at the cathode; i > 0 anodic = delithiation). Closed form 2RT/F·asinh(i/2i₀) for
-    α_a = α_c = 0.5, safeguarded Newton iterations otherwise.
+    """Overpotential η solving the Butler–Volmer equation i = i₀ (exp(α_a Fη/RT) − exp(−α_c Fη/RT))
+    at the cathode surface (Liu et al. 2024, Methods).
 
+    Closed form 2RT/F·asinh(i/2i₀) for α_a = α_c = 0.5, safeguarded Newton iterations otherwise.
+
+    Parameters
+    ----------
+    current_density_a_m2 : numpy.ndarray
+        Current density i (A/m²); > 0 anodic (delithiation).
+    params : ParticleParameters
+        i₀ (``exchange_current_a_m2``), α_a, α_c and T.
+
+    Returns
+    -------
+    numpy.ndarray
+        η (V), the shape of ``current_density_a_m2``.
+
+    Examples
+    --------
     >>> from redoxmap.models.particle_params import liu2024_parameters
     >>> f"{float(butler_volmer_overpotential(2.0, liu2024_parameters())):.4f}"
     '0.0453'
@@ -135,7 +168,7 @@ def _conductance(
     return d * faces[1:-1] ** 2 / (centres[1:] - centres[:-1])
 
 
-def laplacian_matrix(params: ParticleParameters, n_r: int) -> sp.csr_matrix:
+def _laplacian_matrix(params: ParticleParameters, n_r: int) -> sp.csr_matrix:
     """Finite-volume operator L (per steradian) with (L c)_i = Σ_faces D r_f² (c_j − c_i)/Δr and zero
     flux at both ends; the semi-discrete model is V dc/dt = L c + s with s = N b² in the last cell."""
     faces, centres, _ = _grid(params, n_r)
@@ -185,10 +218,38 @@ def solve_diffusion(
     n_r: int = 200,
     n_t: int = 400,
 ) -> xr.DataArray:
-    """Concentration c(time, r) (mol/m³) under a constant surface flux N (> 0 inserts Li), from a
-    uniform c0; finite volumes with ``n_r`` shells, ``n_t`` implicit Euler steps. The attribute
-    ``r_faces`` holds the shell faces (m).
+    """Concentration c(t, r) in a (hollow) sphere under a constant surface flux N, from a uniform c0:
+    ∂c/∂t = (1/r²) ∂/∂r (r² D_eff ∂c/∂r), D_eff ∂c/∂r = N at r = b, 0 at r = a (module doc; Liu et
+    al. 2024, Methods), by finite volumes on ``n_r`` shells and ``n_t`` implicit Euler steps.
 
+    Parameters
+    ----------
+    params : ParticleParameters
+        The particle.
+    flux_mol_m2_s : float
+        Surface flux N (mol m⁻² s⁻¹), > 0 inserts Li (e.g. :func:`surface_flux`).
+    time_s : float
+        Duration (s).
+    c0_mol_m3 : float
+        Initial concentration (mol/m³).
+    n_r : int
+        Number of radial shells (≥ 4).
+    n_t : int
+        Number of time steps (≥ 1).
+
+    Returns
+    -------
+    xarray.DataArray
+        c (mol/m³) over ``(time, r)`` (time in s, r the shell centres in m; ``n_t + 1`` times);
+        ``attrs["r_faces"]`` holds the shell faces (m).
+
+    Raises
+    ------
+    ParameterError
+        If ``time_s`` is not positive or ``n_r``/``n_t`` are too small.
+
+    Examples
+    --------
     >>> from redoxmap.models.particle_params import liu2024_parameters
     >>> p = liu2024_parameters()
     >>> c = solve_diffusion(p, surface_flux(p, 1.0), 360.0, n_r=50, n_t=20)
@@ -251,15 +312,36 @@ def _stress_arrays(
 def stresses(
     concentration: xr.DataArray, params: ParticleParameters, c_ref_mol_m3: float | None = None
 ) -> xr.Dataset:
-    """Radial, hoop and von Mises stress (Pa; tension > 0) of a concentration field c(…, r) from
-    :func:`solve_diffusion`, relative to the stress-free state c_ref (default the initial state),
-    at the cell centres and, as ``surface_*`` and ``inner_*`` (hollow spheres only), on the surfaces.
-    Equations in the module docstring (Cheng & Verbrugge 2008, hollow-sphere form).
+    """Radial, hoop and von Mises stress of a concentration field c(…, r) in a (hollow) sphere with
+    traction-free surfaces, relative to the stress-free state c_ref (equations in the module doc;
+    Cheng & Verbrugge 2008, hollow-sphere form).
 
+    Parameters
+    ----------
+    concentration : xarray.DataArray
+        c (mol/m³) over ``(…, r)`` from :func:`solve_diffusion` (``attrs["r_faces"]`` needed).
+    params : ParticleParameters
+        Elastic constants and eigenstrain of the particle.
+    c_ref_mol_m3 : float, optional
+        Stress-free concentration (mol/m³); default the first time of ``concentration``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``radial_pa``, ``hoop_pa``, ``von_mises_pa`` (Pa; tension > 0) at the cell centres and, as
+        ``surface_*`` and (hollow spheres only) ``inner_*``, on the surfaces.
+
+    Raises
+    ------
+    ParameterError
+        If the field has no time axis and no ``c_ref_mol_m3`` is given.
+
+    Examples
+    --------
     >>> from redoxmap.models.particle_params import liu2024_parameters
     >>> p = liu2024_parameters()
     >>> s = stresses(solve_diffusion(p, surface_flux(p, 1.0), 360.0, n_r=50, n_t=20), p)
-    >>> abs(float(s.inner_radial_pa[-1])) < 1e-3 * float(abs(s.hoop_pa).max())
+    >>> abs(float(s.inner_radial_pa[-1])) < 1e-3 * float(abs(s.hoop_pa).max())  # traction-free void
     True
     """
     faces = np.asarray(concentration.attrs["r_faces"])
@@ -292,16 +374,43 @@ def simulate_particle(
     n_t: int = 200,
 ) -> xr.Dataset:
     """Galvanostatic discharge (Li insertion) of the particle at ``c_rate`` from the charged state
-    (c = initial_fraction·c_max, stress-free) to ``dod_pct`` % depth of discharge, and with ``cycle``
-    the charge back at the same rate (Liu et al. 2024 Fig. 5d–g). A half-cycle stops early when the surface
-    concentration leaves [0, c_max] (the cut-off).
+    (c = initial_fraction·c_max, stress-free) to ``dod_pct`` % depth of discharge and, with
+    ``cycle``, the charge back at the same rate (Liu et al. 2024, Fig. 5d–g).
 
-    Returns a Dataset on (time, r): ``concentration_mol_m3``, ``radial_pa``, ``hoop_pa``,
-    ``von_mises_pa``; per time: ``dod_pct``, ``current_density_a_m2`` (i = −F·N, < 0 on discharge),
-    ``overpotential_v`` (Butler–Volmer, :func:`butler_volmer_overpotential`), ``core_hoop_pa`` and
-    ``core_von_mises_pa`` (at the void surface, or the centre of a solid sphere), ``surface_hoop_pa``
-    and, for hollow spheres, ``inner_radial_pa``/``surface_radial_pa``.
+    A half-cycle stops early when the surface concentration leaves [0, c_max] (the cut-off).
 
+    Parameters
+    ----------
+    params : ParticleParameters
+        The particle.
+    c_rate : float
+        C-rate of discharge and charge (> 0).
+    dod_pct : float
+        Depth of discharge to reach (%, in (0, 100]).
+    cycle : bool
+        Charge back after the discharge.
+    n_r : int
+        Number of radial shells.
+    n_t : int
+        Time steps per half-cycle.
+
+    Returns
+    -------
+    xarray.Dataset
+        On ``(time, r)``: ``concentration_mol_m3``, ``radial_pa``, ``hoop_pa``, ``von_mises_pa``;
+        per time: ``dod_pct``, ``current_density_a_m2`` (i = −F·N, < 0 on discharge),
+        ``overpotential_v`` (:func:`butler_volmer_overpotential`), ``core_hoop_pa`` and
+        ``core_von_mises_pa`` (at the void surface, or the centre of a solid sphere),
+        ``surface_hoop_pa``, ``surface_concentration_mol_m3`` and, for hollow spheres,
+        ``inner_radial_pa``/``surface_radial_pa``; ``attrs["stopped_at_cutoff"]``.
+
+    Raises
+    ------
+    ParameterError
+        If the C-rate is not positive, ``dod_pct`` is outside (0, 100] or the grid is too small.
+
+    Examples
+    --------
     >>> from redoxmap.models.particle_params import liu2024_parameters
     >>> run = simulate_particle(liu2024_parameters(), 0.1, 20.0, n_r=60, n_t=40)
     >>> round(float(run.dod_pct[-1]), 6)
@@ -385,9 +494,30 @@ def simulate_rates(
     n_r: int = 200,
     n_t: int = 200,
 ) -> dict[float, xr.Dataset]:
-    """:func:`simulate_particle` for each C-rate (discharge to ``dod_pct`` and, with ``cycle``, back),
-    keyed by C-rate.
+    """:func:`simulate_particle` for each C-rate (discharge to ``dod_pct`` and, with ``cycle``, back).
 
+    Parameters
+    ----------
+    params : ParticleParameters
+        The particle.
+    c_rates : list of float
+        C-rates to simulate.
+    dod_pct : float
+        Depth of discharge (%).
+    cycle : bool
+        Charge back after each discharge.
+    n_r : int
+        Number of radial shells.
+    n_t : int
+        Time steps per half-cycle.
+
+    Returns
+    -------
+    dict of float to xarray.Dataset
+        The runs, keyed by C-rate.
+
+    Examples
+    --------
     >>> from redoxmap.models.particle_params import liu2024_parameters
     >>> sorted(simulate_rates(liu2024_parameters(), [10, 0.1], n_r=40, n_t=20))
     [0.1, 10.0]
@@ -399,15 +529,52 @@ def simulate_rates(
 
 
 def peak_hoop(run: xr.Dataset) -> np.ndarray:
-    """max |σ_θ| over the cell centres and the surfaces, per time."""
+    """Largest hoop stress magnitude max |σ_θ| over the cell centres and the surfaces, per time.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run of :func:`simulate_particle`.
+
+    Returns
+    -------
+    numpy.ndarray
+        max |σ_θ| (Pa) per time.
+
+    Examples
+    --------
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> run = simulate_particle(liu2024_parameters(), 10.0, 20.0, n_r=40, n_t=20)
+    >>> peak_hoop(run).shape == run.time.shape
+    True
+    """
     parts = [np.abs(run.hoop_pa.values).max(1)]
     parts += [np.abs(run[n].values) for n in ("inner_hoop_pa", "surface_hoop_pa") if n in run]
     return np.max(parts, axis=0)
 
 
 def summary_table(runs: dict[float, xr.Dataset]) -> pd.DataFrame:
-    """One row per C-rate at the deepest discharge reached: DOD (%), hoop and von Mises stress at
-    the void (or centre), peak |σ_θ| and σ_vM over r, surface concentration fraction, overpotential."""
+    """One row per C-rate at the deepest discharge reached (Liu et al. 2024, Fig. 5f–g).
+
+    Parameters
+    ----------
+    runs : dict of float to xarray.Dataset
+        Runs of :func:`simulate_particle` by C-rate (e.g. :func:`simulate_rates`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``c_rate``, ``dod_pct`` (%), ``void_hoop_pa`` and ``void_von_mises_pa`` (at the void,
+        or the centre), ``peak_hoop_pa`` and ``peak_von_mises_pa`` (over r), ``surface_fraction``
+        (c/c_max at the surface), ``overpotential_v`` and ``stopped_at_cutoff``.
+
+    Examples
+    --------
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> table = summary_table(simulate_rates(liu2024_parameters(), [10, 0.1], n_r=40, n_t=20))
+    >>> table.c_rate.tolist(), table.dod_pct.round(6).tolist()
+    ([10.0, 0.1], [20.0, 20.0])
+    """
     rows = []
     for rate, run in runs.items():
         k = int(np.argmax(run.dod_pct.values))

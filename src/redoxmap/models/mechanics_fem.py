@@ -1,5 +1,5 @@
 """2D axisymmetric finite-element particle model: transient Li diffusion and linear elasticity with
-the intercalation strain as an eigenstrain (scikit-fem), for the geometry of Liu et al. 2024 Fig. 5 and
+the intercalation strain as an eigenstrain (scikit-fem), for the geometry of Liu et al. 2024, Fig. 5 and
 Supplementary Figs. 27–28: a sphere of radius R with a central void (radius a) and a pore of radius
 r_p on the symmetry axis, separated from the void by a bridge of width g; bridge point A is the
 middle of that bridge. Liu et al. 2024 solved the same problem in COMSOL (2D axisymmetric).
@@ -14,12 +14,7 @@ Elasticity: σ = λ tr(ε)I + 2με − (3λ + 2μ)θI, θ = ε*(c) − ε*(c₀
 outer, void and pore surfaces, u_r = 0 on the axis, u_z = 0 on z = 0. Stresses are L²-projected onto
 P2 for output; σ_θ is the azimuthal (hoop) stress.
 
-Example
--------
->>> from redoxmap.models.particle_params import liu2024_parameters
->>> res = solve_fem(liu2024_parameters(), 10.0, 20.0, n_t=20, n_out=2, h_max_m=0.8e-6)
->>> float(res.bridge_hoop_pa[-1]) > 1e8
-True
+Example: :func:`solve_fem`.
 """
 
 from __future__ import annotations
@@ -74,12 +69,41 @@ def particle_mesh(
     iterations: int = 60,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Triangle mesh of the meridional quarter plane: points (n, 2) in metres (r, z) and triangles
-    (m, 3), from a DistMesh iteration (Persson & Strang 2004) with element size growing from ``h_min_m``
-    at the void/pore to ``h_max_m``.
+    """Triangle mesh of the meridional quarter plane (r ≥ 0, z ≥ 0) of the particle, from a DistMesh
+    iteration (Persson & Strang, SIAM Rev. 46, 329 (2004)) with element size growing from
+    ``h_min_m`` at the void and pore to ``h_max_m``.
 
+    Parameters
+    ----------
+    params : ParticleParameters
+        Geometry: radius, void radius, pore radius and gap.
+    pores : bool
+        Include the pore on the symmetry axis.
+    h_max_m : float, optional
+        Largest element size (m); default a fraction of the radius.
+    h_min_m : float, optional
+        Element size at the void and pore (m); default a fraction of the smallest feature.
+    iterations : int
+        DistMesh iterations.
+    seed : int
+        Seed of the initial point jitter.
+
+    Returns
+    -------
+    points : numpy.ndarray
+        Node coordinates (n, 2) as (r, z) in metres.
+    triangles : numpy.ndarray
+        Node indices (m, 3) of each triangle.
+
+    Raises
+    ------
+    FemError
+        If the pore does not fit inside the particle.
+
+    Examples
+    --------
     >>> from redoxmap.models.particle_params import liu2024_parameters
-    >>> pts, tri = particle_mesh(liu2024_parameters(), h_max_m=1e-6)
+    >>> pts, tri = particle_mesh(liu2024_parameters(), h_max_m=2e-6, iterations=20)
     >>> pts.shape[1], tri.shape[1], bool(pts[:, 0].min() >= 0)
     (2, 3, True)
     """
@@ -182,13 +206,48 @@ def solve_fem(
     h_max_m: float | None = None,
     h_min_m: float | None = None,
 ) -> xr.Dataset:
-    """Axisymmetric FEM discharge at ``c_rate`` to ``dod_pct`` % (module docstring for the equations).
+    """Axisymmetric finite-element discharge of the particle at ``c_rate`` to ``dod_pct`` % (equations
+    in the module doc; the geometry of Liu et al. 2024, Fig. 5 and Supplementary Figs. 27–28).
 
-    Returns a Dataset with ``concentration_mol_m3``, ``hoop_pa``, ``radial_pa`` (spherical radial
-    stress n·σ·n, n = (r, z)/ρ), ``von_mises_pa`` on (time, node) at ``n_out`` times, the mesh
-    (``node_r``, ``node_z``, ``triangles``), and per time ``dod_pct``, ``bridge_hoop_pa`` and
-    ``bridge_von_mises_pa`` at bridge point A (or at the void's equator / the centre without pores)
-    and ``surface_hoop_pa`` at the outer equator (R, 0).
+    Parameters
+    ----------
+    params : ParticleParameters
+        The particle (geometry, transport, elasticity).
+    c_rate : float
+        C-rate of the discharge (> 0).
+    dod_pct : float
+        Depth of discharge to reach (%, in (0, 100]).
+    pores : bool
+        Include the pore on the symmetry axis (else a sphere with a central void).
+    n_t : int
+        Implicit Euler time steps.
+    n_out : int
+        Number of times at which the fields are returned.
+    h_max_m, h_min_m : float, optional
+        Element sizes of :func:`particle_mesh` (m).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``concentration_mol_m3``, ``hoop_pa``, ``radial_pa`` (spherical radial stress n·σ·n,
+        n = (r, z)/ρ) and ``von_mises_pa`` on ``(time, node)`` at ``n_out`` times; the mesh
+        (``node_r``, ``node_z`` in m, ``triangles``); per time ``dod_pct``, ``bridge_hoop_pa`` and
+        ``bridge_von_mises_pa`` at bridge point A (or at the void's equator, or the centre, without
+        pores) and ``surface_hoop_pa`` at the outer equator (R, 0).
+
+    Raises
+    ------
+    ParameterError
+        If the C-rate is not positive or ``dod_pct`` is outside (0, 100].
+    FemError
+        If scikit-fem is missing or the geometry cannot be meshed.
+
+    Examples
+    --------
+    >>> from redoxmap.models.particle_params import liu2024_parameters
+    >>> res = solve_fem(liu2024_parameters(), 10.0, 20.0, n_t=5, n_out=2, h_max_m=1.5e-6)
+    >>> res.hoop_pa.dims, bool(res.bridge_hoop_pa[-1] > 1e8)  # tension at the bridge (Pa)
+    (('time', 'node'), True)
     """
     try:
         from skfem import (

@@ -1,12 +1,12 @@
 """Parameters of the particle model (SI units), with the Liu et al. 2024 case and its sources.
 
-Liu et al. 2024 (Liu et al., Nat. Nanotechnol. 2024), Methods "Particle charge–discharge simulation" and
-Fig. 5d–g: an 8 µm-radius Li-rich layered-oxide (LRTMO) particle with a 0.5 µm central void and
-0.2 µm outer pores; D_Li = 5×10⁻¹³·exp(1200·(1/T_ref − 1/T₂)) with T_ref = 298 K and
-T₂ = min(393.15, max(T, 223.15)); Butler–Volmer kinetics at the particle surface; intercalation
-strain F_ic = (1 + ΔV/V₀)^(1/3)·I with ΔV/V₀ from operando diffraction (the paper's ref. 44). The
-remaining values sit in the paper's Supplementary Table 3, which is not available here: every such
-value below is marked "(assumed)" and is a typical layered-oxide value.
+Liu et al. 2024, Methods "Particle charge–discharge simulation" and Fig. 5d–g: an 8 µm-radius
+Li-rich layered-oxide (LRTMO) particle with a 0.5 µm central void and 0.2 µm outer pores;
+D_Li = 5×10⁻¹³·exp(1200·(1/T_ref − 1/T₂)) with T_ref = 298 K and T₂ = min(393.15, max(T, 223.15));
+Butler–Volmer kinetics at the particle surface; intercalation strain F_ic = (1 + ΔV/V₀)^(1/3)·I
+with ΔV/V₀ from operando diffraction (ref. 44 of Liu et al. 2024). The remaining values sit in
+the Supplementary Table 3 of Liu et al. 2024, which is not available here: every such value below
+is marked "(assumed)" and is a typical layered-oxide value.
 
 Example
 -------
@@ -31,18 +31,72 @@ GAS_CONSTANT = 8.314462618  # J/(mol K)
 
 @dataclass(frozen=True)
 class ParticleParameters:
-    """Particle geometry, transport, kinetics and elasticity, SI units throughout.
+    """Particle geometry, transport, kinetics and elasticity of the particle model, SI units throughout.
 
-    Sources: (paper) = Liu et al. 2024 Methods / Fig. 5; (assumed) = typical layered-oxide value, not in the
-    seed's text (its Supplementary Table 3 is not available here).
+    Sources: (paper) = Liu et al. 2024, Methods and Fig. 5; (assumed) = a typical layered-oxide
+    value, not in the main text of Liu et al. 2024 (its Supplementary Table 3 is not available here).
+    Values are checked when the parameters are made.
 
     Intercalation strain: with ``volume_change_x``/``volume_change_dv_v0`` empty, the linear
     eigenstrain is ε*(c) = Ω·c/3 (constant partial molar volume Ω); otherwise ΔV/V₀ is interpolated
-    linearly in the Li fraction x = c/c_max and ε*(c) = (1 + ΔV/V₀(x))^(1/3) − 1 (paper's Methods,
-    F_ic = (1 + ΔV/V₀)^(1/3)·I, small-strain part).
+    linearly in the Li fraction x = c/c_max and ε*(c) = (1 + ΔV/V₀(x))^(1/3) − 1 (Liu et al. 2024,
+    Methods: F_ic = (1 + ΔV/V₀)^(1/3)·I, small-strain part).
 
-    ``stress_coupled`` switches on the flux J = −D(∇c − (Ω c/RT)∇σ_h) (paper's Methods: migration
-    term of the flux; Zhang, Shyy & Sastry, J. Electrochem. Soc. 154, A910 (2007)).
+    ``stress_coupled`` switches on the flux J = −D(∇c − (Ω c/RT)∇σ_h) (Liu et al. 2024, Methods:
+    migration term of the flux; Zhang, Shyy & Sastry 2007).
+
+    Parameters
+    ----------
+    radius_m : float
+        Particle radius b (m); (paper) 8 µm.
+    void_radius_m : float
+        Central void radius a (m), 0 for a solid sphere; (paper) 0.5 µm.
+    pore_radius_m : float
+        Radius of the pore on the symmetry axis (m, FEM only); (paper) 0.2 µm.
+    pore_gap_m : float
+        Width of the bridge between void and pore (m, FEM only); (assumed) 0.2 µm.
+    diffusivity_m2_s : float
+        Li diffusivity D_ref at ``reference_temperature_k`` (m²/s); (paper) 5×10⁻¹³, the unit
+        assumed (Liu et al. 2024 gives none).
+    activation_k : float
+        E_a/R of D(T) = D_ref·exp(E_a/R·(1/T_ref − 1/T₂)) (K); (paper) 1200 K.
+    temperature_k : float
+        Temperature T (K); (assumed) 298 K.
+    reference_temperature_k : float
+        T_ref (K); (paper) 298 K.
+    c_max_mol_m3 : float
+        Li sites per volume (mol/m³); (assumed) 49 000.
+    initial_fraction : float
+        Li fraction c/c_max of the charged, stress-free start; (assumed) 0.
+    partial_molar_volume_m3_mol : float
+        Partial molar volume Ω (m³/mol) of the linear eigenstrain; (assumed) 3.5×10⁻⁶.
+    volume_change_x : tuple of float
+        Li fractions of a tabulated ΔV/V₀ (increasing; empty for the linear eigenstrain).
+    volume_change_dv_v0 : tuple of float
+        ΔV/V₀ at those fractions (ref. 44 of Liu et al. 2024 for LRTMO).
+    youngs_modulus_pa : float
+        Young's modulus E (Pa); (assumed) 150 GPa.
+    poisson_ratio : float
+        Poisson's ratio ν; (assumed) 0.3.
+    exchange_current_a_m2 : float
+        Exchange current density i₀ (A/m²); (assumed) 1.
+    alpha_a, alpha_c : float
+        Anodic and cathodic transfer coefficients; (assumed) 0.5.
+    stress_coupled : bool
+        Add the stress-driven term to the flux.
+    notes : dict
+        Free-form provenance notes (not compared).
+
+    Raises
+    ------
+    ParameterError
+        If a value is out of its physical range (the message names the field).
+
+    Examples
+    --------
+    >>> p = ParticleParameters(radius_m=5e-6, void_radius_m=0.0)
+    >>> f"{p.capacity_mol:.3e}"
+    '2.566e-11'
     """
 
     radius_m: float = 8e-6  # (paper) particle radius 8 µm
@@ -157,12 +211,27 @@ class ParticleParameters:
 
 
 def liu2024_parameters(**changes) -> ParticleParameters:
-    """The Liu et al. 2024 case (Fig. 5d–g): R = 8 µm, void 0.5 µm, pores 0.2 µm, D_ref = 5×10⁻¹³ m²/s at
-    298 K; other values are the marked assumptions of :class:`ParticleParameters`. Keyword arguments
-    override fields, e.g. ``liu2024_parameters(stress_coupled=True)``."""
+    """The Liu et al. 2024 case (Fig. 5d–g): R = 8 µm, void 0.5 µm, pores 0.2 µm, D_ref = 5×10⁻¹³ m²/s
+    at 298 K; other values are the marked assumptions of :class:`ParticleParameters`.
+
+    Parameters
+    ----------
+    **changes
+        Fields to override, e.g. ``liu2024_parameters(stress_coupled=True)``.
+
+    Returns
+    -------
+    ParticleParameters
+        The parameters, with their sources in ``notes``.
+
+    Examples
+    --------
+    >>> liu2024_parameters(temperature_k=318.0).temperature_k
+    318.0
+    """
     notes = {
         "source": "Liu et al. 2024 Methods 'Particle charge–discharge simulation' and Fig. 5d–g",
         "assumed": "c_max, Ω (or ΔV/V0 table), E, ν, i0, α_a, α_c, T, initial_fraction, pore_gap "
-        "(Supplementary Table 3 of the seed not available)",
+        "(Supplementary Table 3 of Liu et al. 2024 not available here)",
     }
     return ParticleParameters(**{"notes": notes, **changes})

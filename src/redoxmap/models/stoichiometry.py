@@ -1,8 +1,8 @@
 """Oxygen release by charge balance, and the two structural models of cycled Li-rich oxides.
 
-Csernica et al., Nat. Energy 6, 642 (2021) (Csernica et al. 2021), main text on Supplementary Notes 1, 3, 5:
-with Li content unchanged (ICP-MS) and one crystallographic phase, a drop of the average TM
-oxidation state measured by XAS means oxygen left the lattice (bulk electroneutrality).
+Csernica et al. 2021, main text on Supplementary Notes 1, 3, 5: with Li content unchanged
+(ICP-MS) and one crystallographic phase, a drop of the average TM oxidation state measured by
+XAS means oxygen left the lattice (bulk electroneutrality).
 
 For Li_a TM_m O_2 with TM valences v_i (amounts n_i, Σn_i = m):
 - oxygen lost per formula unit δ = (Σ n_i v_i,pristine − Σ n_i v_i,cycled) / 2, reported as δ/2 of
@@ -31,7 +31,28 @@ TRANSITION_METALS = ("Mn", "Ni", "Co", "Fe", "Ti")
 
 
 def parse_formula(formula: str) -> dict[str, float]:
-    """``"Li1.18Ni0.21Mn0.53Co0.08O2"`` → ``{"Li": 1.18, "Ni": 0.21, "Mn": 0.53, "Co": 0.08, "O": 2}``."""
+    """Amounts of each element in a chemical formula.
+
+    Parameters
+    ----------
+    formula : str
+        E.g. ``"Li1.18Ni0.21Mn0.53Co0.08O2"`` (element symbols with optional decimal amounts).
+
+    Returns
+    -------
+    dict of str to float
+        ``{element: amount}`` in the order written.
+
+    Raises
+    ------
+    CompositionError
+        If the formula cannot be parsed or names an element without an atomic mass here.
+
+    Examples
+    --------
+    >>> parse_formula("Li1.2Mn0.54Ni0.13Co0.13O2")
+    {'Li': 1.2, 'Mn': 0.54, 'Ni': 0.13, 'Co': 0.13, 'O': 2.0}
+    """
     parts = re.findall(r"([A-Z][a-z]?)([0-9]*\.?[0-9]*)", formula)
     if not parts or "".join(e + n for e, n in parts) != formula.replace(" ", ""):
         raise CompositionError(f"cannot parse formula {formula!r}; expected e.g. Li1.2Mn0.54Ni0.13Co0.13O2")
@@ -57,7 +78,23 @@ def _mass(comp: dict[str, float]) -> float:
 
 @dataclass(frozen=True)
 class OxygenRelease:
-    """Charge-balance result for one cycled state."""
+    """Charge-balance result for one cycled state (module doc; Csernica et al. 2021).
+
+    Attributes
+    ----------
+    oxygen_lost_per_fu : float
+        δ, oxygen lost per formula unit.
+    oxygen_release_at_pct : float
+        δ as a percentage of the pristine oxygen (at%).
+    li_tm_vacancy : float
+        Li:TM ratio of the oxygen-vacancy model (a/m).
+    li_tm_densified : float
+        Li:TM ratio of the densified model (x/m).
+    densified_li_per_o2, densified_tm_per_o2 : float
+        Li and TM per O2 of the densified model.
+    density_ratio_vacancy, density_ratio_densified : float
+        Density relative to the pristine material of each model.
+    """
 
     oxygen_lost_per_fu: float
     oxygen_release_at_pct: float
@@ -71,8 +108,31 @@ class OxygenRelease:
 
 def oxygen_release(formula: str, valence_pristine: dict[str, float],
                    valence_cycled: dict[str, float]) -> OxygenRelease:
-    """Oxygen lost and the predictions of the vacancy and densified models (see module doc).
+    """Oxygen lost and the predictions of the vacancy and densified models from the TM valences before
+    and after cycling (module doc; Csernica et al. 2021, Supplementary Notes 1, 3, 5).
 
+    Parameters
+    ----------
+    formula : str
+        Pristine formula, a lithium transition-metal oxide (e.g. ``"Li1.18Ni0.21Mn0.53Co0.08O2"``).
+    valence_pristine : dict of str to float
+        Valence of each transition metal in the pristine material.
+    valence_cycled : dict of str to float
+        Valence of each transition metal after cycling (from XAS).
+
+    Returns
+    -------
+    OxygenRelease
+        The charge-balance result.
+
+    Raises
+    ------
+    CompositionError
+        If the formula is not a Li TM oxide, a TM has no valence, or the cycled TM charge leaves no
+        Li in the densified structure.
+
+    Examples
+    --------
     >>> r = oxygen_release("Li1.18Ni0.21Mn0.53Co0.08O2", {"Ni": 2, "Mn": 4, "Co": 3},
     ...                    {"Ni": 2, "Mn": 3.55, "Co": 2.73})
     >>> round(r.oxygen_release_at_pct, 1), round(r.li_tm_vacancy, 2), round(r.li_tm_densified, 2)

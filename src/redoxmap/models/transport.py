@@ -43,16 +43,65 @@ GEOMETRIES = ("sphere", "cylinder", "slab")
 
 
 def time_at_high_soc_s(cycles: float, c_rate: float, fraction_above: float) -> float:
-    """Time spent at high state of charge: cycles × (1/C-rate h charge + 1/C-rate h discharge) ×
-    the fraction of each cycle spent above the threshold voltage (read it off one measured cycle)
-    × 3600 s/h. Assumes constant-current cycling without holds; add hold times separately."""
+    """Time spent at high state of charge: cycles × (1/C-rate h charge + 1/C-rate h discharge) × the
+    fraction of each cycle spent above the threshold voltage (read it off one measured cycle) ×
+    3600 s/h. Assumes constant-current cycling without holds; add hold times separately.
+
+    Parameters
+    ----------
+    cycles : float
+        Number of cycles.
+    c_rate : float
+        C-rate of charge and discharge.
+    fraction_above : float
+        Fraction of each cycle spent above the threshold, in (0, 1].
+
+    Returns
+    -------
+    float
+        Time (s).
+
+    Raises
+    ------
+    FitError
+        If ``cycles`` or ``c_rate`` are not positive or ``fraction_above`` is outside (0, 1].
+
+    Examples
+    --------
+    >>> time_at_high_soc_s(125, 1 / 3, 0.15)  # 125 cycles at C/3, 15 % above the threshold
+    405000.0
+    """
     if cycles <= 0 or c_rate <= 0 or not 0 < fraction_above <= 1:
         raise FitError("cycles and c_rate must be positive and fraction_above in (0, 1]")
     return cycles * (2.0 / c_rate) * fraction_above * 3600.0
 
 
 def sphere_diffusion(r_nm: np.ndarray, radius_nm: float, d_cm2_s: float, time_s: float) -> np.ndarray:
-    """Normalized concentration (0 = bulk, 1 = surface) at radius r in a sphere (Crank 6.18)."""
+    """Normalized concentration (0 = bulk, 1 = surface) at radius r in a sphere of radius R whose surface
+    is held at the surface value from t = 0 (Crank 1975, Eq. 6.18):
+    1 + (2R/πr) Σ_n (−1)ⁿ/n · sin(nπr/R) · exp(−D n²π² t/R²).
+
+    Parameters
+    ----------
+    r_nm : numpy.ndarray
+        Radii (nm).
+    radius_nm : float
+        Sphere radius R (nm).
+    d_cm2_s : float
+        Diffusivity D (cm²/s).
+    time_s : float
+        Time t (s).
+
+    Returns
+    -------
+    numpy.ndarray
+        Normalized concentration at ``r_nm``.
+
+    Examples
+    --------
+    >>> sphere_diffusion(np.array([0.0, 100.0]), 100.0, 1e-15, 1e3).round(4).tolist()
+    [0.0, 1.0]
+    """
     r = np.clip(np.asarray(r_nm, float), 1e-9 * radius_nm, radius_nm)
     n = np.arange(1, N_TERMS + 1)[:, None]
     dt = d_cm2_s * NM2_PER_CM2 * time_s
@@ -62,9 +111,27 @@ def sphere_diffusion(r_nm: np.ndarray, radius_nm: float, d_cm2_s: float, time_s:
 
 def cylinder_diffusion(r_nm: np.ndarray, radius_nm: float, d_cm2_s: float, time_s: float) -> np.ndarray:
     """Normalized concentration (0 = bulk, 1 = surface) at radius r in an infinite cylinder of radius
-    a = ``radius_nm`` (Crank, *The Mathematics of Diffusion*, 2nd ed., Eq. 5.22):
-    1 − 2 Σ_n exp(−D βₙ² t/a²) J0(βₙ r/a) / (βₙ J1(βₙ)), βₙ the first 200 roots of J0.
+    a (Crank 1975, Eq. 5.22): 1 − 2 Σ_n exp(−D βₙ² t/a²) J0(βₙ r/a) / (βₙ J1(βₙ)), βₙ the first
+    200 roots of J0.
 
+    Parameters
+    ----------
+    r_nm : numpy.ndarray
+        Radii (nm).
+    radius_nm : float
+        Cylinder radius a (nm).
+    d_cm2_s : float
+        Diffusivity D (cm²/s).
+    time_s : float
+        Time t (s).
+
+    Returns
+    -------
+    numpy.ndarray
+        Normalized concentration at ``r_nm``.
+
+    Examples
+    --------
     >>> bool(abs(cylinder_diffusion(np.array([0.0]), 100.0, 1e-15, 1e3)[0]) < 1e-6)
     True
     """
@@ -77,9 +144,27 @@ def cylinder_diffusion(r_nm: np.ndarray, radius_nm: float, d_cm2_s: float, time_
 
 def slab_diffusion(x_nm: np.ndarray, half_thickness_nm: float, d_cm2_s: float, time_s: float) -> np.ndarray:
     """Normalized concentration (0 = bulk, 1 = surface) at distance x from the mid-plane of a slab
-    −L < x < L, L = ``half_thickness_nm``, both faces at the surface value (Crank Eq. 4.17):
+    −L < x < L with both faces at the surface value (Crank 1975, Eq. 4.17):
     1 − (4/π) Σ_{n≥0} (−1)ⁿ/(2n+1) cos((2n+1)πx/2L) exp(−D(2n+1)²π²t/4L²).
 
+    Parameters
+    ----------
+    x_nm : numpy.ndarray
+        Distances from the mid-plane (nm).
+    half_thickness_nm : float
+        Half-thickness L (nm).
+    d_cm2_s : float
+        Diffusivity D (cm²/s).
+    time_s : float
+        Time t (s).
+
+    Returns
+    -------
+    numpy.ndarray
+        Normalized concentration at ``x_nm``.
+
+    Examples
+    --------
     >>> bool(abs(slab_diffusion(np.array([0.0]), 100.0, 1e-15, 1e3)[0]) < 1e-6)
     True
     """
@@ -95,7 +180,28 @@ DIFFUSION_SERIES = {"sphere": sphere_diffusion, "cylinder": cylinder_diffusion, 
 
 
 def core_shell(r_nm: np.ndarray, radius_nm: float, front_depth_nm: float) -> np.ndarray:
-    """Normalized concentration of a sharp-front core–shell particle: 1 in the shell, 0 in the core."""
+    """Normalized concentration of a sharp-front core–shell particle: 1 in the shell (depth below
+    ``front_depth_nm``), 0 in the core.
+
+    Parameters
+    ----------
+    r_nm : numpy.ndarray
+        Radii (nm).
+    radius_nm : float
+        Particle radius (nm).
+    front_depth_nm : float
+        Depth of the front below the surface (nm).
+
+    Returns
+    -------
+    numpy.ndarray
+        0 or 1 at ``r_nm``.
+
+    Examples
+    --------
+    >>> core_shell(np.array([10.0, 90.0]), 100.0, 20.0).tolist()
+    [0.0, 1.0]
+    """
     return (np.asarray(r_nm, float) >= radius_nm - front_depth_nm).astype(float)
 
 
@@ -118,7 +224,36 @@ def _seen(profile, distance_nm: np.ndarray, radius_nm: float, view: str, geometr
 def diffusion_profile(distance_nm, radius_nm, d_cm2_s, time_s, c_surface, c_bulk, view="section",
                       geometry="sphere"):
     """Value versus distance from the edge for surface-driven diffusion into a sphere, an infinite
-    cylinder or a slab (``radius_nm`` = half-thickness): c_bulk + (c_surface − c_bulk) · series."""
+    cylinder or a slab (module doc): c_bulk + (c_surface − c_bulk) · series, seen in a section or in
+    projection (Csernica et al. 2021, Fig. 2e,g).
+
+    Parameters
+    ----------
+    distance_nm : numpy.ndarray
+        Distances from the edge (nm).
+    radius_nm : float
+        Radius (nm; the half-thickness for a slab).
+    d_cm2_s : float
+        Diffusivity D (cm²/s).
+    time_s : float
+        Time t (s).
+    c_surface, c_bulk : float
+        Values at the surface and in the bulk (any unit, e.g. a valence).
+    view : {"section", "projection"}
+        A thin section through the centre, or the chord average along the beam.
+    geometry : {"sphere", "cylinder", "slab"}
+        Which series.
+
+    Returns
+    -------
+    numpy.ndarray
+        The value at each distance.
+
+    Examples
+    --------
+    >>> diffusion_profile(np.array([0.0, 50.0]), 100.0, 1e-15, 1e3, 3.5, 4.0).round(4).tolist()
+    [3.5, 3.9996]
+    """
     shape = _seen(lambda r: DIFFUSION_SERIES[geometry](r, radius_nm, d_cm2_s, time_s), distance_nm, radius_nm,
                   view, geometry)
     return c_bulk + (c_surface - c_bulk) * shape
@@ -126,15 +261,59 @@ def diffusion_profile(distance_nm, radius_nm, d_cm2_s, time_s, c_surface, c_bulk
 
 def core_shell_profile(distance_nm, radius_nm, front_depth_nm, c_surface, c_bulk, view="section",
                        geometry="sphere"):
-    """Value versus distance from the edge for a sharp-front core–shell particle (the geometry only
-    changes the projection view)."""
+    """Value versus distance from the edge for a sharp-front core–shell particle: ``c_surface`` in the
+    shell, ``c_bulk`` in the core, seen in a section or in projection (the geometry only changes the
+    projection view).
+
+    Parameters
+    ----------
+    distance_nm : numpy.ndarray
+        Distances from the edge (nm).
+    radius_nm : float
+        Radius (nm).
+    front_depth_nm : float
+        Depth of the front (nm).
+    c_surface, c_bulk : float
+        Values in the shell and in the core.
+    view : {"section", "projection"}
+        A thin section through the centre, or the chord average along the beam.
+    geometry : {"sphere", "cylinder", "slab"}
+        The particle's shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        The value at each distance.
+
+    Examples
+    --------
+    >>> core_shell_profile(np.array([5.0, 50.0]), 100.0, 20.0, 3.0, 4.0).tolist()
+    [3.0, 4.0]
+    """
     shape = _seen(lambda r: core_shell(r, radius_nm, front_depth_nm), distance_nm, radius_nm, view, geometry)
     return c_bulk + (c_surface - c_bulk) * shape
 
 
 @dataclass
 class ProfileFit:
-    """A weighted least-squares fit of one model to one profile."""
+    """A weighted least-squares fit of one model to one profile (:func:`fit_profile`).
+
+    Attributes
+    ----------
+    model : str
+        "diffusion", "core-shell" or "diffusion-mask".
+    params : dict of str to float
+        The estimates (``log10_d_cm2_s`` and ``d_cm2_s``, or ``front_depth_nm``; ``c_surface``,
+        ``c_bulk``).
+    ci95 : dict of str to (float, float)
+        95 % intervals of the fitted parameters.
+    chi2_red : float
+        Reduced χ².
+    aic, bic : float
+        AIC = χ² + 2k and BIC = χ² + k ln n (Gaussian errors).
+    residuals : numpy.ndarray
+        Model minus data at the fitted points (units of the values).
+    """
 
     model: str
     params: dict[str, float]
@@ -148,15 +327,55 @@ class ProfileFit:
 def fit_profile(distance_nm: np.ndarray, value: np.ndarray, stderr: np.ndarray, model: str,
                 radius_nm: float, time_s: float, view: str = "section", geometry: str = "sphere",
                 mask_table: xr.DataArray | None = None) -> ProfileFit:
-    """Weighted least squares of ``model`` to a profile with 1σ ``stderr``: "diffusion" (log10 D,
-    surface and bulk values; series of ``geometry``, seen in ``view``), "core-shell" (front depth,
-    surface and bulk values) or "diffusion-mask" (log10 D, surface and bulk values; the numerical
-    solution on the particle's own mask, tabulated over D·t by
-    :func:`redoxmap.models.diffusion_fd.mask_profile_table` with the bins of the profile and passed
-    as ``mask_table``, interpolated linearly in log D·t; ``radius_nm`` then only sets the starts).
+    """Weighted least squares of one model to a profile with 1σ errors (Csernica et al. 2021, Fig.
+    2e,g and Supplementary Note 2).
 
-    Returns estimates with 95 % intervals from the Jacobian covariance scaled by the reduced χ²,
-    and AIC = χ² + 2k, BIC = χ² + k ln n (Gaussian errors). D is reported in cm²/s.
+    Models: "diffusion" (log10 D, surface and bulk values; the series of ``geometry``, seen in
+    ``view``), "core-shell" (front depth, surface and bulk values) or "diffusion-mask" (log10 D,
+    surface and bulk values; the numerical solution on the particle's own mask, tabulated over D·t
+    by :func:`redoxmap.models.mask_profile_table` with the bins of the profile and passed as
+    ``mask_table``, interpolated linearly in log D·t; ``radius_nm`` then only sets the starts).
+    Estimates have 95 % intervals (±1.96σ) from the Jacobian covariance scaled by max(1, reduced χ²).
+
+    Parameters
+    ----------
+    distance_nm : numpy.ndarray
+        Distances from the edge (nm).
+    value : numpy.ndarray
+        Mean value at each distance.
+    stderr : numpy.ndarray
+        1σ of each value (points with a non-finite or non-positive error are left out).
+    model : {"diffusion", "core-shell", "diffusion-mask"}
+        The model.
+    radius_nm : float
+        Particle radius (nm; the half-thickness of a slab).
+    time_s : float
+        Time at high state of charge (s).
+    view : {"section", "projection"}
+        How the series models are seen.
+    geometry : {"sphere", "cylinder", "slab"}
+        The series used.
+    mask_table : xarray.DataArray, optional
+        Output of :func:`redoxmap.models.mask_profile_table`, for "diffusion-mask".
+
+    Returns
+    -------
+    ProfileFit
+        Estimates (D in cm²/s), intervals, reduced χ², AIC, BIC and residuals.
+
+    Raises
+    ------
+    FitError
+        If fewer than 4 points are usable, the model is unknown, or the mask table does not match
+        the profile.
+
+    Examples
+    --------
+    >>> d = np.arange(0, 100.0, 10)
+    >>> profile = diffusion_profile(d, 100.0, 1e-15, 1e3, 3.0, 4.0)
+    >>> fit = fit_profile(d, profile, np.full(d.size, 1e-3), "diffusion", 100.0, 1e3)
+    >>> round(fit.params["log10_d_cm2_s"], 3)
+    -15.0
     """
     x, y, s = (np.asarray(a, float) for a in (distance_nm, value, stderr))
     ok = np.isfinite(y) & np.isfinite(s) & (s > 0)
@@ -257,19 +476,40 @@ def _core_shell_start(x: np.ndarray, y: np.ndarray, s: np.ndarray, radius_nm: fl
 def compare_models(distance_nm, value, stderr, radius_nm, time_s, view="section",
                    geometry="sphere", mask_table: xr.DataArray | None = None,
                    models: Sequence[str] | None = None) -> list[ProfileFit]:
-    """Fit several models to one profile and rank them by AIC (best first).
+    """Fit several models to one profile (:func:`fit_profile`) and rank them by AIC, best first.
 
     Parameters
     ----------
-    distance_nm, value, stderr : the profile (distance from the edge, mean, 1σ).
-    radius_nm, time_s : particle radius and time at high state of charge.
-    view, geometry : how the series models are seen (see :func:`fit_profile`).
-    mask_table : from :func:`redoxmap.models.diffusion_fd.mask_profile_table`, for "diffusion-mask".
-    models : model names; default diffusion and core–shell, plus diffusion-mask with a table.
+    distance_nm : numpy.ndarray
+        Distances from the edge (nm).
+    value : numpy.ndarray
+        Mean value at each distance.
+    stderr : numpy.ndarray
+        1σ of each value.
+    radius_nm : float
+        Particle radius (nm).
+    time_s : float
+        Time at high state of charge (s).
+    view : {"section", "projection"}
+        How the series models are seen.
+    geometry : {"sphere", "cylinder", "slab"}
+        The series used.
+    mask_table : xarray.DataArray, optional
+        From :func:`redoxmap.models.mask_profile_table`, for "diffusion-mask".
+    models : sequence of str, optional
+        Model names; default diffusion and core–shell, plus diffusion-mask with a table.
 
     Returns
     -------
-    The fits, best (lowest AIC) first.
+    list of ProfileFit
+        The fits, lowest AIC first.
+
+    Examples
+    --------
+    >>> d = np.arange(0, 100.0, 10)
+    >>> profile = diffusion_profile(d, 100.0, 1e-15, 1e3, 3.0, 4.0)
+    >>> [f.model for f in compare_models(d, profile, np.full(d.size, 1e-3), 100.0, 1e3)]
+    ['diffusion', 'core-shell']
     """
     if models is None:
         models = ("diffusion", "core-shell") + (("diffusion-mask",) if mask_table is not None else ())

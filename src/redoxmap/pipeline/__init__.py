@@ -12,32 +12,22 @@ A configuration is checked when it is made: settings in range, inputs present, o
 and new (or ``overwrite``), so a mistake stops the job before any work.
 """
 
-from redoxmap.pipeline.demo import DemoConfig, run_demo
-from redoxmap.pipeline.echem import EchemConfig, run_echem
-from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
-from redoxmap.pipeline.particle import ParticleConfig, run_particle
-from redoxmap.pipeline.profile import ProfileConfig, run_profile
-from redoxmap.pipeline.tomo import (
-    ClassifyConfig,
-    DualEnergyConfig,
-    PoresConfig,
-    TomoReconConfig,
-    TomoXanesConfig,
-    run_classify,
-    run_dual_energy,
-    run_pores,
-    run_tomo_recon,
-    run_tomo_xanes,
-)
-from redoxmap.pipeline.valence import ValenceConfig, run_valence
-from redoxmap.pipeline.xanes2d import Xanes2DConfig, run_xanes2d
-from redoxmap.pipeline.xas_series import XasSeriesConfig, run_xas_series
-from redoxmap.pipeline.xrd_series import XrdSeriesConfig, run_xrd_series
+import lazy_loader
 
-__all__ = [
-    "ClassifyConfig", "DemoConfig", "DualEnergyConfig", "EchemConfig", "JobConfig", "JobResult",
-    "ParticleConfig", "PoresConfig", "ProfileConfig", "Progress", "TomoReconConfig", "TomoXanesConfig",
-    "ValenceConfig", "XasSeriesConfig", "Xanes2DConfig", "XrdSeriesConfig", "run_classify", "run_demo",
-    "run_dual_energy", "run_echem", "run_particle", "run_pores", "run_profile", "run_tomo_recon",
-    "run_tomo_xanes", "run_valence", "run_xanes2d", "run_xas_series", "run_xrd_series",
-]
+# Each job's module is imported on first use, so a command loads only the job it runs.
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "demo": ["DemoConfig", "run_demo"],
+    "echem": ["EchemConfig", "run_echem"],
+    "experiment": ["ExperimentConfig", "run_experiment"],
+    "experiment_init": ["InitExperimentConfig", "run_init_experiment"],
+    "jobs": ["JobConfig", "JobResult", "Progress"],
+    "particle": ["ParticleConfig", "run_particle"],
+    "refit": ["FitInputs", "fit_inputs", "refit"],
+    "profile": ["ProfileConfig", "run_profile"],
+    "tomo": ["ClassifyConfig", "DualEnergyConfig", "PoresConfig", "TomoReconConfig", "TomoXanesConfig",
+             "run_classify", "run_dual_energy", "run_pores", "run_tomo_recon", "run_tomo_xanes"],
+    "valence": ["ValenceConfig", "run_valence"],
+    "xanes2d": ["Xanes2DConfig", "fraction_summary", "run_xanes2d"],
+    "xas_series": ["XasSeriesConfig", "run_xas_series"],
+    "xrd_series": ["XrdSeriesConfig", "run_xrd_series"],
+})

@@ -25,6 +25,41 @@ class ValenceConfig(JobConfig):
     ``mode`` and ``normalize`` default to ``"auto"``: normalized spectra fitted with ``sum1``
     (Larch/Athena) for hard-X-ray scans, the optical density fitted with ``sum1-scaled`` for short
     soft-X-ray scans, as measured in :func:`redoxmap.fit.valence_map`.
+
+    Parameters
+    ----------
+    stack : pathlib.Path
+        The stack (``STACK``): ALS STXM ``.hdr``, NXstxm, HDF5, TIFF
+        (:func:`redoxmap.preprocess.open_stack`).
+    library : pathlib.Path
+        Reference library (``.csv`` or ``.h5``) of standards with their valences
+        (:func:`redoxmap.spectra.load_library`).
+    mode : {"auto", "lsq", "nnls", "sum1", "sum1-scaled"}
+        The fit (:func:`redoxmap.fit.lincomb`); ``auto`` as above.
+    normalize : bool or "auto"
+        Normalize stack and standards to a unit edge step (Athena/Larch); ``auto`` as above.
+    standards : {"own", "shared"}
+        Normalize each standard with its own parameters (Athena) or with the stack's.
+    energies : pathlib.Path, optional
+        Energy list file (eV or keV) of a TIFF stack.
+    i0 : pathlib.Path, optional
+        I0 spectrum file (energy, counts); default: the brightest pixels (an empty region).
+    i0_fraction : float
+        Share (0–1) of the brightest pixels taken as the I0 region.
+    min_ev, max_ev : float, optional
+        Fit window (eV); default: the edge's window of the library.
+    align : bool
+        Correct the drift between energies.
+    max_shift_px : float
+        Drift shifts larger than this (px) are rejected.
+    pixel_size_nm : float, optional
+        Pixel size (nm), if the file states none.
+    output : pathlib.Path, optional
+        The maps file (``.nc`` or ``.zarr``).
+    report : pathlib.Path, optional
+        Folder for the HTML report of the maps.
+    overwrite : bool
+        Replace an existing maps file or report.
     """
 
     stack: Path
@@ -47,17 +82,30 @@ class ValenceConfig(JobConfig):
 
 
 def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobResult:
-    """Run the valence job.
+    """Run the valence job: read → optical density → drift alignment → fractions of standards of
+    known valence in every pixel and the effective valence v = Σ_k f_k v_k with its 1σ error from
+    the fractions' covariance (Csernica et al. 2021, Methods; :func:`redoxmap.fit.valence_map`).
 
     Parameters
     ----------
-    config : the settings.
-    progress : called as ``progress(stage, done, total)``.
+    config : ValenceConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
 
     Returns
     -------
-    A :class:`JobResult` whose ``values`` hold ``maps``, ``stack`` (optical density) and
-    ``library``; ``written`` lists the maps file and report.
+    JobResult
+        ``values`` hold ``maps`` (``valence``, ``valence_err``, ``fraction`` …), ``stack``
+        (optical density) and ``library``; ``written`` lists the maps file and report.
+
+    Raises
+    ------
+    FormatError
+        If the stack or the library cannot be read.
+    EnergyError
+        If the standards do not cover the stack's energies.
     """
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:
@@ -78,6 +126,11 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
     maps = valence_map(stack, library, mode=config.mode, window_ev=window, normalize=config.normalize,
                        standards=config.standards).compute()
     report("fit")
+    maps.attrs["job"] = config.record("valence")  # to fit one pixel again (pipeline.refit)
+    if config.align:  # the drift correction of every energy read (normalization uses them all)
+        shifts = {name: stack[name].reset_coords(drop=True).assign_attrs(maps[name].attrs)
+                  for name in ("shift_y", "shift_x")}
+        maps = maps.drop_dims("energy").assign(shifts)
     written = []
     if config.output is not None:
         written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
@@ -87,13 +140,13 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
         fitted, refs, _ = valence_inputs(stack, library, window, bool(maps.attrs["normalized"]),
                                          config.standards)
         written.append(write_report(maps, config.report, stack=fitted, refs=refs,
-                                    settings=config.settings()))
+                                    settings=config.settings(), maps_file=config.output))
     return JobResult(title=f"valence ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} valid pixels",
-                     summary=valence_summary(maps), written=written,
+                     summary=_valence_summary(maps), written=written,
                      values={"maps": maps, "stack": stack, "library": library})
 
 
-def valence_summary(maps) -> list[tuple[str, str]]:
+def _valence_summary(maps) -> list[tuple[str, str]]:
     """Rows for people: mean valence of the valid pixels, median 1σ, mean R, rejected pixels."""
     mask = maps["mask"]
     rows = [("mean valence of valid pixels", f"{float(maps.valence.where(mask).mean()):.3f}"),

@@ -33,16 +33,47 @@ def estimate_shifts(od: xr.DataArray, ref_energy_ev: float | None = None,
                     max_shift_px: float = 10.0, upsample: int = 20,
                     smooth_px: float = 1.0,
                     progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
-    """Shifts (y, x in px) that bring each energy's image onto the reference energy's image.
+    """Sub-pixel shifts (y, x in px) that bring each energy's image onto the reference energy's image,
+    by upsampled phase cross-correlation (Guizar-Sicairos et al. 2008, via scikit-image).
 
-    ``ref_energy_ev`` defaults to the energy of the highest mean OD (the white line, where the
-    particle contrast is highest). Images are smoothed by a Gaussian of ``smooth_px`` before
-    registration to suppress photon noise. A shift larger than ``max_shift_px`` in either
-    direction is rejected, warned about and replaced by interpolation between the accepted
-    shifts of the neighbouring energies (the guard against registering on noise).
+    Images are smoothed by a Gaussian of ``smooth_px`` before registration to suppress photon noise.
+    A shift larger than ``max_shift_px`` in either direction is rejected, warned about and replaced
+    by interpolation between the accepted shifts of the neighbouring energies (the guard against
+    registering on noise).
 
-    ``progress(done, total)`` is called after each energy (e.g. to advance a progress bar).
-    Returns a Dataset with ``shift_y``, ``shift_x`` and ``rejected`` along ``energy``.
+    Parameters
+    ----------
+    od : xarray.DataArray
+        Optical density ``(energy, y, x)``, energies in eV.
+    ref_energy_ev : float, optional
+        Energy whose image is the reference (eV); default the energy of the highest mean OD (the
+        white line, where the particle contrast is highest).
+    max_shift_px : float
+        Largest shift accepted (px).
+    upsample : int
+        Upsampling factor of the cross-correlation: shifts are resolved to 1/``upsample`` px.
+    smooth_px : float
+        Standard deviation of the Gaussian smoothing (px); 0 for none.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each energy.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``shift_y``, ``shift_x`` (px) and ``rejected`` along ``energy``.
+
+    Raises
+    ------
+    EnergyError
+        If ``ref_energy_ev`` lies outside the stack's energies.
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import MN_K_ENERGY_EV, demo_dataset, score_shifts
+    >>> sim = demo_dataset(shape=(48, 48), energy_ev=MN_K_ENERGY_EV[::12], drift_max_px=2, seed=1)
+    >>> shifts = estimate_shifts(sim.stack, ref_energy_ev=6567.0)
+    >>> bool(score_shifts(shifts.shift_y, shifts.shift_x, sim.truth, 6567.0).max() < 0.2)  # px
+    True
     """
     energy = od["energy"].values
     if ref_energy_ev is None:
@@ -120,10 +151,32 @@ def _shift_block(block: np.ndarray, shifts: np.ndarray, block_info=None) -> np.n
 
 
 def apply_shifts(od: xr.DataArray, shifts: xr.Dataset) -> xr.DataArray:
-    """Shift each energy's image by (``shift_y``, ``shift_x``) with cubic-spline interpolation.
+    """Shift each energy's image by (``shift_y``, ``shift_x``) with cubic-spline interpolation
+    (``scipy.ndimage.shift``; zero outside the image).
 
-    Works on NumPy and on dask stacks with any chunks (each chunk is read with a halo of the
-    largest shift plus :data:`SPLINE_HALO_PX`, so chunk borders match the in-memory result).
+    Works on NumPy and on dask stacks with any chunks: each chunk is read with a halo of the largest
+    shift plus :data:`SPLINE_HALO_PX`, so chunk borders match the in-memory result.
+
+    Parameters
+    ----------
+    od : xarray.DataArray
+        Optical density ``(energy, y, x)``.
+    shifts : xarray.Dataset
+        ``shift_y`` and ``shift_x`` (px) along ``energy``, e.g. from :func:`estimate_shifts`.
+
+    Returns
+    -------
+    xarray.DataArray
+        The shifted stack, with the shifts as ``shift_y``/``shift_x`` coordinates and a history line.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> image = np.zeros((1, 9, 9)); image[0, 4, 4] = 1.0
+    >>> od = xr.DataArray(image, dims=("energy", "y", "x"), coords={"energy": [6550.0]})
+    >>> shifts = xr.Dataset({"shift_y": ("energy", [2.0]), "shift_x": ("energy", [-1.0])})
+    >>> np.argwhere(apply_shifts(od, shifts).values[0] > 0.5).tolist()
+    [[6, 3]]
     """
     values = np.column_stack([shifts["shift_y"].values, shifts["shift_x"].values])
     data = od.transpose("energy", "y", "x").data
@@ -143,17 +196,41 @@ def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
                 max_shift_px: float = 10.0, upsample: int = 20,
                 smooth_px: float = 1.0,
                 progress: Callable[[int, int], None] | None = None) -> xr.DataArray:
-    """Estimate and apply drift shifts; the shifts are kept as ``shift_y``/``shift_x`` coordinates.
+    """Estimate (:func:`estimate_shifts`) and apply (:func:`apply_shifts`) drift shifts; the shifts are
+    kept as ``shift_y``/``shift_x`` coordinates.
 
-    Output frame: every image is moved onto the image at the reference energy, so the aligned
-    stack and every map fitted from it (``fit.lincomb``, ``valence_map``) are in the pixel frame
-    of that one energy's image, not of the first image or of the detector. The attributes
-    ``align_reference_energy_ev`` and ``frame`` say so, and travel with the maps.
+    Output frame: every image is moved onto the image at the reference energy, so the aligned stack
+    and every map fitted from it (:func:`redoxmap.fit.lincomb`, :func:`redoxmap.fit.valence_map`)
+    are in the pixel frame of that one energy's image, not of the first image or of the detector.
+    The attributes ``align_reference_energy_ev`` and ``frame`` say so, and travel with the maps.
 
-    >>> from redoxmap.simulate import demo_dataset
-    >>> aligned = align_stack(demo_dataset(shape=(64, 64), drift_max_px=2).stack)
-    >>> aligned.shift_x.dims
-    ('energy',)
+    Parameters
+    ----------
+    od : xarray.DataArray
+        Optical density ``(energy, y, x)``, energies in eV.
+    ref_energy_ev : float, optional
+        Reference energy (eV); default the energy of the highest mean OD.
+    max_shift_px : float
+        Largest shift accepted (px); larger ones are interpolated from neighbouring energies.
+    upsample : int
+        Upsampling factor of the cross-correlation.
+    smooth_px : float
+        Gaussian smoothing before registration (px).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each energy.
+
+    Returns
+    -------
+    xarray.DataArray
+        The aligned stack.
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import MN_K_ENERGY_EV, demo_dataset
+    >>> sim = demo_dataset(shape=(48, 48), energy_ev=MN_K_ENERGY_EV[::12], drift_max_px=2, seed=1)
+    >>> aligned = align_stack(sim.stack)
+    >>> aligned.shift_x.dims, aligned.attrs["align_reference_energy_ev"]
+    (('energy',), 6567.0)
     """
     shifts = estimate_shifts(od, ref_energy_ev, max_shift_px, upsample, smooth_px, progress)
     out = apply_shifts(od, shifts)

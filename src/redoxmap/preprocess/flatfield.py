@@ -33,27 +33,40 @@ def _check_frames(frames: xr.DataArray | None, counts: xr.DataArray, what: str) 
 
 
 def transmission(raw: RawStack) -> tuple[xr.DataArray, xr.DataArray]:
-    """Return T = (I − dark)/(I0 − dark) and the map of pixels where T is positive and finite.
+    """Transmission T = (I − dark) / (I0 − dark) per pixel and the map of pixels where T > 0 and finite at
+    every energy (Wang et al. 2021, Methods, Eq. 1: T = I/I0 = exp(−μt)).
 
     Flats and darks may be single images, one image per energy, or one value per energy (an I0
-    spectrum, as STXM takes from an empty region). Where I − dark ≤ 0, I0 − dark ≤ 0, or a count
-    is NaN or inf, T is set to 1 (OD 0) and the pixel is marked invalid. For a spectral stack the
-    map is ``(y, x)`` (a pixel bad at one energy is bad for the fit); for projections it is
-    ``(angle, y, x)``.
+    spectrum, as STXM takes from an empty region). Where I − dark ≤ 0, I0 − dark ≤ 0, or a count is
+    NaN or inf, T is set to 1 (OD 0) and the pixel is marked invalid.
 
     Parameters
     ----------
-    raw : counts, flats and darks as a reader returns them.
+    raw : RawStack
+        Counts, flats and darks as a reader returns them (:func:`redoxmap.io.read_raw`); a stack
+        that already holds I/I0 (``counts_are_transmission``) is passed through.
 
     Returns
     -------
-    ``(T, valid)``.
+    transmission : xarray.DataArray
+        T with the dims of the counts.
+    valid : xarray.DataArray
+        True where T is valid: ``(y, x)`` for a spectral stack (a pixel bad at one energy is bad for
+        the fit), ``(angle, y, x)`` for projections.
 
     Raises
     ------
     FormatError
-        Without flats for counts, when flats and darks do not match the images, or when flats
-        minus darks is ≤ 0 over most of the image (darks that look like flats).
+        If the counts need flats and have none, or flats/darks do not match the images in shape or
+        number of energies, or flats minus darks is ≤ 0 over most of the image (darks that look
+        like flats).
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> t, valid = transmission(demo_raw_stack(shape=(32, 32)))
+    >>> t.dims, bool(valid.all())
+    (('energy', 'y', 'x'), True)
     """
     counts = raw.counts
     source = counts.attrs.get("source", "stack")
@@ -82,8 +95,8 @@ def transmission(raw: RawStack) -> tuple[xr.DataArray, xr.DataArray]:
 
 
 def optical_density(raw: RawStack) -> xr.DataArray:
-    """Optical density OD = −ln T per pixel (Wang et al. 2021, Methods, Eqs. 1–2), with the dims
-    of the counts: ``(energy, y, x)`` for a spectral stack, ``(angle, y, x)`` for projections.
+    """Optical density OD = −ln T per pixel (Wang et al. 2021, Methods, Eqs. 1–2), with T from
+    :func:`transmission`.
 
     Bad values never reach the output as inf or NaN. In a spectral stack, a pixel where I ≤ 0 or
     I0 ≤ 0 (after dark subtraction) or a count is NaN or inf at any energy is counted, warned
@@ -94,18 +107,22 @@ def optical_density(raw: RawStack) -> xr.DataArray:
 
     Parameters
     ----------
-    raw : counts, flats and darks as a reader returns them.
+    raw : RawStack
+        Counts, flats and darks as a reader returns them.
 
     Returns
     -------
-    The optical density (float32) with a ``valid`` coordinate and the step in its history.
+    xarray.DataArray
+        OD (float32) with the dims of the counts (``(energy, y, x)`` for a spectral stack,
+        ``(angle, y, x)`` for projections), a ``valid`` coordinate, ``energy`` in eV, and the
+        reader's notes and this step in ``attrs["history"]``.
 
     Examples
     --------
     >>> from redoxmap.simulate import demo_raw_stack
     >>> od = optical_density(demo_raw_stack(shape=(32, 32)))
-    >>> bool(od.valid.all())
-    True
+    >>> od.dims, bool(od.valid.all())
+    (('energy', 'y', 'x'), True)
     """
     t, valid = transmission(raw)
     valid = valid.compute() if hasattr(valid.data, "dask") else valid

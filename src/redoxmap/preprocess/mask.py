@@ -13,18 +13,26 @@ from redoxmap.preprocess.normalize import edge_jump
 
 
 def otsu_threshold(values: np.ndarray, name: str = "edge-jump map") -> float | None:
-    """Otsu's threshold of the finite ``values`` (Otsu, IEEE Trans. SMC 9, 62 (1979)), or None
-    with a :class:`MaskWarning` when the image cannot be split: all values (nearly) equal, e.g.
-    one spectrum repeated, or one side of the threshold empty. None means: take every pixel.
+    """Otsu's threshold of the finite ``values`` (Otsu 1979), or None with a
+    :class:`~redoxmap.errors.MaskWarning` when the image cannot be split: all values (nearly) equal,
+    e.g. one spectrum repeated, or one side of the threshold empty. None means: take every pixel.
 
     Parameters
     ----------
-    values : the image to threshold (any shape); NaN and inf are ignored.
-    name : what the image is, for the warning.
+    values : numpy.ndarray
+        The image to threshold (any shape); NaN and inf are ignored.
+    name : str
+        What the image is, for the warning.
 
     Returns
     -------
-    The threshold, or None when every pixel should be kept.
+    float or None
+        The threshold, or None when every pixel should be kept.
+
+    Raises
+    ------
+    MaskError
+        If no value is finite.
 
     Examples
     --------
@@ -52,9 +60,36 @@ def otsu_threshold(values: np.ndarray, name: str = "edge-jump map") -> float | N
 
 def particle_mask(od: xr.DataArray, threshold_od: float | None = None,
                   e0_ev: float | None = None) -> xr.DataArray:
-    """Pixels on the particle: edge jump above ``threshold_od`` (Otsu's threshold of the edge-jump
-    map when None; all pixels, with a warning, where Otsu cannot split the map), restricted to
-    valid pixels. Raises :class:`MaskError` when empty."""
+    """Pixels on the particle: edge jump (:func:`redoxmap.preprocess.edge_jump`) above
+    ``threshold_od``, restricted to valid pixels. Without a threshold, Otsu's threshold (Otsu 1979)
+    of the edge-jump map is used, or all pixels, with a warning, where Otsu cannot split the map.
+
+    Parameters
+    ----------
+    od : xarray.DataArray
+        Optical density ``(energy, y, x)``.
+    threshold_od : float, optional
+        Edge jump (OD) above which a pixel is on the particle; default Otsu's threshold.
+    e0_ev : float, optional
+        E0 (eV) of the edge jump; default that of the stack's mean spectrum.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(y, x)`` booleans with ``threshold_od`` and ``e0_ev`` in the attributes.
+
+    Raises
+    ------
+    MaskError
+        If no pixel passes the threshold.
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import demo_dataset
+    >>> mask = particle_mask(demo_dataset(shape=(32, 32)).stack)
+    >>> mask.dims, int(mask.sum())
+    (('y', 'x'), 280)
+    """
     jump = edge_jump(od, e0_ev=e0_ev)
     values = np.asarray(jump.values)
     if threshold_od is None:

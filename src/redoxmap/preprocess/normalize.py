@@ -12,7 +12,7 @@ J. Synchrotron Rad. 12, 537 (2005); Newville, J. Synchrotron Rad. 20, 1 (2013)):
 4. Optionally, ``flat`` also divides out the curvature of the post-edge above E0:
    flat = (μ − pre-edge − post(E) + J) / J for E ≥ E0.
 
-The default windows follow Larch's ``pre_edge`` (:func:`default_windows`; short soft-X-ray
+The default windows follow Larch's ``pre_edge`` (short soft-X-ray
 scans get windows at the ends of the scan instead), relative to each spectrum's own E0, so a
 standard and an unknown measured over different ranges are each treated as Athena would treat
 them. Every parameter used is returned, per spectrum where it varies.
@@ -36,13 +36,13 @@ MAX_NNORM = 3
 STEEP_FRACTION = 0.6
 #: Fraction of the points at each end of the scan never taken as E0 (at least 3 points).
 END_FRACTION = 0.02
-#: A scan starting less than this below E0 (eV) is "short" (soft X-ray): see :func:`default_windows`.
+#: A scan starting less than this below E0 (eV) is "short" (soft X-ray): see :func:`_default_windows`.
 SHORT_SCAN_PRE_EV = 15.0
 #: Share of a short scan's energies at each end used as its pre- and post-edge windows.
 SHORT_SCAN_FRACTION = 0.1
 
 
-def energy_step(energy_ev: np.ndarray) -> float:
+def _energy_step(energy_ev: np.ndarray) -> float:
     """Typical energy step (eV): the median of the positive steps of the grid.
 
     Parameters
@@ -55,7 +55,7 @@ def energy_step(energy_ev: np.ndarray) -> float:
 
     Examples
     --------
-    >>> energy_step(np.array([1.0, 2.0, 3.0, 5.0]))
+    >>> _energy_step(np.array([1.0, 2.0, 3.0, 5.0]))
     1.0
     """
     steps = np.diff(np.asarray(energy_ev, float))
@@ -162,25 +162,34 @@ def _e0_kernel(mu: np.ndarray, energy: np.ndarray, smooth: bool) -> np.ndarray:
 
 
 def find_e0(spectra: xr.DataArray, smooth: bool = True) -> xr.DataArray:
-    """Edge energy E0 (eV) of every spectrum: the energy of the largest dμ/dE, Larch's ``find_e0``.
+    """Edge energy E0 of every spectrum: the energy of the largest dμ/dE, as Larch's ``find_e0``
+    (Newville 2013).
 
-    A first pass takes the steepest point of the raw derivative (central differences) among
-    points whose two neighbours are steep too (above 60 % of the derivative's range, halved
-    when fewer than three points qualify) and away from the first and last 2 % of the scan, so
-    a one-point glitch is never taken for the edge. A second pass repeats the search within
-    ±75 points of it on the derivative smoothed by a Lorentzian about one energy step wide
-    (half width ½(step + E/25000 eV), each term clipped to 0.01–1 eV). E0 is one of the measured
-    energies, as in Athena. On the XAS Data Library Mn standards this equals Larch 2026.3's E0
-    (tests/data/larch); the raw-derivative maximum alone differs by up to 4.3 eV (Mn2O3).
+    A first pass takes the steepest point of the raw derivative (central differences) among points
+    whose two neighbours are steep too (above 60 % of the derivative's range, halved when fewer
+    than three points qualify) and away from the first and last 2 % of the scan, so a one-point
+    glitch is never taken for the edge. A second pass repeats the search within ±75 points of it on
+    the derivative smoothed by a Lorentzian about one energy step wide (half width
+    ½(step + E/25000 eV), each term clipped to 0.01–1 eV). E0 is one of the measured energies, as in
+    Athena. On the XAS Data Library Mn standards this equals Larch 2026.3's E0 (tests/data/larch);
+    the raw-derivative maximum alone differs by up to 4.3 eV (Mn2O3).
 
     Parameters
     ----------
-    spectra : μ(E) with an ``energy`` dimension (eV) and any others (pixels, scans, standards).
-    smooth : smooth the derivative before the search.
+    spectra : xarray.DataArray
+        μ(E) with an ``energy`` dimension (eV) and any others (pixels, scans, standards).
+    smooth : bool
+        Smooth the derivative before the second pass.
 
     Returns
     -------
-    E0 in eV, with the spectra's other dimensions.
+    xarray.DataArray
+        E0 (eV), with the spectra's other dimensions.
+
+    Raises
+    ------
+    EnergyError
+        If there is no ``energy`` dimension or fewer than 8 energies.
 
     Examples
     --------
@@ -203,12 +212,32 @@ def find_e0(spectra: xr.DataArray, smooth: bool = True) -> xr.DataArray:
 
 
 def is_short_scan(energy_ev: np.ndarray, e0_ev: np.ndarray | float) -> np.ndarray:
-    """True where the scan starts less than :data:`SHORT_SCAN_PRE_EV` below E0: a soft-X-ray
-    L- or O K-edge scan, where Larch's windows relative to E0 would end at E0 itself."""
+    """Whether a scan starts less than :data:`SHORT_SCAN_PRE_EV` (15 eV) below E0: a soft-X-ray L- or
+    O K-edge scan, where Larch's windows relative to E0 would end at E0 itself.
+
+    Parameters
+    ----------
+    energy_ev : numpy.ndarray
+        Increasing energies of the scan (eV).
+    e0_ev : numpy.ndarray or float
+        E0 of each spectrum (eV), any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans with the shape of ``e0_ev``.
+
+    Examples
+    --------
+    >>> bool(is_short_scan(np.arange(635.0, 665.0, 0.25), 641.0))
+    True
+    >>> bool(is_short_scan(np.arange(6500.0, 6700.0), 6550.0))
+    False
+    """
     return np.asarray(energy_ev, float)[0] > np.asarray(e0_ev, float) - SHORT_SCAN_PRE_EV
 
 
-def default_windows(energy_ev: np.ndarray, e0_ev: np.ndarray | float) -> dict[str, np.ndarray]:
+def _default_windows(energy_ev: np.ndarray, e0_ev: np.ndarray | float) -> dict[str, np.ndarray]:
     """Default normalization windows, relative to E0 (eV), for each E0.
 
     For scans that start at least :data:`SHORT_SCAN_PRE_EV` below E0 (hard-X-ray K edges),
@@ -241,10 +270,10 @@ def default_windows(energy_ev: np.ndarray, e0_ev: np.ndarray | float) -> dict[st
 
     Examples
     --------
-    >>> w = default_windows(np.arange(6500.0, 6700.0), 6550.0)
+    >>> w = _default_windows(np.arange(6500.0, 6700.0), 6550.0)
     >>> [float(w[k]) for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev", "nnorm")]
     [-50.0, -25.0, 25.0, 149.0, 1.0]
-    >>> w = default_windows(np.arange(635.0, 665.01, 0.25), 641.0)
+    >>> w = _default_windows(np.arange(635.0, 665.01, 0.25), 641.0)
     >>> [float(w[k]) for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev", "nnorm")]
     [-6.0, -3.25, 21.25, 24.0, 1.0]
     """
@@ -372,25 +401,51 @@ def edge_parameters(spectra: xr.DataArray, e0_ev: float | xr.DataArray | Literal
                     pre1_ev: float | None = None, pre2_ev: float | None = None,
                     norm1_ev: float | None = None, norm2_ev: float | None = None,
                     nnorm: int | None = None) -> xr.Dataset:
-    """E0, pre-edge line, post-edge polynomial and edge step of every spectrum (no normalized
-    curves: see :func:`normalize_stack`).
+    """E0, pre-edge line, post-edge polynomial and edge step of every spectrum, as Athena and Larch's
+    ``pre_edge`` compute them (Ravel & Newville 2005; Newville 2013; steps 1–3 of the module doc).
+    No normalized curves: see :func:`normalize_stack`.
 
     Parameters
     ----------
-    spectra : μ(E) or optical density with an ``energy`` dimension (eV) and any others.
-    e0_ev : a number (eV) or a map of E0 per spectrum; ``"each"``: :func:`find_e0` of every
-        spectrum (Athena's practice for standards and bulk scans); ``"mean"``: one E0 from the
-        mean spectrum over the ``valid`` pixels (robust for noisy pixels of an image stack).
-    pre1_ev, pre2_ev : pre-edge window relative to E0 (eV); default :func:`default_windows`.
-    norm1_ev, norm2_ev : post-edge window relative to E0 (eV); default :func:`default_windows`.
-    nnorm : degree of the post-edge polynomial (0–3; default by the window's width).
+    spectra : xarray.DataArray
+        μ(E) or optical density with an ``energy`` dimension (eV) and any others.
+    e0_ev : float, xarray.DataArray, "mean" or "each"
+        A number (eV) or a map of E0 per spectrum; ``"each"``: :func:`find_e0` of every spectrum
+        (Athena's practice for standards and bulk scans); ``"mean"``: one E0 from the mean spectrum
+        over the ``valid`` pixels (robust for noisy pixels of an image stack).
+    pre1_ev, pre2_ev : float, optional
+        Pre-edge window relative to E0 (eV); default Larch's (see the module doc), or the first
+        tenth of a short soft-X-ray scan.
+    norm1_ev, norm2_ev : float, optional
+        Post-edge window relative to E0 (eV); default as for the pre-edge window.
+    nnorm : int, optional
+        Degree of the post-edge polynomial (0–3); default by the window's width (2 from 300 eV,
+        1 from 30 eV, else 0).
 
     Returns
     -------
-    Dataset with ``e0_ev``, ``pre1_ev``, ``pre2_ev``, ``norm1_ev``, ``norm2_ev``, ``nnorm``,
-    ``pre_edge_od`` (the pre-edge line at E0), ``pre_edge_slope`` (per eV), ``edge_step`` (J) and
-    ``post_edge_coef`` (dim ``power``: coefficients of (E − E0)^k of the post-edge above the
-    pre-edge line), each with the spectra's other dimensions.
+    xarray.Dataset
+        ``e0_ev``, ``pre1_ev``, ``pre2_ev``, ``norm1_ev``, ``norm2_ev`` (eV), ``nnorm``,
+        ``pre_edge_od`` (the pre-edge line at E0), ``pre_edge_slope`` (1/eV), ``edge_step`` (J) and
+        ``post_edge_coef`` (dim ``power``: coefficients of (E − E0)^k of the post-edge above the
+        pre-edge line), each with the spectra's other dimensions.
+
+    Raises
+    ------
+    EnergyError
+        If there is no ``energy`` dimension, ``e0_ev`` is not understood or lies outside the scan,
+        ``nnorm`` is out of range, or a window holds too few energies.
+
+    Examples
+    --------
+    >>> energy = np.arange(6500.0, 6700.0, 1.0)
+    >>> mu = xr.DataArray(0.2 + 0.001 * (energy - 6500) + 1.5 * (energy > 6550), dims="energy",
+    ...                   coords={"energy": energy})
+    >>> p = edge_parameters(mu, e0_ev=6550.0)
+    >>> [float(p[k]) for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev", "nnorm")]
+    [-50.0, -25.0, 25.0, 149.0, 1.0]
+    >>> round(float(p.edge_step), 6)
+    1.5
     """
     if "energy" not in spectra.dims:
         raise EnergyError(f"spectra have dims {spectra.dims}; expected an 'energy' dimension")
@@ -412,7 +467,7 @@ def edge_parameters(spectra: xr.DataArray, e0_ev: float | xr.DataArray | Literal
     if np.any((e0_values < energy[0]) | (e0_values > energy[-1])):
         raise EnergyError(f"E0 {np.nanmin(e0_values):g}–{np.nanmax(e0_values):g} eV lies outside the "
                           f"scan's {energy[0]:g}–{energy[-1]:g} eV")
-    defaults = default_windows(energy, e0_values)
+    defaults = _default_windows(energy, e0_values)
     given = {"pre1_ev": pre1_ev, "pre2_ev": pre2_ev, "norm1_ev": norm1_ev, "norm2_ev": norm2_ev,
              "nnorm": nnorm}
     windows = {k: np.broadcast_to(np.asarray(v if v is not None else defaults[k], float),
@@ -460,7 +515,8 @@ def normalize_stack(spectra: xr.DataArray,
                     pre1_ev: float | None = None, pre2_ev: float | None = None,
                     norm1_ev: float | None = None, norm2_ev: float | None = None,
                     nnorm: int | None = None, flatten: bool = False) -> xr.Dataset:
-    """Pre-edge subtraction and edge-step normalization of every spectrum at once (Athena/Larch).
+    """Pre-edge subtraction and edge-step normalization of every spectrum at once, as Athena and
+    Larch's ``pre_edge`` do (Ravel & Newville 2005; Newville 2013).
 
     normalized μ = (μ − pre(E)) / J with the pre-edge line pre(E) and the edge step J of
     :func:`edge_parameters`; with ``flatten`` also flat = (μ − pre(E) − post(E) + J) / J above E0
@@ -468,16 +524,28 @@ def normalize_stack(spectra: xr.DataArray,
 
     Parameters
     ----------
-    spectra : μ(E) or optical density with an ``energy`` dimension (eV): an image stack
-        (energy, y, x), standards (component, energy), a series of scans, or one spectrum.
-    e0_ev, pre1_ev, pre2_ev, norm1_ev, norm2_ev, nnorm : see :func:`edge_parameters`; windows
-        are relative to E0, as in Larch's ``pre_edge``.
-    flatten : add the flattened spectra as ``flat``.
+    spectra : xarray.DataArray
+        μ(E) or optical density with an ``energy`` dimension (eV): an image stack (energy, y, x),
+        standards (component, energy), a series of scans, or one spectrum.
+    e0_ev : float, xarray.DataArray, "mean" or "each"
+        E0 as in :func:`edge_parameters`.
+    pre1_ev, pre2_ev, norm1_ev, norm2_ev : float, optional
+        Windows relative to E0 (eV), as in :func:`edge_parameters`.
+    nnorm : int, optional
+        Degree of the post-edge polynomial, as in :func:`edge_parameters`.
+    flatten : bool
+        Add the flattened spectra as ``flat``.
 
     Returns
     -------
-    Dataset with ``normalized`` (the spectra's dims), ``flat`` (with ``flatten``) and every
-    parameter of :func:`edge_parameters`; pixels with an edge step of 0 are normalized to 0.
+    xarray.Dataset
+        ``normalized`` (the spectra's dims), ``flat`` (with ``flatten``) and every parameter of
+        :func:`edge_parameters`; spectra with an edge step of 0 are normalized to 0.
+
+    Raises
+    ------
+    EnergyError
+        As :func:`edge_parameters`.
 
     Examples
     --------
@@ -513,15 +581,26 @@ def normalize_stack(spectra: xr.DataArray,
 
 
 def edge_energy(od: xr.DataArray) -> float:
-    """E0 (eV) of a stack: :func:`find_e0` of its mean spectrum over the ``valid`` pixels.
+    """E0 of a stack: :func:`find_e0` of its mean spectrum over the ``valid`` pixels.
 
     Parameters
     ----------
-    od : optical density with an ``energy`` dimension.
+    od : xarray.DataArray
+        Optical density with an ``energy`` dimension (eV).
 
     Returns
     -------
-    E0 in eV.
+    float
+        E0 (eV).
+
+    Examples
+    --------
+    >>> energy = np.arange(6500.0, 6700.0, 1.0)
+    >>> step = 0.2 + 1.5 * (energy > 6550)
+    >>> od = xr.DataArray(np.outer(step, [1.0, 2.0])[:, None, :], dims=("energy", "y", "x"),
+    ...                   coords={"energy": energy})
+    >>> edge_energy(od)
+    6551.0
     """
     others = [d for d in od.dims if d != "energy"]
     mean = od.where(od.coords["valid"]) if "valid" in od.coords else od
@@ -529,18 +608,30 @@ def edge_energy(od: xr.DataArray) -> float:
 
 
 def edge_jump(od: xr.DataArray, e0_ev: float | None = None) -> xr.DataArray:
-    """Edge jump per pixel: the edge step J of :func:`edge_parameters` with the stack's one E0
-    and the default windows. It is proportional to the amount of the absorbing element in the
-    beam path (the thickness proxy used for the particle mask).
+    """Edge jump per pixel: the edge step J of :func:`edge_parameters` with the stack's one E0 and the
+    default windows. It is proportional to the amount of the absorbing element in the beam path (the
+    thickness proxy used for the particle mask).
 
     Parameters
     ----------
-    od : optical density (energy, y, x).
-    e0_ev : E0 in eV; default :func:`edge_energy` of the stack.
+    od : xarray.DataArray
+        Optical density ``(energy, y, x)``, energies in eV.
+    e0_ev : float, optional
+        E0 (eV); default :func:`edge_energy` of the stack.
 
     Returns
     -------
-    The edge jump (OD) per pixel, with ``e0_ev`` in its attributes.
+    xarray.DataArray
+        The edge jump (OD) per pixel, with ``e0_ev`` in its attributes.
+
+    Examples
+    --------
+    >>> energy = np.arange(6500.0, 6700.0, 1.0)
+    >>> step = 0.2 + 1.5 * (energy > 6550)
+    >>> od = xr.DataArray(np.outer(step, [1.0, 2.0])[:, None, :], dims=("energy", "y", "x"),
+    ...                   coords={"energy": energy})
+    >>> edge_jump(od).values.round(6).tolist()
+    [[1.5, 3.0]]
     """
     e0 = edge_energy(od) if e0_ev is None else float(e0_ev)
     params = edge_parameters(od, e0_ev=e0)

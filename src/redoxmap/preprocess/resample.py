@@ -10,7 +10,32 @@ from redoxmap.history import with_history
 
 def energy_window(od: xr.DataArray, min_ev: float | None = None,
                   max_ev: float | None = None) -> xr.DataArray:
-    """Keep the energies in [``min_ev``, ``max_ev``] (eV)."""
+    """Keep the energies in [``min_ev``, ``max_ev``].
+
+    Parameters
+    ----------
+    od : xarray.DataArray
+        A stack with an increasing ``energy`` coordinate (eV).
+    min_ev, max_ev : float, optional
+        Window ends (eV), inclusive; None leaves that end open.
+
+    Returns
+    -------
+    xarray.DataArray
+        The stack within the window, with a history line.
+
+    Raises
+    ------
+    EnergyError
+        If fewer than two energies remain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> od = xr.DataArray(np.zeros(5), dims="energy", coords={"energy": [6530.0, 6540, 6550, 6560, 6570]})
+    >>> energy_window(od, 6540, 6560).energy.values.tolist()
+    [6540.0, 6550.0, 6560.0]
+    """
     out = od.sel(energy=slice(min_ev, max_ev))
     if out.sizes["energy"] < 2:
         raise EnergyError(
@@ -24,7 +49,33 @@ def energy_window(od: xr.DataArray, min_ev: float | None = None,
 def bin_pixels(od: xr.DataArray, factor: int) -> xr.DataArray:
     """Average ``factor`` × ``factor`` pixel blocks (edges that do not fill a block are dropped).
 
-    A binned pixel is valid only if all its source pixels were; ``pixel_size_nm`` is scaled.
+    A binned pixel is valid only if all its source pixels were; ``attrs["pixel_size_nm"]`` is
+    multiplied by ``factor``.
+
+    Parameters
+    ----------
+    od : xarray.DataArray
+        A stack with ``y`` and ``x`` dimensions.
+    factor : int
+        Block size in pixels (1 returns the stack unchanged).
+
+    Returns
+    -------
+    xarray.DataArray
+        The binned stack, with a history line.
+
+    Raises
+    ------
+    FitError
+        If ``factor`` is below 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> od = xr.DataArray(np.ones((2, 5, 4)), dims=("energy", "y", "x"), attrs={"pixel_size_nm": 20.0})
+    >>> binned = bin_pixels(od, 2)
+    >>> binned.shape, binned.attrs["pixel_size_nm"]
+    ((2, 2, 2), 40.0)
     """
     if factor < 1:
         raise ParameterError(f"binning factor {factor} (--bin-px) must be a positive integer")

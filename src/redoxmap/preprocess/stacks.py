@@ -19,27 +19,40 @@ from redoxmap.preprocess.i0 import with_i0_region, with_i0_spectrum
 
 def open_stack(path: str | Path, *, i0_spectrum: str | Path | None = None, i0_fraction: float = 0.05,
                **options) -> xr.DataArray:
-    """Open a spectral image stack as flat/dark-corrected optical density ``(energy, y, x)``.
+    """Open a spectral image stack as flat/dark-corrected optical density ``(energy, y, x)``: read
+    (:func:`redoxmap.io.read_raw`), attach I0 for scanning microscopes, then
+    :func:`redoxmap.preprocess.optical_density`.
 
     Parameters
     ----------
-    path : any stack :func:`redoxmap.io.read_raw` reads (dxchange, FXI, generic HDF5, TIFF, Xradia,
+    path : str or pathlib.Path
+        Any stack :func:`redoxmap.io.read_raw` reads (dxchange, FXI, generic HDF5, TIFF, Xradia,
         ALS STXM, NXstxm).
-    i0_spectrum : an I0 spectrum file (energy, counts), e.g. aXis2000 ``.xsp``, for a scanning
-        microscope's stack. Without it, a stack that has no flats and holds counts (STXM) takes
-        I0 from its brightest ``i0_fraction`` of pixels (an empty region), as aXis2000 does.
-    i0_fraction : share of brightest pixels taken as the I0 region.
-    **options : those of :func:`redoxmap.io.read_raw` (``energies``, ``flats``, ``darks``,
-        ``data``, ``energy``, ``chunks``).
+    i0_spectrum : str or pathlib.Path, optional
+        An I0 spectrum file (energy, counts), e.g. aXis2000 ``.xsp``, for a scanning microscope's
+        stack. Without it, a stack that has no flats and holds counts (STXM) takes I0 from its
+        brightest ``i0_fraction`` of pixels (an empty region), as aXis2000 does.
+    i0_fraction : float
+        Share of brightest pixels taken as the I0 region.
+    **options
+        Those of :func:`redoxmap.io.read_raw` (``energies``, ``flats``, ``darks``, ``data``,
+        ``energy``, ``transmission``, ``chunks``).
 
     Returns
     -------
-    Optical density with ``energy`` in eV, a ``valid`` pixel coordinate and a ``history`` of every
-    step.
+    xarray.DataArray
+        Optical density with ``energy`` in eV, a ``valid`` pixel coordinate and a ``history`` of
+        every step.
 
     Examples
     --------
-    >>> stack = open_stack("scan.h5")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from redoxmap.io import write_dxchange
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> path = Path(tempfile.mkdtemp()) / "scan.h5"
+    >>> write_dxchange(demo_raw_stack(shape=(32, 32)), path)
+    >>> open_stack(path).dims
+    ('energy', 'y', 'x')
     """
     raw = read_raw(path, **options)
     if i0_spectrum is not None:
@@ -56,6 +69,40 @@ def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] |
     Each file is a dxchange HDF5 file or a Zeiss/Xradia ``.txrm`` tilt series (angles and energy
     from its header, flat from the reference image it holds). All files must share the angles and
     the detector shape.
+
+    Parameters
+    ----------
+    paths : sequence of str or pathlib.Path
+        One projection file per energy.
+    energies_ev : sequence of float, optional
+        Energy of each file (eV), for files that do not state it.
+    theta_units : {"deg", "rad"}, optional
+        Units of the dxchange angles when the file does not state them.
+
+    Returns
+    -------
+    xarray.DataArray
+        Optical density with an ``angle`` coordinate in degrees and ``energy`` in eV.
+
+    Raises
+    ------
+    FormatError
+        If ``energies_ev`` does not give one energy per file, a file has no energy, or the files
+        differ in angles or detector shape.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import xarray as xr
+    >>> from redoxmap.io.projections import write_projections_dxchange
+    >>> from redoxmap.simulate.tomography import acquire_projections
+    >>> z, y, x = np.indices((8, 16, 16))
+    >>> volume = xr.DataArray(0.05 * ((y - 7.5) ** 2 + (x - 7.5) ** 2 < 36), dims=("z", "y", "x"))
+    >>> raw, _ = acquire_projections(volume, np.linspace(0, 180, 19))
+    >>> path = Path(tempfile.mkdtemp()) / "projections.h5"
+    >>> write_projections_dxchange(raw, path)
+    >>> open_projections([path], energies_ev=[6530.0]).dims
+    ('energy', 'angle', 'y', 'x')
     """
     if energies_ev is not None and len(energies_ev) != len(paths):
         raise FormatError(f"{len(energies_ev)} energies for {len(paths)} projection files")

@@ -13,17 +13,25 @@ from redoxmap.errors import FitError
 
 
 def element_densities(formula: str, density_g_cm3: float) -> dict[str, float]:
-    """Partial density (g/cm³) of each element of a material: ρ_el = ρ · n_el M_el / Σ n M
-    (formula parsed and atomic masses taken from xraydb).
+    """Partial density of each element of a material: ρ_el = ρ · n_el M_el / Σ n M (formula parsed and
+    atomic masses taken from xraydb, Elam tables).
 
     Parameters
     ----------
-    formula : chemical formula, decimals allowed, e.g. ``"Li1.2Mn0.54Ni0.13Co0.13O2"``.
-    density_g_cm3 : bulk density of the material (g/cm³).
+    formula : str
+        Chemical formula, decimals allowed, e.g. ``"Li1.2Mn0.54Ni0.13Co0.13O2"``.
+    density_g_cm3 : float
+        Bulk density of the material (g/cm³).
 
     Returns
     -------
-    ``{element: partial density in g/cm³}``, summing to ``density_g_cm3``.
+    dict of str to float
+        ``{element: partial density in g/cm³}``, summing to ``density_g_cm3``.
+
+    Raises
+    ------
+    FitError
+        If the formula cannot be parsed.
 
     Examples
     --------
@@ -42,7 +50,32 @@ def element_densities(formula: str, density_g_cm3: float) -> dict[str, float]:
 
 
 def attenuation_per_nm(formula: str, density_g_cm3: float, energy_ev: float) -> float:
-    """Linear attenuation coefficient μ (1/nm) of a material at ``energy_ev`` (xraydb)."""
+    """Linear attenuation coefficient μ = ρ (μ/ρ)(E) of a material (xraydb, Elam tables).
+
+    Parameters
+    ----------
+    formula : str
+        Chemical formula, e.g. ``"MnO2"``.
+    density_g_cm3 : float
+        Density of the material (g/cm³).
+    energy_ev : float
+        Photon energy (eV).
+
+    Returns
+    -------
+    float
+        μ in 1/nm.
+
+    Raises
+    ------
+    FitError
+        If the density is not positive or xraydb cannot compute the formula.
+
+    Examples
+    --------
+    >>> f"{attenuation_per_nm('MnO2', 5.0, 6600.0):.3e}"
+    '1.434e-04'
+    """
     import xraydb
 
     if density_g_cm3 <= 0:
@@ -56,8 +89,36 @@ def attenuation_per_nm(formula: str, density_g_cm3: float, energy_ev: float) -> 
 
 def thickness_from_edge_jump(edge_jump_od: xr.DataArray, formula: str, density_g_cm3: float,
                              below_ev: float, above_ev: float) -> xr.DataArray:
-    """Thickness (nm) = edge-jump OD / (μ(above) − μ(below)), e.g. Li1.2Mn0.54Ni0.13Co0.13O2 at
-    6530 / 6565 eV for the Mn K-edge."""
+    """Thickness from the edge jump (Beer–Lambert): t = ΔOD / (μ(E_above) − μ(E_below)), e.g.
+    Li1.2Mn0.54Ni0.13Co0.13O2 at 6530 / 6565 eV for the Mn K-edge.
+
+    Parameters
+    ----------
+    edge_jump_od : xarray.DataArray
+        Edge jump (OD) per pixel, e.g. :func:`redoxmap.preprocess.edge_jump`.
+    formula : str
+        Chemical formula of the material.
+    density_g_cm3 : float
+        Its density (g/cm³).
+    below_ev, above_ev : float
+        Energies below and above the edge (eV).
+
+    Returns
+    -------
+    xarray.DataArray
+        Thickness (nm), with the material and energies in its attributes.
+
+    Raises
+    ------
+    FitError
+        If the material absorbs no more above than below (the energies do not straddle an edge).
+
+    Examples
+    --------
+    >>> jump = xr.DataArray([0.0, 0.5], dims="x")
+    >>> thickness_from_edge_jump(jump, "MnO2", 5.0, 6530.0, 6565.0).values.round(0).tolist()
+    [0.0, 4066.0]
+    """
     delta = (attenuation_per_nm(formula, density_g_cm3, above_ev)
              - attenuation_per_nm(formula, density_g_cm3, below_ev))
     if delta <= 0:
@@ -71,7 +132,31 @@ def thickness_from_edge_jump(edge_jump_od: xr.DataArray, formula: str, density_g
 
 def thickness_from_od(od: xr.DataArray, formula: str, density_g_cm3: float,
                       energy_ev: float) -> xr.DataArray:
-    """Thickness (nm) = OD / μ(E) at one energy (e.g. a pre-edge image)."""
+    """Thickness from the optical density at one energy (Beer–Lambert): t = OD / μ(E), e.g. from a
+    pre-edge image.
+
+    Parameters
+    ----------
+    od : xarray.DataArray
+        Optical density at ``energy_ev``.
+    formula : str
+        Chemical formula of the material.
+    density_g_cm3 : float
+        Its density (g/cm³).
+    energy_ev : float
+        The energy of the image (eV).
+
+    Returns
+    -------
+    xarray.DataArray
+        Thickness (nm), with the material and energy in its attributes.
+
+    Examples
+    --------
+    >>> od = xr.DataArray([0.0, 0.5], dims="x")
+    >>> thickness_from_od(od, "MnO2", 5.0, 6530.0).values.round(0).tolist()
+    [0.0, 22367.0]
+    """
     out = od / attenuation_per_nm(formula, density_g_cm3, energy_ev)
     out.attrs = {"units": "nm", "long_name": "thickness from OD", "formula": formula,
                  "density_g_cm3": density_g_cm3, "energy_ev": energy_ev}

@@ -45,13 +45,52 @@ def _map(data: xr.DataArray, mask: xr.DataArray, title: str, label: str, cmap: s
 
 
 def fraction_map(maps: xr.Dataset, component: str, pixel_size_nm: float | None = None) -> Figure:
-    """Phase fraction of ``component`` over the mask (grey outside), 0–1 colour scale."""
+    """Phase fraction of one component over the mask (grey outside), on a 0–1 colour scale (Wang et al.
+    2021, Eq. 2).
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map` (``mask`` needed).
+    component : str
+        The component shown.
+    pixel_size_nm : float, optional
+        Pixel size (nm) for a scale bar; none without it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+
+    Examples
+    --------
+    >>> from redoxmap.fit import lincomb
+    >>> from redoxmap.simulate import demo_dataset
+    >>> sim = demo_dataset(shape=(32, 32))
+    >>> fraction_map(lincomb(sim.stack, sim.refs), "cycled", pixel_size_nm=20.0).axes[0].get_title()
+    'cycled fraction'
+    """
     return _map(maps.fraction.sel(component=component), maps["mask"], f"{component} fraction",
                 f"{component} fraction", "viridis", pixel_size_nm, vmin=0.0, vmax=1.0)
 
 
 def difference_map(maps: xr.Dataset, component: str, pixel_size_nm: float | None = None) -> Figure:
-    """Fraction minus its mean over the mask, diverging colours centred at 0."""
+    """Fraction of one component minus its mean over the mask, in diverging colours centred at 0.
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map` (``mask`` needed).
+    component : str
+        The component shown.
+    pixel_size_nm : float, optional
+        Pixel size (nm) for a scale bar; none without it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+    """
     diff = maps.difference_from_mean.sel(component=component)
     limit = float(np.nanmax(np.abs(diff.where(maps["mask"]).values))) or 1.0
     return _map(diff, maps["mask"], f"{component}: difference from the mean state",
@@ -60,7 +99,21 @@ def difference_map(maps: xr.Dataset, component: str, pixel_size_nm: float | None
 
 
 def r_factor_map(maps: xr.Dataset, pixel_size_nm: float | None = None) -> Figure:
-    """Misfit R per pixel (Wang 2021 Eq. 3), up to its 99th percentile over the mask."""
+    """Misfit R = Σ(data − fit)² / Σ data² per pixel (Wang et al. 2021, Methods, Eq. 3), coloured up
+    to its 99th percentile over the mask.
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map` (``mask`` needed).
+    pixel_size_nm : float, optional
+        Pixel size (nm) for a scale bar; none without it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+    """
     r = maps.r_factor
     top = float(np.nanpercentile(r.where(maps["mask"]).values, 99))
     return _map(r, maps["mask"], "misfit R", "R = Σ(data − fit)² / Σ data²", "magma",
@@ -68,12 +121,38 @@ def r_factor_map(maps: xr.Dataset, pixel_size_nm: float | None = None) -> Figure
 
 
 def valence_map_figure(maps: xr.Dataset, pixel_size_nm: float | None = None) -> Figure:
-    """Effective valence over the mask."""
+    """Effective valence Σ f_k v_k over the mask.
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Output of :func:`redoxmap.fit.valence_map` (``valence`` and ``mask`` needed).
+    pixel_size_nm : float, optional
+        Pixel size (nm) for a scale bar; none without it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+    """
     return _map(maps.valence, maps["mask"], "effective valence", "valence", "plasma", pixel_size_nm)
 
 
 def edge_energy_figure(maps: xr.Dataset, pixel_size_nm: float | None = None) -> Figure:
-    """Edge energy (eV) over the mask, 1st–99th percentile colour range."""
+    """Edge energy (eV) over the mask, coloured from its 1st to 99th percentile.
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Maps with ``edge_energy`` (eV) and ``mask``.
+    pixel_size_nm : float, optional
+        Pixel size (nm) for a scale bar; none without it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+    """
     values = maps.edge_energy.where(maps["mask"]).values
     lo, hi = np.nanpercentile(values, [1, 99])
     return _map(maps.edge_energy, maps["mask"], "edge energy", "edge energy (eV)", "cividis",
@@ -81,7 +160,18 @@ def edge_energy_figure(maps: xr.Dataset, pixel_size_nm: float | None = None) -> 
 
 
 def valence_histogram(maps: xr.Dataset) -> Figure:
-    """Histogram of the effective valence over the mask, with the median 1σ error."""
+    """Histogram of the effective valence over the mask, with its mean and the median 1σ error.
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Maps with ``valence``, ``valence_err`` and ``mask`` (:func:`redoxmap.fit.valence_map`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+    """
     mask = np.asarray(maps["mask"], bool)
     values = maps.valence.values[mask]
     fig = Figure(figsize=(5.0, 3.6), dpi=150, layout="constrained")
@@ -95,7 +185,20 @@ def valence_histogram(maps: xr.Dataset) -> Figure:
 
 
 def fraction_histogram(maps: xr.Dataset, component: str) -> Figure:
-    """Histogram of the fraction over the mask, with mean ± standard deviation."""
+    """Histogram of one component's fraction over the mask, with mean ± standard deviation.
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map` (``mask`` needed).
+    component : str
+        The component shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+    """
     values = maps.fraction.sel(component=component).values[np.asarray(maps["mask"], bool)]
     fig = Figure(figsize=(5.0, 3.6), dpi=150, layout="constrained")
     ax = fig.add_subplot()
@@ -107,7 +210,7 @@ def fraction_histogram(maps: xr.Dataset, component: str) -> Figure:
     return fig
 
 
-def pick_pixels(maps: xr.Dataset, n: int = 4, seed: int = 0) -> list[tuple[int, int]]:
+def _pick_pixels(maps: xr.Dataset, n: int = 4, seed: int = 0) -> list[tuple[int, int]]:
     """``n`` masked pixels chosen reproducibly, spread over the range of the first fraction."""
     ys, xs = np.nonzero(np.asarray(maps["mask"], bool))
     if ys.size == 0:
@@ -121,7 +224,31 @@ def pick_pixels(maps: xr.Dataset, n: int = 4, seed: int = 0) -> list[tuple[int, 
 
 
 def fitted_spectrum(maps: xr.Dataset, refs: xr.DataArray, y: int, x: int) -> np.ndarray:
-    """The fit at one pixel: Σ_k weight_k · ref_k(E) (+ the background of ``sum1``)."""
+    """The fit at one pixel: Σ_k weight_k · ref_k(E), plus the fitted background in ``sum1-scaled``
+    mode (Wang et al. 2021, Eq. 2).
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map` (``mask`` needed).
+    refs : xarray.DataArray
+        The references that were fitted, ``(component, energy)``.
+    y, x : int
+        The pixel (indices).
+
+    Returns
+    -------
+    numpy.ndarray
+        The fitted spectrum on the references' energies (OD).
+
+    Examples
+    --------
+    >>> from redoxmap.fit import lincomb
+    >>> from redoxmap.simulate import demo_dataset
+    >>> sim = demo_dataset(shape=(32, 32))
+    >>> fitted_spectrum(lincomb(sim.stack, sim.refs), sim.refs, 16, 16).shape
+    (121,)
+    """
     fit = (maps.weight.isel(y=y, x=x) * refs).sum("component").values
     if "background_od" in maps:
         fit = fit + float(maps.background_od.isel(y=y, x=x))
@@ -130,12 +257,32 @@ def fitted_spectrum(maps: xr.Dataset, refs: xr.DataArray, y: int, x: int) -> np.
 
 def pixel_fits(stack: xr.DataArray, refs: xr.DataArray, maps: xr.Dataset, n: int = 4,
                seed: int = 0) -> Figure:
-    """Measured spectra (points) and fits (lines) of a few masked pixels."""
+    """Measured spectra (points) and fits (lines) of a few masked pixels, chosen reproducibly across the
+    range of the first fraction.
+
+    Parameters
+    ----------
+    stack : xarray.DataArray
+        The spectra that were fitted ``(energy, y, x)``.
+    refs : xarray.DataArray
+        The references that were fitted.
+    maps : xarray.Dataset
+        Output of :func:`redoxmap.fit.lincomb` or :func:`redoxmap.fit.valence_map` (``mask`` needed).
+    n : int
+        Number of pixels shown.
+    seed : int
+        Seed of the choice of pixels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+    """
     fig = Figure(figsize=(6.0, 4.2), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     energy = stack["energy"].values
     first = str(maps.component.values[0])
-    for i, (y, x) in enumerate(pick_pixels(maps, n, seed)):
+    for i, (y, x) in enumerate(_pick_pixels(maps, n, seed)):
         colour = f"C{i}"
         frac = float(maps.fraction.isel(component=0, y=y, x=x))
         ax.plot(energy, stack.isel(y=y, x=x).values, ".", ms=3, color=colour)
@@ -148,7 +295,18 @@ def pixel_fits(stack: xr.DataArray, refs: xr.DataArray, maps: xr.Dataset, n: int
 
 
 def shifts_plot(maps: xr.Dataset) -> Figure:
-    """Drift correction applied at each energy."""
+    """Drift correction applied at each energy (px), y and x.
+
+    Parameters
+    ----------
+    maps : xarray.Dataset
+        Maps of an aligned stack (``shift_y`` and ``shift_x`` along ``energy``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+    """
     fig = Figure(figsize=(5.0, 3.2), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     energy = maps["energy"].values
@@ -160,7 +318,7 @@ def shifts_plot(maps: xr.Dataset) -> Figure:
     return fig
 
 
-def central_cuts(values: np.ndarray) -> dict[str, np.ndarray]:
+def _central_cuts(values: np.ndarray) -> dict[str, np.ndarray]:
     """The three central orthogonal slices of a (z, y, x) array, keyed by their plane."""
     centre = [s // 2 for s in values.shape]
     return {"xy (z = mid)": values[centre[0]], "xz (y = mid)": values[:, centre[1]],
@@ -169,12 +327,38 @@ def central_cuts(values: np.ndarray) -> dict[str, np.ndarray]:
 
 def orthogonal_slices(volume: xr.DataArray, title: str, label: str, cmap: str = "gray",
                       voxel_size_nm: float | None = None) -> Figure:
-    """The three central orthogonal slices (z, y, x) of a volume side by side."""
+    """The three central orthogonal slices of a volume side by side, coloured from its 1st to 99.5th
+    percentile.
+
+    Parameters
+    ----------
+    volume : xarray.DataArray
+        A ``(z, y, x)`` volume.
+    title : str
+        Figure title.
+    label : str
+        Colour-bar label (quantity and unit).
+    cmap : str
+        Matplotlib colour map.
+    voxel_size_nm : float, optional
+        Voxel size (nm) for scale bars.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (no pyplot state).
+
+    Examples
+    --------
+    >>> volume = xr.DataArray(np.random.default_rng(0).random((8, 8, 8)), dims=("z", "y", "x"))
+    >>> [ax.get_title() for ax in orthogonal_slices(volume, "test", "μ (1/voxel)").axes[:3]]
+    ['xy (z = mid)', 'xz (y = mid)', 'yz (x = mid)']
+    """
     fig = Figure(figsize=(9.0, 3.4), dpi=150, layout="constrained")
     axes = fig.subplots(1, 3)
     values = np.asarray(volume.values, float)
     lo, hi = np.percentile(values, [1, 99.5])
-    for ax, (name, image) in zip(axes, central_cuts(values).items(), strict=True):
+    for ax, (name, image) in zip(axes, _central_cuts(values).items(), strict=True):
         shown = ax.imshow(image, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
         ax.set_title(name, fontsize=9)
         ax.set_xticks([])

@@ -1,5 +1,5 @@
 """Figures of operando series against the cycler: intensity contour beside the voltage curve (as in
-Wang et al. 2021, Nat. Commun. 12, 3085, Fig. 6) and a fitted quantity versus voltage and capacity.
+Wang et al. 2021, Fig. 6) and a fitted quantity versus voltage and capacity.
 
 Each function takes labelled arrays and returns a :class:`matplotlib.figure.Figure` (no pyplot state).
 Series carry the cycler columns as ``scan`` coordinates (:func:`redoxmap.echem.attach_cycler`).
@@ -13,6 +13,8 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from redoxmap.errors import FormatError
+
+__all__ = ["fractions_time_figure", "operando_contour_figure", "quantity_vs_cycler_figure"]
 
 _STEP_COLOURS = {"charge": "C3", "discharge": "C0", "rest": "0.5"}
 _AXIS_LABELS = {"two_theta": "2θ (°)", "q": "q (Å⁻¹)", "energy": "energy (eV)"}
@@ -33,22 +35,43 @@ def _scan_hours(series: xr.DataArray | xr.Dataset) -> tuple[np.ndarray, str]:
 def operando_contour_figure(series: xr.DataArray, cycler: pd.DataFrame | None = None,
                             window: tuple[float, float] | None = None, log: bool = False,
                             colour_label: str | None = None) -> Figure:
-    """Intensity as a colour map of 2θ (or q, or energy) and time, with the voltage curve beside it on
-    the same time axis.
+    """Intensity as a colour map of 2θ (or q, or energy) and time, with the voltage curve beside it on the
+    same time axis (as in Wang et al. 2021, Fig. 6).
+
+    Time is the cycler clock (``cycler_time_s``) when the series was synchronised, else ``time_s``,
+    else the ``time`` coordinate since the first scan, in hours.
 
     Parameters
     ----------
-    series
-        ``(scan, two_theta)`` or ``(scan, q)`` counts, or ``(scan, energy)`` XAS spectra (eV), with a
-        time coordinate.
-    cycler
+    series : xarray.DataArray
+        ``(scan, two_theta)`` or ``(scan, q)`` counts, or ``(scan, energy)`` XAS spectra (eV), with
+        a time coordinate.
+    cycler : pandas.DataFrame, optional
         The cycler table; its voltage is drawn against ``time_s`` in hours.
-    window
+    window : (float, float), optional
         Axis range shown, e.g. around (003).
-    log
+    log : bool
         Colour by log10 of the intensity.
-    colour_label
+    colour_label : str, optional
         Colour-bar label; default the counts' (``log10 intensity`` with ``log``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Raises
+    ------
+    FormatError
+        If the series has no time coordinate.
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import galvanostatic_cycle, simulate_xrd_series
+    >>> cycler = galvanostatic_cycle()
+    >>> series, _ = simulate_xrd_series(cycler, [0.0, 10000.0, 20000.0])
+    >>> len(operando_contour_figure(series, cycler, window=(17.5, 20.0)).axes) >= 2
+    True
     """
     dim = series.dims[-1]
     shown = series if window is None else series.sel({dim: slice(*sorted(window))})
@@ -85,8 +108,25 @@ def quantity_vs_cycler_figure(quantity: xr.DataArray, error: xr.DataArray | None
     """A fitted quantity per scan (e.g. the (003) centre or c) against voltage and against capacity,
     coloured by charge / discharge / rest; scans outside the cycler record are left out.
 
-    ``quantity`` needs the ``voltage_v``, ``capacity_ah`` and ``step_type`` coordinates of
-    :func:`redoxmap.echem.attach_cycler`.
+    Parameters
+    ----------
+    quantity : xarray.DataArray
+        Values along ``scan`` with the ``voltage_v``, ``capacity_ah`` (and ``step_type``,
+        ``in_range``) coordinates of :func:`redoxmap.echem.attach_cycler`.
+    error : xarray.DataArray, optional
+        1σ error bars along ``scan``.
+    label : str, optional
+        Axis label; default the quantity's name and units.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Raises
+    ------
+    FormatError
+        If the quantity has no ``voltage_v`` or ``capacity_ah`` coordinate.
     """
     missing = [c for c in ("voltage_v", "capacity_ah") if c not in quantity.coords]
     if missing:
@@ -122,12 +162,31 @@ def fractions_time_figure(fraction: xr.DataArray, error: xr.DataArray | None = N
 
     Parameters
     ----------
-    fraction
-        ``(component, scan)`` fractions with a time coordinate along ``scan``.
-    error
+    fraction : xarray.DataArray
+        ``(component, scan)`` fractions (dimensionless) with a time coordinate along ``scan``
+        (``cycler_time_s`` or ``time_s`` in s, or ``time``).
+    error : xarray.DataArray, optional
         Their 1σ errors, drawn as bars.
-    cycler
-        The cycler table; its voltage is drawn against ``time_s`` in hours.
+    cycler : pandas.DataFrame, optional
+        The cycler table (:mod:`redoxmap.echem`); its voltage (V) is drawn against ``time_s`` in
+        hours.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Fractions versus time, the voltage beside them on the same time axis.
+
+    Raises
+    ------
+    FormatError
+        If ``fraction`` has no time coordinate along ``scan``.
+
+    Examples
+    --------
+    >>> fraction = xr.DataArray([[0.9, 0.5], [0.1, 0.5]], dims=("component", "scan"),
+    ...                         coords={"component": ["Ni3+", "Ni4+"], "time_s": ("scan", [0.0, 7200.0])})
+    >>> fractions_time_figure(fraction).axes[0].get_ylabel()
+    'time (h)'
     """
     hours, label = _scan_hours(fraction)
     fig = Figure(figsize=(7.0, 4.6), dpi=150, layout="constrained")

@@ -1,4 +1,5 @@
-"""Figures and files of the particle model, like Liu et al. 2024 Fig. 5d–g (Figure objects, no pyplot).
+"""Figures and files of the particle model, like Liu et al. 2024, Fig. 5d–g (Figure objects, no
+pyplot).
 
 - :func:`hoop_profiles_figure`: hoop stress versus radius at increasing depth of discharge (Fig. 5d,e);
 - :func:`von_mises_history_figure`: von Mises stress at the void versus time through discharge and
@@ -8,7 +9,7 @@
 
 Example
 -------
->>> from redoxmap.models.mechanics import simulate_rates, liu2024_parameters
+>>> from redoxmap.models import liu2024_parameters, simulate_rates
 >>> runs = simulate_rates(liu2024_parameters(), [10.0], n_r=40, n_t=20)
 >>> hoop_profiles_figure(runs[10.0]).axes[0].get_xlabel()
 'r (µm)'
@@ -58,14 +59,38 @@ def _profiles_figure(run: xr.Dataset, values: xr.DataArray, n_curves: int, cmap:
 
 
 def hoop_profiles_figure(run: xr.Dataset, n_curves: int = 6) -> Figure:
-    """σ_θ(r) (Pa) at ``n_curves`` depths of discharge up to the deepest reached (Liu et al. 2024,
-    Fig. 5d,e)."""
+    """Hoop stress σ_θ(r) (Pa) at ``n_curves`` depths of discharge up to the deepest reached (Liu et al.
+    2024, Fig. 5d,e).
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run of :func:`redoxmap.models.simulate_particle`.
+    n_curves : int
+        Number of depths shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     return _profiles_figure(run, run.hoop_pa, n_curves, "plasma", "hoop stress σ_θ (Pa)", zero_line=True)
 
 
 def von_mises_history_figure(runs: dict[float, xr.Dataset]) -> Figure:
-    """Von Mises stress at the void (and at the surface) versus time, discharge then charge, one
-    panel per C-rate (Liu et al. 2024 Fig. 5f,g)."""
+    """Von Mises stress at the void (and at the surface) versus time, discharge then charge, one panel
+    per C-rate (Liu et al. 2024, Fig. 5f,g).
+
+    Parameters
+    ----------
+    runs : dict of float to xarray.Dataset
+        Runs of :func:`redoxmap.models.simulate_particle` by C-rate.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(4.0 * len(runs), 3.4), dpi=150, layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(runs), squeeze=False)[0])
     for ax, (rate, run) in zip(axes, runs.items(), strict=True):
@@ -82,13 +107,37 @@ def von_mises_history_figure(runs: dict[float, xr.Dataset]) -> Figure:
 
 
 def concentration_figure(run: xr.Dataset, n_curves: int = 6) -> Figure:
-    """c(r)/c_max at ``n_curves`` depths of discharge."""
+    """Concentration c(r)/c_max at ``n_curves`` depths of discharge.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run of :func:`redoxmap.models.simulate_particle`.
+    n_curves : int
+        Number of depths shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     return _profiles_figure(run, run.concentration_mol_m3 / run.attrs["c_max_mol_m3"], n_curves, "viridis",
                             "c / c_max")
 
 
 def stress_vs_dod_figure(runs: dict[float, xr.Dataset]) -> Figure:
-    """Hoop stress at the void and peak von Mises stress versus DOD during discharge, per C-rate."""
+    """Hoop stress at the void and peak von Mises stress versus depth of discharge, per C-rate.
+
+    Parameters
+    ----------
+    runs : dict of float to xarray.Dataset
+        Runs of :func:`redoxmap.models.simulate_particle` by C-rate.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(5.0, 3.6), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     for i, (rate, run) in enumerate(runs.items()):
@@ -106,9 +155,21 @@ def stress_vs_dod_figure(runs: dict[float, xr.Dataset]) -> Figure:
 
 
 def fem_fields_figure(result: xr.Dataset, zoom_um: float = 1.5) -> Figure:
-    """Hoop and von Mises stress on the axisymmetric (r, z) mesh of
-    :func:`redoxmap.models.mechanics_fem.solve_fem` at its last time, whole quarter plane and a zoom
-    of ``zoom_um`` µm on the void and pore (bridge point A marked +)."""
+    """Hoop and von Mises stress on the axisymmetric (r, z) mesh of :func:`redoxmap.models.solve_fem` at
+    its last time: the whole quarter plane and a zoom on the void and pore (bridge point A marked +).
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        Output of :func:`redoxmap.models.solve_fem`.
+    zoom_um : float
+        Side of the zoomed panel (µm).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(11.0, 3.6), dpi=150, layout="constrained")
     tri = Triangulation(result.node_r.values * 1e6, result.node_z.values * 1e6, result.triangles.values)
     hoop = result.hoop_pa.isel(time=-1).values
@@ -135,7 +196,27 @@ def fem_fields_figure(result: xr.Dataset, zoom_um: float = 1.5) -> Figure:
 
 
 def run_table(run: xr.Dataset) -> pd.DataFrame:
-    """Stress, concentration and overpotential versus time for one run (one row per time step)."""
+    """Stress, concentration and overpotential versus time for one run, one row per time step.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run of :func:`redoxmap.models.simulate_particle`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``c_rate``, ``time_s``, ``dod_pct``, ``void_hoop_pa``, ``void_von_mises_pa``,
+        ``peak_hoop_pa``, ``peak_von_mises_pa``, ``surface_hoop_pa``,
+        ``surface_concentration_mol_m3``, ``overpotential_v``.
+
+    Examples
+    --------
+    >>> from redoxmap.models import liu2024_parameters, simulate_particle
+    >>> run = simulate_particle(liu2024_parameters(), 10.0, n_r=40, n_t=20)
+    >>> len(run_table(run)) == run.sizes["time"]
+    True
+    """
     return pd.DataFrame(
         {
             "c_rate": run.attrs["c_rate"],
@@ -153,7 +234,19 @@ def run_table(run: xr.Dataset) -> pd.DataFrame:
 
 
 def concentration_table(run: xr.Dataset) -> pd.DataFrame:
-    """c(r, t) as a wide table: time_s, dod_pct, then one column per shell centre ``c_<r in µm>``."""
+    """c(r, t) as a wide table: ``time_s``, ``dod_pct``, then one column per shell centre
+    ``c_<r in µm>um`` (mol/m³).
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run of :func:`redoxmap.models.simulate_particle`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per time step.
+    """
     wide = pd.DataFrame(run.concentration_mol_m3.values, columns=[f"c_{r * 1e6:.4f}um" for r in run.r.values])
     wide.insert(0, "dod_pct", run.dod_pct.values)
     wide.insert(0, "time_s", run.time.values)
@@ -162,21 +255,26 @@ def concentration_table(run: xr.Dataset) -> pd.DataFrame:
 
 def write_particle_report(runs: dict[float, xr.Dataset], folder: str | Path,
                           fem: dict[float, xr.Dataset] | None = None) -> list[Path]:
-    """Write the particle simulation's tables, fields and figures into ``folder``.
+    """Write the particle simulation's tables, fields and figures into ``folder``; each file is written
+    under a temporary name and renamed when complete.
 
     Parameters
     ----------
-    runs : 1D results of :func:`redoxmap.models.mechanics.simulate_particle` by C-rate.
-    folder : the report folder (created if missing).
-    fem : 2D axisymmetric results of :func:`redoxmap.models.mechanics_fem.solve_fem` by C-rate.
+    runs : dict of float to xarray.Dataset
+        1D results of :func:`redoxmap.models.simulate_particle` by C-rate.
+    folder : str or pathlib.Path
+        The report folder (created if missing).
+    fem : dict of float to xarray.Dataset, optional
+        2D axisymmetric results of :func:`redoxmap.models.solve_fem` by C-rate.
 
     Returns
     -------
-    The paths written: ``summary.csv``, ``stress_vs_dod.csv``, per C-rate
-    ``concentration_<C>C.csv`` (c(r, t)) and ``particle_<C>C.nc``, the figures
-    (``hoop_profiles_<C>C.png``, ``concentration_<C>C.png``, ``von_mises_history.png``,
-    ``stress_vs_dod.png``) and with ``fem`` also ``fem_<C>C.nc``, ``fem_fields_<C>C.png`` and
-    ``fem_bridge.csv``. Each file is written under a temporary name and renamed when complete.
+    list of pathlib.Path
+        The paths written: ``summary.csv``, ``stress_vs_dod.csv``, per C-rate
+        ``concentration_<C>C.csv`` (c(r, t)) and ``particle_<C>C.nc``, the figures
+        (``hoop_profiles_<C>C.png``, ``concentration_<C>C.png``, ``von_mises_history.png``,
+        ``stress_vs_dod.png``) and with ``fem`` also ``fem_<C>C.nc``, ``fem_fields_<C>C.png`` and
+        ``fem_bridge.csv``.
     """
     folder = Path(folder)
     written: list[Path] = []

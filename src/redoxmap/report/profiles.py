@@ -11,8 +11,32 @@ from redoxmap.models.transport import ProfileFit, core_shell_profile, diffusion_
 
 def profile_figure(profile: xr.Dataset, fits: list[ProfileFit], radius_nm: float, time_s: float,
                    label: str, view: str = "section", geometry: str = "sphere") -> Figure:
-    """Points with standard-error bars and each fitted model's curve (the series models as smooth
-    curves, the model solved on the mask through its fitted values at the points)."""
+    """A profile versus distance from the edge, points with standard-error bars, and each fitted model's
+    curve (Csernica et al. 2021, Fig. 2e,g): the series models as smooth curves, the model solved on
+    the mask through its fitted values at the points.
+
+    Parameters
+    ----------
+    profile : xarray.Dataset
+        ``mean``, ``stderr`` over ``distance_nm`` (:func:`redoxmap.stats.edge_distance_profile`).
+    fits : list of ProfileFit
+        Fits of :func:`redoxmap.models.compare_models`.
+    radius_nm : float
+        Particle radius (nm).
+    time_s : float
+        Time at high state of charge (s).
+    label : str
+        Axis label of the profiled quantity.
+    view : {"section", "projection"}
+        How the series models are seen.
+    geometry : {"sphere", "cylinder", "slab"}
+        Which series.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(5.2, 3.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     ax.errorbar(profile.distance_nm, profile["mean"], yerr=profile["stderr"], fmt="o", ms=3,

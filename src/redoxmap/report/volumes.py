@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 from skimage.measure import marching_cubes
 
-from redoxmap.report.figures import _scale_bar, central_cuts, orthogonal_slices
+from redoxmap.report.figures import _central_cuts, _scale_bar, orthogonal_slices
 from redoxmap.report.files import save_figure, save_table, save_text
 
 #: Colours of voxel classes 0 (outside), 1 (target), 2, 3, … (colour-blind safe, Okabe–Ito).
@@ -25,8 +25,25 @@ CLASS_COLOURS = ("#ffffff", "#009e73", "#0072b2", "#d55e00", "#cc79a7", "#e69f00
 
 
 def class_names(classes: xr.DataArray) -> dict[int, str]:
-    """{class number: name} from the ``class_names`` attribute ("1: target", …) of
-    :func:`redoxmap.segment.classify_stoichiometry`; numbers only when it is absent."""
+    """Class numbers and names of a class volume, from the ``class_names`` attribute ("1: target", …) of
+    :func:`redoxmap.segment.classify_stoichiometry`; "class k" for a class present without a name.
+
+    Parameters
+    ----------
+    classes : xarray.DataArray
+        Classes (0 outside).
+
+    Returns
+    -------
+    dict of int to str
+        ``{class number: name}`` for every class > 0, in order.
+
+    Examples
+    --------
+    >>> classes = xr.DataArray([[0, 1], [2, 3]], dims=("y", "x"), attrs={"class_names": ["1: target"]})
+    >>> class_names(classes)
+    {1: 'target', 2: 'class 2', 3: 'class 3'}
+    """
     names = {}
     for item in classes.attrs.get("class_names", []):
         number, _, name = str(item).partition(":")
@@ -36,14 +53,28 @@ def class_names(classes: xr.DataArray) -> dict[int, str]:
 
 
 def class_slices(classes: xr.DataArray, voxel_size_nm: float | None = None) -> Figure:
-    """The three central orthogonal slices of a class volume with one colour per class."""
+    """The three central orthogonal slices of a class volume, one colour per class (Okabe–Ito), with a
+    legend of the class names.
+
+    Parameters
+    ----------
+    classes : xarray.DataArray
+        ``(z, y, x)`` classes from :func:`redoxmap.segment.classify_stoichiometry`.
+    voxel_size_nm : float, optional
+        Voxel size (nm) for scale bars.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     names = class_names(classes)
     top = max(names, default=1)
     cmap = ListedColormap([CLASS_COLOURS[k % len(CLASS_COLOURS)] for k in range(top + 1)])
     norm = BoundaryNorm(np.arange(top + 2) - 0.5, cmap.N)
     fig = Figure(figsize=(9.0, 3.6), dpi=150, layout="constrained")
     axes = fig.subplots(1, 3)
-    for ax, (title, image) in zip(axes, central_cuts(np.asarray(classes)).items(), strict=True):
+    for ax, (title, image) in zip(axes, _central_cuts(np.asarray(classes)).items(), strict=True):
         ax.imshow(image, cmap=cmap, norm=norm, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
@@ -60,8 +91,29 @@ def class_slices(classes: xr.DataArray, voxel_size_nm: float | None = None) -> F
 
 def proportions_table(overall: xr.DataArray, per_shell: xr.DataArray | None,
                       names: dict[int, str]) -> pd.DataFrame:
-    """One row per region ("all", then shell 1 = surface … n = centre), one column per class name,
-    values in percent."""
+    """Class proportions as a table: one row per region ("all", then "shell 1" = surface … "shell n" =
+    centre), one column per class name, values in percent.
+
+    Parameters
+    ----------
+    overall : xarray.DataArray
+        Fractions over ``class`` (:func:`redoxmap.segment.class_proportions` without shells).
+    per_shell : xarray.DataArray or None
+        Fractions over ``(shell, class)``, or None.
+    names : dict of int to str
+        Class names (:func:`class_names`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Column ``region`` and one column per class (%).
+
+    Examples
+    --------
+    >>> overall = xr.DataArray([0.9, 0.1], dims="class", coords={"class": [1, 2]})
+    >>> proportions_table(overall, None, {1: "target", 2: "below"}).round(6).to_dict("records")
+    [{'region': 'all', 'target': 90.0, 'below': 10.0}]
+    """
     def row(region: str, values: xr.DataArray) -> dict:
         percent = {names.get(int(k), f"class {int(k)}"): 100 * float(values.sel({"class": k}))
                    for k in values["class"].values}
@@ -74,7 +126,18 @@ def proportions_table(overall: xr.DataArray, per_shell: xr.DataArray | None,
 
 
 def proportions_figure(table: pd.DataFrame) -> Figure:
-    """Stacked bars of class proportions (%) overall and per shell (from :func:`proportions_table`)."""
+    """Stacked bars of class proportions (%) overall and per shell.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`proportions_table`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(6.0, 3.6), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     bottom = np.zeros(len(table))
@@ -91,8 +154,21 @@ def proportions_figure(table: pd.DataFrame) -> Figure:
 
 
 def pore_figure(table: pd.DataFrame, by_shell: xr.Dataset | None = None) -> Figure:
-    """Equivalent diameters of the voids by kind (pore, crack, …) and, given ``by_shell`` from
-    :func:`redoxmap.segment.pores.porosity`, porosity per equal-volume shell."""
+    """Equivalent diameters of the voids by kind (pore, crack) and, given ``by_shell``, the porosity per
+    equal-volume shell.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The void table of :func:`redoxmap.segment.analyze_pores`.
+    by_shell : xarray.Dataset, optional
+        Output of :func:`redoxmap.stats.porosity`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(8.0, 3.4), dpi=150, layout="constrained")
     left, right = fig.subplots(1, 2)
     if len(table):
@@ -114,8 +190,19 @@ def pore_figure(table: pd.DataFrame, by_shell: xr.Dataset | None = None) -> Figu
 
 
 def pore_size_figure(distribution: xr.Dataset) -> Figure:
-    """Pore-size distribution by local thickness (:func:`redoxmap.segment.pores.pore_size_distribution`):
-    void volume fraction per thickness bin and its cumulative curve."""
+    """Pore-size distribution by local thickness (Hildebrand & Rüegsegger 1997): void volume fraction
+    per thickness bin and its cumulative curve.
+
+    Parameters
+    ----------
+    distribution : xarray.Dataset
+        Output of :func:`redoxmap.segment.pore_size_distribution`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(5.0, 3.4), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     centres = distribution.thickness_nm.values
@@ -134,8 +221,26 @@ def pore_size_figure(distribution: xr.Dataset) -> Figure:
 def surface_rendering(solid: xr.DataArray, voxel_size_nm: float | None = None,
                       voids: xr.DataArray | None = None, max_faces: int = 200_000) -> Figure:
     """A 3D rendering of the solid's surface (semi-transparent) and, optionally, the voids inside
-    (opaque), from marching cubes on the binary masks (level 0.5). Large volumes are
-    subsampled so that the surface has at most about ``max_faces`` triangles."""
+    (opaque), from marching cubes (Lorensen & Cline 1987, :func:`skimage.measure.marching_cubes`) on
+    the binary masks at level 0.5. Large volumes are subsampled so that the surface has at most about
+    ``max_faces`` triangles.
+
+    Parameters
+    ----------
+    solid : xarray.DataArray
+        Booleans of the particle ``(z, y, x)``.
+    voxel_size_nm : float, optional
+        Voxel size (nm); axes in nm when given, else in voxels.
+    voids : xarray.DataArray, optional
+        Booleans of the voids inside.
+    max_faces : int
+        Approximate largest number of surface triangles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig = Figure(figsize=(5.5, 5.0), dpi=150, layout="constrained")
     ax = fig.add_subplot(projection="3d")
     scale = voxel_size_nm / 1000 if voxel_size_nm else 1.0
@@ -168,12 +273,50 @@ def write_volume_report(volume: xr.DataArray | None, folder: str | Path, *, titl
                         solid: xr.DataArray | None = None, pores: pd.DataFrame | None = None,
                         porosity: xr.Dataset | None = None, voids: xr.DataArray | None = None,
                         pore_sizes: xr.Dataset | None = None, settings: dict | None = None) -> Path:
-    """Write the figures and tables of whichever parts are given into ``folder``, and an
-    ``index.html``: orthogonal slices of ``volume``; class slices and proportions overall and per shell (with
-    ``classes`` and ``shells``); pore statistics (``pores``, ``porosity``, ``pore_sizes`` from
-    :func:`redoxmap.segment.pores.pore_size_distribution`); a rendering of
-    ``solid`` with ``voids``. Every file is written under a temporary name and renamed when
-    complete. Returns the path of ``index.html``."""
+    """Write the figures and tables of whichever parts are given into ``folder``, and an ``index.html``;
+    every file is written under a temporary name and renamed when complete.
+
+    Parts: orthogonal slices of ``volume``; class slices and proportions overall and per shell (with
+    ``classes`` and ``shells``); pore statistics (``pores``, ``porosity``, ``pore_sizes``); a
+    rendering of ``solid`` with ``voids``.
+
+    Parameters
+    ----------
+    volume : xarray.DataArray or None
+        A ``(z, y, x)`` volume (e.g. attenuation or a density) to show in slices.
+    folder : str or pathlib.Path
+        The report folder (created if missing).
+    title : str
+        Page title.
+    classes : xarray.DataArray, optional
+        Voxel classes (:func:`redoxmap.segment.classify_stoichiometry`).
+    shells : xarray.DataArray, optional
+        Equal-volume shells (:func:`redoxmap.stats.equal_volume_shells`).
+    solid : xarray.DataArray, optional
+        Booleans of the particle, for the rendering.
+    pores : pandas.DataFrame, optional
+        The void table (:func:`redoxmap.segment.analyze_pores`).
+    porosity : xarray.Dataset, optional
+        Porosity per shell (:func:`redoxmap.stats.porosity`).
+    voids : xarray.DataArray, optional
+        Booleans of the voids, for the rendering.
+    pore_sizes : xarray.Dataset, optional
+        Pore-size distribution (:func:`redoxmap.segment.pore_size_distribution`).
+    settings : dict, optional
+        Job settings to list.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``index.html``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> volume = xr.DataArray(np.random.default_rng(0).random((8, 8, 8)), dims=("z", "y", "x"))
+    >>> write_volume_report(volume, tempfile.mkdtemp(), title="test").name
+    'index.html'
+    """
     from redoxmap.segment.classes import class_proportions
 
     folder = Path(folder)

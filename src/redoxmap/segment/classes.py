@@ -1,6 +1,7 @@
-"""Voxel classes by composition ratio against a target stoichiometry (Liu et al., Nat.
-Nanotechnol. 2024, Liu et al. 2024, Fig. 2: every voxel classified by its TM/O ratio with a 5.0 %
-deviation threshold; 93.6 % of the pristine particle at the target composition)."""
+"""Voxel classes by composition ratio against a target stoichiometry (Liu et al. 2024, Fig. 2:
+every voxel classified by its TM/O ratio with a 5.0 % deviation threshold; 93.6 % of the pristine
+particle at the target composition).
+"""
 
 from __future__ import annotations
 
@@ -17,12 +18,43 @@ CLASS_NAMES = {1: "target", 2: "below target", 3: "above target"}
 def classify_stoichiometry(ratio: xr.DataArray, target: float, mask: xr.DataArray,
                            tolerance: float = 0.05, smooth_sigma_vox: float = 0.0,
                            names: dict[int, str] | None = None) -> xr.DataArray:
-    """Classes: 1 where |ratio/target − 1| ≤ ``tolerance``, 2 below, 3 above, 0 outside ``mask``.
+    """Composition class of every voxel: 1 where |ratio/target − 1| ≤ ``tolerance``, 2 below, 3 above,
+    0 outside ``mask`` (Liu et al. 2024, Fig. 2: ±5 % of the target TM/O ratio).
 
-    ``smooth_sigma_vox`` averages the ratio over a Gaussian neighbourhood inside the mask first
-    (normalised convolution, so the mask edge does not pull values down): noise in a single
-    voxel's ratio is often larger than a 5 % threshold. ``names`` relabels the classes, e.g.
-    ``{2: "TM-poor", 3: "TM-rich/O-poor"}`` for a TM/O ratio.
+    Parameters
+    ----------
+    ratio : xarray.DataArray
+        Composition ratio per voxel (or pixel), e.g. the ratio of two element densities.
+    target : float
+        The target ratio.
+    mask : xarray.DataArray
+        Voxels of the particle (booleans, the shape of ``ratio``).
+    tolerance : float
+        Relative deviation still counted as the target (0.05 = ±5 %).
+    smooth_sigma_vox : float
+        Standard deviation (voxels) of a Gaussian average of the ratio inside the mask first
+        (normalised convolution, so the mask edge does not pull values down): noise in a single
+        voxel's ratio is often larger than a 5 % threshold. 0 for none.
+    names : dict of int to str, optional
+        Relabels classes, e.g. ``{2: "TM-poor", 3: "TM-rich/O-poor"}`` for a TM/O ratio; default
+        :data:`CLASS_NAMES`.
+
+    Returns
+    -------
+    xarray.DataArray
+        int8 classes with the dims of ``ratio``; ``attrs["class_names"]`` lists ``"k: name"``.
+
+    Raises
+    ------
+    MaskError
+        If the mask selects no voxel.
+
+    Examples
+    --------
+    >>> ratio = xr.DataArray([[1.0, 0.9, 1.1], [1.02, 0.5, 1.0]], dims=("y", "x"))
+    >>> mask = xr.DataArray([[True, True, True], [True, False, True]], dims=("y", "x"))
+    >>> classify_stoichiometry(ratio, 1.0, mask).values.tolist()
+    [[1, 2, 3], [1, 0, 1]]
     """
     inside = np.asarray(mask, bool)
     if not inside.any():
@@ -42,8 +74,30 @@ def classify_stoichiometry(ratio: xr.DataArray, target: float, mask: xr.DataArra
 
 
 def class_proportions(classes: xr.DataArray, shells: xr.DataArray | None = None) -> xr.DataArray:
-    """Fraction of the classified voxels in each class (classes > 0), overall or per shell
-    (``shells`` labels 1..n from :func:`redoxmap.stats.shells.equal_volume_shells`)."""
+    """Fraction of the classified voxels (classes > 0) in each class, overall or per shell.
+
+    Parameters
+    ----------
+    classes : xarray.DataArray
+        Classes from :func:`classify_stoichiometry` (0 outside).
+    shells : xarray.DataArray, optional
+        Shell labels 1…n (0 outside), e.g. from :func:`redoxmap.stats.equal_volume_shells`.
+
+    Returns
+    -------
+    xarray.DataArray
+        Fractions over ``class`` (1…max class), or over ``(shell, class)`` with ``shells``; each
+        row sums to 1.
+
+    Examples
+    --------
+    >>> classes = xr.DataArray([[1, 2, 3], [1, 0, 1]], dims=("y", "x"))
+    >>> class_proportions(classes).values.round(3).tolist()
+    [0.6, 0.2, 0.2]
+    >>> shells = xr.DataArray([[1, 1, 1], [2, 0, 2]], dims=("y", "x"))
+    >>> class_proportions(classes, shells).values.round(3).tolist()
+    [[0.333, 0.333, 0.333], [1.0, 0.0, 0.0]]
+    """
     values = np.asarray(classes)
     kinds = np.arange(1, max(int(values.max()), 1) + 1)
     if shells is None:

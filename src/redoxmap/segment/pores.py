@@ -1,5 +1,5 @@
-"""Pores and cracks inside a particle (Liu et al., Nat. Nanotechnol. 2024, Fig. 5a–c:
-isolated internal pores versus an interconnected crack network).
+"""Pores and cracks inside a particle (Liu et al. 2024, Fig. 5a–c: isolated internal pores versus an
+interconnected crack network).
 
 The particle envelope is the solid closed by a ball and hole-filled; voids are envelope minus
 solid. Each 26-connected void is measured and classified: a crack is elongated or flat (ratio of
@@ -26,7 +26,33 @@ from redoxmap.history import with_history
 
 
 def particle_envelope(solid: xr.DataArray, closing_radius_vox: int = 3) -> xr.DataArray:
-    """Solid plus everything it encloses (closing by a ball, then hole filling)."""
+    """The solid plus everything it encloses: a morphological closing by a ball, then hole filling.
+
+    Parameters
+    ----------
+    solid : xarray.DataArray
+        Booleans, True on the particle's material.
+    closing_radius_vox : int
+        Radius of the closing ball (voxels); 0 for hole filling alone.
+
+    Returns
+    -------
+    xarray.DataArray
+        The envelope (booleans) with the dims of ``solid``.
+
+    Raises
+    ------
+    MaskError
+        If the solid mask selects no voxel.
+
+    Examples
+    --------
+    >>> z, y, x = np.indices((24, 24, 24)) - 11.5
+    >>> solid = xr.DataArray((np.sqrt(x**2 + y**2 + z**2) < 10)
+    ...                      & ~(np.sqrt((x - 3)**2 + y**2 + z**2) < 2.5), dims=("z", "y", "x"))
+    >>> int(particle_envelope(solid).sum() - solid.sum())  # the enclosed pore
+    56
+    """
     values = np.asarray(solid, bool)
     if not values.any():
         raise MaskError("the solid mask selects no voxel; expected a particle")
@@ -45,11 +71,40 @@ def _principal_axes(coords: np.ndarray) -> np.ndarray:
 
 def analyze_pores(solid: xr.DataArray, voxel_size_nm: float, closing_radius_vox: int = 3,
                   crack_aspect: float = 3.0, min_voxels: int = 4) -> tuple[pd.DataFrame, xr.DataArray]:
-    """Table of voids (one row each) and the void labels.
+    """Voids of a particle (envelope minus solid, :func:`particle_envelope`), one row each, and their
+    labels; each void is a crack (aspect above ``crack_aspect`` or reaching the surface) or a pore
+    (Liu et al. 2024, Fig. 5a–c).
 
-    Columns: label, voxels, volume_nm3, equivalent_diameter_nm, aspect (largest / smallest
-    principal axis), depth_nm (distance of the void's deepest-lying surface point, i.e. its
-    minimum distance to the outside), reaches_surface, kind ("pore" or "crack").
+    Parameters
+    ----------
+    solid : xarray.DataArray
+        Booleans, True on the particle's material (3D volume or 2D map).
+    voxel_size_nm : float
+        Voxel size (nm).
+    closing_radius_vox : int
+        Radius of the closing ball of the envelope (voxels).
+    crack_aspect : float
+        Ratio of the largest to the smallest principal axis above which a void is a crack.
+    min_voxels : int
+        Voids with fewer voxels are dropped (label 0).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns ``label``, ``voxels``, ``volume_nm3`` (nm², in 2D), ``equivalent_diameter_nm``,
+        ``aspect``, ``depth_nm`` (the void's least distance to the outside), ``reaches_surface``,
+        ``kind`` ("pore" or "crack").
+    labels : xarray.DataArray
+        Void labels with the dims of ``solid`` (0 elsewhere).
+
+    Examples
+    --------
+    >>> z, y, x = np.indices((24, 24, 24)) - 11.5
+    >>> solid = xr.DataArray((np.sqrt(x**2 + y**2 + z**2) < 10)
+    ...                      & ~(np.sqrt((x - 3)**2 + y**2 + z**2) < 2.5), dims=("z", "y", "x"))
+    >>> table, labels = analyze_pores(solid, voxel_size_nm=50.0)
+    >>> table[["voxels", "kind"]].values.tolist()
+    [[56, 'pore']]
     """
     envelope = np.asarray(particle_envelope(solid, closing_radius_vox), bool)
     voids = envelope & ~np.asarray(solid, bool)
@@ -119,36 +174,57 @@ def _radii(dt: np.ndarray, void: np.ndarray,
 
 def local_thickness(void: xr.DataArray, voxel_size_nm: float, radius_step_vox: float | None = None,
                     surface_correction: bool = True) -> xr.DataArray:
-    """Local thickness of the void: for each void voxel p, the diameter of the largest sphere (disk
-    in 2D) that lies inside the void and contains p (Hildebrand & Rüegsegger, J. Microsc. 185, 67
-    (1997), Eq. 1: τ(p) = 2 max{r : p ∈ sph(x, r) ⊆ Ω, x ∈ Ω}).
+    """Local thickness of the void: for each void voxel p, the diameter of the largest sphere (disk in
+    2D) that lies inside the void and contains p (Hildebrand & Rüegsegger 1997, Eq. 1:
+    τ(p) = 2 max{r : p ∈ sph(x, r) ⊆ Ω, x ∈ Ω}).
 
-    Discretisation: the centres x are voxel centres and r(x) is the Euclidean distance from x to
-    the nearest solid voxel centre (``scipy.ndimage.distance_transform_edt``); sph(x, r) holds the
+    Discretisation: the centres x are voxel centres and r(x) is the Euclidean distance from x to the
+    nearest solid voxel centre (``scipy.ndimage.distance_transform_edt``); sph(x, r) holds the
     voxels with |p − x| < r, which are all void. For every distinct radius r, from large to small,
     the voxels within r of a centre with r(x) ≥ r (one distance transform of that centre set) get
     τ = 2r where not yet set; this is exact, and loops over radii, not voxels. With more than
-    :data:`MAX_EXACT_RADII` distinct radii (or a given ``radius_step_vox``), radii are rounded
-    down to multiples of the step (``DEFAULT_RADIUS_STEP_VOX`` = 0.25 voxel), so τ may be low by
+    :data:`MAX_EXACT_RADII` distinct radii (or a given ``radius_step_vox``), radii are rounded down
+    to multiples of the step (:data:`DEFAULT_RADIUS_STEP_VOX` = 0.25 voxel), so τ may be low by
     < 2 steps.
 
-    Surface correction (``surface_correction=True``): on a digitised surface, voxels in the
-    staircase steps are reached only by small off-centre balls and get too low a τ (Dougherty &
-    Kunzelmann, Microsc. Microanal. 13 (S2), 1678 (2007), who clean up the surface for this
-    reason). Each void voxel with a face neighbour in the solid takes the largest τ of its
-    non-surface void neighbours (3 × 3 × 3) when that is larger. Measured on spheres of 6, 10 and
-    16 voxels: without it 20–35 % of the smallest class's volume is surface voxels of the larger
-    spheres; with it every sphere's voxels stay in its own size class.
+    Surface correction: on a digitised surface, voxels in the staircase steps are reached only by
+    small off-centre balls and get too low a τ (Dougherty & Kunzelmann, Microsc. Microanal. 13 (S2),
+    1678 (2007), who clean up the surface for this reason). Each void voxel with a face neighbour in
+    the solid takes the largest τ of its non-surface void neighbours (3 × 3 × 3) when that is larger.
+    Measured on spheres of 6, 10 and 16 voxels: without it 20–35 % of the smallest class's volume is
+    surface voxels of the larger spheres; with it every sphere's voxels stay in its own size class.
 
-    Accuracy (measured, voxel units): a slab of even thickness t gives τ = t, of odd t gives
-    t + 1 (voxel-centre balls cannot centre between voxels); spheres of diameter D at random
-    sub-voxel positions give a mode of D − 0.7 ± 0.4. The void outside the array is not treated
-    as solid: pores cut by the edge are measured as if they continued.
+    Accuracy (measured, voxel units): a slab of even thickness t gives τ = t, of odd t gives t + 1
+    (voxel-centre balls cannot centre between voxels); spheres of diameter D at random sub-voxel
+    positions give a mode of D − 0.7 ± 0.4. The void outside the array is not treated as solid:
+    pores cut by the edge are measured as if they continued.
 
-    Returns local thickness in nm (float32, NaN outside the void) with the dims and coords of
-    ``void``.
+    Parameters
+    ----------
+    void : xarray.DataArray
+        Booleans (or 0/1), True in the void; 2D ``(y, x)`` or 3D ``(z, y, x)``.
+    voxel_size_nm : float
+        Voxel size (nm).
+    radius_step_vox : float, optional
+        Quantise radii down to multiples of this step (voxels); default exact up to
+        :data:`MAX_EXACT_RADII` distinct radii.
+    surface_correction : bool
+        Apply the surface correction above.
 
-    >>> import numpy as np, xarray as xr
+    Returns
+    -------
+    xarray.DataArray
+        Local thickness (nm, float32), NaN outside the void, with the dims and coords of ``void``.
+
+    Raises
+    ------
+    MaskError
+        If the mask is not 2D or 3D, not boolean, or selects no voxel.
+    RedoxmapError
+        If ``voxel_size_nm`` is not positive.
+
+    Examples
+    --------
     >>> slab = xr.DataArray(np.zeros((8, 8, 8), bool), dims=("z", "y", "x"))
     >>> slab[:, :, 2:6] = True
     >>> float(local_thickness(slab, voxel_size_nm=50.0).max())
@@ -188,21 +264,42 @@ def local_thickness(void: xr.DataArray, voxel_size_nm: float, radius_step_vox: f
 def pore_size_distribution(void: xr.DataArray, voxel_size_nm: float,
                            bins_nm: np.ndarray | None = None,
                            thickness: xr.DataArray | None = None) -> xr.Dataset:
-    """Volume fraction of the void per local-thickness bin (a pore-size distribution by local
-    thickness; Hildebrand & Rüegsegger 1997; as in e.g. BoneJ "Tb.Sp" and PoreSpy).
+    """Volume fraction of the void per local-thickness bin: a pore-size distribution by local thickness
+    (Hildebrand & Rüegsegger 1997; as in BoneJ "Tb.Sp" and PoreSpy).
 
-    ``volume_fraction[k]`` = (void voxels with τ in bin k) / (all void voxels), so the fractions
-    sum to 1 when the bins cover every τ; ``cumulative_fraction[k]`` is the void fraction with
-    τ < the bin's upper edge. Default bins are one voxel wide and centred on whole multiples of the
-    voxel size (edges at (k + ½)·voxel_size_nm). ``thickness`` (from :func:`local_thickness`) may
-    be passed to avoid recomputing it.
+    ``volume_fraction[k]`` = (void voxels with τ in bin k) / (all void voxels), so the fractions sum
+    to 1 when the bins cover every τ; ``cumulative_fraction[k]`` is the void fraction with τ below
+    the bin's upper edge.
 
-    Returns a Dataset with dim ``thickness_nm`` (bin centres, nm), coords ``bin_lower_nm``,
-    ``bin_upper_nm`` and variables ``volume_fraction``, ``cumulative_fraction``, ``volume_nm3``;
-    attrs ``mean_thickness_nm`` (volume-weighted), ``median_thickness_nm`` (half the void volume
-    is in thinner parts), ``void_volume_nm3`` and ``fraction_outside_bins``.
+    Parameters
+    ----------
+    void : xarray.DataArray
+        Booleans, True in the void (2D or 3D).
+    voxel_size_nm : float
+        Voxel size (nm).
+    bins_nm : numpy.ndarray, optional
+        Bin edges (nm), increasing; default one voxel wide and centred on whole multiples of the
+        voxel size (edges at (k + ½)·voxel_size_nm).
+    thickness : xarray.DataArray, optional
+        :func:`local_thickness` of this void, to avoid recomputing it.
 
-    >>> import numpy as np, xarray as xr
+    Returns
+    -------
+    xarray.Dataset
+        Dim ``thickness_nm`` (bin centres, nm), coords ``bin_lower_nm``, ``bin_upper_nm``, variables
+        ``volume_fraction``, ``cumulative_fraction``, ``volume_nm3``; attrs ``mean_thickness_nm``
+        (volume-weighted), ``median_thickness_nm`` (half the void volume is in thinner parts),
+        ``void_volume_nm3`` and ``fraction_outside_bins``.
+
+    Raises
+    ------
+    MaskError
+        If ``thickness`` does not match the void or is NaN inside it.
+    RedoxmapError
+        If ``bins_nm`` holds fewer than two increasing edges.
+
+    Examples
+    --------
     >>> void = xr.DataArray(np.zeros((8, 8, 8), bool), dims=("z", "y", "x"))
     >>> void[:, :, 2:6] = True
     >>> psd = pore_size_distribution(void, voxel_size_nm=50.0)

@@ -21,8 +21,21 @@ _RT_F = 0.025693  # V at 298.15 K
 
 
 def ocv_layered(x):
-    """Open-circuit voltage (V) of the simulated Li(1−x)MO2 (module doc); 3.27 V at x = 0, 4.18 V at 0.75.
+    """Open-circuit voltage of the simulated Li(1−x)MO2 (module doc):
+    OCV(x) = V0 + s x + (RT/F)·k ln((x + ε)/(1 + ε − x)); 3.27 V at x = 0, 4.18 V at x = 0.75.
 
+    Parameters
+    ----------
+    x : array_like
+        Fraction of Li removed (0–1).
+
+    Returns
+    -------
+    numpy.ndarray
+        OCV (V).
+
+    Examples
+    --------
     >>> round(float(ocv_layered(0.5)), 3)
     3.925
     """
@@ -34,31 +47,38 @@ def galvanostatic_cycle(*, capacity_ah: float = 2e-3, x_max: float = 0.75, x_ret
                         n_cycles: int = 1, c_rate: float = 0.1, rest_s: float = 1800.0, step_s: float = 30.0,
                         overpotential_v: float = 0.04,
                         start_time: str = "2024-03-01T09:00:00") -> pd.DataFrame:
-    """A rest, then ``n_cycles`` of charge to ``x_max`` and discharge to ``x_return`` at ``c_rate``.
+    """A simulated galvanostatic record: a rest, then ``n_cycles`` of charge to ``x_max`` and discharge
+    to ``x_return`` at ``c_rate``, the voltage :func:`ocv_layered` ± ``overpotential_v``.
 
     Parameters
     ----------
-    capacity_ah
+    capacity_ah : float
         Charge of the full x = 0 → 1 delithiation (Ah).
-    x_max, x_return
-        Li fraction removed at the end of each charge and left at the end of each discharge (the
-        first charge starts from x = 0).
-    n_cycles
+    x_max : float
+        Li fraction removed at the end of each charge.
+    x_return : float
+        Li fraction left removed at the end of each discharge (the first charge starts from x = 0).
+    n_cycles : int
         Charge–discharge cycles, numbered 1, 2, … in the ``cycle`` column.
-    c_rate
+    c_rate : float
         Current as a fraction of ``capacity_ah`` per hour.
-    rest_s, step_s
-        Open-circuit rest before the first charge; recording interval (s).
-    overpotential_v
-        Added on charge, subtracted on discharge.
-    start_time
+    rest_s : float
+        Open-circuit rest before the first charge (s).
+    step_s : float
+        Recording interval (s).
+    overpotential_v : float
+        Added on charge, subtracted on discharge (V).
+    start_time : str
         Clock time of ``time_s = 0`` (ISO 8601), stored as ``attrs["start_time"]``.
 
     Returns
     -------
-    The standard cycler table (:mod:`redoxmap.echem.readers`) plus ``x`` (Li removed), with
-    ``attrs["start_time"]``.
+    pandas.DataFrame
+        The standard cycler table (:mod:`redoxmap.echem.readers`) plus ``x`` (Li removed), with
+        ``attrs["start_time"]``.
 
+    Examples
+    --------
     >>> table = galvanostatic_cycle(n_cycles=2)
     >>> round(float(table.x.max()), 3), int(table.cycle.max())
     (0.75, 2)
@@ -89,10 +109,33 @@ def galvanostatic_cycle(*, capacity_ah: float = 2e-3, x_max: float = 0.75, x_ret
 
 def write_mpt(table: pd.DataFrame, path: str | Path) -> Path:
     """Write a cycler table as an EC-Lab ASCII export (``.mpt``) that :func:`redoxmap.echem.read_cycler`
-    reads: ``EC-Lab ASCII FILE``, ``Nb header lines : N``, ``Acquisition started on : MM/DD/YYYY
-    HH:MM:SS.fff`` (from ``attrs["start_time"]``), then tab-separated columns named as EC-Lab names
-    them (``time/s``, ``Ewe/V``, ``<I>/mA``, ``(Q-Qo)/mA.h``, ``cycle number``, ``Ns``), decimal points.
-    Written under a temporary name, then renamed.
+    reads, under a temporary name, then renamed.
+
+    The file holds ``EC-Lab ASCII FILE``, ``Nb header lines : N``, ``Acquisition started on :
+    MM/DD/YYYY HH:MM:SS.fff`` (from ``attrs["start_time"]``), then tab-separated columns named as
+    EC-Lab names them (``time/s``, ``Ewe/V``, ``<I>/mA``, ``(Q-Qo)/mA.h``, ``cycle number``,
+    ``Ns``), with decimal points.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A standard cycler table with ``attrs["start_time"]`` (e.g. :func:`galvanostatic_cycle`).
+    path : str or pathlib.Path
+        The ``.mpt`` file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.echem import read_cycler
+    >>> table = galvanostatic_cycle()
+    >>> path = write_mpt(table, Path(tempfile.mkdtemp()) / "cycle.mpt")
+    >>> len(read_cycler(path)) == len(table)
+    True
     """
     path = Path(path)
     start = pd.Timestamp(table.attrs["start_time"])

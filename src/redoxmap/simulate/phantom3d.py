@@ -26,14 +26,46 @@ def _ball(shape: tuple[int, int, int], centre, radius: float) -> np.ndarray:
 def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int = 12,
                     crack: bool = True, surface_layer: bool = True, ni_rich_patches: bool = True,
                     halo_fraction: float = 0.0) -> xr.Dataset:
-    """Spherical particle (radius 0.38 n) on an n³ grid.
+    """A spherical cathode particle (radius 0.38 n) on an n³ grid with element densities, a central
+    void, pores, a crack, a Ni-poor surface layer, Ni-rich patches and, optionally, a halo of
+    dissolved Ni (Wang et al. 2021, Fig. 3).
 
-    Truth variables: ``density_<El>`` (g/cm³), ``particle`` (solid material), ``void`` (the
-    central void, pores and crack), ``pore_labels`` (isolated pores 1..k, crack k+1),
-    ``ni_mn_class`` (0 outside, 1 target ratio, 2 Ni-poor surface layer, 3 Ni-rich patch).
     The surface layer (outer 0.06 n) has 30 % less Ni (Ni dissolution); Ni-rich patches have 30 %
-    more (Ni segregation); a halo of dissolved Ni at ``halo_fraction`` of the particle's Ni
-    density may surround the particle out to 0.1 n (Wang et al. 2021, Fig. 3).
+    more (Ni segregation); the halo holds ``halo_fraction`` of the particle's Ni density out to
+    0.1 n beyond the surface.
+
+    Parameters
+    ----------
+    n : int
+        Grid size (voxels per side).
+    seed : int
+        Seed of the pores, crack and patches.
+    void : bool
+        Central void.
+    n_pores : int
+        Number of isolated pores.
+    crack : bool
+        A crack reaching the surface.
+    surface_layer : bool
+        The Ni-poor surface layer.
+    ni_rich_patches : bool
+        Ni-rich patches inside.
+    halo_fraction : float
+        Ni density of the halo relative to the particle's (0 for none).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``(z, y, x)``: ``density_<El>`` (g/cm³ of each element of :data:`COMPOSITION` at
+        :data:`DENSITY_G_CM3`), ``particle`` (solid material), ``void`` (central void, pores and
+        crack), ``pore_labels`` (isolated pores 1…k, crack k+1) and ``ni_mn_class`` (0 outside,
+        1 target ratio, 2 Ni-poor surface layer, 3 Ni-rich patch).
+
+    Examples
+    --------
+    >>> phantom = cathode_phantom(n=24, seed=0)
+    >>> sorted(phantom.data_vars)[:3], phantom.particle.dims
+    (['density_Co', 'density_Li', 'density_Mn'], ('z', 'y', 'x'))
     """
     rng = np.random.default_rng(seed)
     shape = (n, n, n)
@@ -93,7 +125,30 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
 
 
 def attenuation_volume(phantom: xr.Dataset, energy_ev: float, voxel_size_nm: float) -> xr.DataArray:
-    """Attenuation per voxel μ(E)·voxel (dimensionless) from the element densities (xraydb)."""
+    """Attenuation per voxel μ(E)·voxel from the element densities: μ(E) = Σ_el ρ_el (μ/ρ)_el(E) with
+    mass attenuation coefficients from xraydb (Elam tables).
+
+    Parameters
+    ----------
+    phantom : xarray.Dataset
+        ``density_<El>`` variables (g/cm³), e.g. :func:`cathode_phantom`.
+    energy_ev : float
+        Photon energy (eV).
+    voxel_size_nm : float
+        Voxel size (nm).
+
+    Returns
+    -------
+    xarray.DataArray
+        Attenuation per voxel (dimensionless, float32) with ``energy_ev`` and ``voxel_size_nm`` in the
+        attributes.
+
+    Examples
+    --------
+    >>> mu = attenuation_volume(cathode_phantom(n=24), 6565.0, voxel_size_nm=50.0)
+    >>> mu.dims, mu.attrs["units"]
+    (('z', 'y', 'x'), '1/voxel')
+    """
     import xraydb
 
     mu = xr.zeros_like(phantom["density_O"], dtype=np.float64)

@@ -24,7 +24,26 @@ _PEAKS = {2: ([639.6, 640.4, 641.2], [0.6, 1.0, 0.35]),
 
 
 def mn_l3_standards(energy_ev: np.ndarray = MN_L3_ENERGY_EV) -> xr.DataArray:
-    """Synthetic normalized Mn L3-edge standards ``Mn2+``, ``Mn3+``, ``Mn4+`` with valences."""
+    """Synthetic normalized Mn L3-edge standards ``Mn2+``, ``Mn3+``, ``Mn4+`` with their valences: an
+    arctan edge step plus Gaussian L3 multiplet peaks whose centroid moves up ~1.5 eV per unit of
+    valence (module doc; for testing the method, not for analysing data).
+
+    Parameters
+    ----------
+    energy_ev : numpy.ndarray
+        Energies (eV), default :data:`MN_L3_ENERGY_EV`.
+
+    Returns
+    -------
+    xarray.DataArray
+        Standards ``(component, energy)`` with a ``valence`` coordinate, edge "Mn L3".
+
+    Examples
+    --------
+    >>> standards = mn_l3_standards()
+    >>> standards.component.values.tolist(), standards.valence.values.tolist()
+    (['Mn2+', 'Mn3+', 'Mn4+'], [2.0, 3.0, 4.0])
+    """
     spectra = {}
     for valence, (centres, heights) in _PEAKS.items():
         step = 0.5 + np.arctan((energy_ev - centres[1]) / 0.8) / np.pi
@@ -37,9 +56,35 @@ def mn_l3_standards(energy_ev: np.ndarray = MN_L3_ENERGY_EV) -> xr.DataArray:
 def reduced_surface_particle(shape: tuple[int, int] = (96, 96), energy_ev: np.ndarray = MN_L3_ENERGY_EV,
                              flat_counts: float = 20000.0, seed: int = 0,
                              max_edge_jump_od: float = 1.0, pre_edge_od: float = 0.3) -> Simulation:
-    """One spherical particle: Mn4+ core, Mn3+-rich surface layer (some Mn2+ at the very rim).
+    """A soft-X-ray valence scene: one spherical Mn L3-edge particle with an Mn4+ core and an
+    Mn3+-rich surface layer (some Mn2+ at the very rim), seen through STXM-like counts.
 
-    Truth holds ``valence``, the fractions ``f_Mn2+``, ``f_Mn3+``, ``f_Mn4+`` and ``edge_jump``.
+    Parameters
+    ----------
+    shape : (int, int)
+        Image size (y, x) in px.
+    energy_ev : numpy.ndarray
+        Energies (eV), default :data:`MN_L3_ENERGY_EV`.
+    flat_counts : float
+        Counts per pixel in the flat.
+    seed : int
+        Seed of the noise.
+    max_edge_jump_od : float
+        Edge jump (OD) at the thickest point.
+    pre_edge_od : float
+        Non-resonant OD per unit edge jump.
+
+    Returns
+    -------
+    Simulation
+        Raw counts, the standards, and the truth: ``valence``, ``f_Mn2+``, ``f_Mn3+``, ``f_Mn4+`` and
+        ``edge_jump`` over ``(y, x)``.
+
+    Examples
+    --------
+    >>> sim = reduced_surface_particle(shape=(32, 32))
+    >>> sim.stack.dims, sorted(sim.truth.data_vars)[:2]
+    (('energy', 'y', 'x'), ['edge_jump', 'f_Mn2+'])
     """
     rng = np.random.default_rng(seed)
     lib = mn_l3_standards(energy_ev)

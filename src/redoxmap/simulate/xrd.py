@@ -31,7 +31,29 @@ SYNCHROTRON_A = 0.7293
 
 @dataclass(frozen=True)
 class Instrument:
-    """Wavelength (Å), Caglioti U, V, W (deg²), η, 2θ grid (deg), counts scale and background."""
+    """A powder diffractometer for :func:`simulate_xrd_series`.
+
+    Peak widths follow Caglioti, Paoletti & Ricci 1958: FWHM² = U tan²θ + V tanθ + W.
+
+    Parameters
+    ----------
+    wavelength_a : float
+        Wavelength (Å; Kα1 with ``ka2``).
+    caglioti : (float, float, float)
+        U, V, W (deg²).
+    eta : float
+        Lorentzian fraction η of the pseudo-Voigt peaks.
+    two_theta_range : (float, float)
+        2θ range (degrees).
+    step_deg : float
+        2θ step (degrees).
+    peak_counts : float
+        Counts of the strongest reflection's peak.
+    background_counts : float
+        Background counts.
+    ka2 : bool
+        Add the Cu Kα2 copy of every peak (half the intensity).
+    """
 
     wavelength_a: float
     caglioti: tuple[float, float, float]
@@ -49,8 +71,21 @@ SYNCHROTRON = Instrument(SYNCHROTRON_A, (0.0005, -0.0002, 0.0004), 0.3, (6.0, 34
 
 
 def layered_cell(x):
-    """True (a, c) in Å of the simulated Li(1−x)MO2 (module doc).
+    """True cell (a, c) of the simulated Li(1−x)MO2 (module doc): a(x) = 2.878 − 0.07 x and
+    c(x) = 14.19 + 0.60 x − 2.2 x⁴ (Å).
 
+    Parameters
+    ----------
+    x : array_like
+        Fraction of Li removed.
+
+    Returns
+    -------
+    a, c : numpy.ndarray
+        Cell parameters (Å).
+
+    Examples
+    --------
     >>> [round(float(v), 4) for v in layered_cell(0.0)]
     [2.878, 14.19]
     """
@@ -60,26 +95,37 @@ def layered_cell(x):
 
 def simulate_xrd_series(cycler: pd.DataFrame, scan_time_s, instrument: Instrument = LAB_CU,
                         seed: int | np.random.Generator = 0) -> tuple[xr.DataArray, xr.Dataset]:
-    """Patterns at the given cycler times, and the truth.
+    """Simulated operando powder patterns at the given cycler times, and the true cell of each scan
+    (module doc).
 
     Parameters
     ----------
-    cycler
-        A table from :func:`redoxmap.simulate.cycler.galvanostatic_cycle` (needs ``x`` and
+    cycler : pandas.DataFrame
+        A table from :func:`redoxmap.simulate.galvanostatic_cycle` (needs ``x`` and
         ``attrs["start_time"]``).
-    scan_time_s
+    scan_time_s : array_like
         Scan times (s) on the cycler's clock; the cell at that instant is used. Times outside the
         record take the first/last record's state.
-    instrument
+    instrument : Instrument
         :data:`LAB_CU`, :data:`LAB_CU_DOUBLET`, :data:`SYNCHROTRON` or another :class:`Instrument`.
-    seed
+    seed : int or numpy.random.Generator
         Seed or generator of the Poisson noise.
 
     Returns
     -------
-    ``(series, truth)``: the ``(scan, two_theta)`` counts with coords ``time`` (datetime64) and
-    ``time_s``; and a Dataset with ``x``, ``a``, ``c``, ``voltage_v`` over ``scan`` and the Kα1
-    ``two_theta`` of each reflection over ``(scan, peak)``.
+    series : xarray.DataArray
+        ``(scan, two_theta)`` counts with coords ``time`` (datetime64) and ``time_s``, and
+        ``attrs["wavelength_a"]``.
+    truth : xarray.Dataset
+        ``x``, ``a``, ``c`` (Å), ``voltage_v`` over ``scan`` and the Kα1 ``two_theta`` and ``fwhm``
+        of each reflection over ``(scan, peak)``.
+
+    Examples
+    --------
+    >>> from redoxmap.simulate import galvanostatic_cycle
+    >>> series, truth = simulate_xrd_series(galvanostatic_cycle(), [0.0, 20000.0])
+    >>> series.dims, [round(float(c), 3) for c in truth.c]
+    (('scan', 'two_theta'), [14.19, 14.35])
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     t = np.asarray(scan_time_s, float)

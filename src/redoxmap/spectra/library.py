@@ -26,6 +26,7 @@ from redoxmap.errors import FormatError
 from redoxmap.history import with_history
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing
+from redoxmap.io.hdf5 import _h5_errors, _open_h5
 from redoxmap.spectra.references import resample
 
 #: Default analysis windows (eV) per edge, Liu et al. Nat. Nanotechnol. 2024 (Liu et al. 2024), Methods.
@@ -38,7 +39,38 @@ ACQUISITION_RANGES_EV = {"O K": (525.0, 555.0), "Mn L3": (635.0, 665.0), "Co L3"
 
 def make_library(energy_ev: np.ndarray, spectra: dict[str, np.ndarray],
                  valence: dict[str, float], edge: str) -> xr.DataArray:
-    """Build a library DataArray ``(component, energy)`` with a ``valence`` coordinate."""
+    """Build a reference library: the standards of one edge as a DataArray ``(component, energy)`` with
+    a ``valence`` coordinate.
+
+    Parameters
+    ----------
+    energy_ev : numpy.ndarray
+        Energies of the spectra (eV).
+    spectra : dict of str to numpy.ndarray
+        Spectrum of each standard, by name, on ``energy_ev``.
+    valence : dict of str to float
+        Valence of each standard, by name.
+    edge : str
+        The edge, e.g. ``"Mn L3"`` (keys of :data:`ANALYSIS_WINDOWS_EV` select an analysis window).
+
+    Returns
+    -------
+    xarray.DataArray
+        The library, ``attrs["edge"]`` set.
+
+    Raises
+    ------
+    FormatError
+        If a standard has no valence.
+
+    Examples
+    --------
+    >>> lib = make_library(np.array([640.0, 641.0, 642.0]),
+    ...                    {"MnO": np.array([0.1, 0.5, 1.0]), "MnO2": np.array([0.0, 0.2, 1.0])},
+    ...                    {"MnO": 2, "MnO2": 4}, "Mn L3")
+    >>> lib.dims, lib.valence.values.tolist()
+    (('component', 'energy'), [2.0, 4.0])
+    """
     names = list(spectra)
     missing = [n for n in names if n not in valence]
     if missing:
@@ -52,17 +84,30 @@ def make_library(energy_ev: np.ndarray, spectra: dict[str, np.ndarray],
 
 
 def write_library(lib: xr.DataArray, path: str | Path, overwrite: bool = False) -> Path:
-    """Write a library as CSV (``.csv``) or HDF5 (``.h5``), via a temporary name.
+    """Write a library as CSV (``.csv``) or HDF5 (``.h5``; layouts in the module doc), under a temporary
+    name, then renamed.
 
     Parameters
     ----------
-    lib : standards ``(component, energy)`` with a ``valence`` coordinate.
-    path : output file, ``.csv`` or ``.h5``.
-    overwrite : replace an existing file.
+    lib : xarray.DataArray
+        Standards ``(component, energy)`` with a ``valence`` coordinate.
+    path : str or pathlib.Path
+        Output file, ``.csv`` or ``.h5``.
+    overwrite : bool
+        Replace an existing file.
 
     Returns
     -------
-    The path written.
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> lib = make_library(np.array([640.0, 641.0]), {"MnO": np.array([0.1, 1.0])}, {"MnO": 2}, "Mn L3")
+    >>> path = write_library(lib, Path(tempfile.mkdtemp()) / "lib.csv")
+    >>> path.read_text().splitlines()[:4]
+    ['# redoxmap reference library', '# edge: Mn L3', '# valence: MnO=2', 'energy_ev,MnO']
     """
     path = Path(path)
     names = [str(n) for n in lib.component.values]
@@ -102,7 +147,11 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, 
                         raise FormatError(f"{path}, line {n}: valence entry {item.strip()!r} is not "
                                           "name=number")
                     key, value = item.split("=", 1)
-                    valence[key.strip()] = float(value)
+                    try:
+                        valence[key.strip()] = float(value)
+                    except ValueError as exc:
+                        raise FormatError(f"{path}, line {n}: valence entry {item.strip()!r} is not "
+                                          "name=number") from exc
             continue
         if not text:
             continue
@@ -110,6 +159,9 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, 
         if names is None:
             names = fields[1:]
             continue
+        if len(fields) != len(names) + 1:
+            raise FormatError(f"{path}, line {n}: {len(fields)} columns but {len(names) + 1} names in the "
+                              "header; expected one value per name")
         try:
             rows.append([float(f) for f in fields])
         except ValueError as exc:
@@ -117,22 +169,44 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, 
     if names is None or not rows:
         raise FormatError(f"{path}: no column header and data; expected 'energy_ev,<standard>,...'")
     data = np.array(rows)
-    if data.shape[1] != len(names) + 1:
-        raise FormatError(f"{path}: {data.shape[1]} columns but {len(names) + 1} names in the header")
     return data[:, 0], {n: data[:, i + 1] for i, n in enumerate(names)}, valence, edge
 
 
 def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = None) -> xr.DataArray:
-    """Load a reference library (CSV or HDF5), resampled onto ``energy`` (eV) when given.
+    """Load a reference library (CSV or HDF5, see the module doc), resampled onto ``energy`` when given.
 
-    Raises :class:`FormatError` when a standard has no valence, :class:`EnergyError` when the
-    library does not cover ``energy`` (see :func:`resample_library`).
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The library file.
+    energy : numpy.ndarray or xarray.DataArray, optional
+        Energies to resample onto (eV), e.g. a stack's ``energy``; see :func:`resample_library`.
+
+    Returns
+    -------
+    xarray.DataArray
+        Standards ``(component, energy)`` with a ``valence`` coordinate, ``attrs`` ``edge``,
+        ``source`` and ``history``.
+
+    Raises
+    ------
+    FormatError
+        If the file is missing or not a library, or a standard has no valence.
+    EnergyError
+        If the energies do not increase, or the library does not cover ``energy``.
+
+    Examples
+    --------
+    >>> from redoxmap.data import mn_k_library_path
+    >>> lib = load_library(mn_k_library_path())
+    >>> lib.attrs["edge"], lib.valence.values.tolist()
+    ('Mn K', [2.0, 3.0, 4.0, 4.0])
     """
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"{path}: reference library not found")
     if path.suffix.lower() in (".h5", ".hdf5"):
-        with h5py.File(path, "r") as h5:
+        with _open_h5(path) as h5, _h5_errors(path):
             if "energy_ev" not in h5 or "standards" not in h5:
                 raise FormatError(f"{path}: expected /energy_ev and /standards/<name> datasets")
             energy_ev = h5["energy_ev"][()]
@@ -140,6 +214,13 @@ def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = No
             valence = {n: float(d.attrs["valence"]) for n, d in h5["standards"].items()
                        if "valence" in d.attrs}
             edge = str(h5.attrs.get("edge", ""))
+        energy_ev = np.asarray(energy_ev, dtype=float)
+        for name, spectrum in spectra.items():
+            if not isinstance(name, str):  # h5py gives names that are not UTF-8 as bytes
+                raise FormatError(f"{path}: standard name {name!r} is not UTF-8 text; expected names")
+            if np.shape(spectrum) != energy_ev.shape or energy_ev.ndim != 1:
+                raise FormatError(f"{path}: /standards/{name} has shape {np.shape(spectrum)} and /energy_ev "
+                                  f"{energy_ev.shape}; expected one value per energy")
     else:
         energy_ev, spectra, valence, edge = _read_csv(path)
     check_increasing(energy_ev, str(path))
@@ -151,18 +232,30 @@ def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = No
 
 
 def resample_library(lib: xr.DataArray, energy: np.ndarray | xr.DataArray, source: str) -> xr.DataArray:
-    """The library's standards on ``energy`` (eV), linearly interpolated; see
-    :func:`redoxmap.spectra.references.resample` for what happens at the ends.
+    """The library's standards on ``energy``, linearly interpolated; a standard that ends short of
+    ``energy`` by less than one energy step is extended flat, anything more raises (see
+    :func:`redoxmap.spectra.resample`).
 
     Parameters
     ----------
-    lib : library ``(component, energy)`` with a ``valence`` coordinate.
-    energy : target energies (eV).
-    source : the library's file or name, for messages.
+    lib : xarray.DataArray
+        Library ``(component, energy)`` with a ``valence`` coordinate.
+    energy : numpy.ndarray or xarray.DataArray
+        Target energies (eV), increasing.
+    source : str
+        The library's file or name, for messages.
 
     Returns
     -------
-    The library on ``energy``, with a history note if a standard was extended.
+    xarray.DataArray
+        The library on ``energy``, with a history note if a standard was extended.
+
+    Examples
+    --------
+    >>> lib = make_library(np.array([640.0, 641.0, 642.0]), {"MnO": np.array([0.1, 0.5, 1.0])},
+    ...                    {"MnO": 2}, "Mn L3")
+    >>> resample_library(lib, np.array([640.5, 641.5]), "example").values.round(6).tolist()
+    [[0.3, 0.75]]
     """
     target = np.asarray(energy, dtype=float)
     values, note = resample(lib["energy"].values, lib.transpose("component", "energy").values,

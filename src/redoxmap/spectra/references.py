@@ -17,24 +17,35 @@ from redoxmap.io.spectrum import read_spectrum
 
 def resample(energy_ev: np.ndarray, values: np.ndarray, target_ev: np.ndarray,
              source: str) -> tuple[np.ndarray, str | None]:
-    """Spectra ``values`` (..., energy) sampled at ``energy_ev``, linearly interpolated onto
-    ``target_ev``.
+    """Spectra sampled at ``energy_ev``, linearly interpolated onto ``target_ev``.
 
     A spectrum that ends short of the target by less than one target energy step at that end is
     extended flat (its end value repeated), as Larch does silently; here with a
-    :class:`ResampleWarning` and a returned note for the history. Further short raises
-    :class:`EnergyError`: we never extrapolate a measured edge.
+    :class:`~redoxmap.errors.ResampleWarning` and a returned note for the history. Further short
+    raises: a measured edge is never extrapolated.
 
     Parameters
     ----------
-    energy_ev : increasing energies of the spectra (eV).
-    values : spectra, energy along the last axis.
-    target_ev : energies to resample onto (eV), increasing.
-    source : the file or name the spectra come from, for messages.
+    energy_ev : numpy.ndarray
+        Increasing energies of the spectra (eV).
+    values : numpy.ndarray
+        Spectra, energy along the last axis.
+    target_ev : numpy.ndarray
+        Energies to resample onto (eV), increasing.
+    source : str
+        The file or name the spectra come from, for messages.
 
     Returns
     -------
-    ``(resampled, note)``: the spectra on ``target_ev`` and a note when they were extended, else None.
+    resampled : numpy.ndarray
+        The spectra on ``target_ev``.
+    note : str or None
+        A note when they were extended, else None.
+
+    Raises
+    ------
+    EnergyError
+        If the spectra end short of ``target_ev`` by one energy step or more.
 
     Examples
     --------
@@ -68,16 +79,42 @@ def resample(energy_ev: np.ndarray, values: np.ndarray, target_ev: np.ndarray,
 def load_references(paths: Sequence[str | Path], energy: np.ndarray | xr.DataArray,
                     names: Sequence[str] | None = None,
                     valence: Sequence[float] | None = None) -> xr.DataArray:
-    """Load reference spectra and resample them (linear interpolation) onto ``energy`` (eV).
+    """Load reference spectra (two-column files, :func:`redoxmap.io.read_spectrum`) and resample them
+    linearly onto ``energy``.
 
-    The ``component`` coordinate is each file's stem unless ``names`` is given. A reference that
-    does not cover the whole energy range raises :class:`EnergyError` (we never extrapolate),
-    unless it ends short by less than one energy step: see :func:`resample`.
+    A reference that does not cover the whole energy range raises (it is never extrapolated) unless
+    it ends short by less than one energy step: see :func:`resample`.
 
+    Parameters
+    ----------
+    paths : sequence of str or pathlib.Path
+        One file per reference (energy, absorption; eV or keV).
+    energy : numpy.ndarray or xarray.DataArray
+        Energies to resample onto (eV), e.g. ``stack.energy``.
+    names : sequence of str, optional
+        Component names; default each file's stem.
+    valence : sequence of float, optional
+        Valence of each reference, stored as a ``valence`` coordinate.
+
+    Returns
+    -------
+    xarray.DataArray
+        References ``(component, energy)`` with a history of the files read.
+
+    Raises
+    ------
+    FormatError
+        If ``names`` or ``valence`` do not give one entry per file, the names repeat, or a file
+        cannot be read.
+    EnergyError
+        If a reference does not cover ``energy``.
+
+    Examples
+    --------
     >>> from redoxmap.data import demo_reference_paths
     >>> refs = load_references(demo_reference_paths(), energy=np.arange(6520, 6630.0))
-    >>> refs.dims
-    ('component', 'energy')
+    >>> refs.dims, refs.component.values.tolist()
+    (('component', 'energy'), ['Li2MnO3_MnK', 'Mn2O3_MnK'])
     """
     paths = [Path(p) for p in paths]
     target = np.asarray(energy, dtype=float)
