@@ -26,13 +26,19 @@ PROJECTORS = ("auto", "sparse", "fourier")
 #: ``projector="auto"`` uses the sparse matrix while its non-zeros (2 per angle and pixel in the
 #: field of view and the support) are at most SPARSE_SPEEDUP × (n² + m · n_angle), the Fourier
 #: projector's work per slice (m the padded detector length), and at most SPARSE_MAX_NONZEROS
-#: (8 bytes each). Measured per iteration and slice on one core: sparse ≈ 2.5 ns per non-zero
-#: (8 ns beyond ~30 M), Fourier ≈ 170 ns per unit of n² + m · n_angle — e.g. sparse versus
-#: Fourier 64² from 181 views 0.09 vs 0.30 s (1.2 M non-zeros, 64 slices), TV in a disc of
-#: 0.35 n on 128² from 131 views 0.17 vs 0.41 s (1.7 M, 48 slices), SIRT on 128² from 131 views
-#: 0.42 vs 0.42 s (3.4 M), 256² from 361 views 4.8 vs 0.74 s (37 M, 16 slices).
-SPARSE_SPEEDUP = 60
-SPARSE_MAX_NONZEROS = 50_000_000
+#: (8 bytes each). Measured per iteration (A then Aᵀ) on one thread: 48 slices of 128² from 131
+#: views (3.4 M non-zeros) sparse 0.11–0.12 s, Fourier 0.17–0.19 s of CPU (a loaded machine;
+#: ≈ 0.7 ns per non-zero and slice against ≈ 71 ns per unit of n² + m · n_angle, a ratio of ~100);
+#: 16 slices of 256² from 361 views (37 M) sparse 4.8 s, Fourier 0.74 s (beyond ~30 M non-zeros
+#: the sparse product leaves the cache: ~8 ns per non-zero). Earlier, on a quieter machine:
+#: 64² from 181 views 0.09 vs 0.30 s (1.2 M non-zeros, 64 slices), TV in a disc of 0.35 n on 128²
+#: from 131 views 0.17 vs 0.41 s (1.7 M, 48 slices).
+SPARSE_SPEEDUP = 100
+#: The sparse matrix's cap (64 MB): beyond a few M non-zeros its product leaves the cache. On the
+#: real tooth.h5 in its visual hull (640², 181 views, 18.6 M non-zeros) the sparse pair took 0.20 s
+#: of CPU per iteration of 2 slices, 5.4 ns per non-zero, against 0.078 s for the Fourier pair,
+#: and building it peaked at 0.45 GB: 1.2 GB for TV in one-slice chunks (two slabs built at once).
+SPARSE_MAX_NONZEROS = 8_000_000
 
 
 def make_projector(kind: str, n: int, angles_deg: np.ndarray, center_px: float | None = None,
