@@ -1,7 +1,7 @@
-"""The Arbin, BioLogic, MACCOR and Novonix cycler readers fed 200 damaged copies of their real test
-files (issue 14; how the copies are made and what passes: :mod:`fuzzing`). The other readers,
-Neware's included, are in ``test_fuzz_readers.py``: the two files take about as long, so that
-``pytest -n 2 --dist loadfile`` runs them side by side in half the time.
+"""The Arbin, BioLogic, MACCOR, Neware CSV and Novonix cycler readers fed 200 damaged copies of their
+real test files (issue 14; how the copies are made and what passes: :mod:`fuzzing`). The other
+readers, Neware's .nda and .ndax included, are in ``test_fuzz_readers.py``: the two files take about
+as long, ~40 s of CPU each, so that ``pytest -n 2 --dist loadfile`` runs them side by side.
 
 Long text records are cut to their first lines (a real file cut short, still valid), on which a read
 takes milliseconds.
@@ -60,6 +60,7 @@ CASES = [
     Case("echem-arbin-res", prepare_res, read_cycler, check_cycler),
     Case("echem-biologic-mpr", one(ECHEM / "gcpl.issue_226.I.mpr"), read_cycler, check_cycler),
     Case("echem-biologic-mpt", one(ECHEM / "gcpl.issue_226.I.mpt"), read_cycler, check_cycler),
+    Case("echem-neware-csv", one(ECHEM / "neware_uio.csv.gz", lines=200), read_cycler, check_cycler),
     Case("echem-maccor-text", one(ECHEM / "maccor_two.txt", lines=80), read_cycler, check_cycler),
     Case("echem-maccor-raw", one(ECHEM / "maccor_example.001"), read_cycler, check_cycler),
     Case("echem-novonix", one(ECHEM / "test_Nova_Form-CH01-01_short.csv.gz", lines=200), read_cycler,
