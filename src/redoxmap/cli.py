@@ -123,8 +123,8 @@ def xanes2d(
     mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
                                                    "(OD); default: Otsu"),
     pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm) for scale bars"),
-    chunks_px: int | None = typer.Option(None, help="Process out of core in chunks of this many pixels "
-                                         "per side"),
+    chunks_px: int | None = typer.Option(None, help="Process out of core in tiles of this many pixels "
+                                         "per side (≥ 16, at most 256 tiles unless ≥ 256 px)"),
 ) -> None:
     """Map phase fractions: fit each pixel's spectrum with the references (Wang et al. 2021)."""
     from redoxmap.pipeline.xanes2d import Xanes2DConfig, run_xanes2d

@@ -114,6 +114,33 @@ def read_projections_dxchange(path: str | Path, energy_ev: float | None = None,
     return RawStack(counts=da, flats=flats, darks=darks)
 
 
+def projections_shape(path: str | Path) -> tuple[int, int, int]:
+    """The shape ``(angle, y, x)`` of a dxchange projection file's ``/exchange/data``, read from its
+    header alone (to check settings such as the rotation axis before the projections are read).
+
+    Raises
+    ------
+    FormatError
+        If the file is not HDF5, has no ``/exchange/data`` or it is not 3D.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.simulate import acquire_projections
+    >>> volume = xr.DataArray(np.ones((2, 8, 8)), dims=("z", "y", "x"))
+    >>> raw, _ = acquire_projections(volume, np.linspace(0, 180, 5))
+    >>> path = Path(tempfile.mkdtemp()) / "projections.h5"
+    >>> write_projections_dxchange(raw, path)
+    >>> projections_shape(path)
+    (5, 2, 8)
+    """
+    with _open_h5(path) as h5, _h5_errors(path):
+        data = _require_dataset(h5, DATA, "projections")
+        if data.ndim != 3:
+            raise FormatError(f"{path}: {DATA} has shape {data.shape}; expected (angle, y, x)")
+        return tuple(int(n) for n in data.shape)
+
+
 def write_projections_dxchange(raw: RawStack, path: str | Path) -> None:
     """Write projections ``(angle, y, x)`` in the dxchange layout with flats, darks, theta (degrees) and
     energy (eV), under a temporary name, then renamed.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,7 +12,10 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import OutputError
-from redoxmap.io.atomic import atomic_output
+from redoxmap.io.atomic import _alive, atomic_output
+
+#: Spilled stores live in ``<temp>/redoxmap-spill-<pid>-<random>``: the pid tells a killed run's store.
+SPILL_PREFIX = "redoxmap-spill-"
 
 
 def _encodable(ds: xr.Dataset) -> xr.Dataset:
@@ -81,7 +85,8 @@ def spill_to_zarr(array: xr.DataArray, chunks: dict[str, int]) -> xr.DataArray:
 
     Used between pipeline stages on stacks larger than memory, so that later stages read the stored
     result instead of recomputing the whole graph (reading, flat-fielding, shifting) at every step.
-    The store is deleted when the Python process exits.
+    The store is deleted when the Python process exits; the store of a process that was killed
+    (and so could not delete it) is deleted by the next spill on the machine.
 
     Parameters
     ----------
@@ -101,7 +106,8 @@ def spill_to_zarr(array: xr.DataArray, chunks: dict[str, int]) -> xr.DataArray:
     >>> spill_to_zarr(array, {"y": 1}).values.tolist()
     [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     """
-    folder = Path(tempfile.mkdtemp(prefix="redoxmap-"))
+    _remove_stale_spills(Path(tempfile.gettempdir()))
+    folder = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     name = array.name or "data"
     ds = array.chunk(chunks).to_dataset(name=name)
@@ -118,3 +124,14 @@ def spill_to_zarr(array: xr.DataArray, chunks: dict[str, int]) -> xr.DataArray:
             out = out.assign_coords({coord: out[coord].astype(bool).compute()})
     out.attrs = attrs
     return out
+
+
+def _remove_stale_spills(folder: Path) -> list[Path]:
+    """Delete the spilled stores in ``folder`` whose process no longer runs (killed runs); return them."""
+    removed = []
+    for candidate in folder.glob(f"{SPILL_PREFIX}*-*"):
+        pid_text = candidate.name[len(SPILL_PREFIX):].split("-", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _alive(int(pid_text)):
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from redoxmap.errors import ConfigError, FormatError, RedoxmapWarning
 from redoxmap.fit.lincomb import lincomb
 from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
-from redoxmap.io.projections import read_projections_dxchange
+from redoxmap.io.projections import projections_shape, read_projections_dxchange
 from redoxmap.io.writers import write_dataset
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 from redoxmap.pipeline.xanes2d import fraction_summary
@@ -66,6 +66,16 @@ class TomoReconConfig(JobConfig):
     OUTPUT_SUFFIXES: ClassVar[tuple[str, ...]] = (".zarr",)
     OUTPUT_REQUIRED: ClassVar[bool] = True
 
+    def check(self) -> None:
+        """Inputs and outputs (:meth:`JobConfig.check`), then the rotation axis against the detector
+        width in the file's header, before any projection is read."""
+        super().check()
+        if self.center_px is not None:
+            width = projections_shape(self.projections)[2]
+            if not 0 <= self.center_px <= width - 1:
+                raise ConfigError(f"--center-px {self.center_px:g} lies outside the detector "
+                                  f"(0–{width - 1} px of {self.projections})")
+
 
 def run_tomo_recon(config: TomoReconConfig, progress: Progress | None = None) -> JobResult:
     """Flat/dark, −ln, rotation centre, optional jitter alignment, reconstruction, OME-Zarr.
@@ -79,10 +89,6 @@ def run_tomo_recon(config: TomoReconConfig, progress: Progress | None = None) ->
 
     step = _step(progress)
     proj = optical_density(read_projections_dxchange(config.projections, energy_ev=config.energy_ev))
-    width = proj.sizes["x"]
-    if config.center_px is not None and not 0 <= config.center_px <= width - 1:
-        raise ConfigError(f"--center-px {config.center_px:g} lies outside the detector "
-                          f"(0–{width - 1} px of {config.projections})")
     step("read")
     axis = find_center(proj) if config.center_px is None else config.center_px
     if config.align_jitter:
