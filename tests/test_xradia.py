@@ -121,6 +121,18 @@ def test_not_an_ole_file(tmp_path):
         read_xradia(tmp_path / "missing.xrm")
 
 
+def test_absurd_sector_size_in_the_ole_header(tmp_path):
+    """Byte 31 (the high byte of the sector shift) flipped: olefile's ValueError on printing 2**shift
+    (found by hypothesis in test_fuzz_property.py) is a FormatError naming the file."""
+    data = bytearray(SAMPLE.read_bytes()[:512])
+    data[31] ^= 56
+    bad = tmp_path / "cut.xrm"
+    bad.write_bytes(bytes(data))
+    assert not _is_xradia(bad)
+    with pytest.raises(FormatError, match=r"cut\.xrm: unreadable OLE2 file"):
+        read_xradia(bad)
+
+
 def test_ole_file_that_is_not_xradia(tmp_path):
     doc = tmp_path / "report.xrm"
     _write_ole(doc, {"WordDocument": b"x" * 5000, "SummaryInformation": b"y" * 100})

@@ -94,7 +94,7 @@ def _is_xradia(path: str | Path) -> bool:
     try:
         with olefile.OleFileIO(str(path)) as ole:
             return ole.exists("ImageInfo")
-    except OSError:
+    except (OSError, ValueError, OverflowError):  # a damaged header: _open names it
         return False
 
 
@@ -113,7 +113,9 @@ def _open(path: Path):
         )
     try:
         return olefile.OleFileIO(str(path))
-    except OSError as exc:  # olefile raises OSError subclasses for broken headers/FATs
+    except (OSError, ValueError, OverflowError) as exc:
+        # olefile raises OSError subclasses for broken headers/FATs, and ValueError or OverflowError
+        # for absurd sizes (a sector shift of thousands of bits: 2**shift has too many digits to print)
         raise FormatError(f"{path}: unreadable OLE2 file ({exc}); the file may be truncated") from exc
 
 
