@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import ClassVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, ClassVar
 
 from redoxmap.errors import ConfigError
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["InitExperimentConfig", "run_init_experiment"]
 
@@ -113,6 +114,8 @@ def _find_files(folder: Path) -> pd.DataFrame:
     -------
     A table with columns ``path`` (relative to ``folder``) and ``kind``.
     """
+    import pandas as pd  # here, not with the module: settings are checked before it loads
+
     rows = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)

@@ -5,14 +5,15 @@ core–shell models fitted and ranked."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-import numpy as np
-import xarray as xr
 from pydantic import Field
 
 from redoxmap.errors import ConfigError, FormatError
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["ProfileConfig", "run_profile"]
 
@@ -85,6 +86,8 @@ class ProfileConfig(JobConfig):
 
 
 def _open_maps(path: Path) -> xr.Dataset:
+    import xarray as xr
+
     return xr.open_zarr(path) if path.suffix.lower() == ".zarr" else xr.open_dataset(path)
 
 
@@ -114,6 +117,8 @@ def run_profile(config: ProfileConfig, progress: Progress | None = None) -> JobR
     ConfigError
         If ``component`` is missing for a per-component variable, or no pixel size is known.
     """
+    import numpy as np  # here, not with the module: settings are checked before the stages load
+
     from redoxmap.models.transport import compare_models
     from redoxmap.stats.profiles import edge_distance_profile
 

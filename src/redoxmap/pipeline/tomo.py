@@ -8,20 +8,14 @@ import warnings
 from pathlib import Path
 from typing import ClassVar, Literal
 
-import numpy as np
-import xarray as xr
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from redoxmap.errors import ConfigError, FormatError, RedoxmapWarning
-from redoxmap.fit.lincomb import lincomb
-from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
-from redoxmap.io.projections import projections_shape, read_projections_dxchange
-from redoxmap.io.writers import write_dataset
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 from redoxmap.pipeline.xanes2d import fraction_summary
-from redoxmap.preprocess.flatfield import optical_density
-from redoxmap.preprocess.mask import otsu_threshold, particle_mask
-from redoxmap.spectra.references import load_references
+
+# The stages (numpy, xarray, dask, scipy …) are imported inside each job, not with the module: a
+# configuration is checked, and a mistake reported, in a fraction of a second (pipeline.xanes2d).
 
 __all__ = [
     "ClassifyConfig", "DualEnergyConfig", "PoresConfig", "TomoReconConfig", "TomoXanesConfig",
@@ -71,6 +65,8 @@ class TomoReconConfig(JobConfig):
         width in the file's header, before any projection is read."""
         super().check()
         if self.center_px is not None:
+            from redoxmap.io.projections import projections_shape
+
             width = projections_shape(self.projections)[2]
             if not 0 <= self.center_px <= width - 1:
                 raise ConfigError(f"--center-px {self.center_px:g} lies outside the detector "
@@ -84,6 +80,9 @@ def run_tomo_recon(config: TomoReconConfig, progress: Progress | None = None) ->
     -------
     A :class:`JobResult` with ``volume`` and ``center_px`` in its values.
     """
+    from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
+    from redoxmap.io.projections import read_projections_dxchange
+    from redoxmap.preprocess.flatfield import optical_density
     from redoxmap.tomo import align_projections, find_center, reconstruct
     from redoxmap.tomo.support import visual_hull
 
@@ -130,24 +129,22 @@ class DualEnergyConfig(JobConfig):
     OUTPUT_SUFFIXES: ClassVar[tuple[str, ...]] = (".zarr",)
     OUTPUT_REQUIRED: ClassVar[bool] = True
 
-    @field_validator("element")
-    @classmethod
-    def _known_element(cls, value: str) -> str:
-        import xraydb
-
-        try:
-            xraydb.atomic_number(value)
-        except Exception as exc:  # xraydb raises plain errors on unknown symbols
-            raise ValueError(f"not an element symbol (e.g. Mn, Ni, Co): {exc}") from exc
-        return value
-
     def check(self) -> None:
+        """Inputs and outputs (:meth:`JobConfig.check`), the energies, two different volumes and a
+        known element (after the outputs: xraydb takes a second or two to load)."""
         super().check()
         if self.below_ev >= self.above_ev:
             raise ConfigError(f"--below-ev {self.below_ev:g} is not below --above-ev {self.above_ev:g}; "
                               "expected the energies on either side of the edge, below first")
         if self.below.resolve() == self.above.resolve():
             raise ConfigError(f"{self.below} is given as both BELOW and ABOVE; expected two volumes")
+        import xraydb
+
+        try:
+            xraydb.atomic_number(self.element)
+        except Exception as exc:  # xraydb raises plain errors on unknown symbols
+            raise ConfigError(f"--element {self.element!r}: not an element symbol; expected one such as Mn, "
+                              "Ni or Co") from exc
 
 
 def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) -> JobResult:
@@ -158,6 +155,10 @@ def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) 
     -------
     A :class:`JobResult` with ``density`` in its values.
     """
+    import numpy as np
+
+    from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
+    from redoxmap.preprocess.mask import otsu_threshold
     from redoxmap.tomo.dual_energy import element_density
 
     low, high = read_ome_zarr(config.below), read_ome_zarr(config.above)
@@ -226,6 +227,10 @@ def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> Jo
     A :class:`JobResult` with ``classes``, ``ratio`` and ``table`` (percent per class, overall
     and per shell) in its values.
     """
+    import numpy as np
+
+    from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
+    from redoxmap.preprocess.mask import otsu_threshold
     from redoxmap.report.volumes import class_names, proportions_table
     from redoxmap.segment.classes import class_proportions, classify_stoichiometry
     from redoxmap.segment.pores import particle_envelope
@@ -290,6 +295,10 @@ def run_pores(config: PoresConfig, progress: Progress | None = None) -> JobResul
     -------
     A :class:`JobResult` with ``table``, ``labels``, ``porosity`` and ``sizes`` in its values.
     """
+    import numpy as np
+
+    from redoxmap.io.omezarr import read_ome_zarr
+    from redoxmap.preprocess.mask import otsu_threshold
     from redoxmap.report.files import save_table
     from redoxmap.segment.pores import analyze_pores, pore_size_distribution
     from redoxmap.stats.porosity import porosity
@@ -360,6 +369,15 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
     -------
     A :class:`JobResult` with ``maps`` and ``stack`` (energy, z, y, x) in its values.
     """
+    import numpy as np
+    import xarray as xr
+
+    from redoxmap.fit.lincomb import lincomb
+    from redoxmap.io.omezarr import read_ome_zarr
+    from redoxmap.io.writers import write_dataset
+    from redoxmap.preprocess.mask import particle_mask
+    from redoxmap.spectra.references import load_references
+
     loaded = [read_ome_zarr(v) for v in config.volumes]
     energies = config.energy_ev
     if not energies:

@@ -9,12 +9,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from redoxmap.fit.valence import valence_inputs, valence_map
-from redoxmap.io.writers import write_dataset
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
-from redoxmap.preprocess.align import align_stack
-from redoxmap.preprocess.stacks import open_stack
-from redoxmap.spectra.library import load_library
 
 __all__ = ["ValenceConfig", "run_valence"]
 
@@ -107,6 +102,13 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
     EnergyError
         If the standards do not cover the stack's energies.
     """
+    # imported here so that a configuration is checked before the stages load (pipeline.xanes2d)
+    from redoxmap.fit.valence import valence_inputs, valence_map
+    from redoxmap.io.writers import write_dataset
+    from redoxmap.preprocess.align import align_stack
+    from redoxmap.preprocess.stacks import open_stack
+    from redoxmap.spectra.library import load_library
+
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:
             progress(stage, done, total)

@@ -10,14 +10,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from redoxmap.errors import ConfigError, EnergyError
-from redoxmap.fit.lincomb import lincomb
-from redoxmap.io.writers import spill_to_zarr, write_dataset
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
-from redoxmap.preprocess.align import align_stack
-from redoxmap.preprocess.mask import particle_mask
-from redoxmap.preprocess.resample import bin_pixels, energy_window
-from redoxmap.preprocess.stacks import open_stack
-from redoxmap.spectra.references import load_references
 
 __all__ = ["Xanes2DConfig", "run_xanes2d"]
 
@@ -159,6 +152,16 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
     >>> bool(np.sqrt(np.mean(error[inside] ** 2)) < 0.05)
     True
     """
+    # the stages are imported here, not with the module: a configuration is checked (and a mistake
+    # reported) in a fraction of a second, before xarray, dask and scipy are loaded
+    from redoxmap.fit.lincomb import lincomb
+    from redoxmap.io.writers import spill_to_zarr, write_dataset
+    from redoxmap.preprocess.align import align_stack
+    from redoxmap.preprocess.mask import particle_mask
+    from redoxmap.preprocess.resample import bin_pixels, energy_window
+    from redoxmap.preprocess.stacks import open_stack
+    from redoxmap.spectra.references import load_references
+
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:
             progress(stage, done, total)

@@ -24,23 +24,20 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 from pydantic import Field
 
-from redoxmap.echem.readers import read_cycler
-from redoxmap.echem.sync import attach_cycler
 from redoxmap.errors import ConfigError, FormatError
-from redoxmap.fit.valence import valence_map
-from redoxmap.io.writers import write_dataset
-from redoxmap.io.xas_series import read_xas_scans, read_xas_series
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
-from redoxmap.preprocess.normalize import normalize_stack
-from redoxmap.spectra.edges import calibrate_edge, edge_energy_map
-from redoxmap.spectra.library import load_library, make_library, resample_library
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+# pandas, xarray and the stages are imported inside the functions, not with the module: settings are
+# checked, and a mistake reported, before they load (pipeline.xanes2d).
 
 __all__ = ["FIT_WINDOW_EV", "XasSeriesConfig", "run_xas_series"]
 
@@ -153,6 +150,9 @@ class XasSeriesConfig(JobConfig):
 def _standards(config: XasSeriesConfig) -> xr.DataArray | None:
     """The standards as a library ``(component, energy)`` with valences, on the first reference's
     energies inside the range every reference covers."""
+    from redoxmap.io.xas_series import read_xas_scans
+    from redoxmap.spectra.library import load_library, make_library
+
     if config.library is not None:
         return load_library(config.library)
     if not config.references:
@@ -198,6 +198,10 @@ def _scan_times(config: XasSeriesConfig, n_files: int) -> list[float] | None:
 
 def _edges(normalized: xr.DataArray) -> xr.Dataset:
     """Half-jump and steepest-slope edge energies of each normalized spectrum."""
+    import xarray as xr
+
+    from redoxmap.spectra.edges import edge_energy_map
+
     return xr.Dataset({"edge_ev": edge_energy_map(normalized, "half_jump"),
                        "e0_ev": edge_energy_map(normalized, "derivative")})
 
@@ -239,6 +243,15 @@ def run_xas_series(config: XasSeriesConfig, progress: Progress | None = None, *,
     FormatError
         If a file cannot be read, or the standards do not cover the scans' edge.
     """
+    import xarray as xr
+
+    from redoxmap.echem.readers import read_cycler
+    from redoxmap.echem.sync import attach_cycler
+    from redoxmap.fit.valence import valence_map
+    from redoxmap.io.writers import write_dataset
+    from redoxmap.io.xas_series import read_xas_series
+    from redoxmap.preprocess.normalize import normalize_stack
+
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:
             progress(stage, done, total)
@@ -299,6 +312,12 @@ def run_xas_series(config: XasSeriesConfig, progress: Progress | None = None, *,
 def _edge_valence(library: xr.DataArray, norm: xr.Dataset, edge_ev: xr.DataArray, e0: str) -> xr.Dataset:
     """Valence from the half-jump edge energy, calibrated linearly on the standards normalized in the
     scans' frame (Athena's edge-shift method); empty with fewer than two valences."""
+    import xarray as xr
+
+    from redoxmap.preprocess.normalize import normalize_stack
+    from redoxmap.spectra.edges import calibrate_edge, edge_energy_map
+    from redoxmap.spectra.library import resample_library
+
     if np.unique(library.valence.values).size < 2:
         return xr.Dataset()
     energy = norm.normalized["energy"].values
@@ -341,6 +360,8 @@ def _summary(results: xr.Dataset) -> list[tuple[str, str]]:
 
 
 def _scan_table(results: xr.Dataset) -> pd.DataFrame:
+    import pandas as pd
+
     columns = {name: results[name].values for name in SCAN_COLUMNS if name in results.coords}
     for name in ("e0_ev", "edge_ev", "edge_step", "valence", "valence_err", "valence_edge",
                  "valence_edge_err", "r_factor", "fit_status"):

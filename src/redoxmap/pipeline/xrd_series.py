@@ -7,20 +7,16 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
-from redoxmap.diffraction.lattice import fit_cubic_cell, fit_hexagonal_cell, layered_windows
-from redoxmap.diffraction.peaks import fit_reflections
-from redoxmap.echem.readers import read_cycler
-from redoxmap.echem.sync import attach_cycler
 from redoxmap.errors import ConfigError
-from redoxmap.io.writers import write_dataset
-from redoxmap.io.xrd import read_xrd_series
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["XrdSeriesConfig", "run_xrd_series"]
 
@@ -156,6 +152,16 @@ def run_xrd_series(config: XrdSeriesConfig, progress: Progress | None = None, *,
     >>> bool(abs(result.cell.c.values - truth.c.values).max() < 0.01)  # c (Å) of both scans
     True
     """
+    # imported here, not with the module: settings are checked before the stages load (pipeline.xanes2d)
+    import pandas as pd
+
+    from redoxmap.diffraction.lattice import fit_cubic_cell, fit_hexagonal_cell, layered_windows
+    from redoxmap.diffraction.peaks import fit_reflections
+    from redoxmap.echem.readers import read_cycler
+    from redoxmap.echem.sync import attach_cycler
+    from redoxmap.io.writers import write_dataset
+    from redoxmap.io.xrd import read_xrd_series
+
     time_s = config.scan_time_s
     if time_s is None and config.scan_interval_s is not None:
         time_s = config.first_scan_s + config.scan_interval_s * np.arange(len(config.patterns))
