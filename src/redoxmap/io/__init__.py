@@ -13,7 +13,7 @@ from redoxmap.io.hdf5 import read_hdf5, write_hdf5
 from redoxmap.io.nxstxm import read_nxstxm, write_nxstxm
 from redoxmap.io.nxxas import read_nxxas
 from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
-from redoxmap.io.projections import read_projections_dxchange, write_projections_dxchange
+from redoxmap.io.projections import projections_shape, read_projections_dxchange, write_projections_dxchange
 from redoxmap.io.raw import RawStack
 from redoxmap.io.spectrum import read_spectrum
 from redoxmap.io.stack import detect_format, read_raw
@@ -36,7 +36,8 @@ from redoxmap.io.xrd import read_pattern, read_xrd_series, write_fxye
 
 __all__ = [
     "RawStack", "XasScan", "atomic_output", "check_increasing", "describe_stack", "detect_format",
-    "read_athena", "read_athena_scans", "read_cxi_stack", "read_dxchange", "read_energy_list",
+    "projections_shape", "read_athena", "read_athena_scans", "read_cxi_stack", "read_dxchange",
+    "read_energy_list",
     "read_fxi", "read_hdf5", "read_nxstxm", "read_nxxas", "read_ome_zarr", "read_pattern",
     "read_projections_dxchange", "read_raw", "read_spectrum", "read_stxm", "read_tiff",
     "read_xas_scans", "read_xas_series", "read_xas_text", "read_xdi", "read_xdi_scan", "read_xradia",

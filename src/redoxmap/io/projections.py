@@ -118,6 +118,16 @@ def projections_shape(path: str | Path) -> tuple[int, int, int]:
     """The shape ``(angle, y, x)`` of a dxchange projection file's ``/exchange/data``, read from its
     header alone (to check settings such as the rotation axis before the projections are read).
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The HDF5 file.
+
+    Returns
+    -------
+    tuple of int
+        Projections, detector rows and detector columns (px).
+
     Raises
     ------
     FormatError
