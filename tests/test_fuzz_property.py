@@ -3,7 +3,8 @@ file, a reader raises a :class:`RedoxmapError` or reads correctly. One represent
 file (HDF5, TIFF, Xradia OLE, a text header with binary images, a text spectrum, Zarr metadata, a
 diffraction text pattern, a binary cycler file), 50 drawn damages each; hypothesis searches beyond the
 seeded copies of ``test_fuzz_readers.py``/``test_fuzz_cyclers.py`` (which stay the ≥ 200 per reader) and
-shrinks a failure to its smallest damage.
+shrinks a failure to its smallest damage. Derandomized (the draws follow from the test's name), so CI
+passes or fails the same way on every run; searching further is a change of ``max_examples``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def test_damaged_file_raises_ours_or_reads_correctly(case: Case, tmp_path):
     target, entry = case.prepare(tmp_path)
     original = target.read_bytes()
 
-    @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=50, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
     @given(damage=damages(len(original)))
     def raises_ours_or_reads_correctly(damage: Damage) -> None:
         target.write_bytes(damaged(original, damage))
