@@ -147,14 +147,20 @@ def volumes(tmp_path):
     for energy in (6530.0, 6565.0):
         mu = attenuation_volume(phantom, energy, 400.0)
         paths[energy] = write_ome_zarr(mu, tmp_path / f"mu_{energy:.0f}.zarr", voxel_size_nm=400.0, levels=1)
+        # as a volume from elsewhere, without the energy tomo recon stores
+        paths[f"unlabelled {energy:.0f}"] = write_ome_zarr(mu.drop_attrs(), tmp_path / f"u_{energy:.0f}.zarr",
+                                                           voxel_size_nm=400.0, levels=1)
     return paths
 
 
 @pytest.mark.parametrize("which, message", [
-    ("element", "--element = 'Xx': value error, not an element symbol"),
-    ("swapped", "looks like the above-edge volume; expected BELOW (6530 eV) first"),
+    ("element", "--element = 'Xx': value error, not an element symbol (e.g. Mn, Ni, Co)"),
+    ("swapped", "(BELOW) was measured at 6565 eV (its energy_ev); "),
+    ("swapped", "looks like the above-edge volume: expected BELOW first, then ABOVE"),
+    ("swapped unlabelled", "looks like the above-edge volume; expected BELOW (6530 eV) first"),
     ("twice", "is given as both BELOW and ABOVE"),
     ("energies", "--below-ev 6565 is not below --above-ev 6530"),
+    ("wrong energy", "--above-ev 6600 but "),
 ])
 def test_dual_energy_mistakes(tmp_path, volumes, which, message):
     below, above, element, energies = volumes[6530.0], volumes[6565.0], "Mn", ("6530", "6565")
@@ -162,6 +168,10 @@ def test_dual_energy_mistakes(tmp_path, volumes, which, message):
         element = "Xx"
     elif which == "swapped":
         below, above = above, below
+    elif which == "swapped unlabelled":
+        below, above = volumes["unlabelled 6565"], volumes["unlabelled 6530"]
+    elif which == "wrong energy":
+        energies = ("6530", "6600")
     elif which == "twice":
         above = below
     elif which == "energies":
