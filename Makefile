@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/redoxmap demo --out demo-output
+	$(BIN)/redoxmap demo --output demo-output
 
 test: $(VENV)/.installed-test
 	$(XVFB) $(BIN)/python -m pytest

@@ -52,8 +52,8 @@ for c in (first, last):
 params = json.loads((data_dir / "gitt_pybamm.json").read_text())
 time_s, voltage_v, current_a = np.loadtxt(data_dir / "gitt_pybamm.csv.gz", delimiter=",", skiprows=1,
                                           unpack=True)
-radius_um = params["positive_particle_radius_m"] * 1e6
-pulses = gitt(standard_table(time_s, voltage_v, current_a), radius_um=radius_um)
+radius_nm = params["positive_particle_radius_m"] * 1e9
+pulses = gitt(standard_table(time_s, voltage_v, current_a), radius_nm=radius_nm)
 valid = pulses[pulses.valid]
 true_d = params["positive_particle_diffusivity_cm2_s"]
 print(f"GITT: {len(valid)} of {len(pulses)} pulses valid; median D = {valid.diffusivity_cm2_s.median():.3g} "

@@ -18,10 +18,6 @@ from numpydoc.docscrape import NumpyDocString
 
 import redoxmap as rm
 
-#: Packages, or modules (``package.module``), whose docstrings are not yet complete: tomo and its
-#: pipeline jobs are being rewritten (issue 13). The last test fails once a listed entry passes, so
-#: the list cannot go stale.
-PENDING = {"pipeline.tomo"}
 #: Packages that need an optional extra to import, with the module that extra provides.
 EXTRAS = {"napari": "napari"}
 
@@ -36,12 +32,6 @@ def _package(name: str):
 
 def _importable(name: str) -> bool:
     return name not in EXTRAS or importlib.util.find_spec(EXTRAS[name]) is not None
-
-
-def _pending(obj, entries=PENDING) -> bool:
-    """Whether ``obj`` is defined in a package or module listed in ``entries``."""
-    module = getattr(obj, "__module__", "").removeprefix("redoxmap.")
-    return any(module == entry or module.startswith(entry + ".") for entry in entries)
 
 
 def _modules(package):
@@ -63,8 +53,6 @@ def _documented():
             continue
         package = importlib.import_module(f"redoxmap.{pkg}")
         for name, obj in _public(package):
-            if _pending(obj):
-                continue
             if inspect.isfunction(obj) or inspect.isclass(obj) and not issubclass(obj, BaseException):
                 cases.append(pytest.param(obj, id=f"{pkg}.{name}"))
     return cases
@@ -166,7 +154,7 @@ def test_every_name_in_all_exists_and_is_reachable_from_the_top(pkg):
         assert getattr(top, name) is getattr(package, name)
 
 
-@pytest.mark.parametrize("pkg", [p for p in PACKAGES if p not in PENDING])
+@pytest.mark.parametrize("pkg", PACKAGES)
 def test_every_public_definition_is_listed_in_all(pkg):
     """A function or class without a leading underscore, defined in any module of the package, is
     public and so listed in the package's ``__all__``; helpers start with ``_``."""
@@ -191,13 +179,3 @@ def test_public_functions_and_classes_have_numpydoc_sections(obj):
 def test_the_import_of_the_issue_works():
     """The line of the issue: sub-packages attached lazily, names reachable from the top."""
     assert callable(rm.fit.lincomb) and callable(rm.tomo.reconstruct) and callable(rm.echem.read_cycler)
-
-
-@pytest.mark.parametrize("entry", sorted(PENDING))
-def test_pending_packages_are_still_pending(entry):
-    """Remove an entry from PENDING once its docstrings are complete (then this test would fail)."""
-    package = _package(entry.split(".")[0])
-    members = [obj for _, obj in _public(package) if _pending(obj, {entry})]
-    problems = [obj for obj in members if inspect.isfunction(obj) and _problems_of_function(obj)
-                or inspect.isclass(obj) and _problems_of_class(obj)]
-    assert members and problems, f"redoxmap.{entry} is fully documented: remove it from PENDING"

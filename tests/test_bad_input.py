@@ -461,7 +461,7 @@ CASES = {
         not_called=READERS),
     "silently wrong: swapped volumes in tomo dual-energy (negative densities)": Case(
         DUAL.replace("{below} {above}", "{above} {below}"), "error",
-        "looks like the above-edge volume; expected BELOW (6530 eV) first"),
+        "looks like the above-edge volume: expected BELOW first, then ABOVE"),
     "silently wrong: the same volume twice in tomo dual-energy (zeros)": Case(
         DUAL.replace("{above}", "{below}"), "error", "is given as both BELOW and ABOVE"),
     "silently wrong: --chunks 1 (280 s without output)": Case(

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -188,9 +190,10 @@ def test_every_command_shares_the_output_options_and_units_in_names():
     form; options that are lengths, energies, times, masses or percentages carry their unit."""
     quantities = ("size", "radius", "energy", "time", "mass", "shift", "dod", "bin", "chunks", "sigma",
                   "width", "thickness", "length", "pixel", "voxel", "wavelength", "interval", "offset",
-                  "exposure", "scan_")
-    not_quantities = ("i0_fraction", "energy_dataset")  # a share; an HDF5 dataset name
-    seen, flags, measured = 0, 0, 0
+                  "exposure", "scan_", "e0", "zoom")
+    # a share; an HDF5 dataset name; how E0 is chosen (series | each), not an energy
+    not_quantities = ("i0_fraction", "energy_dataset", "e0_frame")
+    seen, flags, measured, thresholds = 0, 0, 0, 0
     for name, command in _commands():
         seen += 1
         params = {p.name: p for p in command.params}
@@ -212,8 +215,14 @@ def test_every_command_shares_the_output_options_and_units_in_names():
                 assert param.name.endswith(UNITS), f"{name} --{param.name}: no unit in the name"
             # one unit per quantity on the command line: lengths in nm, energies in eV
             assert not param.name.endswith(("_um", "_mm", "_m", "_kev")), f"{name} --{param.name}"
+            # a threshold's unit is the image's or volume's, so its help names it
+            if param.name == "mask_threshold":
+                thresholds += 1
+                assert re.search(r"\((OD|1/voxel|the denominator's units[^)]*)\)", param.help), \
+                    f"{name} --mask-threshold: no unit in its help {param.help!r}"
     assert seen == 16
     assert flags >= 20 and measured >= 30  # the walk saw the options (it once saw none)
+    assert thresholds == 4  # xanes2d, tomo xanes, tomo classify, tomo pores
 
 
 #: Options whose default differs between commands, and why (the help of each says so).

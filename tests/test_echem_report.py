@@ -18,8 +18,8 @@ def test_report_writes_tables_and_figures(tmp_path):
     data = simulated_cycling(cycles=3)
     cycles = cycle_table(data, mass_mg=10.0)
     time_s, voltage, current = np.loadtxt(DATA / "gitt_pybamm.csv.gz", delimiter=",", skiprows=1, unpack=True)
-    radius_um = json.loads((DATA / "gitt_pybamm.json").read_text())["positive_particle_radius_m"] * 1e6
-    pulses = gitt(standard_table(time_s, voltage, current), radius_um=radius_um)
+    radius_nm = json.loads((DATA / "gitt_pybamm.json").read_text())["positive_particle_radius_m"] * 1e9
+    pulses = gitt(standard_table(time_s, voltage, current), radius_nm=radius_nm)
     written = write_echem_report(cycles, tmp_path / "report", data=data, gitt_table=pulses)
     names = sorted(p.name for p in written)
     assert names == sorted(["cycles.csv", "capacity.png", "retention.png", "profiles.png", "dqdv.csv",

@@ -73,3 +73,23 @@ def test_simulate_particle_command_with_fem_and_a_volume_change_table(tmp_path):
     result = CliRunner().invoke(app, ["simulate-particle", "--c-rate", "1", "--volume-change", str(bad)])
     assert result.exit_code != 0
     assert "bad.csv: no column(s) dv_v0, li_fraction" in str(result.exception)
+
+
+def test_particle_job_exposes_the_stress_table(tmp_path):
+    """The job's stresses are a table indexed by C-rate (``result.stress``), the same as the CSV it
+    writes with ``output``, and its printed rows give one quantity each; with ``output`` and
+    ``report`` both, both are listed as written."""
+    from redoxmap.pipeline import ParticleConfig, run_particle
+
+    result = run_particle(ParticleConfig(c_rate=[0.1, 10.0], radial_cells=20, time_steps=20,
+                                         output=tmp_path / "stress.csv", report=tmp_path / "report"))
+    stress = result.stress
+    assert stress.index.name == "c_rate" and stress.index.tolist() == [0.1, 10.0]
+    assert stress.loc[10.0, "peak_hoop_pa"] > stress.loc[0.1, "peak_hoop_pa"] > 0  # faster, larger gradient
+    written = pd.read_csv(tmp_path / "stress.csv", index_col="c_rate")
+    pd.testing.assert_frame_equal(written, stress)
+    rows = dict(result.summary)
+    assert float(rows["10 C: hoop stress at the void (MPa)"]) == pytest.approx(
+        stress.loc[10.0, "void_hoop_pa"] / 1e6, rel=1e-3)
+    assert tmp_path / "stress.csv" in result.written and tmp_path / "report" / "summary.csv" in result.written
+    assert "summary" not in result.values

@@ -204,7 +204,7 @@ def test_opening_outputs_gives_named_scaled_masked_layers(make_napari_viewer, pl
     assert tuple(volume.scale) == (200.0, 200.0, 200.0)
     np.testing.assert_array_equal(np.asarray(volume.data), labels.values)
     assert viewer.dims.ndisplay == 3
-    assert list(volume.features["class"])[1] == "target"
+    assert list(volume.features["class"])[1] == "within ±5 % of target"
 
 
 @needs_display

@@ -317,8 +317,9 @@ def xas_series(
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
     mode: str = typer.Option("sum1", help="sum1 | nnls | sum1-scaled | lsq (fit of the normalized spectra)"),
-    e0: str = typer.Option("series", help="series: one E0 and one set of windows for every scan and standard "
-                           "(Athena's constrained parameters) | each: every spectrum its own"),
+    e0_frame: str = typer.Option("series", help="How E0 is set: series: one E0 and one set of windows for "
+                                 "every scan and standard (Athena's constrained parameters) | each: every "
+                                 "spectrum its own"),
     min_ev: float | None = typer.Option(None, help="Fit window start (eV); default E0 − 20 eV"),
     max_ev: float | None = typer.Option(None, help="Fit window end (eV); default E0 + 40 eV"),
     column: str | None = typer.Option(None, help="μ column(s) of text files: name, number or pattern (mu_*)"),
@@ -336,7 +337,8 @@ def xas_series(
     _run(run_xas_series, XasSeriesConfig(
         spectra=list(spectra), library=library, references=list(ref) if ref else None,
         valences=list(valence) if valence else None, names=list(name) if name else None, cycler=cycler,
-        output=output, report=report, overwrite=overwrite, mode=mode, e0=e0, min_ev=min_ev, max_ev=max_ev,
+        output=output, report=report, overwrite=overwrite, mode=mode, e0_frame=e0_frame, min_ev=min_ev,
+        max_ev=max_ev,
         column=column, match=match, scan_interval_s=scan_interval_s, first_scan_s=first_scan_s,
         offset_s=offset_s, exposure_s=exposure_s))
 
@@ -419,11 +421,15 @@ def tomo_dual_energy(
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
     element: str = typer.Option(..., help="Element of the edge, e.g. Mn"),
-    below_ev: float = typer.Option(..., help="Energy of the below-edge volume (eV)"),
-    above_ev: float = typer.Option(..., help="Energy of the above-edge volume (eV)"),
-    formula: str | None = typer.Option(None, help="Nominal composition, to remove the matrix's change"),
+    below_ev: float | None = typer.Option(None, help="Energy of the below-edge volume (eV); default: stored "
+                                          "by tomo recon"),
+    above_ev: float | None = typer.Option(None, help="Energy of the above-edge volume (eV); default: stored "
+                                          "by tomo recon"),
+    formula: str | None = typer.Option(None, help="Nominal composition, e.g. LiNi0.8Mn0.1Co0.1O2, to remove "
+                                       "the other elements' change across the edge; default: none"),
 ) -> None:
-    """Element partial density (g/cm³) from the above- minus below-edge volumes."""
+    """Element partial density (g/cm³) from the above- minus below-edge volumes (Wang et al. 2021);
+    the element, energies and formula are kept with the result."""
     from redoxmap.pipeline.tomo import DualEnergyConfig, run_dual_energy
 
     _run(run_dual_energy, DualEnergyConfig(below=below, above=above, output=output, report=report,
@@ -443,9 +449,11 @@ def tomo_xanes(
     energy_ev: list[float] | None = typer.Option(
         None, "--energy-ev", help="Energy of each volume (eV), in order; default: stored by tomo recon"),
     mode: str = typer.Option("nnls", help="lsq | nnls | sum1 | sum1-scaled (nnls: OD, as xanes2d)"),
-    mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold (default: Otsu)"),
+    mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
+                                                   "(1/voxel); default: Otsu"),
 ) -> None:
-    """3D XANES: fit every voxel's spectrum with the references (same engine as xanes2d)."""
+    """3D XANES: fit every voxel's spectrum with the references (same engine as xanes2d); needs more
+    energies than fitted parameters (two volumes across an edge: tomo dual-energy)."""
     from redoxmap.pipeline.tomo import TomoXanesConfig, run_tomo_xanes
 
     _run(run_tomo_xanes, TomoXanesConfig(
@@ -459,20 +467,26 @@ def tomo_classify(
     numerator: Path = typer.Argument(..., help="Numerator volume, e.g. Ni density (OME-Zarr)"),
     denominator: Path = typer.Argument(..., help="Denominator volume, e.g. Mn density (OME-Zarr)"),
     output: Path = typer.Option(..., "--output", "-o",
-                                help="Output file (.zarr classes: 0 outside, 1 target, 2 below, 3 above)"),
+                                help="Output file (.zarr classes: 0 outside, 1 within the band, 2 below, "
+                                "3 above)"),
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
     target: float = typer.Option(..., help="Target ratio numerator/denominator (same units as the volumes)"),
     tolerance: float = typer.Option(0.05, help="Relative deviation still counted as target (Liu et al. "
                                     "2024: 0.05)"),
-    below_name: str = typer.Option("below target", help="Name of the class below the band"),
-    above_name: str = typer.Option("above target", help="Name of the class above the band"),
+    below_name: str | None = typer.Option(None, help="Name of the class below the band, e.g. Ni-poor; "
+                                          "default: more than <tolerance> below target"),
+    above_name: str | None = typer.Option(None, help="Name of the class above the band, e.g. Ni-rich; "
+                                          "default: more than <tolerance> above target"),
     mask_threshold: float | None = typer.Option(
-        None, help="Particle: denominator above this (default: Otsu of the denominator)"),
-    smooth_sigma_vox: float = typer.Option(0.7, help="Gaussian averaging of the ratio inside the particle"),
+        None, help="Particle mask: denominator above this (the denominator's units, e.g. g/cm³); default: "
+        "Otsu"),
+    smooth_sigma_vox: float = typer.Option(0.7, help="Gaussian averaging of the ratio inside the particle "
+                                           "(voxels)"),
     shells: int = typer.Option(5, help="Equal-volume shells of the particle from the surface to the centre"),
 ) -> None:
-    """Classify voxels by a composition ratio against a target (± tolerance); proportions per shell."""
+    """Classify voxels by a composition ratio against a target (± tolerance, Liu et al. 2024): voxels
+    and proportions of each class overall and per shell, an empty class reported as 0."""
     from redoxmap.pipeline.tomo import ClassifyConfig, run_classify
 
     _run(run_classify, ClassifyConfig(
@@ -487,7 +501,8 @@ def tomo_pores(
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv table of voids)"),
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
-    mask_threshold: float | None = typer.Option(None, help="Solid threshold of the attenuation (Otsu)"),
+    mask_threshold: float | None = typer.Option(None, help="Solid mask: attenuation above this (1/voxel); "
+                                                   "default: Otsu"),
     shells: int = typer.Option(5, help="Equal-volume shells for porosity versus radius"),
 ) -> None:
     """Find internal pores and cracks; print counts and porosity, write one row per void."""

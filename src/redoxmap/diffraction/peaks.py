@@ -5,7 +5,7 @@ Model of one window (x = 2θ in degrees or q in Å⁻¹)::
     y(x) = b0 + b1 (x − x̄) + Σ_k A_k [PV(x; x_k, W_k, η_k) + r PV(x; x₂(x_k), W_k, η_k)]
 
 with the area-normalised pseudo-Voigt of full width at half maximum W (Wertheim et al. 1974,
-J. Electron Spectrosc. 4, 343; Thompson, Cox & Hastings 1987, J. Appl. Cryst. 20, 79)::
+Rev. Sci. Instrum. 45, 1369; Thompson, Cox & Hastings 1987, J. Appl. Cryst. 20, 79)::
 
     PV = η L + (1 − η) G,   L = (2 / πW) / (1 + 4u²),   G = (2/W) √(ln2/π) exp(−4 ln2 u²),   u = (x − x_k)/W
 

@@ -124,7 +124,7 @@ def _sqrt_fit(data: pd.DataFrame, pulses: pd.DataFrame) -> tuple[np.ndarray, np.
     return np.asarray(intercept, float), np.asarray(slope, float), np.asarray(r2, float)
 
 
-def gitt(data: pd.DataFrame, radius_um: float | None = None, volume_to_area_cm: float | None = None,
+def gitt(data: pd.DataFrame, radius_nm: float | None = None, volume_to_area_nm: float | None = None,
          method: str = "sqrt") -> pd.DataFrame:
     """GITT analysis, one row per pulse: IR drop, ΔEs, ΔEτ, overpotential and the diffusion coefficient
     of Weppner & Huggins 1977, Eq. 40 (τ ≪ L²/D), D = 4/(π τ) · (V/S)² · (ΔEs / ΔEτ)² (cm²/s);
@@ -134,10 +134,10 @@ def gitt(data: pd.DataFrame, radius_um: float | None = None, volume_to_area_cm: 
     ----------
     data : pandas.DataFrame
         The standard table of a GITT record.
-    radius_um : float, optional
-        Particle radius (µm), for spheres: V/S = R/3.
-    volume_to_area_cm : float, optional
-        V/S (cm) directly; give exactly one of the two.
+    radius_nm : float, optional
+        Particle radius (nm), for spheres: V/S = R/3.
+    volume_to_area_nm : float, optional
+        V/S (nm) directly; give exactly one of the two.
     method : {"sqrt", "endpoints"}
         ΔEτ from the fit E(t) = E₀ + k√t (ΔEτ = k√τ) or from the first and last pulse points.
 
@@ -147,7 +147,8 @@ def gitt(data: pd.DataFrame, radius_um: float | None = None, volume_to_area_cm: 
         The columns of :func:`split_pulses` plus ``ir_drop_v``, ``resistance_ohm``, ``delta_es_v``,
         ``delta_etau_v``, ``overpotential_v``, ``diffusivity_cm2_s``, ``tau_d_over_l2``, ``valid``,
         ``flag`` (the first reason a pulse is not valid), ``soc`` (fraction of the record's capacity
-        range) and ``sqrt_t_r2`` (R² of E against √t).
+        range) and ``sqrt_t_r2`` (R² of E against √t); ``attrs`` hold ``method``,
+        ``volume_to_area_nm`` (the V/S used) and ``source``.
 
     Raises
     ------
@@ -163,16 +164,17 @@ def gitt(data: pd.DataFrame, radius_um: float | None = None, volume_to_area_cm: 
     >>> v = np.where(t < 600, 3.70, np.where(pulse, 3.71 + 0.05 * np.sqrt(np.clip(t - 590, 0, None) / 610),
     ...                                       3.705))
     >>> data = standard_table(t, v, np.where(pulse, 1e-3, 0.0))
-    >>> table = gitt(data, radius_um=3.0)
+    >>> table = gitt(data, radius_nm=3000.0)
     >>> f"{table.diffusivity_cm2_s[0]:.2e}", bool(table.valid[0])
     ('2.16e-13', True)
     """
-    if (radius_um is None) == (volume_to_area_cm is None):
-        raise GittError("give exactly one of radius_um (spheres, V/S = R/3) or volume_to_area_cm")
-    length_cm = radius_um * 1e-4 / 3.0 if radius_um is not None else float(volume_to_area_cm)
-    if not np.isfinite(length_cm) or length_cm <= 0:
-        raise GittError(f"the particle size must be positive; got radius_um={radius_um}, "
-                        f"volume_to_area_cm={volume_to_area_cm}")
+    if (radius_nm is None) == (volume_to_area_nm is None):
+        raise GittError("give exactly one of radius_nm (spheres, V/S = R/3) or volume_to_area_nm")
+    length_nm = radius_nm / 3.0 if radius_nm is not None else float(volume_to_area_nm)
+    if not np.isfinite(length_nm) or length_nm <= 0:
+        raise GittError(f"the particle size must be positive; got radius_nm={radius_nm}, "
+                        f"volume_to_area_nm={volume_to_area_nm}")
+    length_cm = length_nm * 1e-7  # D in cm²/s
     if method not in ("sqrt", "endpoints"):
         raise GittError(f"method must be 'sqrt' or 'endpoints', not {method!r}")
     pulses = split_pulses(data)
@@ -205,6 +207,6 @@ def gitt(data: pd.DataFrame, radius_um: float | None = None, volume_to_area_cm: 
     q = data["capacity_ah"].to_numpy(float)
     span = np.nanmax(q) - np.nanmin(q)
     pulses["soc"] = (pulses["capacity_ah"] - np.nanmin(q)) / span if span > 0 else np.nan
-    pulses.attrs = {"method": method, "volume_to_area_cm": length_cm,
+    pulses.attrs = {"method": method, "volume_to_area_nm": length_nm,
                     "source": data.attrs.get("source", "")}
     return pulses

@@ -91,7 +91,7 @@ def run_echem(config: EchemConfig, progress: Progress | None = None) -> JobResul
 
     data = read_cycler(config.file)
     cycles = cycle_table(data, mass_mg=config.mass_mg)
-    pulses = gitt(data, radius_um=config.radius_nm / 1000.0) if config.gitt else None
+    pulses = gitt(data, radius_nm=config.radius_nm) if config.gitt else None
     written = []
     if config.output is not None:
         from redoxmap.report.files import save_table

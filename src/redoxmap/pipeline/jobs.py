@@ -200,7 +200,8 @@ def _describe(exc: ValidationError, config: type[JobConfig]) -> str:
             continue
         given = error.get("input")
         shown = "" if error["type"] == "missing" else f" = {given!r}"
-        lines.append(f"{name}{shown}: {error['msg'].lower()}")
+        message = error["msg"]
+        lines.append(f"{name}{shown}: {message[:1].lower()}{message[1:]}")  # keeps "Mn", "Å" …
     return "; ".join(lines)
 
 

@@ -107,8 +107,11 @@ def run_particle(config: ParticleConfig, progress: Progress | None = None) -> Jo
     Returns
     -------
     JobResult
-        ``values`` hold ``runs`` (1D results by C-rate), ``fem`` (by C-rate) and ``summary``
-        (table of the stresses in Pa at the deepest discharge).
+        ``values`` hold ``stress`` (a table indexed by ``c_rate``, one row per C-rate at the
+        deepest discharge: ``dod_pct``, ``void_hoop_pa``, ``void_von_mises_pa``, ``peak_hoop_pa``,
+        ``peak_von_mises_pa`` (Pa), ``surface_fraction``, ``overpotential_v``,
+        ``stopped_at_cutoff``; what ``output`` holds), ``runs`` (1D results by C-rate) and
+        ``fem`` (by C-rate); ``summary`` holds one printed row per quantity, as every job.
 
     Raises
     ------
@@ -118,9 +121,10 @@ def run_particle(config: ParticleConfig, progress: Progress | None = None) -> Jo
     Examples
     --------
     >>> result = run_particle(ParticleConfig(c_rate=[1.0], radial_cells=20, time_steps=20))
-    >>> table = result.values["summary"]  # (result.summary holds the printed rows)
-    >>> bool(table.void_hoop_pa.iloc[0] > 0)  # tensile hoop stress (Pa) at the void
+    >>> bool(result.stress.loc[1.0, "void_hoop_pa"] > 0)  # tensile hoop stress (Pa) at the void
     True
+    >>> result.summary[1][0]
+    '1 C: hoop stress at the void (MPa)'
     """
     from redoxmap.models.mechanics import simulate_particle, summary_table
     from redoxmap.models.particle_params import liu2024_parameters
@@ -154,22 +158,26 @@ def run_particle(config: ParticleConfig, progress: Progress | None = None) -> Jo
                                               n_out=5)
             if progress is not None:
                 progress("FEM", i + 1, len(config.c_rate))
-    table = summary_table(runs)
+    stress = summary_table(runs).set_index("c_rate")
     written = []
     if config.output is not None:
         from redoxmap.report.files import save_table
 
-        written.append(save_table(table, config.output.parent, config.output.name))
+        written.append(save_table(stress, config.output.parent, config.output.name, index=True))
     if config.report is not None:
         from redoxmap.report.particle import write_particle_report
 
-        written = write_particle_report(runs, config.report, fem_runs or None)
-    summary = [(f"{row.c_rate:g} C at {row.dod_pct:.1f} % DOD",
-                f"hoop at void {row.void_hoop_pa:.3g} Pa, peak hoop {row.peak_hoop_pa:.3g} Pa, "
-                f"peak von Mises {row.peak_von_mises_pa:.3g} Pa, η {row.overpotential_v:.3f} V")
-               for row in table.itertuples()]
-    summary += [(f"FEM {rate:g} C", f"hoop stress at the void–pore bridge {float(r.bridge_hoop_pa[-1]):.3g} "
-                 f"Pa at {float(r.dod_pct[-1]):.1f} % DOD") for rate, r in fem_runs.items()]
+        written += write_particle_report(runs, config.report, fem_runs or None)
+    summary = []
+    for rate, row in stress.iterrows():
+        summary += [(f"{rate:g} C: depth of discharge reached (%)", f"{row.dod_pct:.1f}"),
+                    (f"{rate:g} C: hoop stress at the void (MPa)", f"{row.void_hoop_pa / 1e6:.4g}"),
+                    (f"{rate:g} C: peak hoop stress (MPa)", f"{row.peak_hoop_pa / 1e6:.4g}"),
+                    (f"{rate:g} C: peak von Mises stress (MPa)", f"{row.peak_von_mises_pa / 1e6:.4g}"),
+                    (f"{rate:g} C: overpotential (V)", f"{row.overpotential_v:.3f}")]
+    summary += [(f"FEM {rate:g} C: hoop stress at the void–pore bridge (MPa), at "
+                 f"{float(r.dod_pct[-1]):.1f} % DOD", f"{float(r.bridge_hoop_pa[-1]) / 1e6:.4g}")
+                for rate, r in fem_runs.items()]
     return JobResult(title=f"stresses at {config.dod_pct:g} % DOD (R {config.radius_nm:g} nm, void "
                      f"{config.void_radius_nm:g} nm)", summary=summary, written=written,
-                     values={"runs": runs, "fem": fem_runs, "summary": table})
+                     values={"stress": stress, "runs": runs, "fem": fem_runs})

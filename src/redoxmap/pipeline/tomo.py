@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from redoxmap.errors import ConfigError, FormatError, RedoxmapWarning
+from redoxmap.history import with_history
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 from redoxmap.pipeline.xanes2d import fraction_summary
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 # The stages (numpy, xarray, dask, scipy …) are imported inside each job, not with the module: a
 # configuration is checked, and a mistake reported, in a fraction of a second (pipeline.xanes2d).
@@ -42,6 +46,44 @@ class TomoReconConfig(JobConfig):
     measured choices of the tomography issues, docs/tomography.md). The iterative methods run on
     the sparse system matrix for small slices and few angles and on the matrix-free Fourier
     projector beyond (:func:`redoxmap.tomo.make_projector`).
+
+    Parameters
+    ----------
+    projections : pathlib.Path
+        dxchange projection file of one energy (``PROJECTIONS``), with flats and darks
+        (:func:`redoxmap.io.read_projections_dxchange`).
+    voxel_size_nm : float
+        Voxel (detector pixel) size (nm).
+    method : {"gridrec", "fbp", "sirt", "cgls", "sirt-tv", "tv"}
+        The reconstruction (:func:`redoxmap.tomo.reconstruct`).
+    center_px : float, optional
+        Rotation axis on the detector (px); default: found (:func:`redoxmap.tomo.find_center`).
+    align_jitter : bool
+        Correct projection jitter by reprojection (:func:`redoxmap.tomo.align_projections`).
+    iterations : int
+        Iterations of the iterative methods.
+    tv_weight : float, optional
+        TV weight: ``sirt-tv`` relative to the volume's 99th percentile (default 0.005), ``tv``
+        relative to the mean attenuation in the support (default 0.5).
+    hull : bool
+        Hold voxels outside the visual hull at zero (:func:`redoxmap.tomo.visual_hull`).
+    slices_per_chunk : int, optional
+        Reconstruct slabs of this many slices at a time (bounded memory); default: all at once.
+    energy_ev : float, optional
+        Energy of the projections (eV), if the file states none; stored with the volume.
+    output : pathlib.Path
+        The volume (``.zarr``, OME-Zarr); required.
+    report : pathlib.Path, optional
+        Folder for the slices and the settings.
+    overwrite : bool
+        Replace an existing volume or report.
+
+    Examples
+    --------
+    >>> TomoReconConfig(projections="missing.h5", voxel_size_nm=50.0, output="v.zarr")
+    Traceback (most recent call last):
+    ...
+    redoxmap.errors.ConfigError: missing.h5: no such file (given as PROJECTIONS)
     """
 
     projections: Path
@@ -74,11 +116,31 @@ class TomoReconConfig(JobConfig):
 
 
 def run_tomo_recon(config: TomoReconConfig, progress: Progress | None = None) -> JobResult:
-    """Flat/dark, −ln, rotation centre, optional jitter alignment, reconstruction, OME-Zarr.
+    """Reconstruct one energy: flat/dark and −ln (Beer–Lambert, :func:`redoxmap.preprocess.optical_density`),
+    rotation centre, optional jitter alignment and visual hull, reconstruction
+    (:func:`redoxmap.tomo.reconstruct`), OME-Zarr volume in attenuation per voxel with its energy.
+
+    Parameters
+    ----------
+    config : TomoReconConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
 
     Returns
     -------
-    A :class:`JobResult` with ``volume`` and ``center_px`` in its values.
+    JobResult
+        ``values`` hold ``volume`` (``(z, y, x)``, 1/voxel, ``energy_ev`` in its attributes when
+        known) and ``center_px`` (the rotation axis used, px); ``written`` lists the volume and
+        report.
+
+    Raises
+    ------
+    ConfigError
+        If ``center_px`` lies outside the detector.
+    FormatError
+        If the projection file cannot be read.
     """
     from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
     from redoxmap.io.projections import read_projections_dxchange
@@ -115,13 +177,47 @@ def run_tomo_recon(config: TomoReconConfig, progress: Progress | None = None) ->
 
 class DualEnergyConfig(JobConfig):
     """Settings of ``redoxmap tomo dual-energy``: an element's partial density from volumes
-    reconstructed below and above its absorption edge."""
+    reconstructed below and above its absorption edge (Wang et al. 2021, Methods).
+
+    Parameters
+    ----------
+    below, above : pathlib.Path
+        Volumes (OME-Zarr, attenuation per voxel, from ``tomo recon``) below and above the edge
+        (``BELOW``, ``ABOVE``), on the same grid.
+    element : str
+        Element symbol of the edge, e.g. ``"Mn"``.
+    below_ev, above_ev : float, optional
+        Energies of the two volumes (eV); default: the ``energy_ev`` each volume stores
+        (``tomo recon`` writes it). Given energies must agree with stored ones within 1 eV.
+    formula : str, optional
+        Nominal composition, e.g. ``"LiNi0.8Mn0.1Co0.1O2"``, to remove the other elements' change
+        of attenuation across the edge (:func:`redoxmap.tomo.matrix_slope`); default: none.
+    output : pathlib.Path
+        The partial-density volume (``.zarr``); required.
+    report : pathlib.Path, optional
+        Folder for its slices and the settings.
+    overwrite : bool
+        Replace an existing volume or report.
+
+    Raises
+    ------
+    ConfigError
+        If ``element`` is not an element symbol, ``below_ev`` is not below ``above_ev``, or the
+        same volume is given twice.
+
+    Examples
+    --------
+    >>> DualEnergyConfig(below="b.zarr", above="a.zarr", element="Xx", output="d.zarr")
+    Traceback (most recent call last):
+    ...
+    redoxmap.errors.ConfigError: --element = 'Xx': value error, not an element symbol (e.g. Mn, Ni, Co)
+    """
 
     below: Path
     above: Path
     element: str
-    below_ev: float = Field(gt=0)
-    above_ev: float = Field(gt=0)
+    below_ev: float | None = Field(None, gt=0)
+    above_ev: float | None = Field(None, gt=0)
     formula: str | None = None
 
     INPUTS: ClassVar[tuple[str, ...]] = ("below", "above")
@@ -130,10 +226,18 @@ class DualEnergyConfig(JobConfig):
     OUTPUT_REQUIRED: ClassVar[bool] = True
 
     def check(self) -> None:
-        """Inputs and outputs (:meth:`JobConfig.check`), the energies, two different volumes and a
-        known element (after the outputs: xraydb takes a second or two to load)."""
+        """Check the inputs and outputs (:meth:`JobConfig.check`), the order of the energies, that
+        two different volumes are given and that the element is known (after the outputs: xraydb
+        takes a second or two to load).
+
+        Raises
+        ------
+        ConfigError
+            If ``below_ev`` is not below ``above_ev``, the same volume is given twice or
+            ``element`` is not an element symbol.
+        """
         super().check()
-        if self.below_ev >= self.above_ev:
+        if self.below_ev is not None and self.above_ev is not None and self.below_ev >= self.above_ev:
             raise ConfigError(f"--below-ev {self.below_ev:g} is not below --above-ev {self.above_ev:g}; "
                               "expected the energies on either side of the edge, below first")
         if self.below.resolve() == self.above.resolve():
@@ -147,13 +251,56 @@ class DualEnergyConfig(JobConfig):
                               "Ni or Co") from exc
 
 
+#: Largest difference (eV) between an energy given on the command line and the one a volume stores.
+ENERGY_AGREEMENT_EV = 1.0
+
+
+def _volume_energy(volume: xr.DataArray, path: Path, given: float | None, flag: str, role: str,
+                   other_given: float | None) -> float:
+    """The energy of one dual-energy volume: the one given, checked against the stored
+    ``energy_ev``, or the stored one."""
+    stored = volume.attrs.get("energy_ev")
+    if given is None:
+        if stored is None:
+            raise ConfigError(f"{path}: no energy_ev stored with the volume ({role}); expected {flag}")
+        return float(stored)
+    if stored is not None and abs(float(stored) - given) > ENERGY_AGREEMENT_EV:
+        hint = (f"; {path} looks like the {'above' if role == 'BELOW' else 'below'}-edge volume: "
+                "expected BELOW first, then ABOVE" if other_given is not None
+                and abs(float(stored) - other_given) <= ENERGY_AGREEMENT_EV else "")
+        raise ConfigError(f"{flag} {given:g} but {path} ({role}) was measured at {float(stored):g} eV "
+                          f"(its energy_ev){hint}")
+    return float(given)
+
+
 def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) -> JobResult:
-    """Partial density (g/cm³) of the element; refuses volumes whose edge difference is negative
-    over the particle (swapped) or zero (the same data twice).
+    """Partial density of the element, ρ_X = (μ_above − μ_below − Δμ_matrix) / (voxel · Δ(μ/ρ)_X)
+    in g/cm³ (Wang et al. 2021, Methods; :func:`redoxmap.tomo.element_density`), written as a
+    volume whose attributes and history record the element, both energies, the formula and the
+    two input volumes.
+
+    Parameters
+    ----------
+    config : DualEnergyConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances.
 
     Returns
     -------
-    A :class:`JobResult` with ``density`` in its values.
+    JobResult
+        ``values`` hold ``density`` (``(z, y, x)``, g/cm³) and ``energies_ev`` (below, above);
+        the summary lists the element, the energies, the formula and the mean density over the
+        particle (voxels above Otsu's threshold of the above-edge volume).
+
+    Raises
+    ------
+    ConfigError
+        If an energy is neither given nor stored, disagrees with the stored one by more than
+        :data:`ENERGY_AGREEMENT_EV`, or the energies are not below then above.
+    FormatError
+        If the volumes differ in shape, hold the same values, or give a density that is negative
+        over the particle (swapped volumes).
     """
     import numpy as np
 
@@ -165,10 +312,14 @@ def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) 
     if low.shape != high.shape:
         raise FormatError(f"{config.below} has shape {low.shape} but {config.above} has {high.shape}; "
                           "expected volumes on the same grid")
+    below_ev = _volume_energy(low, config.below, config.below_ev, "--below-ev", "BELOW", config.above_ev)
+    above_ev = _volume_energy(high, config.above, config.above_ev, "--above-ev", "ABOVE", config.below_ev)
+    if below_ev >= above_ev:
+        raise ConfigError(f"BELOW {config.below} is at {below_ev:g} eV, not below ABOVE {config.above} at "
+                          f"{above_ev:g} eV; expected the below-edge volume first")
     voxel = low.attrs["voxel_size_nm"]
-    density = element_density(below=low, above=high, element=config.element, below_ev=config.below_ev,
-                              above_ev=config.above_ev, voxel_size_nm=voxel,
-                              formula=config.formula).compute()
+    density = element_density(below=low, above=high, element=config.element, below_ev=below_ev,
+                              above_ev=above_ev, voxel_size_nm=voxel, formula=config.formula).compute()
     if np.allclose(np.asarray(high.values), np.asarray(low.values)):
         raise FormatError(f"{config.below} and {config.above} hold the same values; expected volumes "
                           "measured below and above the edge")
@@ -178,37 +329,77 @@ def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) 
     if inside.size and float(np.median(inside)) < 0:
         raise FormatError(f"the {config.element} density is negative over the particle (median "
                           f"{float(np.median(inside)):.3g} g/cm³): {config.below} looks like the above-edge "
-                          f"volume; expected BELOW ({config.below_ev:g} eV) first, then ABOVE")
-    density.attrs.update(element=config.element, below_ev=config.below_ev, above_ev=config.above_ev,
-                         formula=config.formula or "")
-    history = list(density.attrs.get("history", []))
-    history.append(f"dual_energy(element={config.element!r}, below_ev={config.below_ev}, "
-                   f"above_ev={config.above_ev}, formula={config.formula!r}, below={str(config.below)!r}, "
-                   f"above={str(config.above)!r})")
-    density.attrs["history"] = history
+                          f"volume; expected BELOW ({below_ev:g} eV) first, then ABOVE")
+    settings = {"element": config.element, "below_ev": below_ev, "above_ev": above_ev,
+                "formula": config.formula or "none", "below": str(config.below.resolve()),
+                "above": str(config.above.resolve())}
+    # only what describes the density: not the above-edge volume's energy, centre or method
+    density.attrs = {**with_history({"history": density.attrs.get("history", [])}, "dual_energy", **settings),
+                     "units": "g/cm^3", "long_name": f"{config.element} partial density",
+                     "voxel_size_nm": voxel, **settings}
     written = [write_ome_zarr(density, config.output, voxel, overwrite=config.overwrite)]
     if config.report is not None:
         from redoxmap.report.volumes import write_volume_report
 
         written.append(write_volume_report(density, config.report,
                                            title=f"{config.element} partial density",
-                                           settings=config.settings()))
-    summary = [(f"mean {config.element} density in the particle (g/cm³)",
+                                           settings={**config.settings(), **settings}))
+    summary = [("element", config.element),
+               ("energies (eV)", f"{below_ev:g} below, {above_ev:g} above the edge"),
+               ("matrix correction (formula)", config.formula or "none"),
+               (f"mean {config.element} density in the particle (g/cm³)",
                 f"{float(np.mean(inside)):.4g}" if inside.size else "n/a")]
     return JobResult(title=f"{config.element} density", summary=summary, written=written,
-                     values={"density": density})
+                     values={"density": density, "energies_ev": (below_ev, above_ev)})
 
 
 class ClassifyConfig(JobConfig):
     """Settings of ``redoxmap tomo classify``: voxels by a composition ratio against a target
-    (± a relative tolerance, Liu et al. 2024: ±5 %), with proportions per equal-volume shell."""
+    (± a relative tolerance, Liu et al. 2024, Fig. 2: ±5 %), with proportions per equal-volume shell.
+
+    Parameters
+    ----------
+    numerator, denominator : pathlib.Path
+        Volumes (OME-Zarr) of the ratio numerator/denominator, e.g. Ni and Mn densities from
+        ``tomo dual-energy`` (``NUMERATOR``, ``DENOMINATOR``), on the same grid.
+    target : float
+        Target ratio numerator/denominator, in the volumes' units (g/cm³ over g/cm³ for
+        densities: a mass ratio).
+    tolerance : float
+        Relative deviation still counted as the target (0.05 = ±5 %).
+    below_name, above_name : str, optional
+        Names of the classes below and above the band, e.g. ``"Ni-poor"``; default: what they
+        are, ``"more than 5 % below target"`` and ``"more than 5 % above target"``
+        (:func:`redoxmap.segment.class_labels`).
+    mask_threshold : float, optional
+        The particle: voxels whose denominator exceeds this (the denominator's units); default:
+        Otsu's threshold of the denominator.
+    smooth_sigma_vox : float
+        Gaussian averaging (voxels) of the ratio inside the particle before classifying.
+    shells : int
+        Equal-volume shells of the particle from the surface (1) to the centre.
+    output : pathlib.Path
+        The class volume (``.zarr``: 0 outside, 1 within the band, 2 below, 3 above); required.
+    report : pathlib.Path, optional
+        Folder for class slices, proportions and counts per shell, a rendering and the settings.
+    overwrite : bool
+        Replace an existing class volume or report.
+
+    Examples
+    --------
+    >>> ClassifyConfig(numerator="ni.zarr", denominator="mn.zarr", target=0.24, tolerance=1.5,
+    ...                output="c.zarr")
+    Traceback (most recent call last):
+    ...
+    redoxmap.errors.ConfigError: --tolerance = 1.5: input should be less than 1
+    """
 
     numerator: Path
     denominator: Path
     target: float = Field(gt=0)
     tolerance: float = Field(0.05, gt=0, lt=1)
-    below_name: str = "below target"
-    above_name: str = "above target"
+    below_name: str | None = None
+    above_name: str | None = None
     mask_threshold: float | None = None
     smooth_sigma_vox: float = Field(0.7, ge=0)
     shells: int = Field(5, ge=1)
@@ -220,19 +411,40 @@ class ClassifyConfig(JobConfig):
 
 
 def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> JobResult:
-    """Class volume (0 outside, 1 target, 2 below, 3 above) and the proportions table.
+    """Classes of the particle's voxels by their ratio r = numerator / denominator: 1 where
+    |r / target − 1| ≤ tolerance, 2 below, 3 above, 0 outside (Liu et al. 2024, Fig. 2;
+    :func:`redoxmap.segment.classify_stoichiometry`), with the voxels and percent of each class
+    overall and per equal-volume shell. Every class is reported, a class no voxel falls in as
+    empty with 0 voxels.
+
+    Parameters
+    ----------
+    config : ClassifyConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances.
 
     Returns
     -------
-    A :class:`JobResult` with ``classes``, ``ratio`` and ``table`` (percent per class, overall
-    and per shell) in its values.
+    JobResult
+        ``values`` hold ``classes`` (int volume; ``class_names``, ``class_bounds``, the inputs and
+        settings in its attributes and history), ``ratio``, ``table`` (percent per class, overall
+        and per shell) and ``counts`` (voxels per class, the same layout); the summary gives each
+        class's voxels and percent, then the percent per shell.
+
+    Raises
+    ------
+    FormatError
+        If the volumes differ in shape.
+    MaskError
+        If the particle mask selects no voxel.
     """
     import numpy as np
 
     from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
     from redoxmap.preprocess.mask import otsu_threshold
-    from redoxmap.report.volumes import class_names, proportions_table
-    from redoxmap.segment.classes import class_proportions, classify_stoichiometry
+    from redoxmap.report.volumes import class_names, counts_table, proportions_table
+    from redoxmap.segment.classes import class_counts, class_proportions, classify_stoichiometry
     from redoxmap.segment.pores import particle_envelope
     from redoxmap.stats.shells import equal_volume_shells
     from redoxmap.tomo.dual_energy import ratio_volume
@@ -249,14 +461,24 @@ def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> Jo
         level = config.mask_threshold
     particle = bottom > level
     ratio = ratio_volume(top, bottom, particle)
+    renamed = {k: v for k, v in ((2, config.below_name), (3, config.above_name)) if v}
     classes = classify_stoichiometry(ratio, config.target, particle, tolerance=config.tolerance,
-                                     smooth_sigma_vox=config.smooth_sigma_vox,
-                                     names={2: config.below_name, 3: config.above_name})
-    classes.attrs["voxel_size_nm"] = voxel
+                                     smooth_sigma_vox=config.smooth_sigma_vox, names=renamed)
+    names = class_names(classes)
+    # voids are not surface: shells of the envelope, counted over the solid's voxels
+    layers = equal_volume_shells(particle_envelope(particle), n=config.shells).where(particle, 0)
+    overall = class_counts(classes)
+    counts = counts_table(overall, class_counts(classes, layers), names)
+    table = proportions_table(class_proportions(classes), class_proportions(classes, layers), names)
+    settings = {"numerator": str(config.numerator.resolve()),
+                "denominator": str(config.denominator.resolve()), "target": config.target,
+                "tolerance": config.tolerance, "mask_threshold": float(level),
+                "smooth_sigma_vox": config.smooth_sigma_vox}
+    classes.attrs = {**with_history({"history": list(bottom.attrs.get("history", []))}, "classify",
+                                    **settings),
+                     **classes.attrs, **settings, "voxel_size_nm": voxel,
+                     "class_counts": [int(overall.sel({"class": k})) for k in names]}
     written = [write_ome_zarr(classes, config.output, voxel, overwrite=config.overwrite, labels=True)]
-    layers = equal_volume_shells(particle_envelope(particle), n=config.shells)  # voids are not surface
-    table = proportions_table(class_proportions(classes),
-                              class_proportions(classes, layers.where(particle, 0)), class_names(classes))
     if config.report is not None:
         from redoxmap.report.volumes import write_volume_report
 
@@ -265,18 +487,47 @@ def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> Jo
             title=f"classes of {config.numerator.name} / {config.denominator.name}",
             classes=classes, shells=layers, solid=particle,
             settings={"target": config.target, "tolerance": config.tolerance,
+                      "class bounds (ratio)": " | ".join(f"{b:.4g}" for b in classes.attrs["class_bounds"]),
                       "particle threshold": f"{level:.4g}", "smoothing σ (voxels)": config.smooth_sigma_vox}))
-    summary = [(str(row[0]), ", ".join(f"{c} {v:.1f}" for c, v in zip(table.columns[1:], row[1:],
-                                                                      strict=True)))
-               for row in table.itertuples(index=False)]
-    return JobResult(title=f"class proportions (%), target {config.target:g} ± {100 * config.tolerance:g} %",
-                     summary=summary, written=written,
-                     values={"classes": classes, "ratio": ratio, "table": table})
+    total = max(int(overall.sum()), 1)
+    voxels = {k: int(overall.sel({"class": k})) for k in names}
+    summary = [(f"{name} (voxels)", f"{voxels[k]} ({100 * voxels[k] / total:.1f} %)" if voxels[k]
+                else "0 (empty)") for k, name in names.items()]
+    summary += [(f"{row[0]} (%)", ", ".join(f"{c} {v:.1f}" for c, v in zip(table.columns[1:], row[1:],
+                                                                           strict=True)))
+                for row in table.itertuples(index=False) if row[0] != "all"]
+    low, high = classes.attrs["class_bounds"]
+    return JobResult(title=f"classes by ratio, target {config.target:g} ± {100 * config.tolerance:g} % "
+                     f"({low:.4g}–{high:.4g})", summary=summary, written=written,
+                     values={"classes": classes, "ratio": ratio, "table": table, "counts": counts})
 
 
 class PoresConfig(JobConfig):
     """Settings of ``redoxmap tomo pores``: isolated pores and cracks of a particle, porosity per
-    shell and the pore-size distribution (local thickness)."""
+    shell and the pore-size distribution (local thickness).
+
+    Parameters
+    ----------
+    volume : pathlib.Path
+        Attenuation volume (OME-Zarr, from ``tomo recon``; ``VOLUME``).
+    mask_threshold : float, optional
+        The solid: voxels whose attenuation (1/voxel) exceeds this; default: Otsu's threshold.
+    shells : int
+        Equal-volume shells of the particle, for porosity from the surface (1) to the centre.
+    output : pathlib.Path
+        The void table (``.csv``, one row per pore or crack); required.
+    report : pathlib.Path, optional
+        Folder for the void figures, porosity per shell, pore sizes and a rendering.
+    overwrite : bool
+        Replace an existing table or report.
+
+    Examples
+    --------
+    >>> PoresConfig(volume="v.zarr", shells=0, output="voids.csv")
+    Traceback (most recent call last):
+    ...
+    redoxmap.errors.ConfigError: --shells = 0: input should be greater than or equal to 1
+    """
 
     volume: Path
     mask_threshold: float | None = None
@@ -289,11 +540,29 @@ class PoresConfig(JobConfig):
 
 
 def run_pores(config: PoresConfig, progress: Progress | None = None) -> JobResult:
-    """The void table (one row per pore or crack), porosity per shell and pore sizes.
+    """The internal voids of a particle: the solid by a threshold of the attenuation, voids as the
+    holes of its envelope, each an isolated pore or a crack (:func:`redoxmap.segment.analyze_pores`),
+    porosity per equal-volume shell (:func:`redoxmap.stats.porosity`) and the pore-size
+    distribution by local thickness (Hildebrand & Rüegsegger 1997;
+    :func:`redoxmap.segment.pore_size_distribution`).
+
+    Parameters
+    ----------
+    config : PoresConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances.
 
     Returns
     -------
-    A :class:`JobResult` with ``table``, ``labels``, ``porosity`` and ``sizes`` in its values.
+    JobResult
+        ``values`` hold ``table`` (one row per void), ``labels`` (void labels), ``porosity``
+        (per shell, overall in its attributes) and ``sizes`` (None without voids).
+
+    Raises
+    ------
+    FormatError
+        If the volume cannot be read.
     """
     import numpy as np
 
@@ -341,7 +610,40 @@ def run_pores(config: PoresConfig, progress: Progress | None = None) -> JobResul
 
 class TomoXanesConfig(JobConfig):
     """Settings of ``redoxmap tomo xanes``: volumes at several energies fitted voxel by voxel with
-    the references (the engine of ``xanes2d``)."""
+    the references (the engine of ``xanes2d``).
+
+    Parameters
+    ----------
+    volumes : list of pathlib.Path
+        Volumes (OME-Zarr, attenuation per voxel, from ``tomo recon``), one per energy
+        (``VOLUMES``), on one grid; more energies than fitted parameters (references, plus one
+        for ``sum1-scaled``'s background).
+    references : list of pathlib.Path
+        Reference spectra (energy, absorption), one file each (``--ref``).
+    names : list of str, optional
+        Name of each reference, in order (``--name``); default: the file stems.
+    energy_ev : list of float, optional
+        Energy of each volume (eV), in order; default: the ``energy_ev`` each volume stores.
+    mode : {"nnls", "lsq", "sum1", "sum1-scaled"}
+        The fit (:func:`redoxmap.fit.lincomb`); ``nnls`` for attenuation of varying amount, as
+        ``xanes2d``.
+    mask_threshold : float, optional
+        Edge jump (1/voxel) above which a voxel is fitted; default: Otsu's threshold
+        (:func:`redoxmap.preprocess.particle_mask`; with fewer than 8 energies the jump is the
+        step from the lowest to the highest energy).
+    output : pathlib.Path
+        The maps (``.nc`` or ``.zarr``: fractions, errors, R per voxel); required.
+    report : pathlib.Path, optional
+        Folder for slices of the last component's fraction and the settings.
+    overwrite : bool
+        Replace existing maps or report.
+
+    Raises
+    ------
+    ConfigError
+        If ``energy_ev`` does not give one energy per volume, or there are too few volumes for the
+        references.
+    """
 
     volumes: list[Path] = Field(min_length=2)
     references: list[Path] = Field(min_length=1)
@@ -356,18 +658,53 @@ class TomoXanesConfig(JobConfig):
     OUTPUT_REQUIRED: ClassVar[bool] = True
 
     def check(self) -> None:
+        """Check the inputs and outputs (:meth:`JobConfig.check`), one energy per volume and
+        enough energies for the fit.
+
+        Raises
+        ------
+        ConfigError
+            If ``energy_ev`` does not give one energy per volume, or the volumes are not more
+            than the fitted parameters.
+        """
         super().check()
         if self.energy_ev and len(self.energy_ev) != len(self.volumes):
             raise ConfigError(f"{len(self.energy_ev)} --energy-ev values for {len(self.volumes)} volumes; "
                               "expected one energy per volume, in order")
+        fitted = len(self.references) + (self.mode == "sum1-scaled")
+        if len(self.volumes) <= fitted:
+            raise ConfigError(
+                f"{len(self.volumes)} volumes (energies) for {len(self.references)} --ref spectra: the "
+                f"{self.mode} fit has {fitted} parameters per voxel; expected at least {fitted + 1} "
+                "energies across the edge. Two volumes below and above an edge give the element's "
+                "density instead: redoxmap tomo dual-energy")
 
 
 def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) -> JobResult:
-    """Stack the volumes by energy, mask by the edge jump, fit every voxel.
+    """3D XANES: the volumes stacked by energy into one spectrum per voxel, the particle mask by the
+    edge jump, and every masked voxel fitted as μ(E) = Σ_k w_k μ_k(E), fractions f_k = w_k / Σ_j w_j
+    (Wang et al. 2021, Methods, Eqs. 2–3; :func:`redoxmap.fit.lincomb`).
+
+    Parameters
+    ----------
+    config : TomoXanesConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances.
 
     Returns
     -------
-    A :class:`JobResult` with ``maps`` and ``stack`` (energy, z, y, x) in its values.
+    JobResult
+        ``values`` hold ``maps`` (``fraction``, ``fraction_err``, ``r_factor``, ``mask`` … over
+        ``(z, y, x)``; settings in its attributes and history) and ``stack`` (``(energy, z, y,
+        x)``, the spectra fitted).
+
+    Raises
+    ------
+    ConfigError
+        If a volume has no stored energy and ``energy_ev`` is not given.
+    FormatError
+        If the volumes differ in shape.
     """
     import numpy as np
     import xarray as xr
@@ -378,6 +715,7 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
     from redoxmap.preprocess.mask import particle_mask
     from redoxmap.spectra.references import load_references
 
+    step = _step(progress)
     loaded = [read_ome_zarr(v) for v in config.volumes]
     energies = config.energy_ev
     if not energies:
@@ -394,11 +732,19 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
     stack = stack.assign_coords(energy=np.asarray(energies, float)[order]).chunk({"energy": -1})
     stack["energy"].attrs["units"] = "eV"
     stack.attrs = {"voxel_size_nm": loaded[0].attrs.get("voxel_size_nm"), "units": "1/voxel"}
+    step("read")
     mask = particle_mask(stack, threshold_od=config.mask_threshold)
+    step("mask")
     refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
     maps = lincomb(stack, refs, mode=config.mode, mask=mask).compute()
-    maps.attrs.update(mask_threshold=mask.attrs["threshold_od"],
+    step("fit")
+    maps.attrs.update(mask_threshold=mask.attrs["threshold_od"], mask_edge_jump=mask.attrs["edge_jump"],
                       voxel_size_nm=stack.attrs["voxel_size_nm"])
+    maps.attrs = with_history(maps.attrs, "tomo_xanes",
+                              volumes=[str(Path(v).resolve()) for v in config.volumes],
+                              energies_ev=[float(e) for e in energies],
+                              references=[str(Path(r).resolve()) for r in config.references],
+                              mode=config.mode, mask_threshold=mask.attrs["threshold_od"])
     written = [write_dataset(maps, config.output, overwrite=config.overwrite)]
     if config.report is not None:
         from redoxmap.report.volumes import write_volume_report

@@ -7,13 +7,13 @@ standards (MnO, Mn2O3, MnO2; 31 scans over a charge and discharge, 1 eV steps ov
 Gaussian noise of 0.2 % of the edge step on top of the standards' own, 10 noise draws; worst
 |valence error| over every scan, ``sum1`` over E0 − 20 … E0 + 40 eV):
 
-- ``e0="series"`` (default): every scan and every standard is normalized with one E0 (that of the
+- ``e0_frame="series"`` (default): every scan and every standard is normalized with one E0 (that of the
   series' mean spectrum) and the same Larch windows, as Athena does when one set of normalization
   parameters is applied to all marked groups. Normalization is then the same linear map for every
   spectrum, so a mixture normalizes to the mixture of the normalized standards: worst 0.025, RMS
   0.012 (0.017 without noise, from the standards' edge steps in the shared frame differing by up to
   3 %; 0.033 with 0.3 % noise, and 0.042 at 0.3 % fitting the whole scan instead of the window).
-- ``e0="each"``: each scan with its own E0 and windows, each standard with its own (Athena's default
+- ``e0_frame="each"``: each scan with its own E0 and windows, each standard with its own (Athena's default
   for single spectra). The E0 of a mixture jumps between the edges of its components (6544 → 6552 eV
   for MnO → MnO2), moving its windows and edge step by up to 4 %, and a ``sum1`` fit, which cannot
   rescale, turns that into valence errors up to 0.19 (0.14 without noise); ``nnls`` gives 0.08.
@@ -80,7 +80,7 @@ class XasSeriesConfig(JobConfig):
         Keep the scans whose label matches this shell pattern (``"NiO.0*"``).
     mode : {"sum1", "nnls", "sum1-scaled", "lsq"}
         The fit of the normalized spectra (:func:`redoxmap.fit.lincomb`).
-    e0 : {"series", "each"}
+    e0_frame : {"series", "each"}
         One E0 and one set of normalization windows for every scan and standard (Athena's
         constrained parameters), or every spectrum its own.
     min_ev, max_ev : float, optional
@@ -119,7 +119,7 @@ class XasSeriesConfig(JobConfig):
     column: str | None = None
     match: str | None = None
     mode: Literal["sum1", "nnls", "sum1-scaled", "lsq"] = "sum1"
-    e0: Literal["series", "each"] = "series"
+    e0_frame: Literal["series", "each"] = "series"
     min_ev: float | None = None
     max_ev: float | None = None
     scan_time_s: list[float] | None = None
@@ -276,7 +276,7 @@ def run_xas_series(config: XasSeriesConfig, progress: Progress | None = None, *,
     if library is not None:
         series = _common_range(series, library)
     report("fit", 0)
-    frame = "mean" if config.e0 == "series" else "each"
+    frame = "mean" if config.e0_frame == "series" else "each"
     norm = normalize_stack(series, e0_ev=frame)
     e0_series = float(norm.e0_ev.mean())
     results = xr.Dataset({"mu": series, "normalized": norm.normalized, "edge_step": norm.edge_step,
@@ -287,18 +287,19 @@ def run_xas_series(config: XasSeriesConfig, progress: Progress | None = None, *,
                   config.max_ev if config.max_ev is not None else e0_series + FIT_WINDOW_EV[1])
         everything = xr.ones_like(series.isel(energy=0, drop=True), dtype=bool).reset_coords(drop=True)
         maps = valence_map(series, library, mode=config.mode, window_ev=window, normalize=True,
-                           mask=everything, standards="shared" if config.e0 == "series" else "own",
+                           mask=everything, standards="shared" if config.e0_frame == "series" else "own",
                            e0_ev=frame)
         for name in ("fraction", "fraction_err", "valence", "valence_err", "r_factor", "fit_status"):
             if name in maps:
                 results[name] = maps[name]
         results = results.assign_coords(standard_valence=("component", library.valence.values))
         results.attrs["fit_window_ev"] = [float(v) for v in window]
-        edge_valence = _edge_valence(library, norm, results.edge_ev, config.e0)
+        edge_valence = _edge_valence(library, norm, results.edge_ev, config.e0_frame)
         results = results.merge(edge_valence)
         results.attrs.update(edge_valence.attrs)
     history = (maps if maps is not None else norm.normalized).attrs["history"]
-    results.attrs.update(e0_frame=config.e0, e0_series_ev=e0_series, fit_mode=config.mode, history=history)
+    results.attrs.update(e0_frame=config.e0_frame, e0_series_ev=e0_series, fit_mode=config.mode,
+                         history=history)
     report("fit")
     written = []
     if config.output is not None:
@@ -402,7 +403,7 @@ def _write_report(config: XasSeriesConfig, results: xr.Dataset, table: pd.DataFr
     summary = {"settings": config.settings(), "scans": int(results.sizes["scan"]),
                "scans_outside_cycler": int((~results.in_range.values).sum()) if "in_range" in results.coords
                else None,
-               "e0_frame": config.e0, "e0_series_ev": results.attrs["e0_series_ev"],
+               "e0_frame": config.e0_frame, "e0_series_ev": results.attrs["e0_series_ev"],
                "edge_ev": [float(np.nanmin(results.edge_ev)), float(np.nanmax(results.edge_ev))],
                "valence": None if "valence" not in results else
                [float(np.nanmin(results.valence)), float(np.nanmax(results.valence))],

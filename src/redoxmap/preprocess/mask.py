@@ -9,7 +9,7 @@ import xarray as xr
 from skimage.filters import threshold_otsu
 
 from redoxmap.errors import MaskError, MaskWarning
-from redoxmap.preprocess.normalize import edge_jump
+from redoxmap.preprocess.normalize import MIN_EDGE_ENERGIES, edge_jump
 
 
 def otsu_threshold(values: np.ndarray, name: str = "edge-jump map") -> float | None:
@@ -64,10 +64,16 @@ def particle_mask(od: xr.DataArray, threshold_od: float | None = None,
     ``threshold_od``, restricted to valid pixels. Without a threshold, Otsu's threshold (Otsu 1979)
     of the edge-jump map is used, or all pixels, with a warning, where Otsu cannot split the map.
 
+    With fewer energies than an edge can be located from
+    (:data:`~redoxmap.preprocess.normalize.MIN_EDGE_ENERGIES`, e.g. a sparse 3D XANES set of a few
+    volumes), the edge jump is the two-point step OD(highest energy) − OD(lowest energy), which
+    needs the lowest energy below the edge and the highest above it; ``attrs["edge_jump"]`` says
+    which was used.
+
     Parameters
     ----------
     od : xarray.DataArray
-        Optical density ``(energy, y, x)``.
+        Optical density ``(energy, y, x)`` (or ``(energy, z, y, x)``).
     threshold_od : float, optional
         Edge jump (OD) above which a pixel is on the particle; default Otsu's threshold.
     e0_ev : float, optional
@@ -76,12 +82,13 @@ def particle_mask(od: xr.DataArray, threshold_od: float | None = None,
     Returns
     -------
     xarray.DataArray
-        ``(y, x)`` booleans with ``threshold_od`` and ``e0_ev`` in the attributes.
+        Booleans over the spatial dims with ``threshold_od``, ``e0_ev`` (NaN for the two-point
+        step) and ``edge_jump`` in the attributes.
 
     Raises
     ------
     MaskError
-        If no pixel passes the threshold.
+        If there are fewer than two energies or no pixel passes the threshold.
 
     Examples
     --------
@@ -89,8 +96,23 @@ def particle_mask(od: xr.DataArray, threshold_od: float | None = None,
     >>> mask = particle_mask(demo_dataset(shape=(32, 32)).stack)
     >>> mask.dims, int(mask.sum())
     (('y', 'x'), 280)
+    >>> sparse = demo_dataset(shape=(32, 32)).stack.sel(energy=[6530.0, 6560.0, 6600.0])
+    >>> particle_mask(sparse).attrs["edge_jump"]
+    'OD(6600 eV) - OD(6530 eV)'
     """
-    jump = edge_jump(od, e0_ev=e0_ev)
+    n_energies = od.sizes.get("energy", 0)
+    if n_energies < 2:
+        raise MaskError(f"{n_energies} energies; expected at least two, below and above the edge, "
+                        "for the edge jump of the particle mask")
+    if n_energies >= MIN_EDGE_ENERGIES:
+        jump = edge_jump(od, e0_ev=e0_ev)
+        e0, how = jump.attrs["e0_ev"], "edge step (pre- and post-edge lines at E0)"
+    else:
+        energy = np.asarray(od["energy"].values, float)
+        low, high = float(energy.min()), float(energy.max())
+        jump = od.sel(energy=high) - od.sel(energy=low)
+        e0, how = float("nan"), f"OD({high:g} eV) - OD({low:g} eV)"
+    jump = jump.compute()  # a map, one value per pixel: computed once for the threshold and the mask
     values = np.asarray(jump.values)
     if threshold_od is None:
         auto = otsu_threshold(values)
@@ -104,6 +126,6 @@ def particle_mask(od: xr.DataArray, threshold_od: float | None = None,
             f"particle mask is empty: no pixel has an edge jump above {threshold_od:g} OD "
             f"(largest edge jump {float(np.nanmax(values)):g}); expected a lower threshold"
         )
-    mask.attrs = {"long_name": "particle mask", "threshold_od": float(threshold_od),
-                  "e0_ev": jump.attrs["e0_ev"]}
+    mask.attrs = {"long_name": "particle mask", "threshold_od": float(threshold_od), "e0_ev": e0,
+                  "edge_jump": how}
     return mask

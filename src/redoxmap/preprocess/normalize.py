@@ -40,6 +40,8 @@ END_FRACTION = 0.02
 SHORT_SCAN_PRE_EV = 15.0
 #: Share of a short scan's energies at each end used as its pre- and post-edge windows.
 SHORT_SCAN_FRACTION = 0.1
+#: Fewest energies from which :func:`find_e0` locates an edge.
+MIN_EDGE_ENERGIES = 8
 
 
 def _energy_step(energy_ev: np.ndarray) -> float:
@@ -202,8 +204,9 @@ def find_e0(spectra: xr.DataArray, smooth: bool = True) -> xr.DataArray:
     if "energy" not in spectra.dims:
         raise EnergyError(f"spectra have dims {spectra.dims}; expected an 'energy' dimension")
     energy = np.asarray(spectra["energy"].values, float)
-    if energy.size < 8:
-        raise EnergyError(f"{energy.size} energies; expected at least 8 to locate an absorption edge")
+    if energy.size < MIN_EDGE_ENERGIES:
+        raise EnergyError(f"{energy.size} energies; expected at least {MIN_EDGE_ENERGIES} to locate an "
+                          "absorption edge")
     out = xr.apply_ufunc(_e0_kernel, spectra, kwargs={"energy": energy, "smooth": smooth},
                          input_core_dims=[["energy"]], dask="parallelized", output_dtypes=[float])
     out = out.drop_vars([c for c in out.coords if c not in out.dims])
@@ -638,7 +641,10 @@ def edge_jump(od: xr.DataArray, e0_ev: float | None = None) -> xr.DataArray:
     jump = params["edge_step"]
     if "valid" in od.coords:
         jump = jump.assign_coords(valid=od.coords["valid"].reset_coords(drop=True))
-    windows = {k: float(params[k].values.flat[0]) for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev")}
+    # one E0 for every pixel, so one set of windows: taken from E0, not from the (lazy) per-pixel
+    # parameters, each of which would compute the whole stack again
+    defaults = _default_windows(np.asarray(od["energy"].values, float), e0)
+    windows = {k: float(defaults[k]) for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev")}
     jump.attrs = with_history(od.attrs, "edge_jump", e0_ev=e0, **windows)
     jump.attrs.update(units="1", long_name="edge jump (optical density)", e0_ev=e0)
     return jump

@@ -38,6 +38,7 @@ from redoxmap.report.profiles import profile_figure
 from redoxmap.report.volumes import (
     class_names,
     class_slices,
+    counts_table,
     pore_figure,
     pore_size_figure,
     proportions_figure,
@@ -47,8 +48,8 @@ from redoxmap.report.volumes import (
 )
 
 __all__ = [
-    "class_names", "class_slices", "concentration_figure", "concentration_table", "difference_map",
-    "edge_energy_figure", "experiment_maps_figure", "experiment_profiles_figure",
+    "class_names", "class_slices", "concentration_figure", "concentration_table", "counts_table",
+    "difference_map", "edge_energy_figure", "experiment_maps_figure", "experiment_profiles_figure",
     "experiment_trend_figure", "fem_fields_figure", "fitted_spectrum", "fraction_histogram",
     "fraction_map", "fractions_time_figure", "hoop_profiles_figure", "operando_contour_figure",
     "orthogonal_slices", "pixel_fits", "pore_figure", "pore_size_figure", "profile_figure",

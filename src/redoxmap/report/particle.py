@@ -154,7 +154,7 @@ def stress_vs_dod_figure(runs: dict[float, xr.Dataset]) -> Figure:
     return fig
 
 
-def fem_fields_figure(result: xr.Dataset, zoom_um: float = 1.5) -> Figure:
+def fem_fields_figure(result: xr.Dataset, zoom_nm: float = 1500.0) -> Figure:
     """Hoop and von Mises stress on the axisymmetric (r, z) mesh of :func:`redoxmap.models.solve_fem` at
     its last time: the whole quarter plane and a zoom on the void and pore (bridge point A marked +).
 
@@ -162,8 +162,8 @@ def fem_fields_figure(result: xr.Dataset, zoom_um: float = 1.5) -> Figure:
     ----------
     result : xarray.Dataset
         Output of :func:`redoxmap.models.solve_fem`.
-    zoom_um : float
-        Side of the zoomed panel (µm).
+    zoom_nm : float
+        Side of the zoomed panel (nm; the axes are drawn in µm).
 
     Returns
     -------
@@ -178,7 +178,7 @@ def fem_fields_figure(result: xr.Dataset, zoom_um: float = 1.5) -> Figure:
     panels = (
         ("hoop σ_θ", hoop, "coolwarm", (-limit, limit), None),
         ("von Mises", vm, "viridis", (0.0, float(vm.max()) or 1.0), None),
-        ("hoop σ_θ (zoom)", hoop, "coolwarm", (-limit, limit), zoom_um),
+        ("hoop σ_θ (zoom)", hoop, "coolwarm", (-limit, limit), zoom_nm / 1000.0),
     )
     for ax, (label, values, cmap, (lo, hi), zoom) in zip(fig.subplots(1, 3), panels, strict=True):
         m = ax.tripcolor(tri, values, shading="gouraud", cmap=cmap, vmin=lo, vmax=hi)

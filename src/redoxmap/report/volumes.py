@@ -89,6 +89,20 @@ def class_slices(classes: xr.DataArray, voxel_size_nm: float | None = None) -> F
     return fig
 
 
+def _region_rows(overall: xr.DataArray, per_shell: xr.DataArray | None, names: dict[int, str],
+                 scale: float) -> pd.DataFrame:
+    """One row per region ("all", "shell 1" …), one column per class name, values times ``scale``."""
+    def row(region: str, values: xr.DataArray) -> dict:
+        cells = {names.get(int(k), f"class {int(k)}"): scale * values.sel({"class": k}).item()
+                 for k in values["class"].values}
+        return {"region": region, **cells}
+
+    rows = [row("all", overall)]
+    if per_shell is not None:
+        rows += [row(f"shell {int(s)}", per_shell.sel(shell=s)) for s in per_shell.shell.values]
+    return pd.DataFrame(rows)
+
+
 def proportions_table(overall: xr.DataArray, per_shell: xr.DataArray | None,
                       names: dict[int, str]) -> pd.DataFrame:
     """Class proportions as a table: one row per region ("all", then "shell 1" = surface … "shell n" =
@@ -114,15 +128,35 @@ def proportions_table(overall: xr.DataArray, per_shell: xr.DataArray | None,
     >>> proportions_table(overall, None, {1: "target", 2: "below"}).round(6).to_dict("records")
     [{'region': 'all', 'target': 90.0, 'below': 10.0}]
     """
-    def row(region: str, values: xr.DataArray) -> dict:
-        percent = {names.get(int(k), f"class {int(k)}"): 100 * float(values.sel({"class": k}))
-                   for k in values["class"].values}
-        return {"region": region, **percent}
+    return _region_rows(overall, per_shell, names, 100.0)
 
-    rows = [row("all", overall)]
-    if per_shell is not None:
-        rows += [row(f"shell {int(s)}", per_shell.sel(shell=s)) for s in per_shell.shell.values]
-    return pd.DataFrame(rows)
+
+def counts_table(overall: xr.DataArray, per_shell: xr.DataArray | None,
+                 names: dict[int, str]) -> pd.DataFrame:
+    """Voxels per class as a table, laid out as :func:`proportions_table`: a class no voxel falls in
+    shows 0.
+
+    Parameters
+    ----------
+    overall : xarray.DataArray
+        Counts over ``class`` (:func:`redoxmap.segment.class_counts` without shells).
+    per_shell : xarray.DataArray or None
+        Counts over ``(shell, class)``, or None.
+    names : dict of int to str
+        Class names (:func:`class_names`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Column ``region`` and one column per class (voxels).
+
+    Examples
+    --------
+    >>> overall = xr.DataArray([120, 0], dims="class", coords={"class": [1, 2]})
+    >>> counts_table(overall, None, {1: "target", 2: "below"}).to_dict("records")
+    [{'region': 'all', 'target': 120, 'below': 0}]
+    """
+    return _region_rows(overall, per_shell, names, 1)
 
 
 def proportions_figure(table: pd.DataFrame) -> Figure:
@@ -317,7 +351,7 @@ def write_volume_report(volume: xr.DataArray | None, folder: str | Path, *, titl
     >>> write_volume_report(volume, tempfile.mkdtemp(), title="test").name
     'index.html'
     """
-    from redoxmap.segment.classes import class_proportions
+    from redoxmap.segment.classes import class_counts, class_proportions
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -339,9 +373,12 @@ def write_volume_report(volume: xr.DataArray | None, folder: str | Path, *, titl
                     "slices.png", "central orthogonal slices")
     if classes is not None:
         names = class_names(classes)
-        per_shell = class_proportions(classes, shells.where(classes > 0, 0)) if shells is not None else None
+        layers = shells.where(classes > 0, 0) if shells is not None else None
+        per_shell = class_proportions(classes, layers) if layers is not None else None
         table = proportions_table(class_proportions(classes), per_shell, names)
         add_table(table, "class_proportions.csv", "class proportions (%)")
+        add_table(counts_table(class_counts(classes), class_counts(classes, layers) if layers is not None
+                               else None, names), "class_counts.csv", "voxels per class")
         add_figure(class_slices(classes, voxel), "classes.png", "voxel classes")
         add_figure(proportions_figure(table), "class_proportions.png", "class proportions per shell")
     if pores is not None:

@@ -11,8 +11,29 @@ from scipy import ndimage
 
 from redoxmap.errors import MaskError
 
-#: Default class names: 0 is outside the mask.
-CLASS_NAMES = {1: "target", 2: "below target", 3: "above target"}
+
+def class_labels(tolerance: float) -> dict[int, str]:
+    """Names of the classes of :func:`classify_stoichiometry` that say what each holds.
+
+    Parameters
+    ----------
+    tolerance : float
+        Relative deviation still counted as the target (0.05 = ±5 %).
+
+    Returns
+    -------
+    dict of int to str
+        ``{1: "within ±5 % of target", 2: "more than 5 % below target", 3: "more than 5 % above
+        target"}`` for ``tolerance=0.05``; 0 (outside the mask) has no name.
+
+    Examples
+    --------
+    >>> class_labels(0.05)[2]
+    'more than 5 % below target'
+    """
+    percent = f"{100 * tolerance:.3g} %"
+    return {1: f"within ±{percent} of target", 2: f"more than {percent} below target",
+            3: f"more than {percent} above target"}
 
 
 def classify_stoichiometry(ratio: xr.DataArray, target: float, mask: xr.DataArray,
@@ -37,12 +58,14 @@ def classify_stoichiometry(ratio: xr.DataArray, target: float, mask: xr.DataArra
         voxel's ratio is often larger than a 5 % threshold. 0 for none.
     names : dict of int to str, optional
         Relabels classes, e.g. ``{2: "TM-poor", 3: "TM-rich/O-poor"}`` for a TM/O ratio; default
-        :data:`CLASS_NAMES`.
+        :func:`class_labels` (``"within ±5 % of target"`` …).
 
     Returns
     -------
     xarray.DataArray
-        int8 classes with the dims of ``ratio``; ``attrs["class_names"]`` lists ``"k: name"``.
+        int8 classes with the dims of ``ratio``; ``attrs["class_names"]`` lists ``"k: name"`` for
+        all three classes (also those no voxel falls in), ``attrs["class_bounds"]`` the ratios
+        ``target · (1 ∓ tolerance)`` between them.
 
     Raises
     ------
@@ -53,8 +76,11 @@ def classify_stoichiometry(ratio: xr.DataArray, target: float, mask: xr.DataArra
     --------
     >>> ratio = xr.DataArray([[1.0, 0.9, 1.1], [1.02, 0.5, 1.0]], dims=("y", "x"))
     >>> mask = xr.DataArray([[True, True, True], [True, False, True]], dims=("y", "x"))
-    >>> classify_stoichiometry(ratio, 1.0, mask).values.tolist()
+    >>> classes = classify_stoichiometry(ratio, 1.0, mask)
+    >>> classes.values.tolist()
     [[1, 2, 3], [1, 0, 1]]
+    >>> classes.attrs["class_names"][1]
+    '2: more than 5 % below target'
     """
     inside = np.asarray(mask, bool)
     if not inside.any():
@@ -66,15 +92,67 @@ def classify_stoichiometry(ratio: xr.DataArray, target: float, mask: xr.DataArra
     relative = values / target - 1.0
     classes = np.where(relative < -tolerance, 2, np.where(relative > tolerance, 3, 1))
     classes = np.where(inside, classes, 0).astype(np.int8)
-    labels = {**CLASS_NAMES, **(names or {})}
+    labels = {**class_labels(tolerance), **(names or {})}
     return xr.DataArray(classes, dims=ratio.dims, coords=ratio.coords,
                         attrs={"long_name": "stoichiometry class", "target": target,
                                "tolerance": tolerance, "smooth_sigma_vox": smooth_sigma_vox,
-                               "class_names": [f"{k}: {v}" for k, v in sorted(labels.items())]})
+                               "class_names": [f"{k}: {v}" for k, v in sorted(labels.items())],
+                               "class_bounds": [target * (1 - tolerance), target * (1 + tolerance)]})
+
+
+def _named(classes: xr.DataArray) -> set[int]:
+    """Class numbers listed in the ``class_names`` attribute (``"k: name"``)."""
+    numbers = set()
+    for item in classes.attrs.get("class_names", []):
+        number = str(item).partition(":")[0].strip()
+        if number.isdigit():
+            numbers.add(int(number))
+    return numbers
+
+
+def class_counts(classes: xr.DataArray, shells: xr.DataArray | None = None) -> xr.DataArray:
+    """Number of voxels in each class (classes > 0), overall or per shell. Every class from 1 to the
+    largest one present or named in ``attrs["class_names"]`` gets a count, so a class no voxel falls
+    in is counted 0 rather than left out.
+
+    Parameters
+    ----------
+    classes : xarray.DataArray
+        Classes from :func:`classify_stoichiometry` (0 outside).
+    shells : xarray.DataArray, optional
+        Shell labels 1…n (0 outside), e.g. from :func:`redoxmap.stats.equal_volume_shells`.
+
+    Returns
+    -------
+    xarray.DataArray
+        int64 counts over ``class``, or over ``(shell, class)`` with ``shells``.
+
+    Examples
+    --------
+    >>> classes = xr.DataArray([[1, 1, 2], [1, 0, 1]], dims=("y", "x"),
+    ...                        attrs={"class_names": ["1: target", "2: below", "3: above"]})
+    >>> class_counts(classes).values.tolist()  # nothing above the target: 0, not left out
+    [4, 1, 0]
+    """
+    values = np.asarray(classes).astype(np.int64).ravel()
+    n_classes = max(int(values.max(initial=0)), max(_named(classes), default=0), 1)
+    kinds = np.arange(1, n_classes + 1)
+    inside = values > 0
+    if shells is None:
+        counts = np.bincount(values[inside], minlength=n_classes + 1)[1:]
+        return xr.DataArray(counts, dims="class", coords={"class": kinds})
+    shell_values = np.asarray(shells).astype(np.int64).ravel()
+    n = max(int(shell_values.max(initial=0)), 0)
+    keep = inside & (shell_values > 0)
+    flat = np.bincount((shell_values[keep] - 1) * n_classes + values[keep] - 1,
+                       minlength=n * n_classes)
+    return xr.DataArray(flat.reshape(n, n_classes), dims=("shell", "class"),
+                        coords={"shell": np.arange(1, n + 1), "class": kinds})
 
 
 def class_proportions(classes: xr.DataArray, shells: xr.DataArray | None = None) -> xr.DataArray:
-    """Fraction of the classified voxels (classes > 0) in each class, overall or per shell.
+    """Fraction of the classified voxels (classes > 0) in each class, overall or per shell: the counts
+    of :func:`class_counts` over their sum (0 for a class no voxel falls in).
 
     Parameters
     ----------
@@ -87,7 +165,7 @@ def class_proportions(classes: xr.DataArray, shells: xr.DataArray | None = None)
     -------
     xarray.DataArray
         Fractions over ``class`` (1…max class), or over ``(shell, class)`` with ``shells``; each
-        row sums to 1.
+        row with voxels sums to 1.
 
     Examples
     --------
@@ -98,15 +176,5 @@ def class_proportions(classes: xr.DataArray, shells: xr.DataArray | None = None)
     >>> class_proportions(classes, shells).values.round(3).tolist()
     [[0.333, 0.333, 0.333], [1.0, 0.0, 0.0]]
     """
-    values = np.asarray(classes)
-    kinds = np.arange(1, max(int(values.max()), 1) + 1)
-    if shells is None:
-        counts = np.array([(values == k).sum() for k in kinds], float)
-        return xr.DataArray(counts / max(counts.sum(), 1), dims="class", coords={"class": kinds})
-    shell_values = np.asarray(shells)
-    n = int(shell_values.max())
-    table = np.array([[((values == k) & (shell_values == s)).sum() for k in kinds]
-                      for s in range(1, n + 1)], float)
-    table /= np.maximum(table.sum(axis=1, keepdims=True), 1)
-    return xr.DataArray(table, dims=("shell", "class"),
-                        coords={"shell": np.arange(1, n + 1), "class": kinds})
+    counts = class_counts(classes, shells).astype(float)
+    return counts / np.maximum(counts.sum("class"), 1)

@@ -10,7 +10,13 @@ from redoxmap.simulate.cycled import (
 )
 from redoxmap.simulate.cycler import galvanostatic_cycle, ocv_layered, write_mpt
 from redoxmap.simulate.demo import Simulation, demo_dataset, demo_raw_stack
-from redoxmap.simulate.phantom3d import COMPOSITION, DENSITY_G_CM3, attenuation_volume, cathode_phantom
+from redoxmap.simulate.phantom3d import (
+    COMPOSITION,
+    DENSITY_G_CM3,
+    attenuation_volume,
+    cathode_phantom,
+    xanes_attenuation_volume,
+)
 from redoxmap.simulate.phantoms import particle_phantom, sphere_thickness
 from redoxmap.simulate.score import score_fraction, score_shifts, truth_in_aligned_frame
 from redoxmap.simulate.spectra import MN_K_ENERGY_EV, phase_spectra
@@ -34,4 +40,5 @@ __all__ = [
     "phantom_od", "phase_spectra", "project", "random_drift", "reduced_surface_particle",
     "score_fraction", "score_shifts", "simulate_xas_series", "simulate_xrd_series", "sphere_thickness",
     "true_shell_means", "truth_in_aligned_frame", "write_cycling_experiment", "write_mpt",
+    "xanes_attenuation_volume",
 ]

@@ -1,8 +1,9 @@
 """A simulated galvanostatic charge–discharge of a layered-oxide cathode, and an EC-Lab text file of it.
 
 The open-circuit voltage of Li(1−x)MO2 is modelled as OCV(x) = V0 + s x + (RT/F)·k ln((x + ε)/(1 + ε − x))
-(a sloping solid-solution curve with a lattice-gas term, e.g. Thomas & Newman 2003, J. Power
-Sources 119, 844, form only), shifted by +η on charge and −η on discharge. x is the fraction of Li
+(a sloping solid-solution curve with the ideal lattice-gas term of an insertion electrode, as in
+the thermodynamics of insertion electrodes of Thomas & Newman 2003, J. Power Sources 119–121, 844;
+the form only, no fitted parameters), shifted by +η on charge and −η on discharge. x is the fraction of Li
 removed, x = Q / Q_max.
 """
 

@@ -8,6 +8,8 @@ bulk density 4.2 g/cm³ (assumed).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xarray as xr
 from scipy import ndimage
@@ -27,12 +29,14 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
                     crack: bool = True, surface_layer: bool = True, ni_rich_patches: bool = True,
                     halo_fraction: float = 0.0) -> xr.Dataset:
     """A spherical cathode particle (radius 0.38 n) on an n³ grid with element densities, a central
-    void, pores, a crack, a Ni-poor surface layer, Ni-rich patches and, optionally, a halo of
-    dissolved Ni (Wang et al. 2021, Fig. 3).
+    void, pores, a crack, a Ni-poor surface layer, Ni-rich patches, a reduced surface and,
+    optionally, a halo of dissolved Ni (Wang et al. 2021, Fig. 3).
 
     The surface layer (outer 0.06 n) has 30 % less Ni (Ni dissolution); Ni-rich patches have 30 %
     more (Ni segregation); the halo holds ``halo_fraction`` of the particle's Ni density out to
-    0.1 n beyond the surface.
+    0.1 n beyond the surface. The share of Mn in the cycled (Mn³⁺, Mn2O3-like) state rises linearly
+    from 0 at half the radius to 1 at the surface (the Mn K-edge spectra of
+    :func:`xanes_attenuation_volume`).
 
     Parameters
     ----------
@@ -58,8 +62,9 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
     xarray.Dataset
         Over ``(z, y, x)``: ``density_<El>`` (g/cm³ of each element of :data:`COMPOSITION` at
         :data:`DENSITY_G_CM3`), ``particle`` (solid material), ``void`` (central void, pores and
-        crack), ``pore_labels`` (isolated pores 1…k, crack k+1) and ``ni_mn_class`` (0 outside,
-        1 target ratio, 2 Ni-poor surface layer, 3 Ni-rich patch).
+        crack), ``pore_labels`` (isolated pores 1…k, crack k+1), ``ni_mn_class`` (0 outside,
+        1 target ratio, 2 Ni-poor surface layer, 3 Ni-rich patch) and ``mn_cycled_fraction`` (share
+        of the Mn in the cycled state, 0 outside the solid).
 
     Examples
     --------
@@ -115,9 +120,11 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
     if halo_fraction > 0:
         halo = (r > radius) & (r <= radius + 0.1 * n)
         data["density_Ni"][1][halo] = halo_fraction * rho["Ni"]
+    cycled = np.where(solid, np.clip((r / radius - 0.5) / 0.5, 0.0, 1.0), 0.0).astype(np.float32)
     return xr.Dataset(
         {**data, "particle": (("z", "y", "x"), particle), "void": (("z", "y", "x"), voids & particle),
-         "pore_labels": (("z", "y", "x"), labels), "ni_mn_class": (("z", "y", "x"), classes)},
+         "pore_labels": (("z", "y", "x"), labels), "ni_mn_class": (("z", "y", "x"), classes),
+         "mn_cycled_fraction": (("z", "y", "x"), cycled)},
         attrs={"composition": COMPOSITION, "density_g_cm3": DENSITY_G_CM3, "radius_px": radius,
                "n_isolated_pores": placed, "n_internal_voids": placed + int(void),
                "has_crack": int(crack), "halo_fraction": halo_fraction},
@@ -157,5 +164,74 @@ def attenuation_volume(phantom: xr.Dataset, energy_ev: float, voxel_size_nm: flo
             element = name.split("_", 1)[1]
             mu = mu + phantom[name] * float(xraydb.mu_elam(element, energy_ev))  # 1/cm
     out = (mu * voxel_size_nm * 1e-7).astype(np.float32)
+    out.attrs = {"energy_ev": energy_ev, "voxel_size_nm": voxel_size_nm, "units": "1/voxel"}
+    return out
+
+
+@functools.cache
+def _mn_k_standards() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped Mn K-edge standards (pristine, cycled) on one 0.25 eV grid over their common range,
+    read once."""
+    from redoxmap.data import MN_K_STANDARDS, demo_reference_paths
+    from redoxmap.spectra.references import load_references
+
+    grid_ev = np.arange(6451.0, 6799.0, 0.25)
+    refs = load_references(demo_reference_paths(), energy=grid_ev, names=list(MN_K_STANDARDS))
+    return grid_ev, np.asarray(refs.values, float)
+
+
+def xanes_attenuation_volume(phantom: xr.Dataset, energy_ev: float, voxel_size_nm: float) -> xr.DataArray:
+    """Attenuation per voxel as :func:`attenuation_volume`, with the measured near-edge structure of
+    the Mn K edge: each voxel's Mn absorbs as the mix of the pristine (Li2MnO3, Mn⁴⁺) and cycled
+    (Mn2O3, Mn³⁺) standards given by ``mn_cycled_fraction`` (the spectra of
+    :func:`redoxmap.simulate.phase_spectra`), for 3D XANES with known fractions.
+
+    The Mn mass attenuation is (μ/ρ)(E) = (μ/ρ)₋(E) + Δ(E)·n(E), with n(E) = (1 − f)·n_pristine(E)
+    + f·n_cycled(E) the standards' normalized μ (0 below the edge, about 1 above), (μ/ρ)₋ the
+    tabulated below-edge branch (xraydb, Elam tables) and Δ(E) the tabulated edge jump, both carried
+    across the edge with the tabulated jump ratio; far from the edge (n = 0 or 1) it is the
+    tabulated value, as in :func:`attenuation_volume`.
+
+    Parameters
+    ----------
+    phantom : xarray.Dataset
+        ``density_<El>`` variables (g/cm³) and ``mn_cycled_fraction``, e.g. :func:`cathode_phantom`.
+    energy_ev : float
+        Photon energy (eV), within the standards' range (6451–6799 eV).
+    voxel_size_nm : float
+        Voxel size (nm).
+
+    Returns
+    -------
+    xarray.DataArray
+        Attenuation per voxel (dimensionless, float32) with ``energy_ev`` and ``voxel_size_nm`` in the
+        attributes.
+
+    Examples
+    --------
+    >>> phantom = cathode_phantom(n=24)
+    >>> solid = phantom.particle & ~phantom.void
+    >>> def ratio(energy_ev):  # to the tabulated attenuation, over the solid
+    ...     near = xanes_attenuation_volume(phantom, energy_ev, 50.0) / attenuation_volume(phantom, energy_ev,
+    ...                                                                                       50.0)
+    ...     return [round(float(near.where(solid).min()), 2), round(float(near.where(solid).max()), 2)]
+    >>> ratio(6520.0), ratio(6559.0), ratio(6640.0)  # below the edge, white line, above
+    ([1.01, 1.01], [1.2, 1.27], [0.98, 0.99])
+    """
+    import xraydb
+
+    edge = xraydb.xray_edge("Mn", "K").energy
+    tabulated = float(xraydb.mu_elam("Mn", energy_ev))
+    jump = float(xraydb.mu_elam("Mn", edge + 0.01) / xraydb.mu_elam("Mn", edge - 0.01))
+    below = tabulated if energy_ev < edge else tabulated / jump
+    step = below * (jump - 1.0)
+    grid_ev, spectra = _mn_k_standards()
+    standards = [np.interp(energy_ev, grid_ev, spectrum) for spectrum in spectra]
+    fraction = phantom["mn_cycled_fraction"]
+    normalized = (1 - fraction) * standards[0] + fraction * standards[1]
+    others = phantom.drop_vars("density_Mn")
+    mu = attenuation_volume(others, energy_ev, voxel_size_nm).astype(np.float64)
+    mu = mu + phantom["density_Mn"] * (below + step * normalized) * voxel_size_nm * 1e-7
+    out = mu.astype(np.float32)
     out.attrs = {"energy_ev": energy_ev, "voxel_size_nm": voxel_size_nm, "units": "1/voxel"}
     return out

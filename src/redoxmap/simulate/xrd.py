@@ -2,8 +2,9 @@
 
 The cell follows the Li fraction removed, x, of a cycler table (:mod:`redoxmap.simulate.cycler`):
 a(x) = a₀ − 0.07 x and c(x) = c₀ + 0.60 x − 2.2 x⁴ (Å) — a shrinking a and a c that grows, peaks near
-x ≈ 0.4 and collapses at high delithiation, the shape reported for Ni-rich layered oxides (e.g.
-Li et al. 2019, Chem. Mater. 31, 7574). Each reflection is a pseudo-Voigt at Bragg's angle for the
+x ≈ 0.4 and collapses at high delithiation, the shape reported for layered NCM oxides (e.g.
+Li et al. 2019, J. Am. Chem. Soc., doi:10.1021/jacs.8b13798: a c-axis collapse at deep charge
+whatever the Ni content). Each reflection is a pseudo-Voigt at Bragg's angle for the
 hexagonal d-spacing, with Caglioti widths FWHM² = U tan²θ + V tanθ + W (Caglioti, Paoletti & Ricci
 1958, Nucl. Instrum. 3, 223), optionally with its Cu Kα2 copy (half the intensity), on a sloping
 background; counts are Poisson.

@@ -119,7 +119,8 @@ def edge_difference(*, below: xr.DataArray, above: xr.DataArray, element: str, b
     difference = above - below
     if formula is not None:
         difference = difference - below * matrix_slope(formula, element, below_ev, above_ev)
-    difference.attrs = with_history(above.attrs, "edge_difference", element=element, below_ev=below_ev,
+    kept = {k: v for k, v in above.attrs.items() if k != "energy_ev"}  # a difference of two energies
+    difference.attrs = with_history(kept, "edge_difference", element=element, below_ev=below_ev,
                                     above_ev=above_ev, formula=formula)
     return difference
 
