@@ -1,20 +1,24 @@
-"""Shared simulated scans. Session-scoped: each is simulated once per test run."""
+"""Shared simulated scans. Session-scoped: each is simulated once per test run. The simulator is
+imported inside the fixtures: xdist's controller process loads this file too but runs no test, and
+importing redoxmap.simulate (xarray, dask, scipy, matplotlib) costs it ~5 s of CPU."""
 
 import numpy as np
 import pytest
-
-from redoxmap.simulate import demo_dataset
 
 
 @pytest.fixture(scope="session")
 def drifting_scan():
     """Acceptance scene: Mn K-edge, ~4000 counts in the flat, drift up to ±3 px."""
+    from redoxmap.simulate import demo_dataset
+
     return demo_dataset(shape=(160, 160), drift_max_px=3.0, flat_counts=4000.0, seed=11)
 
 
 @pytest.fixture(scope="session")
 def small_scan():
     """A small scene without drift, for readers and error paths."""
+    from redoxmap.simulate import demo_dataset
+
     return demo_dataset(shape=(40, 48), seed=3)
 
 

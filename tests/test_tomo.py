@@ -64,8 +64,10 @@ def test_fbp_correlates_with_truth(full_scan, mu, phantom):
 
 
 def test_iterative_beats_fbp_on_a_tilt_series(tilt_series, mu, phantom):
-    """±65°, 131 projections, on a 48-slice slab of the phantom (to keep the suite fast)."""
-    slab = slice(40, 88)
+    """±65°, 131 projections, on a 24-slice slab through the centre of the phantom (to keep the suite
+    fast). Measured RMSE ratio SIRT-TV / FBP: 0.70 for noise seeds 2, 5 and 7 (0.75 on the 48-slice
+    slab 40–88)."""
+    slab = slice(52, 76)
     center = find_center(tilt_series)
     proj = tilt_series.isel(y=slab)
     inside = phantom.particle.values[slab]

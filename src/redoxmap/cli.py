@@ -177,12 +177,14 @@ def demo(output: Path = typer.Option(Path("demo-output"), "--output", "-o",
                                      help="Folder for the simulated files, maps and reports"),
          overwrite: bool = typer.Option(True, help="Replace the demo's own earlier outputs (never an input)"),
          size_px: int = typer.Option(256, help="Image size (pixels per side)"),
+         tomo_size_px: int = typer.Option(64, help="Grid of the tilt series' particle (voxels per side)"),
          seed: int = typer.Option(0, help="Random seed")) -> None:
     """Simulate a Mn K-edge TXM-XANES scan, a Mn L3 STXM particle and a ±65° dual-energy tilt series,
     run the jobs on the files and print recovered-versus-true numbers."""
     from redoxmap.pipeline.demo import DemoConfig, run_demo
 
-    _run(run_demo, DemoConfig(output=output, overwrite=overwrite, size_px=size_px, seed=seed))
+    _run(run_demo, DemoConfig(output=output, overwrite=overwrite, size_px=size_px,
+                              tomo_size_px=tomo_size_px, seed=seed))
 
 
 @app.command()

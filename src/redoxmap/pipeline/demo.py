@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.dxchange import write_dxchange
@@ -43,6 +44,8 @@ class DemoConfig(JobConfig):
         Replace the demo's own earlier outputs (never an input).
     size_px : int
         Image size of the 2D scan (px per side).
+    tomo_size_px : int
+        Grid of the tilt series' particle (voxels per side).
     seed : int
         Random seed of the simulations.
     """
@@ -50,6 +53,7 @@ class DemoConfig(JobConfig):
     output: Path = Path("demo-output")
     overwrite: bool = True
     size_px: int = 256
+    tomo_size_px: int = Field(64, ge=32)
     seed: int = 0
 
 
@@ -139,15 +143,15 @@ def _valence_case(out: Path, config: DemoConfig) -> dict:
             "valence mean reported 1σ": float(np.nanmean(maps.valence_err.values[thick]))}
 
 
-def _tomo_case(out: Path, config: DemoConfig, n: int = 64) -> dict:
-    """Dual-energy Mn K-edge tomography of a 64³ particle on a ±65° tilt series (131 views):
-    projection files at 6530 and 6565 eV, SIRT-TV volumes (OME-Zarr), the Mn partial density,
-    and the pores-and-cracks report with a 3D rendering."""
+def _tomo_case(out: Path, config: DemoConfig) -> dict:
+    """Dual-energy Mn K-edge tomography of a particle (``tomo_size_px``³, 64³ by default) on a ±65°
+    tilt series (131 views): projection files at 6530 and 6565 eV, SIRT-TV volumes (OME-Zarr), the
+    Mn partial density, and the pores-and-cracks report with a 3D rendering."""
     from redoxmap.io.projections import write_projections_dxchange
     from redoxmap.simulate.phantom3d import COMPOSITION, attenuation_volume, cathode_phantom
     from redoxmap.simulate.tomography import acquire_projections
 
-    phantom = cathode_phantom(n, seed=config.seed, n_pores=4)
+    phantom = cathode_phantom(config.tomo_size_px, seed=config.seed, n_pores=4)
     angles = np.arange(-65.0, 65.5, 1.0)
     volumes = {}
     for energy in (6530.0, 6565.0):
