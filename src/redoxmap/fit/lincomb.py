@@ -331,9 +331,9 @@ def _fit_chunk(start: int, columns: np.ndarray, plan: _Plan, out: np.ndarray) ->
     stop = min(start + SOLVE_PIXELS, columns.shape[1])
     p, dd = _project(columns, plan, start, stop)
     p, dd = p.astype(np.float64), dd.astype(np.float64)
-    finite = np.isfinite(dd)
-    all_finite = bool(finite.all())
-    if not all_finite:
+    all_finite = bool(np.isfinite(dd.sum()))  # one reduction: the float64 sum is finite iff each dd is
+    finite = np.isfinite(dd) if not all_finite else None
+    if finite is not None:
         p[:, ~finite] = 0.0
         dd[~finite] = 0.0
     n_ref, first = plan.n_ref, plan.rows["weight"].start
@@ -346,9 +346,10 @@ def _fit_chunk(start: int, columns: np.ndarray, plan: _Plan, out: np.ndarray) ->
     for row in weights[1:]:
         total += row
     ok = total > 0
-    if not all_finite:
+    if finite is not None:
         ok &= finite
-    safe = np.where(ok, total, np.nan)  # NaN fractions, errors and valences where not fitted
+    all_ok = bool(ok.all())
+    safe = total if all_ok else np.where(ok, total, np.nan)  # NaN fractions, errors and valences where not fitted
     frac = np.divide(weights, safe, out=o["fraction"])
     sigma2 = np.divide(rss, plan.dof, out=o["residual_variance"][0])
     scale = sigma2 / (safe * safe)
