@@ -207,10 +207,12 @@ class DualEnergyConfig(JobConfig):
 
     Examples
     --------
+    The inputs are checked first, then the energies, then the element (xraydb loads slowly):
+
     >>> DualEnergyConfig(below="b.zarr", above="a.zarr", element="Xx", output="d.zarr")
     Traceback (most recent call last):
     ...
-    redoxmap.errors.ConfigError: --element = 'Xx': value error, not an element symbol (e.g. Mn, Ni, Co)
+    redoxmap.errors.ConfigError: b.zarr: no such file (given as BELOW)
     """
 
     below: Path
