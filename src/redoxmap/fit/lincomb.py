@@ -348,8 +348,8 @@ def _fit_chunk(start: int, columns: np.ndarray, plan: _Plan, out: np.ndarray) ->
     ok = total > 0
     if finite is not None:
         ok &= finite
-    all_ok = bool(ok.all())
-    safe = total if all_ok else np.where(ok, total, np.nan)  # NaN fractions, errors and valences where not fitted
+    # NaN fractions, errors and valences where not fitted
+    safe = total if bool(ok.all()) else np.where(ok, total, np.nan)
     frac = np.divide(weights, safe, out=o["fraction"])
     sigma2 = np.divide(rss, plan.dof, out=o["residual_variance"][0])
     scale = sigma2 / (safe * safe)
