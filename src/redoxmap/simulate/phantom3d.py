@@ -20,9 +20,15 @@ COMPOSITION = "Li1.2Mn0.54Ni0.13Co0.13O2"
 DENSITY_G_CM3 = 4.2
 
 
-def _ball(shape: tuple[int, int, int], centre, radius: float) -> np.ndarray:
-    zz, yy, xx = np.indices(shape, dtype=float)
-    return (zz - centre[0]) ** 2 + (yy - centre[1]) ** 2 + (xx - centre[2]) ** 2 <= radius**2
+def _ball(shape: tuple[int, int, int], centre, radius: float,
+          margin: int = 0) -> tuple[tuple[slice, ...], np.ndarray]:
+    """The voxels within ``radius`` of ``centre`` on a grid of ``shape``: a box of the grid (``margin``
+    voxels wider than the ball on each side, clipped to the grid) and the ball's mask inside it."""
+    low = np.floor(np.asarray(centre) - radius).astype(int) - margin
+    high = np.ceil(np.asarray(centre) + radius).astype(int) + margin + 1
+    box = tuple(slice(max(lo, 0), min(hi, size)) for lo, hi, size in zip(low, high, shape, strict=True))
+    zz, yy, xx = np.ogrid[box]
+    return box, (zz - centre[0]) ** 2 + (yy - centre[1]) ** 2 + (xx - centre[2]) ** 2 <= radius**2
 
 
 def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int = 12,
@@ -92,12 +98,13 @@ def cathode_phantom(n: int = 128, seed: int = 0, void: bool = True, n_pores: int
         direction /= np.linalg.norm(direction)
         centre = c + direction * rng.uniform(0.2, 0.75) * radius
         pore_r = rng.uniform(0.025, 0.04) * n
-        ball = _ball(shape, centre, pore_r)
-        if (ndimage.binary_dilation(ball, iterations=2) & (voids | sheet | ~particle)).any():
+        # the box holds the ball and the two voxels its dilation reaches
+        box, ball = _ball(shape, centre, pore_r, margin=2)
+        if (ndimage.binary_dilation(ball, iterations=2) & (voids[box] | sheet[box] | ~particle[box])).any():
             continue
         placed += 1
-        voids |= ball
-        labels[ball] = placed
+        voids[box] |= ball
+        labels[box][ball] = placed
     if crack:
         voids |= sheet
         labels[sheet] = placed + 1
