@@ -1,5 +1,6 @@
 """Collection rules for ``make test``: the docstring examples of src/redoxmap are collected with the
-tests; a package that needs an optional extra is left out when the extra is not installed."""
+tests; a package that needs an optional extra is left out when the extra is not installed; the
+longest test files run first."""
 
 import importlib.util
 import os
@@ -15,3 +16,18 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 _EXTRAS = {"src/redoxmap/napari": "napari"}
 
 collect_ignore = [path for path, module in _EXTRAS.items() if importlib.util.find_spec(module) is None]
+
+#: The longest test files, longest first (CPU s in one run of `make test`: 68, 61, 59, 45, 44, 42,
+#: 29, 22; the next is 16). `--dist loadfile --no-loadscope-reorder` hands the files to the two
+#: workers in collection order, so these go first and both workers end on short files. (xdist's
+#: default order, most tests first, left the one-test files of a minute each to the end: one
+#: worker finished 100 s after the other.)
+LONGEST_FIRST = ("tests/test_tomo.py", "tests/test_tomo_chemistry.py", "tests/test_tomo_classes_full_scan.py",
+                 "tests/test_fuzz_cyclers.py", "tests/test_fuzz_readers.py", "tests/test_demo.py",
+                 "tests/test_napari.py", "tests/test_transport.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Move the tests of :data:`LONGEST_FIRST` to the front, in its order; the rest keep theirs."""
+    rank = {path: k for k, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
