@@ -30,6 +30,12 @@ errors = Console(stderr=True, soft_wrap=True)
 
 OVERWRITE = typer.Option(False, help="Replace existing outputs (never an input)")
 REPORT = typer.Option(None, "--report", help="Folder for figures, tables and index.html")
+SCHEDULER = typer.Option("threads", help="Where dask computes: threads | processes | synchronous | "
+                         "tcp://host:port of a running dask scheduler (docs/cluster.md)")
+MEMORY_LIMIT = typer.Option(None, help="Memory the job may use, e.g. 1GB: sizes the chunks and the workers "
+                            "of --scheduler processes; runs out of core")
+CHUNKS_PX = typer.Option(None, help="Process out of core in chunks of this many pixels per side "
+                         "(default with --memory-limit: from the limit)")
 
 
 class _PlainProgress:
@@ -123,8 +129,9 @@ def xanes2d(
     mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
                                                    "(OD); default: Otsu"),
     pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm) for scale bars"),
-    chunks_px: int | None = typer.Option(None, help="Process out of core in chunks of this many pixels "
-                                         "per side"),
+    chunks_px: int | None = CHUNKS_PX,
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
     """Map phase fractions: fit each pixel's spectrum with the references (Wang et al. 2021)."""
     from redoxmap.pipeline.xanes2d import Xanes2DConfig, run_xanes2d
@@ -135,7 +142,8 @@ def xanes2d(
         data_dataset=data_dataset,
         energy_dataset=energy_dataset, i0=i0, i0_fraction=i0_fraction, min_ev=min_ev, max_ev=max_ev,
         bin_px=bin_px, align=align, align_energy_ev=align_energy_ev, max_shift_px=max_shift_px,
-        mask_threshold=mask_threshold, pixel_size_nm=pixel_size_nm, chunks_px=chunks_px))
+        mask_threshold=mask_threshold, pixel_size_nm=pixel_size_nm, chunks_px=chunks_px, scheduler=scheduler,
+        memory_limit=memory_limit))
 
 
 @app.command()
@@ -160,6 +168,9 @@ def valence(
     align: bool = typer.Option(True, help="Correct the drift between energies"),
     max_shift_px: float = typer.Option(10.0, help="Reject drift shifts larger than this (px)"),
     pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm), if the file has none"),
+    chunks_px: int | None = CHUNKS_PX,
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
     """Map oxidation state: fractions of standards of known valence and the effective valence."""
     from redoxmap.pipeline.valence import ValenceConfig, run_valence
@@ -168,7 +179,7 @@ def valence(
         stack=stack, library=library, output=output, report=report, overwrite=overwrite, mode=mode,
         normalize="auto" if normalize is None else normalize, standards=standards, energies=energies, i0=i0,
         i0_fraction=i0_fraction, min_ev=min_ev, max_ev=max_ev, align=align, max_shift_px=max_shift_px,
-        pixel_size_nm=pixel_size_nm))
+        pixel_size_nm=pixel_size_nm, chunks_px=chunks_px, scheduler=scheduler, memory_limit=memory_limit))
 
 
 @app.command()
@@ -349,8 +360,11 @@ def run_experiment(
     report: Path | None = REPORT,
     overwrite: bool = typer.Option(False, help="Write into a results folder that holds other files (never an "
                                    "input); an earlier run's folder is always reused"),
-    scheduler: str | None = typer.Option(None, help="serial | threads (samples in parallel); default: the "
-                                         "file's, else threads"),
+    scheduler: str | None = typer.Option(None, help="Where the jobs' dask computes: threads | processes | "
+                                         "synchronous (also: samples one at a time) | tcp://host:port of a "
+                                         "running dask scheduler; default: the file's, else threads"),
+    memory_limit: str | None = typer.Option(None, help="Memory each heavy job may use, e.g. 1GB (runs them "
+                                            "out of core); default: the file's"),
     workers: int | None = typer.Option(None, help="Samples run at once; default: the file's, else up to 4"),
     force: bool = typer.Option(False, help="Rerun every step, also those whose inputs and settings are "
                                "unchanged"),
@@ -361,7 +375,7 @@ def run_experiment(
 
     _run(run_experiment, ExperimentConfig(experiment=experiment, output=output, report=report,
                                           overwrite=overwrite, scheduler=scheduler, workers=workers,
-                                          force=force))
+                                          memory_limit=memory_limit, force=force))
 
 
 @app.command("init-experiment")

@@ -20,6 +20,7 @@ Athena's LCF approach iteratively).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -198,7 +199,8 @@ def _align_refs(stack: xr.DataArray, refs: xr.DataArray) -> np.ndarray:
 
 
 def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
-            mask: xr.DataArray | np.ndarray | None = None) -> xr.Dataset:
+            mask: xr.DataArray | np.ndarray | None = None,
+            store: Callable[[xr.DataArray], xr.DataArray] | None = None) -> xr.Dataset:
     """Fit every pixel's spectrum as a linear combination of the references (Wang et al. 2021, Methods,
     Eqs. 2–3).
 
@@ -223,6 +225,12 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     mask : xarray.DataArray or numpy.ndarray, optional
         Pixels to report statistics over (e.g. the particle), the image's shape; default the
         stack's ``valid`` pixels where the fitted thickness is positive.
+    store : callable, optional
+        For a dask stack: applied to the per-pixel results (named ``fit``, the spatial dims then
+        ``out``) before anything is derived from them, e.g. ``ChunkStore(path, key).write``
+        (:class:`redoxmap.io.ChunkStore`), which computes them chunk by chunk into a resumable Zarr
+        store and reads them back. Without it they are computed once and kept in memory
+        (``persist``).
 
     Returns
     -------
@@ -284,7 +292,9 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
                 "sum_to_one": mode == "sum1"},
         input_core_dims=[["energy"]], output_core_dims=[["out"]], dask="parallelized",
         output_dtypes=[np.float64], dask_gufunc_kwargs={"output_sizes": {"out": n_out}},
-    )
+    ).rename("fit")
+    if packed.chunks is not None:  # the fit runs once, whatever is derived from it
+        packed = packed.persist() if store is None else store(packed)
     components = refs["component"].values
     weight = packed.isel(out=slice(0, n_ref)).rename(out="component")
     weight = weight.assign_coords(component=components).transpose("component", *spatial)

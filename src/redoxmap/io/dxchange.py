@@ -33,8 +33,8 @@ def read_dxchange(path: str | Path, chunks: int | None = None) -> RawStack:
     path : str or pathlib.Path
         The HDF5 file.
     chunks : int, optional
-        Keep the images on disk as a dask array of ``chunks`` × ``chunks`` tiles holding whole
-        spectra.
+        Keep the images on disk as a dask array of ``chunks`` × ``chunks`` tiles, one energy each
+        (:func:`redoxmap.io.read_hdf5`).
 
     Returns
     -------

@@ -5,6 +5,7 @@ The dxchange and NSLS-II FXI readers are this reader with their layout's dataset
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import dask.array as da
@@ -48,12 +49,39 @@ def _list_datasets(h5: h5py.File) -> list[str]:
     return names
 
 
+@functools.lru_cache(maxsize=8)
+def _open_for_reading(path: str, modified_ns: int) -> h5py.File:
+    """A read-only handle kept open per process (and per version of the file) for lazy reads."""
+    return h5py.File(path, "r")
+
+
+class _LazyDataset:
+    """An HDF5 dataset read on demand, by path: unlike an ``h5py.Dataset`` it can be pickled, so the
+    dask arrays made from it run on worker processes and cluster nodes that see the same file."""
+
+    def __init__(self, dset: h5py.Dataset) -> None:
+        self.path = str(Path(dset.file.filename).resolve())
+        self.name = dset.name
+        self.shape = dset.shape
+        self.dtype = dset.dtype
+        self.ndim = dset.ndim
+        self.modified_ns = Path(self.path).stat().st_mtime_ns
+
+    def __getitem__(self, key):
+        return _open_for_reading(self.path, self.modified_ns)[self.name][key]
+
+    def __dask_tokenize__(self):
+        return (self.path, self.name, self.modified_ns)
+
+
 def _images(dset: h5py.Dataset, chunks: int | None) -> np.ndarray | da.Array:
-    """Images as a NumPy array, or as a dask array of ``chunks`` × ``chunks`` tiles holding
-    whole spectra (chunked over space only)."""
+    """Images as a NumPy array, or as a dask array read on demand in tiles of ``chunks`` × ``chunks``
+    pixels of one image each: image-wise steps (registration) read one image's tiles, and merged
+    along ``energy`` (a local merge, no shuffle) the tiles give the whole-spectrum chunks of the fit."""
     if chunks is None:
         return dset[()]
-    return da.from_array(dset, chunks=(*dset.shape[:-2], chunks, chunks))
+    return da.from_array(_LazyDataset(dset), chunks=(*(1,) * (dset.ndim - 2), chunks, chunks),
+                         meta=np.empty((0,) * dset.ndim, dset.dtype))
 
 
 def _read_frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int, int],
@@ -68,6 +96,8 @@ def _read_frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int
             f"{h5.filename}: {what} {name!r} has image shape {dset.shape[-2:]}, expected "
             f"{shape_yx} to match the sample images"
         )
+    if chunks is not None and dset.ndim == 3 and dset.shape[0] == n_energy and n_energy > 1:
+        return xr.DataArray(_images(dset, chunks), dims=("energy", "y", "x")).astype(np.float32)
     data = np.asarray(dset[()], dtype=np.float32)
     if data.ndim == 2:
         return xr.DataArray(data, dims=("y", "x"))
@@ -84,8 +114,8 @@ def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None
     """Read a spectral stack from an HDF5 file whose dataset names the caller gives.
 
     ``flats``/``darks`` may be one image, repeats of one image (averaged) or one image per energy.
-    With ``chunks`` the images stay on disk as a dask array chunked over ``y, x`` (the file is then
-    kept open while the array lives).
+    With ``chunks`` the images (and flats or darks given per energy) stay on disk as a dask array of
+    tiles, read on demand; the array can be pickled (dask.distributed workers read the file by path).
 
     Parameters
     ----------
@@ -146,8 +176,7 @@ def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None
         counts_are_transmission=transmission,
         notes=[note] if note else [],
     )
-    if chunks is None:
-        h5.close()
+    h5.close()  # lazy arrays read the file by path
     return raw
 
 

@@ -11,7 +11,9 @@ from pydantic import Field
 
 from redoxmap.fit.valence import valence_inputs, valence_map
 from redoxmap.io.writers import write_dataset
+from redoxmap.pipeline.execution import DEFAULT_CHUNK_PX, ExecutionSettings, execution
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
+from redoxmap.pipeline.outofcore import OutOfCore
 from redoxmap.preprocess.align import align_stack
 from redoxmap.preprocess.stacks import open_stack
 from redoxmap.spectra.library import load_library
@@ -19,12 +21,17 @@ from redoxmap.spectra.library import load_library
 __all__ = ["ValenceConfig", "run_valence"]
 
 
-class ValenceConfig(JobConfig):
+class ValenceConfig(JobConfig, ExecutionSettings):
     """Settings of an oxidation-state mapping run; each is a ``redoxmap valence`` option.
 
     ``mode`` and ``normalize`` default to ``"auto"``: normalized spectra fitted with ``sum1``
     (Larch/Athena) for hard-X-ray scans, the optical density fitted with ``sum1-scaled`` for short
     soft-X-ray scans, as measured in :func:`redoxmap.fit.valence_map`.
+
+    ``scheduler`` and ``memory_limit`` say where and in how much memory the job computes
+    (:mod:`redoxmap.pipeline.execution`); with a memory limit, with processes or a cluster, or with
+    ``chunks_px`` it runs out of core, chunk by chunk, and a killed run resumes where it stopped
+    (:mod:`redoxmap.pipeline.outofcore`).
     """
 
     stack: Path
@@ -40,14 +47,20 @@ class ValenceConfig(JobConfig):
     align: bool = True
     max_shift_px: float = Field(10.0, gt=0)
     pixel_size_nm: float | None = Field(None, gt=0)
+    chunks_px: int | None = Field(None, ge=16)
 
     INPUTS: ClassVar[tuple[str, ...]] = ("stack", "library", "energies", "i0")
     ARGUMENTS: ClassVar[tuple[str, ...]] = ("stack",)
     OUTPUT_SUFFIXES: ClassVar[tuple[str, ...]] = (".nc", ".zarr")
 
 
+#: Settings that change the fit but not the prepared stack (left out of the stack store's key).
+_FIT_SETTINGS = ("library", "mode", "normalize", "standards", "min_ev", "max_ev")
+
+
 def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobResult:
-    """Run the valence job.
+    """Run the valence job, in memory or, with ``chunks_px``, ``memory_limit`` or a scheduler of
+    processes, out of core and resumable (:mod:`redoxmap.pipeline.outofcore`).
 
     Parameters
     ----------
@@ -56,46 +69,67 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
 
     Returns
     -------
-    A :class:`JobResult` whose ``values`` hold ``maps``, ``stack`` (optical density) and
-    ``library``; ``written`` lists the maps file and report.
+    A :class:`JobResult` whose ``values`` hold ``maps``, ``stack`` (optical density; None after an
+    out-of-core run with an output, whose stores are removed) and ``library``; ``written`` lists the
+    maps file and report.
     """
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:
             progress(stage, done, total)
 
-    report("read", 0)
-    stack = open_stack(config.stack, energies=config.energies, i0_spectrum=config.i0,
-                       i0_fraction=config.i0_fraction)
-    if config.pixel_size_nm is not None:
-        stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
-    report("read")
-    if config.align:
-        stack = align_stack(stack, max_shift_px=config.max_shift_px,
-                            progress=lambda done, total: report("align", done, total))
-    library = load_library(config.library)
-    window = None if config.min_ev is None or config.max_ev is None else (config.min_ev, config.max_ev)
-    report("fit", 0)
-    maps = valence_map(stack, library, mode=config.mode, window_ev=window, normalize=config.normalize,
-                       standards=config.standards).compute()
-    report("fit")
-    maps.attrs["job"] = config.record("valence")  # to fit one pixel again (pipeline.refit)
-    if config.align:  # the drift correction of every energy read (normalization uses them all)
-        shifts = {name: stack[name].reset_coords(drop=True).assign_attrs(maps[name].attrs)
-                  for name in ("shift_y", "shift_x")}
-        maps = maps.drop_dims("energy").assign(shifts)
-    written = []
-    if config.output is not None:
-        written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
-    if config.report is not None:
-        from redoxmap.report import write_report
+    lazy = config.chunks_px is not None or config.out_of_core
+    with execution(config) as run:
+        chunked = OutOfCore(config, "valence", run, progress) if lazy else None
 
-        fitted, refs, _ = valence_inputs(stack, library, window, bool(maps.attrs["normalized"]),
-                                         config.standards)
-        written.append(write_report(maps, config.report, stack=fitted, refs=refs,
-                                    settings=config.settings(), maps_file=config.output))
+        def prepare():
+            report("read", 0)
+            stack = open_stack(config.stack, energies=config.energies, i0_spectrum=config.i0,
+                               i0_fraction=config.i0_fraction,
+                               chunks=(config.chunks_px or DEFAULT_CHUNK_PX) if lazy else None)
+            if config.pixel_size_nm is not None:
+                stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
+            report("read")
+            return stack
+
+        align = {"max_shift_px": config.max_shift_px} if config.align else None
+        if chunked is not None:
+            stack = chunked.stack(prepare, align, leave_out=_FIT_SETTINGS)
+        else:
+            stack = prepare()
+            if align is not None:
+                stack = align_stack(stack, **align, progress=lambda done, total: report("align", done, total))
+        library = load_library(config.library)
+        window = None if config.min_ev is None or config.max_ev is None else (config.min_ev, config.max_ev)
+        report("fit", 0)
+        maps = valence_map(stack, library, mode=config.mode, window_ev=window, normalize=config.normalize,
+                           standards=config.standards,
+                           store=None if chunked is None else chunked.fit_store()).compute()
+        report("fit")
+        maps.attrs["job"] = config.record("valence")  # to fit one pixel again (pipeline.refit)
+        if config.align:  # the drift correction of every energy read (normalization uses them all)
+            shifts = {name: stack[name].reset_coords(drop=True).assign_attrs(maps[name].attrs)
+                      for name in ("shift_y", "shift_x")}
+            maps = maps.drop_dims("energy").assign(shifts)
+        written = []
+        if config.output is not None:
+            written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
+        if config.report is not None:
+            from redoxmap.report import write_report
+
+            fitted, refs, _ = valence_inputs(stack, library, window, bool(maps.attrs["normalized"]),
+                                             config.standards)
+            written.append(write_report(maps, config.report, stack=fitted, refs=refs,
+                                        settings=config.settings(), maps_file=config.output))
+    summary = valence_summary(maps)
+    if chunked is not None:
+        summary += chunked.summary()
+        chunked.finish()
+        if chunked.keep:
+            stack = None
     return JobResult(title=f"valence ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} valid pixels",
-                     summary=valence_summary(maps), written=written,
-                     values={"maps": maps, "stack": stack, "library": library})
+                     summary=summary, written=written,
+                     values={"maps": maps, "stack": stack, "library": library,
+                             "blocks": {} if chunked is None else dict(chunked.counts)})
 
 
 def valence_summary(maps) -> list[tuple[str, str]]:

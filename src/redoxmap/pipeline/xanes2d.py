@@ -11,8 +11,10 @@ from pydantic import Field
 
 from redoxmap.errors import EnergyError
 from redoxmap.fit.lincomb import lincomb
-from redoxmap.io.writers import spill_to_zarr, write_dataset
+from redoxmap.io.writers import write_dataset
+from redoxmap.pipeline.execution import DEFAULT_CHUNK_PX, ExecutionSettings, execution
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
+from redoxmap.pipeline.outofcore import OutOfCore
 from redoxmap.preprocess.align import align_stack
 from redoxmap.preprocess.mask import particle_mask
 from redoxmap.preprocess.resample import bin_pixels, energy_window
@@ -22,12 +24,17 @@ from redoxmap.spectra.references import load_references
 __all__ = ["Xanes2DConfig", "run_xanes2d"]
 
 
-class Xanes2DConfig(JobConfig):
+class Xanes2DConfig(JobConfig, ExecutionSettings):
     """Settings of a 2D TXM-XANES phase-mapping run; each is a ``redoxmap xanes2d`` option.
 
     ``mode="nnls"`` by default: the stack is optical density, whose thickness varies from pixel to
     pixel, so the weights are free in size and only kept non-negative (Wang et al. 2021); use
     ``sum1-scaled`` to fit a constant background too, ``sum1`` only for normalized spectra.
+
+    ``scheduler`` and ``memory_limit`` say where and in how much memory the job computes
+    (:mod:`redoxmap.pipeline.execution`); with a memory limit, with processes or a cluster, or with
+    ``chunks_px`` it runs out of core, chunk by chunk, and a killed run resumes where it stopped
+    (:mod:`redoxmap.pipeline.outofcore`).
     """
 
     stack: Path
@@ -56,8 +63,13 @@ class Xanes2DConfig(JobConfig):
     OUTPUT_SUFFIXES: ClassVar[tuple[str, ...]] = (".nc", ".zarr")
 
 
+#: Settings that change the fit but not the prepared stack (left out of the stack store's key).
+_FIT_SETTINGS = ("references", "names", "mode", "mask_threshold")
+
+
 def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobResult:
-    """Run the 2D XANES job.
+    """Run the 2D XANES job, in memory or, with ``chunks_px``, ``memory_limit`` or a scheduler of
+    processes, out of core and resumable (:mod:`redoxmap.pipeline.outofcore`).
 
     Parameters
     ----------
@@ -67,53 +79,70 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
     Returns
     -------
     A :class:`JobResult` whose ``values`` hold ``maps`` (the fitted Dataset), ``stack`` (the
-    optical density that was fitted) and ``refs``; ``written`` lists the maps file and report.
+    optical density that was fitted; None after an out-of-core run with an output, whose stores are
+    removed) and ``refs``; ``written`` lists the maps file and report.
     """
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:
             progress(stage, done, total)
 
-    report("read", 0)
-    stack = open_stack(config.stack, energies=config.energies, flats=config.flats, darks=config.darks,
-                       data=config.data_dataset, energy=config.energy_dataset, chunks=config.chunks_px,
-                       i0_spectrum=config.i0, i0_fraction=config.i0_fraction)
-    if stack.sizes["energy"] < 8:
-        raise EnergyError(f"{config.stack} holds {stack.sizes['energy']} energ"
-                          f"{'y' if stack.sizes['energy'] == 1 else 'ies'}; expected a spectral stack (at "
-                          "least 8 energies across the edge) for XANES mapping")
-    if config.pixel_size_nm is not None:
-        stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
-    report("read")
-    if config.min_ev is not None or config.max_ev is not None:
-        stack = energy_window(stack, config.min_ev, config.max_ev)
-    stack = bin_pixels(stack, config.bin_px)
-    lazy = config.chunks_px is not None
-    if lazy:  # one pass over the file; registration then reads one stored image per energy
-        stack = spill_to_zarr(stack, {"energy": 1, "y": -1, "x": -1})
-    if config.align:
-        stack = align_stack(stack, ref_energy_ev=config.align_energy_ev, max_shift_px=config.max_shift_px,
-                            progress=lambda done, total: report("align", done, total))
-        if lazy:  # whole spectra per chunk for the fit
-            stack = spill_to_zarr(stack, {"energy": -1, "y": config.chunks_px, "x": config.chunks_px})
-    mask = particle_mask(stack, threshold_od=config.mask_threshold)
-    refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
-    report("fit", 0)
-    maps = lincomb(stack, refs, mode=config.mode, mask=mask).compute()
-    report("fit")
-    maps.attrs["mask_threshold"] = mask.attrs["threshold_od"]
-    maps.attrs["e0_ev"] = mask.attrs["e0_ev"]
-    maps.attrs["job"] = config.record("xanes2d")  # to fit one pixel again (pipeline.refit)
-    written = []
-    if config.output is not None:
-        written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
-    if config.report is not None:
-        from redoxmap.report import write_report
+    lazy = config.chunks_px is not None or config.out_of_core
+    with execution(config) as run:
+        chunked = OutOfCore(config, "xanes2d", run, progress) if lazy else None
 
-        written.append(write_report(maps, config.report, stack=stack, refs=refs,
-                                    settings=config.settings(), maps_file=config.output))
+        def prepare():
+            report("read", 0)
+            tile = (config.chunks_px or DEFAULT_CHUNK_PX) * config.bin_px if lazy else None
+            stack = open_stack(config.stack, energies=config.energies, flats=config.flats,
+                               darks=config.darks, data=config.data_dataset, energy=config.energy_dataset,
+                               chunks=tile, i0_spectrum=config.i0, i0_fraction=config.i0_fraction)
+            if stack.sizes["energy"] < 8:
+                n_energy = stack.sizes["energy"]
+                raise EnergyError(f"{config.stack} holds {n_energy} energ{'y' if n_energy == 1 else 'ies'}; "
+                                  "expected a spectral stack (at least 8 energies across the edge) for XANES "
+                                  "mapping")
+            if config.pixel_size_nm is not None:
+                stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
+            report("read")
+            if config.min_ev is not None or config.max_ev is not None:
+                stack = energy_window(stack, config.min_ev, config.max_ev)
+            return bin_pixels(stack, config.bin_px)
+
+        align = {"ref_energy_ev": config.align_energy_ev, "max_shift_px": config.max_shift_px} \
+            if config.align else None
+        if chunked is not None:
+            stack = chunked.stack(prepare, align, leave_out=_FIT_SETTINGS)
+        else:
+            stack = prepare()
+            if align is not None:
+                stack = align_stack(stack, **align, progress=lambda done, total: report("align", done, total))
+        mask = particle_mask(stack, threshold_od=config.mask_threshold)
+        refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
+        report("fit", 0)
+        maps = lincomb(stack, refs, mode=config.mode, mask=mask,
+                       store=None if chunked is None else chunked.fit_store()).compute()
+        report("fit")
+        maps.attrs["mask_threshold"] = mask.attrs["threshold_od"]
+        maps.attrs["e0_ev"] = mask.attrs["e0_ev"]
+        maps.attrs["job"] = config.record("xanes2d")  # to fit one pixel again (pipeline.refit)
+        written = []
+        if config.output is not None:
+            written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
+        if config.report is not None:
+            from redoxmap.report import write_report
+
+            written.append(write_report(maps, config.report, stack=stack, refs=refs,
+                                        settings=config.settings(), maps_file=config.output))
+    summary = fraction_summary(maps)
+    if chunked is not None:
+        summary += chunked.summary()
+        chunked.finish()
+        if chunked.keep:
+            stack = None
     return JobResult(title=f"fit ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} masked pixels",
-                     summary=fraction_summary(maps), written=written,
-                     values={"maps": maps, "stack": stack, "refs": refs})
+                     summary=summary, written=written,
+                     values={"maps": maps, "stack": stack, "refs": refs,
+                             "blocks": {} if chunked is None else dict(chunked.counts)})
 
 
 def fraction_summary(maps) -> list[tuple[str, str]]:

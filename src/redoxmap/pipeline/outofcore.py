@@ -1,0 +1,142 @@
+"""Out-of-core runs of the 2D jobs (xanes2d, valence): the prepared stack and the fit are computed
+chunk by chunk into Zarr stores beside the output, so memory stays bounded and a killed run resumes.
+
+Layout, in the folder ``.<output name>.parts`` beside the output (a temporary folder when there is no
+output), removed once the maps are written:
+
+- ``stack.zarr``: the optical density after energy window, binning and drift correction, stored in
+  tiles of a few energies (``k × chunk × chunk``); written ``k`` whole images at a time (the unit of
+  resumption, :meth:`Execution.energies_per_block`), read as whole-spectrum chunks
+  ``energy × chunk × chunk`` by the fit. Reading the file image by image and rechunking through this
+  store is what avoids a shuffle of the whole stack in memory between registration (image by
+  image) and the fit (spectrum by spectrum).
+- ``fit.zarr``: the per-pixel fit results (:func:`redoxmap.fit.lincomb`), one spatial chunk at a time.
+
+Each store remembers its complete blocks (:class:`redoxmap.io.ChunkStore`) under a key made of the
+job's settings (without the output and execution settings that do not change the numbers), the
+inputs' sizes and modification times and the chunk layout; rerunning the same job after a kill
+computes only the blocks that are not stored. Passes that reduce the whole stack to a few numbers
+(the ``valid`` pixels, E0 of the mean spectrum, the edge-jump map) are cheap and are made again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xarray as xr
+
+from redoxmap._version import __version__
+from redoxmap.io.chunkstore import ChunkStore
+from redoxmap.pipeline.execution import Execution
+from redoxmap.pipeline.jobs import JobConfig, Progress
+from redoxmap.preprocess.align import align_stack, apply_shifts
+
+__all__ = ["OutOfCore", "parts_folder"]
+
+#: Settings that never change a job's numbers: left out of the stores' keys.
+_NOT_IN_KEY = ("output", "overwrite", "report", "scheduler", "memory_limit")
+
+
+def parts_folder(output: Path | None) -> tuple[Path, bool]:
+    """The folder of the intermediate stores and whether it is kept for a rerun (beside an
+    output) or temporary (removed when the process exits)."""
+    if output is None:
+        folder = Path(tempfile.mkdtemp(prefix="redoxmap-parts-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return folder, False
+    return output.parent / f".{output.name}.parts", True
+
+
+@dataclass
+class OutOfCore:
+    """The out-of-core run of one job: where its stores live, the chunk size (from the job's
+    ``chunks_px`` or, without it, from the memory limit and the stack's number of energies:
+    :meth:`Execution.chunk_px`), and the blocks computed and resumed per stage."""
+
+    config: JobConfig
+    job: str
+    run: Execution
+    progress: Progress | None = None
+    chunk_px: int | None = field(default=None, init=False)
+    folder: Path = field(init=False)
+    keep: bool = field(init=False)
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.folder, self.keep = parts_folder(self.config.output)
+
+    def key(self, stage: str, leave_out: tuple[str, ...] = ()) -> str:
+        """The key of a stage's store: settings (minus ``leave_out``), inputs and what sets the chunk
+        layout."""
+        settings = json.loads(self.config.record(self.job))["settings"]
+        for name in (*_NOT_IN_KEY, *leave_out):
+            settings.pop(name, None)
+        inputs = {str(path.resolve()): [path.stat().st_size, path.stat().st_mtime_ns]
+                  for _, path in self.config.input_paths() if path.is_file()}
+        layout = [getattr(self.config, "chunks_px", None), self.run.worker_memory,
+                  self.run.threads_per_worker]
+        text = json.dumps({"stage": stage, "job": self.job, "version": __version__, "settings": settings,
+                           "inputs": inputs, "layout": layout}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _tell(self, stage: str) -> Callable[[int, int], None]:
+        def tell(done: int, total: int) -> None:
+            if self.progress is not None:
+                self.progress(stage, done, total)
+        return tell
+
+    def _write(self, stage: str, store: ChunkStore, array: xr.DataArray, **layout) -> xr.DataArray:
+        out = store.write(array, progress=self._tell(stage), **layout)
+        self.counts[stage] = (store.computed, store.resumed)
+        return out
+
+    def stack(self, prepare: Callable[[], xr.DataArray], align: dict | None,
+              leave_out: tuple[str, ...] = ()) -> xr.DataArray:
+        """The prepared stack from ``stack.zarr``: stored already, or ``prepare()`` (the lazy optical
+        density after windowing and binning) aligned with ``align`` (the keyword arguments of
+        :func:`redoxmap.preprocess.align_stack`, None for no alignment) and stored energy by energy.
+        An interrupted store keeps its shifts: they are applied again, not estimated again."""
+        store = ChunkStore(self.folder / "stack.zarr", self.key("stack", leave_out))
+        if store.complete:
+            stack = store.open()
+            self.chunk_px = stack.chunks[stack.dims.index("y")][0]
+            self.counts["stack"] = (0, stack.sizes["energy"])
+            return stack.chunk({"energy": -1})
+        stack = prepare().chunk({"energy": 1, "y": -1, "x": -1})  # whole images: the unit of work
+        self.chunk_px = getattr(self.config, "chunks_px", None) or self.run.chunk_px(stack.sizes["energy"])
+        if align is not None and store.matches:
+            previous = store.open()
+            stack = apply_shifts(stack, previous.coords.to_dataset()[["shift_y", "shift_x"]])
+            stack.attrs = previous.attrs
+        elif align is not None:
+            stack = align_stack(stack, **align, progress=self._tell("align"))
+        side, group = self.chunk_px, self.run.energies_per_block(stack.sizes["energy"],
+                                                                 stack.sizes["y"] * stack.sizes["x"] * 4)
+        stored = self._write("stack", store, stack.rename("od"), blocks={"energy": group, "y": -1, "x": -1},
+                             chunks={"energy": group, "y": side, "x": side})
+        return stored.chunk({"energy": -1})  # whole spectra per chunk, merged from the tiles
+
+    def fit_store(self) -> Callable[[xr.DataArray], xr.DataArray]:
+        """The ``store`` of :func:`redoxmap.fit.lincomb`: the per-pixel results into ``fit.zarr``."""
+        store = ChunkStore(self.folder / "fit.zarr", self.key("fit"))
+        return lambda packed: self._write("fit", store, packed)
+
+    def finish(self) -> None:
+        """Remove the stores once the outputs are written (a temporary folder goes at exit)."""
+        if self.keep:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def summary(self) -> list[tuple[str, str]]:
+        """Rows for people: chunk size and the blocks computed and resumed per stage."""
+        rows = [("out of core", f"chunks of {self.chunk_px} × {self.chunk_px} px, scheduler "
+                 f"{self.run.scheduler}")]
+        rows += [(f"{stage} blocks computed / resumed", f"{computed} / {resumed}")
+                 for stage, (computed, resumed) in self.counts.items()]
+        return rows
