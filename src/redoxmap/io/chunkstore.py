@@ -145,6 +145,9 @@ class ChunkStore:
         for coord in ds.attrs.get("redoxmap_bool_coords", []):
             out = out.assign_coords({coord: out[coord].compute()})
         out.attrs = json.loads(ds.attrs["redoxmap_attrs"])
+        out.encoding = {}  # the store's chunks must not follow what is derived from it into other files
+        for coord in out.coords.values():
+            coord.encoding = {}
         return out
 
     def _create(self, array: xr.DataArray, name: str, chunks: tuple[int, ...]) -> None:

@@ -158,7 +158,7 @@ def _describe(exc: ValidationError, config: type[JobConfig]) -> str:
             continue
         given = error.get("input")
         shown = "" if error["type"] == "missing" else f" = {given!r}"
-        lines.append(f"{name}{shown}: {error['msg'].lower()}")
+        lines.append(f"{name}{shown}: {error['msg'][:1].lower()}{error['msg'][1:]}")  # keeps units: 1GB
     return "; ".join(lines)
 
 

@@ -12,6 +12,9 @@ output), removed once the maps are written:
   image) and the fit (spectrum by spectrum).
 - ``fit.zarr``: the per-pixel fit results (:func:`redoxmap.fit.lincomb`), one spatial chunk at a time.
 
+The maps are derived from ``fit.zarr`` lazily and written to the output chunk by chunk, then read
+back lazily from it: no step holds the stack or the maps whole.
+
 Each store remembers its complete blocks (:class:`redoxmap.io.ChunkStore`) under a key made of the
 job's settings (without the output and execution settings that do not change the numbers), the
 inputs' sizes and modification times and the chunk layout; rerunning the same job after a kill
@@ -38,7 +41,11 @@ from redoxmap.pipeline.execution import Execution
 from redoxmap.pipeline.jobs import JobConfig, Progress
 from redoxmap.preprocess.align import align_stack, apply_shifts
 
-__all__ = ["OutOfCore", "parts_folder"]
+__all__ = ["READ_TILE_PX", "OutOfCore", "parts_folder"]
+
+#: Tiles (px per side, one energy each) in which the input file is read: the passes over the file
+#: (valid pixels, registration, storing) need no more, and larger tiles keep their graphs small.
+READ_TILE_PX = 1024
 
 #: Settings that never change a job's numbers: left out of the stores' keys.
 _NOT_IN_KEY = ("output", "overwrite", "report", "scheduler", "memory_limit")
@@ -127,6 +134,13 @@ class OutOfCore:
         """The ``store`` of :func:`redoxmap.fit.lincomb`: the per-pixel results into ``fit.zarr``."""
         store = ChunkStore(self.folder / "fit.zarr", self.key("fit"))
         return lambda packed: self._write("fit", store, packed)
+
+    def reopen(self, path: Path) -> xr.Dataset:
+        """The maps just written to ``path``, read back lazily (the stores they were computed from go
+        at :meth:`finish`); the mask as booleans again."""
+        maps = xr.open_zarr(path) if path.suffix.lower() == ".zarr" else \
+            xr.open_dataset(path, engine="h5netcdf", chunks={})
+        return maps.assign(mask=maps["mask"].astype(bool))
 
     def finish(self) -> None:
         """Remove the stores once the outputs are written (a temporary folder goes at exit)."""

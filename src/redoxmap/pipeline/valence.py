@@ -11,9 +11,9 @@ from pydantic import Field
 
 from redoxmap.fit.valence import valence_inputs, valence_map
 from redoxmap.io.writers import write_dataset
-from redoxmap.pipeline.execution import DEFAULT_CHUNK_PX, ExecutionSettings, execution
+from redoxmap.pipeline.execution import ExecutionSettings, execution
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
-from redoxmap.pipeline.outofcore import OutOfCore
+from redoxmap.pipeline.outofcore import READ_TILE_PX, OutOfCore
 from redoxmap.preprocess.align import align_stack
 from redoxmap.preprocess.stacks import open_stack
 from redoxmap.spectra.library import load_library
@@ -85,7 +85,7 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
             report("read", 0)
             stack = open_stack(config.stack, energies=config.energies, i0_spectrum=config.i0,
                                i0_fraction=config.i0_fraction,
-                               chunks=(config.chunks_px or DEFAULT_CHUNK_PX) if lazy else None)
+                               chunks=READ_TILE_PX if lazy else None)
             if config.pixel_size_nm is not None:
                 stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
             report("read")
@@ -103,7 +103,8 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
         report("fit", 0)
         maps = valence_map(stack, library, mode=config.mode, window_ev=window, normalize=config.normalize,
                            standards=config.standards,
-                           store=None if chunked is None else chunked.fit_store()).compute()
+                           store=None if chunked is None else chunked.fit_store())
+        maps = maps.compute() if chunked is None else maps  # out of core: written chunk by chunk
         report("fit")
         maps.attrs["job"] = config.record("valence")  # to fit one pixel again (pipeline.refit)
         if config.align:  # the drift correction of every energy read (normalization uses them all)
@@ -113,6 +114,8 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
         written = []
         if config.output is not None:
             written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
+            if chunked is not None:
+                maps = chunked.reopen(config.output)
         if config.report is not None:
             from redoxmap.report import write_report
 
@@ -136,7 +139,7 @@ def valence_summary(maps) -> list[tuple[str, str]]:
     """Rows for people: mean valence of the valid pixels, median 1σ, mean R, rejected pixels."""
     mask = maps["mask"]
     rows = [("mean valence of valid pixels", f"{float(maps.valence.where(mask).mean()):.3f}"),
-            ("median 1σ error", f"{float(maps.valence_err.where(mask).median()):.3f}"),
+            ("median 1σ error", f"{float(maps.valence_err.where(mask).compute().median()):.3f}"),
             ("mean R", f"{float(maps.r_factor.where(mask).mean()):.2e}")]
     rows += [(f"rejected: {key.removeprefix('pixels_rejected_').replace('_', ' ')}", str(value))
              for key, value in maps.attrs.items() if key.startswith("pixels_rejected_") and value]

@@ -12,9 +12,9 @@ from pydantic import Field
 from redoxmap.errors import EnergyError
 from redoxmap.fit.lincomb import lincomb
 from redoxmap.io.writers import write_dataset
-from redoxmap.pipeline.execution import DEFAULT_CHUNK_PX, ExecutionSettings, execution
+from redoxmap.pipeline.execution import ExecutionSettings, execution
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
-from redoxmap.pipeline.outofcore import OutOfCore
+from redoxmap.pipeline.outofcore import READ_TILE_PX, OutOfCore
 from redoxmap.preprocess.align import align_stack
 from redoxmap.preprocess.mask import particle_mask
 from redoxmap.preprocess.resample import bin_pixels, energy_window
@@ -92,7 +92,7 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
 
         def prepare():
             report("read", 0)
-            tile = (config.chunks_px or DEFAULT_CHUNK_PX) * config.bin_px if lazy else None
+            tile = READ_TILE_PX * config.bin_px if lazy else None
             stack = open_stack(config.stack, energies=config.energies, flats=config.flats,
                                darks=config.darks, data=config.data_dataset, energy=config.energy_dataset,
                                chunks=tile, i0_spectrum=config.i0, i0_fraction=config.i0_fraction)
@@ -120,7 +120,8 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
         refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
         report("fit", 0)
         maps = lincomb(stack, refs, mode=config.mode, mask=mask,
-                       store=None if chunked is None else chunked.fit_store()).compute()
+                       store=None if chunked is None else chunked.fit_store())
+        maps = maps.compute() if chunked is None else maps  # out of core: written chunk by chunk
         report("fit")
         maps.attrs["mask_threshold"] = mask.attrs["threshold_od"]
         maps.attrs["e0_ev"] = mask.attrs["e0_ev"]
@@ -128,6 +129,8 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
         written = []
         if config.output is not None:
             written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
+            if chunked is not None:
+                maps = chunked.reopen(config.output)
         if config.report is not None:
             from redoxmap.report import write_report
 
@@ -151,7 +154,7 @@ def fraction_summary(maps) -> list[tuple[str, str]]:
     mask = maps["mask"]
     rows = [(f"{comp}: mean fraction ± median 1σ",
              f"{float(maps.mean_fraction.sel(component=comp)):.4f} ± "
-             f"{float(maps.fraction_err.sel(component=comp).where(mask).median()):.4f}")
+             f"{float(maps.fraction_err.sel(component=comp).where(mask).compute().median()):.4f}")
             for comp in maps.component.values]
     rows.append(("mean R over the mask", f"{float(maps.r_factor.where(mask).mean()):.2e}"))
     rows += [(f"rejected: {key.removeprefix('pixels_rejected_').replace('_', ' ')}", str(value))
