@@ -638,7 +638,9 @@ def edge_jump(od: xr.DataArray, e0_ev: float | None = None) -> xr.DataArray:
     jump = params["edge_step"]
     if "valid" in od.coords:
         jump = jump.assign_coords(valid=od.coords["valid"].reset_coords(drop=True))
-    windows = {k: float(params[k].values.flat[0]) for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev")}
+    first = {dim: 0 for dim in jump.dims}  # the windows are the same for every pixel: read one (a dask
+    windows = {k: float(params[k].isel(first).values)  # stack then computes one chunk, not all)
+               for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev")}
     jump.attrs = with_history(od.attrs, "edge_jump", e0_ev=e0, **windows)
     jump.attrs.update(units="1", long_name="edge jump (optical density)", e0_ev=e0)
     return jump
