@@ -60,6 +60,66 @@ def test_info_describes_the_file(scan_files):
     assert "6519.00–6639.00 eV" in result.output
 
 
+def _layout_files(folder):
+    """One small file of every layout :func:`redoxmap.preprocess.open_stack` reads, written by our
+    writers, with the options ``info`` (and ``open_stack``) need to read it."""
+    from dataclasses import replace
+
+    from redoxmap.io import write_fxi, write_hdf5, write_nxstxm, write_stxm, write_xradia
+    from redoxmap.simulate import demo_raw_stack
+
+    raw = demo_raw_stack(shape=(8, 10))
+    scanning = replace(raw, flats=None, darks=None)  # STXM: I0 from an empty region or a spectrum
+    flat = np.asarray(raw.flats.values)[0]
+    files = {}
+    write_dxchange(raw, folder / "dx.h5")
+    files["dxchange"] = (folder / "dx.h5", {})
+    write_fxi(raw, folder / "fxi.h5")
+    files["fxi"] = (folder / "fxi.h5", {})
+    write_hdf5(raw, folder / "generic.h5", data="img", energy="e", flats="white", darks="dark")
+    files["hdf5"] = (folder / "generic.h5", {"data_dataset": "img", "energy_dataset": "e", "flats": "white",
+                                             "darks": "dark"})
+    write_nxstxm(scanning, folder / "nx.h5")
+    files["nxstxm"] = (folder / "nx.h5", {})
+    write_tiff(raw, folder / "stack.tif", folder / "energies.txt")
+    files["tiff"] = (folder / "stack.tif", {"energies": str(folder / "energies.txt"),
+                                            "flats": str(folder / "stack_flats.tif"),
+                                            "darks": str(folder / "stack_darks.tif")})
+    write_stxm(scanning, folder / "scan.hdr")
+    files["stxm"] = (folder / "scan.hdr", {})
+    write_xradia(folder / "xanes.txrm", np.asarray(raw.counts.values, np.uint16), energy_ev=raw.energy_ev,
+                 reference=flat.astype(np.uint16))
+    files["xradia"] = (folder / "xanes.txrm", {})
+    return files
+
+
+def test_info_describes_every_layout_open_stack_reads(tmp_path):
+    """``redoxmap info`` on a file of each layout (every one ``info`` names, so a new reader needs a
+    case here) prints the layout and the size and energies that open_stack then reads, given the
+    same options (a TIFF's energy list and flats, a generic HDF5 file's dataset names)."""
+    from redoxmap.io import detect_format
+    from redoxmap.io.describe import LAYOUTS
+    from redoxmap.preprocess import open_stack
+
+    files = _layout_files(tmp_path)
+    assert set(files) == set(LAYOUTS)
+    for layout, (path, options) in files.items():
+        assert detect_format(path) == layout
+        flags = [part for name, value in options.items() for part in ("--" + name.replace("_", "-"), value)]
+        result = runner.invoke(app, ["info", str(path), *flags])
+        assert result.exit_code == 0, (layout, result.output)
+        text = " ".join(result.output.split())
+        stack = open_stack(path, **{{"data_dataset": "data", "energy_dataset": "energy"}.get(k, k): v
+                                    for k, v in options.items()})
+        energy = stack.energy.values
+        assert LAYOUTS[layout] in text, layout
+        assert f"{stack.sizes['energy']} × {stack.sizes['y']} × {stack.sizes['x']}" in text, layout
+        assert f"{energy[0]:.2f}–{energy[-1]:.2f} eV" in text, layout
+    tiff, _ = files["tiff"]  # without its energy list a TIFF is described by its pages and a note
+    text = " ".join(runner.invoke(app, ["info", str(tiff)]).output.split())
+    assert "121 of (8, 10)" in text and "needs its energy list (--energies)" in text
+
+
 def test_bad_input_exits_2_with_message(tmp_path, scan_files, monkeypatch, capsys):
     scan, refs = scan_files
     monkeypatch.setattr("sys.argv", ["redoxmap", "xanes2d", str(tmp_path / "missing.h5"),
@@ -116,16 +176,21 @@ def _commands(group=app, prefix=()):
 UNITS = ("_nm", "_ev", "_px", "_s", "_mg", "_pct", "_vox", "_od", "_a")
 
 
+def _options(command):
+    """The options of a command (typer builds them on its own copy of click, so they are told by
+    their kind, not by click's classes)."""
+    return [p for p in command.params if p.param_type_name == "option"]
+
+
 def test_every_command_shares_the_output_options_and_units_in_names():
     """Walk every command's options: each command that writes has -o/--output, --overwrite (with
     its --no- form) and --report, meaning the same everywhere; every on/off option has a --no-
     form; options that are lengths, energies, times, masses or percentages carry their unit."""
-    import click
-
     quantities = ("size", "radius", "energy", "time", "mass", "shift", "dod", "bin", "chunks", "sigma",
                   "width", "thickness", "length", "pixel", "voxel", "wavelength", "interval", "offset",
                   "exposure", "scan_")
-    seen = 0
+    not_quantities = ("i0_fraction", "energy_dataset")  # a share; an HDF5 dataset name
+    seen, flags, measured = 0, 0, 0
     for name, command in _commands():
         seen += 1
         params = {p.name: p for p in command.params}
@@ -138,14 +203,40 @@ def test_every_command_shares_the_output_options_and_units_in_names():
                 assert "report" in params and params["report"].opts == ["--report"], name
                 assert "Folder for figures" in params["report"].help, name
             assert "input" in params["overwrite"].help, name
-        for param in command.params:
-            if isinstance(param, click.Option) and param.is_flag and param.name not in ("help",):
+        for param in _options(command):
+            if param.is_flag:
+                flags += 1
                 assert param.secondary_opts, f"{name} {param.opts}: no --no- form"
-            option = param.name
-            if isinstance(param, click.Option) and any(q in option for q in quantities) \
-                    and not param.is_flag and option not in ("i0_fraction",):
-                assert option.endswith(UNITS), f"{name} --{option}: no unit in the name"
+            elif any(q in param.name for q in quantities) and param.name not in not_quantities:
+                measured += 1
+                assert param.name.endswith(UNITS), f"{name} --{param.name}: no unit in the name"
+            # one unit per quantity on the command line: lengths in nm, energies in eV
+            assert not param.name.endswith(("_um", "_mm", "_m", "_kev")), f"{name} --{param.name}"
     assert seen == 16
+    assert flags >= 20 and measured >= 30  # the walk saw the options (it once saw none)
+
+
+#: Options whose default differs between commands, and why (the help of each says so).
+DEFAULTS_DIFFER = {
+    "mode": "xanes2d and tomo xanes fit OD (nnls), xas-series normalized spectra (sum1), valence chooses",
+    "output": "the demo writes a folder of its own; every other command writes only when asked",
+    "overwrite": "the demo's folder holds only what the demo wrote, so a rerun replaces it",
+    "radius_nm": "simulate-particle's particle is the one of Liu et al. 2024; elsewhere it is measured",
+}
+
+
+def test_options_of_one_name_share_their_default():
+    """An option given to several commands has one default everywhere, unless it is listed in
+    DEFAULTS_DIFFER with the reason (e.g. --align is on in xanes2d and valence alike)."""
+    defaults: dict[str, dict[str, object]] = {}
+    for name, command in _commands():
+        for param in _options(command):
+            defaults.setdefault(param.name, {})[name] = param.default
+    shared = {option: by_command for option, by_command in defaults.items() if len(by_command) > 1}
+    assert {"align", "i0_fraction", "min_ev", "pixel_size_nm", "mask_threshold"} <= set(shared)
+    differ = {option for option, by_command in shared.items()
+              if len({repr(value) for value in by_command.values()}) > 1}
+    assert differ == set(DEFAULTS_DIFFER), {option: shared[option] for option in differ}
 
 
 def test_every_help_text_cites_papers_not_internal_labels():

@@ -124,3 +124,16 @@ def test_mid_step_rule_on_a_simulated_record():
     assert "stops 310 s into a charge (step 1" in _mid_step(record(300, 3.8))
     assert _mid_step(record(600, 3.8)) is None
     assert _mid_step(record(300, 4.2)) is None
+
+
+@needs_mdbtools
+def test_res_cut_inside_a_page_is_read_with_a_warning(tmp_path):
+    """mdb-export printed warnings without end on the .res cut 2660 bytes into its 48th page (found by
+    fuzzing); the reader gives mdb-export the 47 whole pages and says so."""
+    _, raw = _raw("20210210_FC_01_cc_01.res.gz")
+    path = tmp_path / "cut.res"
+    path.write_bytes(raw[:47 * 4096 + 2660])
+    data, error, cut = _read(path)
+    assert error is None and 0 < len(data) < 7218
+    assert any(m.startswith(f"{path}: 195172 bytes is not a whole number of 4096-byte pages") and
+               "inside page 48" in m for m in cut), cut

@@ -97,6 +97,22 @@ def test_neware_csv_export():
     np.testing.assert_allclose(cycles.charge_capacity_ah, coulomb_count(data).charge, rtol=0.001)
 
 
+def test_neware_csv_row_without_a_time(tmp_path):
+    """A row whose cumulative time cannot be read (here the first) is dropped with a warning; without
+    Neware's capacity columns the charge is integrated over the other rows, and the start time comes
+    from the first row with a clock and a time (found by fuzzing: NaN capacities on every later row,
+    and a ValueError from the start time)."""
+    path = tmp_path / "neware.csv"
+    path.write_text("Cycle Index,Step Index,Step Type,Time,Cumulative Time,Current(A),Voltage(V),Date\n"
+                    + "".join(f"1,1,CC Chg,00:0{m}:00,{'0x' if m == 0 else '00'}:0{m}:00,0.001,3.{m},"
+                              f"2022-05-18 16:0{m}:00\n" for m in range(4)))
+    with pytest.warns(UserWarning, match="1 row"):
+        data = read_cycler(path)
+    assert data.time_s.tolist() == [60.0, 120.0, 180.0]
+    assert data.charge_capacity_ah.tolist() == pytest.approx([0.0, 1e-3 / 60, 2e-3 / 60])
+    assert data.attrs["start_time"] == "2022-05-18T16:00:00"
+
+
 @needs_mdbtools
 def test_arbin_res_through_mdbtools():
     """SOURCES: 7,218 rows, 3 cycle indices, 3.0–4.2 V, ±0.18 mA, 88.6 h, Qdis max 3.32 mAh."""

@@ -31,6 +31,7 @@ def number(pattern: str, text: str) -> float:
     ("particle_model.py", "stress_vs_dod.png", [(r"10 C / 0.1 C: ([\d.]+)×", 50, 500)]),
     ("tomography.py", "tomography_mn_density.png", []),
     ("experiment.py", "experiment_trend.png", [(r"second run: (\d+) steps ran", 0, 0)]),
+    ("echem_cycling.py", "echem_cycling.png", [(r"(\d+) of 19 pulses valid", 19, 19)]),
 ])
 def test_example_runs_and_recovers_its_truth(tmp_path, name, figure, checks):
     text = run(name, tmp_path)
@@ -42,6 +43,15 @@ def test_example_runs_and_recovers_its_truth(tmp_path, name, figure, checks):
         assert found == pytest.approx(number(r"true ([\d.]+)\)", text), rel=0.1)
     if name == "statistics.py":
         assert "preferred: diffusion" in text
+    if name == "echem_cycling.py":  # Q = ∫|I|dt = ∫ dQ/dV dV per cycle; GITT D within ×2 of PyBaMM's
+        discharge = {int(c): float(q) for c, q in re.findall(r"cycle (\d+): charge [\d.]+ mAh, discharge "
+                                                              r"([\d.]+) mAh", text)}
+        assert sorted(discharge) == list(range(15)), text
+        assert number(r"discharge by ∫\|I\|dt: ([\d.]+) mAh", text) == pytest.approx(discharge[0], rel=0.005)
+        for cycle, area in re.findall(r"cycle (\d+) dQ/dV: area ([\d.]+) mAh", text):
+            assert float(area) == pytest.approx(discharge[int(cycle)], rel=0.01)
+        ratio = number(r"median D = ([\d.e+-]+) cm²/s", text) / number(r"cm²/s \(true ([\d.e+-]+)\)", text)
+        assert 0.5 < ratio < 2.0
     if name == "experiment.py":  # per state: surface-shell valence within 0.05, D within ×1.5
         pairs = re.findall(r"surface-shell valence ([\d.]+) \(true ([\d.]+)\), D ([\d.e+-]+) cm²/s "
                            r"\(true ([\d.e+-]+)\)", text)

@@ -16,7 +16,7 @@ from redoxmap.cli import app, main
 from redoxmap.errors import ExperimentError, RedoxmapWarning
 from redoxmap.pipeline.experiment import ExperimentConfig, run_experiment
 from redoxmap.pipeline.experiment_file import _toml_lines
-from redoxmap.pipeline.experiment_plan import make_plan
+from redoxmap.pipeline.experiment_plan import _make_plan
 from redoxmap.simulate.cycled import CYCLING_STATES, true_shell_means, write_cycling_experiment
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "experiment" / "experiment.yaml"
@@ -230,7 +230,7 @@ def test_init_experiment_writes_a_template_that_plans(first_run, tmp_path):
         [("pristine", "0"), ("cycle50", "50"), ("cycle100", "100")]
     assert "library: mn_l3_standards.csv" in text
     shutil.copy(out, folder / "from_template.yaml")
-    plan = make_plan(folder / "from_template.yaml")
+    plan = _make_plan(folder / "from_template.yaml")
     assert {s: [step.job for step in steps] for s, steps in plan.steps.items()} == \
         {name: ["valence", "profile"] for name in ("pristine", "cycle50", "cycle100")}
     files = pd.read_csv(tmp_path / "r" / "files.csv")

@@ -23,6 +23,11 @@ from redoxmap.simulate import MN_K_ENERGY_EV, demo_dataset
 from redoxmap.simulate.valence import reduced_surface_particle
 from redoxmap.spectra.library import write_library
 
+#: lincomb projects float32 data in float32 (one read pass): the rounding of p = Qᵀd depends on the
+#: block of pixels summed at once, so chunked and whole-image fits agree to float32 level only,
+#: amplified by 1/thickness in thin pixels (measured up to 7e-6 in a fraction).
+FLOAT32_ATOL = 1e-4
+
 
 @pytest.fixture(scope="module")
 def xanes_files(tmp_path_factory):
@@ -73,7 +78,7 @@ def test_bad_execution_settings_name_the_flag(xanes_files, settings, flag, said)
 def test_serial_is_synchronous_and_an_unreachable_scheduler_names_the_flag(xanes_files, monkeypatch):
     import socket
 
-    from redoxmap.pipeline import execution
+    execution = importlib.import_module("redoxmap.pipeline.execution")  # the package exports the function
 
     stack, refs = xanes_files
     assert Xanes2DConfig(stack=stack, references=refs, scheduler="serial").scheduler == "synchronous"
@@ -114,12 +119,12 @@ def test_jobs_on_a_local_cluster_equal_in_memory(xanes_files, valence_files, in_
                                             memory_limit="64MB", output=tmp_path / "valence.nc"))
     maps = result.maps
     assert result.blocks["fit"] == (4, 0)  # 64² in chunks of 32²
-    np.testing.assert_allclose(maps.fraction.values, eager.fraction.values, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(maps.fraction.values, eager.fraction.values, rtol=0, atol=FLOAT32_ATOL)
     np.testing.assert_allclose(maps.shift_x.values, eager.shift_x.values, atol=1e-9)
     np.testing.assert_array_equal(maps["mask"].values, eager["mask"].values)
-    np.testing.assert_allclose(valence.maps.valence.values, v_eager.valence.values, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(valence.maps.valence.values, v_eager.valence.values, rtol=0, atol=FLOAT32_ATOL)
     stored = xr.open_dataset(tmp_path / "valence.nc", engine="h5netcdf")
-    np.testing.assert_allclose(stored.valence.values, v_eager.valence.values, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(stored.valence.values, v_eager.valence.values, rtol=0, atol=FLOAT32_ATOL)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["maps.nc", "valence.nc"]  # stores removed
 
 
@@ -176,8 +181,9 @@ def test_killed_fit_resumes_without_redoing_finished_chunks(xanes_files, in_memo
     assert resumed.blocks["stack"][0] == 0  # the stored stack was not made again
     assert sum(fitted) == (16 - finished) * 16 * 16  # pixels fitted in this run: the missing chunks only
     written = xr.open_dataset(output, engine="h5netcdf")
-    np.testing.assert_allclose(written.fraction.values, in_memory[0].fraction.values, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(written.r_factor.values, in_memory[0].r_factor.values, rtol=1e-6, atol=0)
+    np.testing.assert_allclose(written.fraction.values, in_memory[0].fraction.values, rtol=0,
+                               atol=FLOAT32_ATOL)
+    np.testing.assert_allclose(written.r_factor.values, in_memory[0].r_factor.values, rtol=1e-3, atol=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["killed_run.py", "maps.nc"]
 
 
@@ -195,7 +201,7 @@ def test_killed_stack_stage_resumes_with_its_shifts(valence_files, in_memory, tm
     resumed = run_valence(ValenceConfig(**settings))
     assert resumed.blocks["stack"] == (8 - finished, finished)
     written = xr.open_zarr(output)
-    np.testing.assert_allclose(written.valence.values, in_memory[1].valence.values, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(written.valence.values, in_memory[1].valence.values, rtol=0, atol=FLOAT32_ATOL)
     np.testing.assert_array_equal(written.shift_y.values, in_memory[1].shift_y.values)
 
 

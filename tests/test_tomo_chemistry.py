@@ -30,7 +30,7 @@ def scan(phantom, angles, seed):
         for e in energies:
             raw, _ = acquire_projections(attenuation_volume(phantom, e, VOXEL_NM), angles,
                                          flat_counts=1e6, seed=seed + int(e))
-            mu[e] = reconstruct(optical_density(raw), "fbp")
+            mu[e] = reconstruct(optical_density(raw))  # gridrec: 1.2 s of CPU per volume, fbp 8.7 s
         volumes[element] = element_density(below=mu[energies[0]], above=mu[energies[1]], element=element,
                                            below_ev=energies[0], above_ev=energies[1],
                                            voxel_size_nm=VOXEL_NM, formula=COMPOSITION)

@@ -163,3 +163,31 @@ def test_recon_tv_inside_the_visual_hull(tmp_path):
     inside = (phantom.particle & ~phantom.void).values
     assert float(volume[inside].mean()) == pytest.approx(float(mu.values[inside].mean()), rel=0.05)
     assert np.abs(volume[far]).max() < 1e-3 * float(volume[inside].mean())
+
+
+@pytest.mark.parametrize("method, chunk", [("sirt", None), ("tv", 4), ("gridrec", 4)])
+def test_recon_job_reports_progress_before_the_projector_is_built(tmp_path, monkeypatch, method, chunk):
+    """The job's progress callback hears of the reconstruction (0 of its total) before the projector
+    (the sparse matrix: most of an iterative run's setup) is built, then counts up to the total
+    without going back: iterations (× slabs when chunked) or slices; the default method is gridrec."""
+    from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
+    from redoxmap.tomo import iterative
+
+    phantom = cathode_phantom(16, seed=4, n_pores=1)
+    raw, _ = acquire_projections(attenuation_volume(phantom, 6565.0, 300.0), np.arange(0.0, 180.0, 4.0),
+                                 flat_counts=1e5, seed=5)
+    write_projections_dxchange(raw, tmp_path / "p.h5")
+    events = []
+    build = iterative.make_projector
+    monkeypatch.setattr(iterative, "make_projector", lambda *a, **k: events.append("setup") or build(*a, **k))
+    options = {} if method == "gridrec" else {"method": method, "iterations": 3}
+    config = TomoReconConfig(projections=tmp_path / "p.h5", output=tmp_path / "v.zarr", voxel_size_nm=300,
+                             slices_per_chunk=chunk, **options)
+    run_tomo_recon(config, lambda stage, done, total: events.append((stage, done, total)))
+    recon = [e for e in events if e == "setup" or e[0] == "recon"]
+    total = 16 if method == "gridrec" else 3 * (16 // (chunk or 16))
+    assert recon[0] == ("recon", 0, total)
+    counts = [e[1] for e in recon if e != "setup"]
+    assert counts == sorted(counts) and counts[-1] == total
+    assert recon.count("setup") == (0 if method == "gridrec" else 16 // (chunk or 16))
+    assert read_ome_zarr(tmp_path / "v.zarr").attrs["method"] == method

@@ -199,6 +199,12 @@ def _bad_files(tmp_path):
         h5["entry/data"] = np.arange(3)
     rows = "".join(f"{8000 + i} {v:.6f}\n" for i, v in enumerate(np.random.default_rng(1).random(300)))
     (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(("# energy mu\n" + rows).encode())[:600])
+    flipped = bytearray(gzip.compress(("# energy mu\n" + rows).encode(), mtime=0))
+    flipped[100] ^= 0xFF  # inside the deflate stream: zlib.error, not gzip's BadGzipFile
+    (tmp_path / "flipped.txt.gz").write_bytes(flipped)
+    damaged = bytearray((XAS / "Fe_XDIFiles.h5").read_bytes())
+    damaged[2034] ^= 1  # an object header of the real NXxas file: h5py's RuntimeError while visiting
+    (tmp_path / "damaged.h5").write_bytes(damaged)
     (tmp_path / "bad_row.dat").write_text("# energy mu\n8000 0.1\n8001 0.2\n8002 abc\n8003 0.4\n")
     (tmp_path / "words.dat").write_text("no numbers here\nat all\n")
     (tmp_path / "backwards.dat").write_text("# energy mu\n8002 0.1\n8001 0.2\n8001 0.3\n")
@@ -206,6 +212,8 @@ def _bad_files(tmp_path):
     return {"empty.dat": "empty file", "binary.dat": "a binary file",
             "other.h5": "no NXentry whose definition is NXxas",
             "cut.txt.gz": "truncated or damaged gzip file",
+            "flipped.txt.gz": "truncated or damaged gzip file",
+            "damaged.h5": "damaged HDF5 file",
             "bad_row.dat": "line 4: '8002 abc' is not a row of 2",
             "words.dat": "no rows of numbers", "backwards.dat": "energies are not increasing",
             "noxmu.xdi": "hold no μ(E)", "missing.dat": "file not found"}

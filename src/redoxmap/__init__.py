@@ -17,8 +17,10 @@ import lazy_loader
 from redoxmap._version import __version__
 from redoxmap.errors import RedoxmapError
 
-SUBPACKAGES = ["diffraction", "echem", "fit", "io", "models", "pipeline", "preprocess", "report",
-               "segment", "simulate", "spectra", "stats", "tomo"]
+#: The stages and jobs, the shipped data, the error classes and the napari plugin (its functions
+#: need the ``napari`` extra; attaching it imports neither napari nor Qt).
+SUBPACKAGES = ["data", "diffraction", "echem", "errors", "fit", "io", "models", "napari", "pipeline",
+               "preprocess", "report", "segment", "simulate", "spectra", "stats", "tomo"]
 
 __getattr__, __dir__, _ = lazy_loader.attach(__name__, submodules=SUBPACKAGES)
 

@@ -148,7 +148,8 @@ def xanes2d(
 
 @app.command()
 def valence(
-    stack: Path = typer.Argument(..., help="Stack: ALS STXM .hdr, NXstxm, ptychography CXI, HDF5, TIFF"),
+    stack: Path = typer.Argument(..., help="Stack: ALS STXM .hdr, NXstxm, dxchange/FXI HDF5, TIFF (with "
+                                 "--energies), Xradia .xrm/.txrm"),
     library: Path = typer.Option(..., "--library", "-l",
                                  help="Reference library (.csv or .h5) with valences"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Output file (.nc or .zarr maps)"),
@@ -400,8 +401,9 @@ def tomo_recon(
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
     voxel_size_nm: float = typer.Option(..., help="Voxel (detector pixel) size in nm"),
-    method: str = typer.Option("fbp", help="fbp | sirt | cgls | sirt-tv | tv (tv with --hull for tilt "
-                               "series)"),
+    method: str | None = typer.Option(
+        None, help="gridrec | fbp | sirt | cgls | sirt-tv | tv; default gridrec (filtered back-projection "
+        "in Fourier space) for full scans; tv with --hull for limited-angle tilt series"),
     center_px: float | None = typer.Option(None, help="Rotation axis (px); default: found"),
     align_jitter: bool = typer.Option(False, help="Correct projection jitter by reprojection"),
     iterations: int = typer.Option(200, help="Iterations (iterative methods)"),
@@ -415,11 +417,12 @@ def tomo_recon(
     """Reconstruct a volume: flat/dark, −ln, centre, optional jitter alignment, reconstruction."""
     from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
 
+    chosen = {} if method is None else {"method": method}
     _run(run_tomo_recon, TomoReconConfig(
         projections=projections, output=output, report=report, overwrite=overwrite,
-        voxel_size_nm=voxel_size_nm,
-        method=method, center_px=center_px, align_jitter=align_jitter, iterations=iterations,
-        tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk, energy_ev=energy_ev))
+        voxel_size_nm=voxel_size_nm, **chosen, center_px=center_px, align_jitter=align_jitter,
+        iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk,
+        energy_ev=energy_ev))
 
 
 @tomo_app.command("dual-energy")

@@ -10,9 +10,11 @@ and the test description (schedule, mass in g) in ``Global_Table``; both are exp
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,15 @@ import pandas as pd
 from redoxmap.echem.integrity import _warn
 from redoxmap.errors import FormatError
 
+#: Byte of an MS-Access file that gives its Jet version: 0 for Jet 3 (2048-byte pages), else 4096-byte pages.
+JET_VERSION_BYTE = 0x14
+#: mdb-export may run this long, plus one second per MB of database, before the file counts as damaged.
+MDB_TIMEOUT_S = 20.0
+#: How much of mdb-export's messages is kept (a damaged database can make it print without end).
+MDB_MESSAGE_BYTES = 65536
+#: What mdb-export prints into the table when it meets a page it cannot read: a hex dump of the page
+#: ("0000x  00 00 …") and lines of spaces.
+MDB_DUMP = re.compile(rb"^(?:[0-9a-f]{4}x  [^\n]*|[ \t]*)\r?\n", flags=re.MULTILINE)
 COLUMNS = {"Test_Time", "Current", "Voltage", "Charge_Capacity", "Discharge_Capacity", "Cycle_Index",
            "Step_Index"}
 
@@ -78,21 +89,58 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return _standardize(path, frame, "arbin-csv")
 
 
-def _mdb_export(path: Path, table: str) -> pd.DataFrame:
+def _whole_pages(path: Path, folder: Path) -> Path:
+    """``path``, or when the database is not a whole number of pages (a file cut inside a page, on
+    which mdb-export can loop without end) a copy of its whole pages in ``folder``, with a warning."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(JET_VERSION_BYTE + 1)
+    page = 2048 if len(head) > JET_VERSION_BYTE and head[JET_VERSION_BYTE] == 0 else 4096
+    whole = size // page * page
+    if whole == size:
+        return path
+    if whole == 0:
+        raise FormatError(f"{path}: {size} bytes, less than one {page}-byte page; expected an Arbin .res "
+                          "(MS-Access) database")
+    _warn(path, f"{size} bytes is not a whole number of {page}-byte pages: the database is cut inside page "
+                f"{whole // page + 1} (cut, or copied while the test was running); its {whole // page} whole "
+                "pages are read", stacklevel=5)
+    copy = folder / path.name
+    shutil.copyfile(path, copy)
+    os.truncate(copy, whole)
+    return copy
+
+
+def _mdb_export(path: Path, table: str, source: Path | None = None) -> pd.DataFrame:
+    """``table`` of the database ``source`` (default ``path``; messages name ``path``) as a frame."""
     exe = shutil.which("mdb-export")
     if exe is None:
         raise FormatError(f"{path}: an Arbin .res (MS-Access) file; reading it needs the program "
                           "mdb-export from the Debian/Ubuntu package 'mdbtools' (apt-get install mdbtools; "
                           "brew install mdbtools on macOS), which is not installed")
-    result = subprocess.run([exe, str(path), table], capture_output=True, check=False)
-    message = " ".join(result.stderr.decode("latin-1", "replace").split())[:200]
+    source = source or path
+    timeout_s = MDB_TIMEOUT_S + source.stat().st_size / 1e6
+    with tempfile.TemporaryFile() as messages:
+        try:
+            result = subprocess.run([exe, str(source), table], stdout=subprocess.PIPE, stderr=messages,
+                                    timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            raise FormatError(f"{path}: mdb-export did not finish reading table {table} in "
+                              f"{timeout_s:.0f} s; expected a readable Arbin .res file (damaged?)") from None
+        messages.seek(0)
+        message = " ".join(messages.read(MDB_MESSAGE_BYTES).decode("latin-1", "replace").split())[:200]
     if result.returncode != 0 or not result.stdout.strip():
         raise FormatError(f"{path}: mdb-export could not read table {table} of this Arbin .res file "
                           f"(truncated or damaged?): {message or 'no output'}")
-    if table == "Channel_Normal_Table" and re.search(r"beyond EOF|page \d+ failed", message):
-        _warn(path, f"mdb-export read table {table} only in part, the database ends early (cut, or copied "
-                    f"while the test was running): {message}", stacklevel=4)
-    return pd.read_csv(io.BytesIO(result.stdout), encoding="latin-1")
+    if table == "Channel_Normal_Table" and re.search(r"beyond EOF|page \d+ failed|Unrecognized format",
+                                                     message):
+        _warn(path, f"mdb-export read table {table} only in part, it could not read some pages (the database "
+                    f"is cut, copied while the test was running, or damaged): {message}", stacklevel=4)
+    try:
+        return pd.read_csv(io.BytesIO(MDB_DUMP.sub(b"", result.stdout)), encoding="latin-1")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FormatError(f"{path}: table {table} of this Arbin .res file cannot be parsed (damaged?): "
+                          f"{exc}") from exc
 
 
 def _check_points(path: Path, frame: pd.DataFrame) -> None:
@@ -110,19 +158,23 @@ def _check_points(path: Path, frame: pd.DataFrame) -> None:
 
 def _read_res(path: Path) -> pd.DataFrame:
     """Arbin ``.res`` database: ``Channel_Normal_Table`` as data, ``Global_Table`` as attrs
-    (``schedule``, ``mass_mg`` when the file states a mass). A database that ends early (pages that
-    ``mdb-export`` cannot read, data points missing from the numbering) is read with a warning."""
-    frame = _mdb_export(path, "Channel_Normal_Table")
-    _check_points(path, frame)
-    attrs = {}
-    try:
-        info = _mdb_export(path, "Global_Table")
-        if len(info):
-            if "Schedule_File_Name" in info:
-                attrs["schedule"] = str(info["Schedule_File_Name"].iloc[0])
-            mass_g = float(info["MASS"].iloc[0]) if "MASS" in info else np.nan
-            if np.isfinite(mass_g) and mass_g > 0:
-                attrs["mass_mg"] = mass_g * 1e3
-    except FormatError:
-        pass  # the description is optional; the data table was read
+    (``schedule``, ``mass_mg`` when the file states a mass). A database that ends early (cut inside a
+    page, pages that ``mdb-export`` cannot read, data points missing from the numbering) is read with a
+    warning."""
+    with tempfile.TemporaryDirectory(prefix="redoxmap-res-") as folder:
+        source = _whole_pages(path, Path(folder))
+        frame = _mdb_export(path, "Channel_Normal_Table", source)
+        _check_points(path, frame)
+        attrs = {}
+        try:
+            info = _mdb_export(path, "Global_Table", source)
+            if len(info):
+                if "Schedule_File_Name" in info:
+                    attrs["schedule"] = str(info["Schedule_File_Name"].iloc[0])
+                mass = pd.to_numeric(info["MASS"], errors="coerce").iloc[0] if "MASS" in info else 0.0
+                mass_g = float(mass)
+                if np.isfinite(mass_g) and mass_g > 0:
+                    attrs["mass_mg"] = mass_g * 1e3
+        except FormatError:
+            pass  # the description is optional; the data table was read
     return _standardize(path, frame, "arbin-res", **attrs)

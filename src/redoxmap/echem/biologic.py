@@ -36,6 +36,9 @@ def _standardize(path: Path, frame: pd.DataFrame, fmt: str, start_time: str | No
     volt = _first(frame, ("Ewe/V", "Ecell/V", "<Ewe>/V"))
     if time is None or volt is None:
         raise FormatError(f"{path}: no time/s or Ewe/V column; columns are {list(frame.columns)[:12]}")
+    # EC-Lab columns are numbers: text in one is a damaged number, read as NaN (finish drops its row)
+    text = frame.select_dtypes(exclude=["number", "bool"]).columns
+    frame[text] = frame[text].apply(pd.to_numeric, errors="coerce")
     t = frame[time].to_numpy(float)
     dt = np.diff(t, prepend=t[:1])
     current = _first(frame, ("I/mA", "<I>/mA"))
@@ -83,7 +86,10 @@ def _read_mpt(path: Path) -> pd.DataFrame:
     if len(rows) > 1 and _last_line_cut(path, "\t"):
         rows = rows[:-1]
     body = "\n".join([lines[n_header - 1], *rows]).replace(",", ".")
-    frame = pd.read_csv(io.StringIO(body), sep="\t")
+    try:
+        frame = pd.read_csv(io.StringIO(body), sep="\t")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FormatError(f"{path}: EC-Lab data rows that cannot be parsed ({exc})") from exc
     frame = frame.loc[:, ~frame.columns.str.startswith("Unnamed")]
     started = re.search(r"Acquisition started on\s*:\s*(\d+/\d+/\d{4} \d+:\d+:\d+(?:\.\d+)?)", text)
     start = (pd.to_datetime(started.group(1), format="%m/%d/%Y %H:%M:%S.%f", errors="coerce")

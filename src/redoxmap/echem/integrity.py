@@ -69,10 +69,11 @@ def _last_line_cut(path: Path, sep: str) -> bool:
     return True
 
 
-def _segments(data: pd.DataFrame, by_label: bool = True) -> pd.DataFrame:
+def _segments(data: pd.DataFrame, by_label: bool = True) -> dict[str, np.ndarray]:
     """Runs of rows of one step type ("charge", "discharge", "rest") and, with ``by_label``, one step
-    number, with the first row's ``label``, ``duration_s`` and ``charge_ah`` (from the end of the run
-    before), ``end_v`` and the row range ``first``/``last``."""
+    number, as arrays with one entry per run: the first row's ``kind`` and ``label``,
+    ``duration_s`` and ``charge_ah`` (from the end of the run before), ``end_v`` and the row range
+    ``first``/``last``."""
     kind = data["step_type"].to_numpy()
     label = data["step"].to_numpy()
     change = kind[1:] != kind[:-1]
@@ -83,41 +84,46 @@ def _segments(data: pd.DataFrame, by_label: bool = True) -> pd.DataFrame:
     before = np.maximum(starts - 1, 0)
     t = data["time_s"].to_numpy(float)
     q = data["capacity_ah"].to_numpy(float)
-    return pd.DataFrame({"kind": kind[starts], "label": label[starts], "first": starts, "last": ends,
-                         "duration_s": t[ends] - t[before], "end_v": data["voltage_v"].to_numpy(float)[ends],
-                         "charge_ah": np.abs(q[ends] - q[before])})
+    return {"kind": kind[starts], "label": label[starts], "first": starts, "last": ends,
+            "duration_s": t[ends] - t[before], "end_v": data["voltage_v"].to_numpy(float)[ends],
+            "charge_ah": np.abs(q[ends] - q[before])}
 
 
-def _complete(last: pd.Series, refs: pd.DataFrame) -> bool:
-    """Whether ``last`` ended the way the earlier runs ``refs`` of the same step did (module doc)."""
-    sign = {"charge": 1.0, "discharge": -1.0}.get(last.kind, 0.0)
-    durations, ends = refs.duration_s.to_numpy(), refs.end_v.to_numpy()
+def _complete(last: dict, refs: dict[str, np.ndarray]) -> bool:
+    """Whether the run ``last`` ended the way the earlier runs ``refs`` of the same step did (module
+    doc); both as :func:`_segments` gives them."""
+    sign = {"charge": 1.0, "discharge": -1.0}.get(last["kind"], 0.0)
+    durations, ends = refs["duration_s"], refs["end_v"]
     farthest = ends.max() if sign > 0 else ends.min()
-    reached_v = sign != 0 and sign * (last.end_v - farthest) >= -VOLTAGE_TOLERANCE_V
-    long_enough = last.duration_s >= (1 - TIME_TOLERANCE) * durations.min()
+    reached_v = sign != 0 and sign * (last["end_v"] - farthest) >= -VOLTAGE_TOLERANCE_V
+    long_enough = last["duration_s"] >= (1 - TIME_TOLERANCE) * durations.min()
     if np.ptp(durations) <= TIME_TOLERANCE * np.median(durations):  # a time limit
         return bool(long_enough or reached_v)
     if sign != 0 and np.ptp(ends) <= 2 * VOLTAGE_TOLERANCE_V:  # a voltage limit
         return bool(reached_v)
-    enough_charge = sign != 0 and last.charge_ah >= (1 - TIME_TOLERANCE) * refs.charge_ah.min()
+    enough_charge = sign != 0 and last["charge_ah"] >= (1 - TIME_TOLERANCE) * refs["charge_ah"].min()
     return bool(reached_v or long_enough or enough_charge)
 
 
 def _mid_step(data: pd.DataFrame) -> str | None:
     """Why the record looks stopped in the middle of its last step, or None (module doc for the rule)."""
     runs = _segments(data)
-    numbered = runs.duplicated(["kind", "label"]).any()  # the cycler numbers the steps of its schedule
+    pairs = list(zip(runs["kind"].tolist(), runs["label"].tolist(), strict=True))
+    numbered = len(set(pairs)) < len(pairs)  # the cycler numbers the steps of its schedule
     if not numbered:  # a running step count (Neware): compare with every earlier run of the same type
         runs = _segments(data, by_label=False)
-    last, earlier = runs.iloc[-1], runs.iloc[:-1]
-    refs = earlier[(earlier.kind == last.kind) & ((earlier.label == last.label) | (not numbered))]
-    if refs.empty or _complete(last, refs):
+    last = {name: values[-1] for name, values in runs.items()}
+    same = runs["kind"][:-1] == last["kind"]
+    if numbered:
+        same &= runs["label"][:-1] == last["label"]
+    refs = {name: values[:-1][same] for name, values in runs.items()}
+    if not same.any() or _complete(last, refs):
         return None
-    return (f"the record stops {last.duration_s:.4g} s into a {last.kind} (step {last.label}, from row "
-            f"{last['first'] + 1}) at {last.end_v:.4g} V, while the {len(refs)} earlier run(s) of that step "
-            f"lasted {np.median(refs.duration_s):.4g} s (median) and ended at {np.median(refs.end_v):.4g} V: "
-            "the file ends in the middle of a step (cut, or the test was still running), so its last "
-            "cycle is incomplete")
+    return (f"the record stops {last['duration_s']:.4g} s into a {last['kind']} (step {last['label']}, from "
+            f"row {last['first'] + 1}) at {last['end_v']:.4g} V, while the {int(same.sum())} earlier run(s) "
+            f"of that step lasted {np.median(refs['duration_s']):.4g} s (median) and ended at "
+            f"{np.median(refs['end_v']):.4g} V: the file ends in the middle of a step (cut, or the test was "
+            "still running), so its last cycle is incomplete")
 
 
 def _check_record(path: str | Path, data: pd.DataFrame) -> None:

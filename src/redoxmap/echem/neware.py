@@ -134,15 +134,18 @@ def _read_neware_csv(path: Path) -> pd.DataFrame:
         for name, key in (("Chg. Cap.(Ah)", "charge"), ("DChg. Cap.(Ah)", "discharge")):
             counter = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
             columns[f"{key}_capacity_ah"] = accumulate(counter, new_step)
-    else:
-        dq = np.diff(time_s, prepend=time_s[:1]) * current / 3600.0
+    else:  # integrated over the rows with a time and a current (the others are dropped by _finish)
+        known = np.isfinite(time_s) & np.isfinite(current)
+        dq = np.zeros(time_s.size)
+        dq[known] = np.diff(time_s[known], prepend=time_s[known][:1]) * current[known] / 3600.0
         columns["charge_capacity_ah"] = np.cumsum(np.clip(dq, 0, None))
         columns["discharge_capacity_ah"] = np.cumsum(np.clip(-dq, 0, None))
     used = ["Current(A)", "Voltage(V)", "Cycle Index", "Step Index"]
     attrs = {}
     if "Date" in frame:
         clock = pd.to_datetime(frame["Date"], errors="coerce")
-        first = int(np.argmax(clock.notna())) if clock.notna().any() else None
+        dated = clock.notna().to_numpy() & np.isfinite(time_s)  # the first row with a clock and a time
+        first = int(np.argmax(dated)) if dated.any() else None
         if first is not None:
             attrs["start_time"] = (clock.iloc[first] - pd.Timedelta(seconds=float(time_s[first]))).isoformat()
     return _finish(path, columns, frame.drop(columns=used), "neware_", "neware-csv", **attrs)

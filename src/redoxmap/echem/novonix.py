@@ -71,7 +71,10 @@ def _read_novonix(path: Path) -> pd.DataFrame:
     rows = [line.strip().strip('"') for line in lines[start + 1:] if line.strip()]
     if len(rows) > 2 and _last_line_cut(path, ","):
         rows = rows[:-1]
-    frame = pd.read_csv(io.StringIO("\n".join(rows)))
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(rows)))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FormatError(f"{path}: Novonix data rows that cannot be parsed ({exc})") from exc
     frame.columns = frame.columns.str.strip()
     missing = [c for c in COLUMNS if c not in frame]
     if missing:

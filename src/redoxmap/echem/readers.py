@@ -40,6 +40,7 @@ import gzip
 import shutil
 import tempfile
 import warnings
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -57,7 +58,7 @@ def _read_gzip(path: Path) -> pd.DataFrame:
         try:
             with gzip.open(path, "rb") as src, open(inner, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise FormatError(f"{path}: truncated or damaged gzip file ({exc})") from exc
         try:
             with warnings.catch_warnings(record=True) as caught:

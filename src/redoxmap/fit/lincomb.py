@@ -5,9 +5,10 @@ Wang et al., Nat. Commun. 12, 5370 (2021), Methods, Eqs. 2–3: each pixel's opt
 weights t_k give phase fractions f_k = t_k / Σ_j t_j and their sum is proportional to thickness;
 the misfit is R = Σ_E (data − fit)² / Σ_E data².
 
-All pixels are solved at once from the normal equations: with the design matrix A (E × K),
-G = AᵀA and b = Aᵀd per pixel, the unconstrained weights are G⁻¹b and the residual sum of squares
-is dᵀd − 2wᵀb + wᵀGw, so the data are read once (one matrix product) whatever the mode.
+All pixels are solved at once from the normal equations, the data read once whatever the mode:
+with the design matrix A = QR (E × K, Q orthonormal), each pixel's coordinates p = Qᵀd and its
+dᵀd give b = Aᵀd = Rᵀp, the unconstrained weights R⁻¹p = G⁻¹b (G = AᵀA) and the residual sum of
+squares dᵀd − |p|², in general dᵀd − 2wᵀb + wᵀGw.
 Constrained modes enumerate the active sets (2^K − 1 small solves, K ≤ 12): the non-negative
 least-squares optimum is the best of the unconstrained solutions on each subset of references
 that come out non-negative, which is exact and needs no per-pixel iteration. The sum-to-one mode
@@ -19,9 +20,12 @@ Athena's LCF approach iteratively).
 
 from __future__ import annotations
 
+import functools
 import itertools
+import os
 from collections.abc import Callable
-from typing import Literal
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -32,8 +36,6 @@ from redoxmap.history import with_history
 Mode = Literal["lsq", "nnls", "sum1", "sum1-scaled"]
 MODES: tuple[str, ...] = ("lsq", "nnls", "sum1", "sum1-scaled")
 MAX_REFERENCES = 12
-#: Pixels per block inside a chunk: bounds the float64 temporaries to a few tens of MB.
-BLOCK_PIXELS = 1 << 16
 
 
 def _design_matrix(refs: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
@@ -53,131 +55,328 @@ def _design_matrix(refs: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]
     return np.ascontiguousarray(columns, dtype=np.float64), nonneg
 
 
-def _subsets(nonneg: np.ndarray) -> list[np.ndarray]:
-    """Active sets to try: every subset of the constrained columns plus all free columns."""
+class _ActiveSet(NamedTuple):
+    """One subset S of the columns, with what its solution needs: C = G_SS⁻¹ and, for Σw = 1,
+    G_SS and the direction C1 / (1ᵀC1) that restores the sum."""
+
+    columns: np.ndarray
+    constrained: np.ndarray
+    inverse: np.ndarray
+    gram: np.ndarray
+    shift: np.ndarray | None
+
+
+class _Design(NamedTuple):
+    """What the solution of every pixel shares: A = QR, R⁻¹, the constraints and the active sets
+    to try (all columns first)."""
+
+    q: np.ndarray
+    r: np.ndarray
+    r_inv: np.ndarray
+    nonneg: np.ndarray
+    sum_to_one: bool
+    sets: list[_ActiveSet]
+
+
+def _factor_design(design: np.ndarray, nonneg: np.ndarray, sum_to_one: bool = False) -> _Design:
+    """Factor the design matrix once for all pixels: A = QR and the active sets to try.
+
+    Parameters
+    ----------
+    design : A (E × n), full column rank.
+    nonneg : which columns are constrained to be ≥ 0 (n).
+    sum_to_one : add the constraint Σw = 1.
+
+    Returns
+    -------
+    :class:`_Design` with Q, R, R⁻¹ and every subset of the constrained columns plus all free
+    columns, largest first, each with G_SS⁻¹ (principal submatrices of a positive-definite
+    G = AᵀA are invertible).
+    """
+    q, r = np.linalg.qr(design)
+    gram = design.T @ design
     free = np.flatnonzero(~nonneg)
     constrained = np.flatnonzero(nonneg)
     sets = []
-    for r in range(len(constrained), -1, -1):
-        for combo in itertools.combinations(constrained, r):
+    for size in range(len(constrained), -1, -1):
+        for combo in itertools.combinations(constrained, size):
             cols = np.sort(np.concatenate([free, np.array(combo, dtype=int)]))
             if cols.size:
-                sets.append(cols)
-    return sets
+                sub = gram[np.ix_(cols, cols)]
+                inverse = np.linalg.inv(sub)
+                c_one = inverse.sum(axis=1)
+                sets.append(_ActiveSet(cols, nonneg[cols], inverse, sub,
+                                      c_one / c_one.sum() if sum_to_one else None))
+    return _Design(q, r, np.linalg.inv(r), nonneg, sum_to_one, sets)
 
 
-def _solve_normal_equations(b: np.ndarray, dd: np.ndarray, gram: np.ndarray,
-                           nonneg: np.ndarray, sum_to_one: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares weights (P × n) and residual sum of squares (P) from b = Aᵀd (P × n),
-    dd = dᵀd (P) and G = AᵀA, for every pixel at once.
+def _solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: _Design,
+                           out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares weights (n × P) and residual sum of squares (P) of every pixel at once, from
+    its coordinates p = Qᵀd (n × P) on the orthonormal basis of the design (A = QR) and dd = dᵀd.
 
-    Exact active-set enumeration for the non-negative columns: on each subset S the
-    unconstrained solution is w_S = b_S G_SS⁻¹ with RSS = dd − w_S·b_S; the best feasible one wins.
-    With ``sum_to_one`` each subset's solution also satisfies Σw = 1 (Lagrange multiplier), and
-    RSS = dd − 2 w_S·b_S + w_Sᵀ G_SS w_S.
+    The RSS of weights w is dd − g(w), with the gain g(w) = 2 w·b − wᵀGw (b = Aᵀd = Rᵀp,
+    G = AᵀA). Unconstrained: w = R⁻¹p, g = |p|². Constraints w ≥ 0 are met by exact active-set
+    enumeration: on each subset S of the columns the unconstrained solution is w_S = G_SS⁻¹ b_S,
+    with g = w_S·b_S; the feasible one of largest gain wins (w = 0, g = 0 if none; a later subset
+    must beat the best so far by 1e-12 dd). A pixel whose solution on all columns is feasible is
+    done (no subset has a larger gain); only the others try the subsets. With Σw = 1 each
+    subset's solution is moved onto Σw = 1 (Lagrange multiplier: w_S − C1 (1ᵀw_S − 1) / (1ᵀC1),
+    C = G_SS⁻¹), and only solutions with Σw = 1 are candidates.
+
+    Parameters
+    ----------
+    p : coordinates Qᵀd of each pixel's spectrum (n × P), float64.
+    dd : dᵀd per pixel (P).
+    design : :func:`_factor_design` of the columns.
+    out : where to write the weights (n × P), e.g. rows of a larger output.
+
+    Returns
+    -------
+    ``(weights, rss)``: n × P and P.
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> d = a @ np.array([0.3, -0.2])
+    >>> design = _factor_design(a, np.array([True, True]))
+    >>> w, rss = _solve_normal_equations(design.q.T @ d[:, None], np.array([d @ d]), design)
+    >>> np.round(w[:, 0], 6).tolist(), np.round(rss, 6).tolist()
+    ([0.2, 0.0], [0.06])
     """
-    n_pix, n_col = b.shape
-    best_w = np.zeros((n_pix, n_col))
-    best_ss = np.full(n_pix, np.inf) if sum_to_one else dd.copy()
-    for cols in _subsets(nonneg):
-        try:
-            inv = np.linalg.inv(gram[np.ix_(cols, cols)])
-        except np.linalg.LinAlgError:
-            continue
-        b_s = b[:, cols]
-        w_s = b_s @ inv
-        if sum_to_one:
-            c_one = inv.sum(axis=1)
-            w_s = w_s - np.outer(w_s.sum(axis=1) - 1.0, c_one / c_one.sum())
-            ss = (dd - 2 * np.einsum("pk,pk->p", w_s, b_s)
-                  + np.einsum("pk,kl,pl->p", w_s, gram[np.ix_(cols, cols)], w_s))
+    w = np.matmul(design.r_inv, p, out=out)
+    gain = np.einsum("kp,kp->p", p, p)
+    if design.sum_to_one:
+        w -= np.outer(design.sets[0].shift, w.sum(axis=0) - 1.0)
+        misfit = design.r @ w - p
+        gain -= np.einsum("kp,kp->p", misfit, misfit)
+    if design.nonneg.any():
+        feasible = _feasible(w, design.nonneg)
+        margin = dd * 1e-12
+        if not design.sum_to_one:  # w = 0 is feasible, with gain 0
+            feasible &= gain > margin
+        w *= feasible
+        gain *= feasible
+        rest = np.flatnonzero(~feasible)
+        if rest.size:
+            _best_subset(design, np.take(p, rest, axis=1), margin[rest], w, gain, rest)
+        for k in np.flatnonzero(design.nonneg):
+            np.maximum(w[k], 0.0, out=w[k])
+    np.subtract(dd, gain, out=gain)
+    return w, np.maximum(gain, 0.0, out=gain)
+
+
+def _feasible(w: np.ndarray, constrained: np.ndarray) -> np.ndarray:
+    """Where the constrained weights (rows of ``w``) are ≥ 0 to 1e-9 of the largest |weight|."""
+    lowest = _reduce_rows(np.minimum, w[constrained])
+    if constrained.all():  # the largest |weight| is the largest weight or −lowest
+        return lowest >= -1e-9 * _reduce_rows(np.maximum, w)
+    return lowest >= -1e-9 * _reduce_rows(np.maximum, np.abs(w))
+
+
+def _reduce_rows(ufunc: np.ufunc, rows: np.ndarray) -> np.ndarray:
+    """``ufunc`` across the rows (a loop of row operations: faster than a reduction over axis 0
+    of a few rows)."""
+    result = rows[0].copy()
+    for row in rows[1:]:
+        ufunc(result, row, out=result)
+    return result
+
+
+def _best_subset(design: _Design, p: np.ndarray, margin: np.ndarray, w: np.ndarray,
+                 gain: np.ndarray, pixels: np.ndarray) -> None:
+    """Try the smaller active sets on ``pixels`` (whose coordinates are ``p``); write the best
+    feasible solution and its gain into ``w`` and ``gain`` there."""
+    b = design.r.T @ p
+    best = np.full(len(margin), -np.inf if design.sum_to_one else 0.0)
+    solutions = []
+    for active in design.sets[1:]:
+        b_s = b[active.columns]
+        w_s = active.inverse @ b_s if len(b_s) > 1 else b_s * active.inverse[0, 0]
+        if active.shift is not None:
+            w_s -= np.outer(active.shift, w_s.sum(axis=0) - 1.0)
+            g = 2 * np.einsum("kp,kp->p", w_s, b_s) - np.einsum("kp,kp->p", w_s, active.gram @ w_s)
         else:
-            ss = dd - np.einsum("pk,pk->p", w_s, b_s)
-        con = nonneg[cols]
-        scale = np.abs(w_s).max(axis=1) + 1e-300
-        feasible = (w_s[:, con] >= -1e-9 * scale[:, None]).all(axis=1)
-        better = feasible & (ss < best_ss - 1e-12 * np.maximum(dd, 1e-300))
-        full = np.zeros((n_pix, n_col))
-        full[:, cols] = w_s
-        best_w = np.where(better[:, None], full, best_w)
-        best_ss = np.where(better, ss, best_ss)
-        if not nonneg.any():
-            break
-    best_w[:, nonneg] = np.clip(best_w[:, nonneg], 0.0, None)
-    return best_w, np.clip(best_ss, 0.0, None)
+            g = np.einsum("kp,kp->p", w_s, b_s)
+        better = g > best + margin
+        if active.constrained.any():
+            better &= _feasible(w_s, active.constrained)
+        best = np.where(better, g, best)
+        solutions.append((active.columns, w_s, better))
+    chosen = np.zeros((w.shape[0], len(margin)))
+    taken = np.zeros(len(margin), bool)
+    for columns, w_s, better in reversed(solutions):  # the last subset that was better won
+        picked = better & ~taken
+        taken |= better
+        for column, values in zip(columns, w_s, strict=True):
+            chosen[column] += values * picked
+    for row, values in zip(w, chosen, strict=True):
+        row[pixels] = values
+    gain[pixels] = best
 
-
-#: Packed kernel outputs after the 2K weights and fraction errors.
-_R, _SIGMA2, _BACKGROUND, _VALENCE, _VALENCE_ERR, _STATUS = range(6)
-_N_EXTRA = 6
 
 #: ``fit_status`` codes (CF flag_values / flag_meanings of the output).
 STATUS_MEANINGS = ("fitted", "no_material", "non_finite_spectrum", "valence_out_of_range")
 FITTED, NO_MATERIAL, NON_FINITE, OUT_OF_RANGE = range(4)
 
+#: Values of the stack read per block: a block (2048 pixels at 121 energies, 1 MB of float32) is
+#: still in cache for the second and later of its products and its sum of squares, so the data
+#: leave memory once; and it is small enough for OpenBLAS to run each product on the calling
+#: thread (OpenBLAS 0.3.31 handed blocks of 2^19 values to its own threads, which then fought ours).
+READ_VALUES = 1 << 18
+#: Pixels solved together: their float64 temporaries stay in cache, and the Python overhead is
+#: paid a few dozen times per megapixel.
+SOLVE_PIXELS = 1 << 14
+
+
+def _output_rows(n_ref: int, mode: str, with_valence: bool) -> dict[str, slice]:
+    """Rows of the kernel's packed output: the weights of the fitted columns (``weight`` per
+    component, then ``background_od`` in ``sum1-scaled`` mode), ``fraction`` and ``fraction_err``
+    per component, ``r_factor``, ``residual_variance``, ``fit_status``, ``thickness_od`` (not in
+    ``sum1`` mode), and ``valence`` and ``valence_err`` with standards of known valence."""
+    sizes = {"weight": n_ref}
+    if mode == "sum1-scaled":
+        sizes["background_od"] = 1
+    sizes.update(fraction=n_ref, fraction_err=n_ref, r_factor=1, residual_variance=1, fit_status=1)
+    if mode != "sum1":
+        sizes["thickness_od"] = 1
+    if with_valence:
+        sizes.update(valence=1, valence_err=1)
+    bounds = np.cumsum([0, *sizes.values()])
+    return {name: slice(int(a), int(b)) for name, a, b in zip(sizes, bounds[:-1], bounds[1:], strict=True)}
+
+
+class _Plan(NamedTuple):
+    """What every chunk of the kernel shares: the factored design, the error model, the rows."""
+
+    design: _Design
+    q_t: np.ndarray
+    n_ref: int
+    dof: int
+    cov_diag: np.ndarray
+    cov_rows: np.ndarray
+    cov_sum: float
+    valence: np.ndarray | None
+    valence_terms: tuple[float, float]
+    rows: dict[str, slice]
+    read_pixels: int
+
 
 def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: int,
-                valence: np.ndarray | None, sum_to_one: bool = False) -> np.ndarray:
-    """Fit spectra ``d`` (..., E); return (..., 2K + 6): weights, fraction errors, R, σ², background,
-    effective valence and its error, fit status.
+                valence: np.ndarray | None, rows: dict[str, slice], sum_to_one: bool = False,
+                threads: int = 1) -> np.ndarray:
+    """Fit spectra ``d`` (..., E); return (..., n_out): the quantities of ``rows``
+    (:func:`_output_rows`) per pixel.
 
-    The data are read once, in their stored (energy-major) order: b = Aᵀd and dᵀd per block of
-    pixels. Float32 stacks are projected in float32 onto an orthonormal basis Q of the references
-    (A = QR, b = Rᵀ(Qᵀd)): the rounding then stays at the level of the data's own float32
-    representation, instead of being amplified by the condition number of AᵀA, and the data are
-    never copied to float64. σ² = RSS / (E − n_params); the fraction errors propagate
-    Cov(w) = σ² C (C = G⁻¹) through f_k = w_k / W (W = Σw):
-    Var f_k = σ²/W² (C_kk − 2 f_k Σ_j C_kj + f_k² Σ_ij C_ij). The effective valence
-    v̄ = Σ f_k v_k has Var v̄ = σ²/W² · uᵀCu with u_k = v_k − v̄. With the constraint Σw = 1 the
-    covariance is the projection P = C − C11ᵀC / (1ᵀC1) (one parameter fewer); as P1 = 0 the same
-    formulas then give Var f_k = σ² P_kk and Var v̄ = σ² vᵀPv.
+    The data are read once, in their stored (energy-major) order, a cache-sized block of pixels
+    at a time: p = Qᵀd on an orthonormal basis Q of the references (A = QR), then dᵀd while the
+    block is still in cache. Float32 stacks stay in float32 for this pass (the data are never
+    copied to float64; the projection onto Q keeps the rounding at the level of the data's own
+    representation instead of amplifying it by the condition number of AᵀA); the solution of
+    each pixel is float64. Chunks of pixels go to ``threads`` threads (numpy releases the GIL).
+    σ² = RSS / (E − n_params); the fraction errors propagate Cov(w) = σ² C (C = G⁻¹) through
+    f_k = w_k / W (W = Σw): Var f_k = σ²/W² (C_kk − 2 f_k Σ_j C_kj + f_k² Σ_ij C_ij). The effective
+    valence v̄ = Σ f_k v_k has Var v̄ = σ²/W² · uᵀCu with u_k = v_k − v̄, i.e.
+    σ²/W² (vᵀCv − 2 v̄ 1ᵀCv + v̄² 1ᵀC1). With the constraint Σw = 1 the covariance is the
+    projection P = C − C11ᵀC / (1ᵀC1) (one parameter fewer); as P1 = 0 the same formulas then
+    give Var f_k = σ² P_kk and Var v̄ = σ² vᵀPv. Fractions, their errors and the valence are NaN
+    where the status is not 0 (no material, non-finite spectrum, or a valence beyond the
+    standards' range by more than 3σ).
     """
     shape = d.shape[:-1]
     n_e, n_col = design.shape
     if d.dtype not in (np.float32, np.float64):
         d = d.astype(np.float64)
     columns = np.moveaxis(d, -1, 0).reshape(n_e, -1)  # a view for energy-major stacks
-    q, r = np.linalg.qr(design)
-    q_t = np.ascontiguousarray(q.T, dtype=d.dtype)
-    gram = design.T @ design
-    cov = np.linalg.pinv(gram)[:n_ref, :n_ref]
+    factored = _factor_design(design, nonneg, sum_to_one)
+    cov = np.linalg.pinv(design.T @ design)[:n_ref, :n_ref]
     if sum_to_one:
         c_one = cov.sum(axis=1)
         cov = cov - np.outer(c_one, c_one) / c_one.sum()
-    n_params = n_col - 1 if sum_to_one else n_col
+    valence_terms = (0.0, 0.0)
+    if valence is not None:
+        valence_terms = (float(valence @ cov @ valence), float(cov.sum(axis=0) @ valence))
+    plan = _Plan(design=factored, q_t=np.ascontiguousarray(factored.q.T, dtype=d.dtype),
+                 n_ref=n_ref, dof=max(n_e - (n_col - 1 if sum_to_one else n_col), 1),
+                 cov_diag=np.diag(cov)[:, None].copy(), cov_rows=cov.sum(axis=1)[:, None],
+                 cov_sum=float(cov.sum()), valence=valence, valence_terms=valence_terms,
+                 rows=rows, read_pixels=1 << max(int(np.log2(READ_VALUES / n_e)), 0))
     n_pix = columns.shape[1]
-    out = np.zeros((n_pix, 2 * n_ref + _N_EXTRA))
-    for start in range(0, n_pix, BLOCK_PIXELS):
-        block = columns[:, start:start + BLOCK_PIXELS]
-        b = (q_t @ block).T.astype(np.float64) @ r
-        dd = np.einsum("ep,ep->p", block, block, dtype=np.float64)
-        finite = np.isfinite(dd)
-        w, rss = _solve_normal_equations(np.where(finite[:, None], b, 0.0), np.where(finite, dd, 0.0),
-                                        gram, nonneg, sum_to_one)
-        weights = w[:, :n_ref]
-        total = weights.sum(axis=1)
-        ok = finite & (total > 0)
-        safe = np.where(ok, total, 1.0)
-        frac = weights / safe[:, None]
-        sigma2 = rss / max(n_e - n_params, 1)
-        var = (np.diag(cov)[None, :] - 2 * frac * cov.sum(axis=1)[None, :]
-               + frac**2 * cov.sum()) * sigma2[:, None] / safe[:, None] ** 2
-        sl = slice(start, start + block.shape[1])
-        out[sl, :n_ref] = weights
-        out[sl, n_ref:2 * n_ref] = np.where(ok[:, None], np.sqrt(np.clip(var, 0.0, None)), np.nan)
-        out[sl, 2 * n_ref + _R] = np.where(dd > 0, rss / np.where(dd > 0, dd, 1.0), 0.0)
-        out[sl, 2 * n_ref + _SIGMA2] = np.where(finite, sigma2, np.nan)
-        out[sl, 2 * n_ref + _STATUS] = np.where(ok, FITTED, np.where(finite, NO_MATERIAL, NON_FINITE))
-        if n_col > n_ref:
-            out[sl, 2 * n_ref + _BACKGROUND] = w[:, n_ref]
-        if valence is not None:
-            mean_v = frac @ valence
-            u = valence[None, :] - mean_v[:, None]
-            var_v = np.einsum("pj,jk,pk->p", u, cov, u) * sigma2 / safe**2
-            out[sl, 2 * n_ref + _VALENCE] = np.where(ok, mean_v, np.nan)
-            out[sl, 2 * n_ref + _VALENCE_ERR] = np.where(ok, np.sqrt(np.clip(var_v, 0.0, None)), np.nan)
-    out[~np.isfinite(out[:, 2 * n_ref + _R]), 2 * n_ref + _R] = np.nan
-    return out.reshape(*shape, 2 * n_ref + _N_EXTRA)
+    out = np.empty((max(r.stop for r in rows.values()), n_pix))
+    starts = range(0, n_pix, SOLVE_PIXELS)
+    chunk = functools.partial(_fit_chunk, columns=columns, plan=plan, out=out)
+    if threads > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(min(threads, len(starts))) as pool:
+            list(pool.map(chunk, starts))
+    else:
+        for start in starts:
+            chunk(start)
+    return out.T.reshape(*shape, out.shape[0])  # a view: each output row stays contiguous
+
+
+def _project(columns: np.ndarray, plan: _Plan, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """p = Qᵀd (n × P) and dᵀd (P), in the data's dtype, reading each block of pixels once."""
+    p = np.empty((plan.q_t.shape[0], stop - start), columns.dtype)
+    dd = np.empty(stop - start, columns.dtype)
+    for first in range(start, stop, plan.read_pixels):
+        block = columns[:, first:min(first + plan.read_pixels, stop)]
+        cells = slice(first - start, first - start + block.shape[1])
+        for basis, coordinate in zip(plan.q_t, p, strict=True):  # BLAS gemv: one stream each
+            np.matmul(basis, block, out=coordinate[cells])
+        np.einsum("ep,ep->p", block, block, out=dd[cells])
+    return p, dd
+
+
+def _fit_chunk(start: int, columns: np.ndarray, plan: _Plan, out: np.ndarray) -> None:
+    """Fit the pixels from ``start`` to ``start + SOLVE_PIXELS`` into ``out`` (n_out × pixels)."""
+    stop = min(start + SOLVE_PIXELS, columns.shape[1])
+    p, dd = _project(columns, plan, start, stop)
+    p, dd = p.astype(np.float64), dd.astype(np.float64)
+    finite = np.isfinite(dd)
+    all_finite = bool(finite.all())
+    if not all_finite:
+        p[:, ~finite] = 0.0
+        dd[~finite] = 0.0
+    n_ref, first = plan.n_ref, plan.rows["weight"].start
+    o = {name: out[rows, start:stop] for name, rows in plan.rows.items()}
+    # the weights of all columns: ``weight`` rows, then ``background_od`` in sum1-scaled mode
+    w, rss = _solve_normal_equations(p, dd, plan.design, out=out[first:first + p.shape[0], start:stop])
+    weights = w[:n_ref]
+    total = o["thickness_od"][0] if "thickness_od" in o else np.empty(stop - start)
+    np.copyto(total, weights[0])
+    for row in weights[1:]:
+        total += row
+    ok = total > 0
+    if not all_finite:
+        ok &= finite
+    safe = np.where(ok, total, np.nan)  # NaN fractions, errors and valences where not fitted
+    frac = np.divide(weights, safe, out=o["fraction"])
+    sigma2 = np.divide(rss, plan.dof, out=o["residual_variance"][0])
+    scale = sigma2 / (safe * safe)
+    var = np.multiply(frac, plan.cov_sum, out=o["fraction_err"])
+    var -= 2 * plan.cov_rows
+    var *= frac
+    var += plan.cov_diag
+    var *= scale
+    np.sqrt(np.maximum(var, 0.0, out=var), out=var)
+    np.divide(rss, np.maximum(dd, 1e-300), out=o["r_factor"][0])
+    status = o["fit_status"][0]
+    np.logical_not(ok, out=status, casting="unsafe")  # FITTED 0, NO_MATERIAL 1
+    if not all_finite:
+        status[~finite] = NON_FINITE
+        sigma2[~finite] = np.nan
+    if not (dd > 0).all():
+        o["r_factor"][0][dd <= 0] = 0.0
+    if plan.valence is not None:
+        v_cv, one_cv = plan.valence_terms
+        mean_v = np.dot(plan.valence, frac, out=o["valence"][0])
+        var_v = (v_cv - 2 * mean_v * one_cv + mean_v**2 * plan.cov_sum) * scale
+        err_v = np.sqrt(np.maximum(var_v, 0.0, out=var_v), out=o["valence_err"][0])
+        outside = (mean_v + 3 * err_v < plan.valence.min()) | (mean_v - 3 * err_v > plan.valence.max())
+        if outside.any():
+            status[outside] = OUT_OF_RANGE
+            for name in ("fraction", "fraction_err", "valence", "valence_err"):
+                o[name][:, outside] = np.nan
 
 
 def _align_refs(stack: xr.DataArray, refs: xr.DataArray) -> np.ndarray:
@@ -285,56 +484,43 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     if data.chunks is not None:
         data = data.chunk({"energy": -1})
     valence = np.asarray(refs["valence"].values, float) if "valence" in refs.coords else None
-    n_out = 2 * n_ref + _N_EXTRA
+    rows = _output_rows(n_ref, mode, valence is not None)
     packed = xr.apply_ufunc(
         _fit_kernel, data,
         kwargs={"design": design, "nonneg": nonneg, "n_ref": n_ref, "valence": valence,
-                "sum_to_one": mode == "sum1"},
+                "rows": rows, "sum_to_one": mode == "sum1",
+                "threads": 1 if data.chunks is not None else _cpu_count()},
         input_core_dims=[["energy"]], output_core_dims=[["out"]], dask="parallelized",
-        output_dtypes=[np.float64], dask_gufunc_kwargs={"output_sizes": {"out": n_out}},
+        output_dtypes=[np.float64],
+        dask_gufunc_kwargs={"output_sizes": {"out": max(r.stop for r in rows.values())}},
     ).rename("fit")
     if packed.chunks is not None:  # the fit runs once, whatever is derived from it
         packed = packed.persist() if store is None else store(packed)
     components = refs["component"].values
-    weight = packed.isel(out=slice(0, n_ref)).rename(out="component")
-    weight = weight.assign_coords(component=components).transpose("component", *spatial)
-    err = packed.isel(out=slice(n_ref, 2 * n_ref)).rename(out="component")
-    err = err.assign_coords(component=components).transpose("component", *spatial)
-    status = packed.isel(out=2 * n_ref + _STATUS).astype(np.int8)
-    thickness = weight.sum("component")
-    ds = xr.Dataset({
-        "weight": weight.drop_vars("out", errors="ignore"),
-        "fraction_err": err,
-        "r_factor": packed.isel(out=2 * n_ref + _R),
-        "residual_variance": packed.isel(out=2 * n_ref + _SIGMA2),
-    })
-    if mode != "sum1":
-        ds["thickness_od"] = thickness
-    if mode == "sum1-scaled":
-        ds["background_od"] = packed.isel(out=2 * n_ref + _BACKGROUND)
+    values = packed.data  # (*spatial, out), NumPy or dask; each output row is contiguous
+    per_pixel, per_component = tuple(spatial), ("component", *spatial)
+    status = values[..., rows["fit_status"].start].astype(np.int8)
+    status = status.compute() if hasattr(status, "compute") else status
+    inside, counts = _fit_mask(stack, mask, status, spatial)
+    fraction = np.moveaxis(values[..., rows["fraction"]], -1, 0)
+    variables = {name: (per_component, np.moveaxis(values[..., rows[name]], -1, 0))
+                 for name in ("weight", "fraction_err")}
+    for name in ("r_factor", "residual_variance", "thickness_od", "background_od", "valence",
+                 "valence_err"):
+        if name in rows:
+            variables[name] = per_pixel, values[..., rows[name].start]
+    variables.update(fit_status=(per_pixel, status), fraction=(per_component, fraction),
+                     mask=(per_pixel, inside))
+    difference = np.where(inside, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
+    mean = difference.sum(axis=tuple(range(1, difference.ndim))) / np.count_nonzero(inside)
+    difference -= mean.reshape(-1, *[1] * inside.ndim)
+    difference *= inside
+    difference += 0.0  # −0.0 outside the mask (where the mean was positive) becomes 0.0
+    variables.update(difference_from_mean=(per_component, difference), mean_fraction=("component", mean))
+    coords = {"component": components}
     if valence is not None:
-        ds = ds.assign_coords(standard_valence=("component", valence))
-        ds["valence"] = packed.isel(out=2 * n_ref + _VALENCE)
-        ds["valence_err"] = packed.isel(out=2 * n_ref + _VALENCE_ERR)
-        low = ds["valence"] + 3 * ds["valence_err"] < valence.min()
-        high = ds["valence"] - 3 * ds["valence_err"] > valence.max()
-        status = status.where(~(low | high), OUT_OF_RANGE).astype(np.int8)
-    ds = ds.drop_vars("out", errors="ignore")
-    if "valid" in stack.coords:
-        ds = ds.drop_vars("valid", errors="ignore")
-    status = status.drop_vars([c for c in status.coords if c not in spatial])
-    status = status.compute() if status.chunks is not None else status
-    ds["fit_status"] = status
-    good = status == FITTED
-    fraction = weight / thickness.where(good, 1.0)
-    ds["fraction"] = fraction.where(good)
-    for name in ("fraction_err", "valence", "valence_err"):
-        if name in ds:
-            ds[name] = ds[name].where(good)
-    ds["mask"], counts = _fit_mask(stack, mask, good, status, spatial)
-    mean = ds["fraction"].where(ds["mask"]).mean(spatial)
-    ds["difference_from_mean"] = (ds["fraction"] - mean).where(ds["mask"], 0.0)
-    ds["mean_fraction"] = mean
+        coords["standard_valence"] = "component", valence
+    ds = xr.Dataset(variables, coords=packed.coords).assign_coords(coords)
     for name in ("shift_y", "shift_x"):
         if name in stack.coords:
             ds[name] = stack.coords[name].reset_coords(drop=True)
@@ -347,29 +533,37 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     return ds
 
 
-def _fit_mask(stack: xr.DataArray, mask, good: xr.DataArray, status: xr.DataArray,
-              spatial: list) -> tuple[xr.DataArray, dict[str, int]]:
+def _cpu_count() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _fit_mask(stack: xr.DataArray, mask, status: np.ndarray,
+              spatial: list) -> tuple[np.ndarray, dict[str, int]]:
     """The pixels statistics are taken over: the given mask (default all) on valid pixels whose
     fit succeeded; and the count of pixels of the given mask rejected for each reason."""
     if mask is None:
-        wanted = xr.ones_like(good, dtype=bool)
+        wanted = None
     else:
         wanted = mask if isinstance(mask, xr.DataArray) else xr.DataArray(np.asarray(mask), dims=spatial)
-        if wanted.shape != good.shape:
-            raise MaskError(f"mask has shape {wanted.shape}; expected {good.shape} (the image shape)")
+        if wanted.shape != status.shape:
+            raise MaskError(f"mask has shape {wanted.shape}; expected {status.shape} (the image shape)")
         wanted = wanted.astype(bool)
     if "valid" in stack.coords:
-        wanted = wanted & stack.coords["valid"].reset_coords(drop=True)
-    wanted = wanted.compute() if wanted.chunks is not None else wanted
-    wanted = wanted.drop_vars([c for c in wanted.coords if c not in spatial])
-    codes = np.asarray(status.values)[np.asarray(wanted.values)]
-    counts = {"pixels_in_mask": int(codes.size), "pixels_fitted": int((codes == FITTED).sum())}
+        valid = stack.coords["valid"].reset_coords(drop=True)
+        wanted = valid if wanted is None else wanted & valid
+    if wanted is not None:
+        wanted = np.asarray(wanted.transpose(*spatial).values)
+    codes = status if wanted is None else status[wanted]
+    counts = {"pixels_in_mask": int(codes.size), "pixels_fitted": np.count_nonzero(codes == FITTED)}
     for code, reason in enumerate(STATUS_MEANINGS[1:], start=1):
-        counts[f"pixels_rejected_{reason}"] = int((codes == code).sum())
-    out = wanted & good
+        counts[f"pixels_rejected_{reason}"] = np.count_nonzero(codes == code)
+    out = status == FITTED
+    if wanted is not None:
+        out &= wanted
     if mask is None:  # by default, a pixel without material is outside, not rejected
         counts["pixels_in_mask"] -= counts.pop("pixels_rejected_no_material")
-    if not bool(out.any()):
+    if not out.any():
         raise MaskError("the mask selects no pixel (after removing invalid pixels and failed fits: "
                         + ", ".join(f"{k}={v}" for k, v in counts.items())
                         + "); expected at least one pixel on the particle: lower the mask threshold")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from redoxmap.errors import FormatError, MissingExtraError
-from redoxmap.io.xas_scan import XasScan, parse_time
+from redoxmap.io.xas_scan import XasScan, _parse_time
 
 __all__ = ["read_athena", "read_athena_scans"]
 
@@ -41,34 +41,60 @@ def _energy(group) -> np.ndarray:
 
 
 def read_athena(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Every group of an Athena project as ``{label: (energy_ev, mu)}``.
+    """Every group of an Athena project as ``{label: (energy_ev, mu)}``, through xraylarch's reader
+    (Ravel & Newville 2005).
 
-    Energies include the group's Athena calibration shift (``bkg_eshift``); μ is the stored,
-    un-normalized μ(E) (normalize with :func:`redoxmap.preprocess.normalize.normalize_stack`).
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``.prj`` file (gzip or plain, Perl or JSON layout: whatever larch reads).
+
+    Returns
+    -------
+    dict of str to (numpy.ndarray, numpy.ndarray)
+        Per group label: energies (eV) with the group's Athena calibration shift (``bkg_eshift``)
+        added, and the stored, un-normalized μ(E) (dimensionless; normalize with
+        :func:`redoxmap.preprocess.normalize_stack`). A repeated label keeps the last group.
+
+    Raises
+    ------
+    MissingExtraError
+        If xraylarch (the ``larch`` extra) is not installed.
+    FormatError
+        If the file is missing, not a readable project, or holds no group.
     """
     return {label: (_energy(group), np.asarray(group.mu, float)) for label, group in _groups(Path(path))}
 
 
 def read_athena_scans(path: str | Path) -> list[XasScan]:
-    """The groups of an Athena project as scans, in the project's order.
+    """The groups of an Athena project (Ravel & Newville 2005) as scans, in the project's order.
 
     Parameters
     ----------
-    path : the ``.prj`` file (gzip or plain, Perl or JSON layout: whatever larch reads).
+    path : str or pathlib.Path
+        The ``.prj`` file (gzip or plain, Perl or JSON layout: whatever larch reads).
 
     Returns
     -------
-    One :class:`XasScan` per group: energies with the calibration shift, μ as stored (``normalized``
-    where Athena marks the record as normalized data), and the start time where the group kept its
-    XDI header's ``Scan.start_time`` (Athena projects usually hold no times: give them to
-    :func:`redoxmap.io.read_xas_series`).
+    list of XasScan
+        One per group: energies (eV) with the calibration shift, μ as stored (``normalized`` where
+        Athena marks the record as normalized data), and the start time where the group kept its
+        XDI header's ``Scan.start_time`` (Athena projects usually hold no times: give them to
+        :func:`redoxmap.io.read_xas_series`).
+
+    Raises
+    ------
+    MissingExtraError
+        If xraylarch (the ``larch`` extra) is not installed.
+    FormatError
+        If the file is missing, not a readable project, or holds no group.
     """
     path = Path(path)
     scans = []
     for label, group in _groups(path):
         params = getattr(group, "athena_params", None)
         xdi_scan = getattr(params, "xdi_scan", None)
-        start = parse_time(str(xdi_scan.get("start_time", ""))) if isinstance(xdi_scan, dict) else None
+        start = _parse_time(str(xdi_scan.get("start_time", ""))) if isinstance(xdi_scan, dict) else None
         normalized = bool(float(getattr(params, "is_nor", 0) or 0))
         scans.append(XasScan(_energy(group), np.asarray(group.mu, float), label.strip(), str(path), "athena",
                              start, normalized=normalized))

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from redoxmap.errors import FormatError
+from redoxmap.errors import EnergyError, FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing
-from redoxmap.io.hdf5 import _open_h5, _require_dataset
+from redoxmap.io.hdf5 import _h5_errors, _open_h5, _require_dataset
 from redoxmap.io.raw import RawStack
 
 IMAGE = "entry_1/image_1/data"
@@ -24,11 +24,13 @@ J_PER_EV = 1.602176634e-19
 
 def _read_cxi_image(path: str | Path) -> tuple[np.ndarray, float]:
     """Complex object image and its photon energy (eV) from one CXI file."""
-    with _open_h5(path) as h5:
+    with _open_h5(path) as h5, _h5_errors(path):
         image = _require_dataset(h5, IMAGE, "reconstructed object")[()]
         energy_j = float(_require_dataset(h5, ENERGY_J, "photon energy (J)")[()])
     if not np.iscomplexobj(image) or image.ndim != 2:
         raise FormatError(f"{path}: {IMAGE} is {image.dtype} {image.shape}; expected a complex image")
+    if not (np.isfinite(energy_j) and energy_j > 0):
+        raise EnergyError(f"{path}: {ENERGY_J} = {energy_j!r} J; expected a positive photon energy")
     return image, energy_j / J_PER_EV
 
 
@@ -74,7 +76,8 @@ def read_cxi_stack(paths: Sequence[str | Path]) -> RawStack:
     order = np.argsort(energies)
     energy = np.asarray(energies)[order]
     check_increasing(energy, "CXI stack")
-    intensity = np.stack([np.abs(images[i]) ** 2 for i in order]).astype(np.float32)
+    with np.errstate(over="ignore"):  # an intensity beyond float32 becomes inf, masked downstream
+        intensity = np.stack([np.abs(images[i]) ** 2 for i in order]).astype(np.float32)
     counts = xr.DataArray(intensity, dims=("energy", "y", "x"), coords={"energy": energy},
                           attrs={"source": ", ".join(str(p) for p in paths), "history": []})
     counts["energy"].attrs["units"] = "eV"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from redoxmap.io.hdf5 import _list_datasets, _open_h5
+from redoxmap.io.hdf5 import _h5_errors, _list_datasets, _open_h5
 from redoxmap.io.stack import detect_format, read_raw
 from redoxmap.io.xradia import _read_xradia_reference, read_xradia
 
@@ -49,7 +49,7 @@ def describe_stack(path: str | Path, **options) -> list[tuple[str, str]]:
     kind = detect_format(path)
     rows = [("layout", LAYOUTS.get(kind, kind))]
     if kind in ("dxchange", "fxi", "hdf5", "nxstxm"):
-        with _open_h5(path) as h5:
+        with _open_h5(path) as h5, _h5_errors(path):
             rows += [(name, f"{h5[name].shape} {h5[name].dtype}") for name in _list_datasets(h5)]
     if kind == "hdf5" and (options.get("data") is None or options.get("energy") is None):
         rows.append(("note", "name the datasets of the images and energies (--data-dataset, "

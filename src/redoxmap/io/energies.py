@@ -68,12 +68,15 @@ def check_increasing(energy_ev: np.ndarray, where: str) -> None:
     Raises
     ------
     EnergyError
-        If an energy is not above the one before (the message names both).
+        If an energy is not finite or not above the one before (the message names it).
 
     Examples
     --------
     >>> check_increasing(np.array([6539.0, 6540.0]), "demo")
     """
+    if not np.all(np.isfinite(energy_ev)):
+        i = int(np.argmax(~np.isfinite(energy_ev)))
+        raise EnergyError(f"{where}: energy[{i}] = {energy_ev[i]:g}; expected finite energies")
     steps = np.diff(energy_ev)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0))
@@ -119,7 +122,7 @@ def read_energy_list(path: str | Path) -> tuple[np.ndarray, str | None]:
     if not path.is_file():
         raise FormatError(f"{path}: energy list file not found")
     values = []
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         text = line.split("#", 1)[0].replace(",", " ").strip()
         if not text:
             continue

@@ -6,6 +6,8 @@ The dxchange and NSLS-II FXI readers are this reader with their layout's dataset
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dask.array as da
@@ -13,10 +15,10 @@ import h5py
 import numpy as np
 import xarray as xr
 
-from redoxmap.errors import FormatError
+from redoxmap.errors import FormatError, RedoxmapError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing, to_ev
-from redoxmap.io.raw import RawStack, average_repeats
+from redoxmap.io.raw import RawStack, _average_repeats
 
 
 def _open_h5(path: str | Path) -> h5py.File:
@@ -28,6 +30,24 @@ def _open_h5(path: str | Path) -> h5py.File:
         return h5py.File(path, "r")
     except OSError as exc:
         raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from exc
+
+
+#: What h5py raises on a damaged file: the HDF5 library's errors (OSError, RuntimeError, KeyError) and
+#: ValueError, TypeError or UnicodeDecodeError from damaged types, names and attributes.
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+
+
+@contextmanager
+def _h5_errors(path: str | Path) -> Iterator[None]:
+    """Turn the errors h5py raises inside the block on a damaged file into a :class:`FormatError`
+    naming the file (a :class:`RedoxmapError` passes unchanged)."""
+    try:
+        yield
+    except RedoxmapError:
+        raise
+    except _H5_ERRORS as exc:
+        raise FormatError(f"{path}: damaged HDF5 file ({type(exc).__name__}: {exc}); expected a complete, "
+                          "readable HDF5 file") from exc
 
 
 def _require_dataset(h5: h5py.File, name: str, what: str) -> h5py.Dataset:
@@ -105,7 +125,7 @@ def _read_frames(h5: h5py.File, name: str | None, what: str, shape_yx: tuple[int
         raise FormatError(f"{h5.filename}: {what} {name!r} has {data.ndim} dims, expected 2 or 3")
     if data.shape[0] == n_energy and n_energy > 1:
         return xr.DataArray(data, dims=("energy", "y", "x"))
-    return xr.DataArray(average_repeats(data, n_energy, what, str(h5.filename)), dims=("y", "x"))
+    return xr.DataArray(_average_repeats(data, n_energy, what, str(h5.filename)), dims=("y", "x"))
 
 
 def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None,
@@ -152,6 +172,16 @@ def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None
     (121, 16, 16)
     """
     h5 = _open_h5(path)
+    try:
+        with _h5_errors(path):
+            raw = _read_hdf5(h5, path, data, energy, flats, darks, chunks, transmission)
+    finally:
+        h5.close()  # lazy arrays read the file by path
+    return raw
+
+
+def _read_hdf5(h5: h5py.File, path: str | Path, data: str, energy: str, flats: str | None,
+               darks: str | None, chunks: int | None, transmission: bool) -> RawStack:
     images = _require_dataset(h5, data, "sample images")
     if images.ndim != 3:
         raise FormatError(
@@ -176,7 +206,6 @@ def read_hdf5(path: str | Path, data: str, energy: str, flats: str | None = None
         counts_are_transmission=transmission,
         notes=[note] if note else [],
     )
-    h5.close()  # lazy arrays read the file by path
     return raw
 
 

@@ -17,7 +17,7 @@ import xarray as xr
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing, to_ev
-from redoxmap.io.hdf5 import _open_h5, _require_dataset
+from redoxmap.io.hdf5 import _h5_errors, _open_h5, _require_dataset
 from redoxmap.io.raw import RawStack
 
 
@@ -82,7 +82,7 @@ def read_nxstxm(path: str | Path, normalise_by_control: bool = True) -> RawStack
     (121, 16, 16)
     """
     path = Path(path)
-    with _open_h5(path) as h5:
+    with _open_h5(path) as h5, _h5_errors(path):
         entry = _find_nxstxm_entry(h5)
         if entry is None:
             raise FormatError(f"{path}: no NXentry with definition 'NXstxm'")
@@ -101,11 +101,17 @@ def read_nxstxm(path: str | Path, normalise_by_control: bool = True) -> RawStack
     notes = [note] if note else []
     if normalise_by_control and control is not None:
         control = np.asarray(control, dtype=np.float64)
-        if control.shape[0] != energy.size or np.any(control <= 0):
-            raise FormatError(f"{path}: control/data has shape {control.shape} or values ≤ 0; "
+        if control.ndim == 0 or control.shape[0] != energy.size or not np.all(control > 0):
+            raise FormatError(f"{path}: control/data has shape {control.shape} or values ≤ 0 or NaN; "
                               f"expected positive values, one (or one image) per energy")
-        scale = control / control.mean()
-        data = data / scale.reshape(energy.size, *([1] * 2 if scale.ndim == 1 else scale.shape[1:]))
+        with np.errstate(over="ignore"):
+            scale = control / control.mean()
+        if not np.all(np.isfinite(scale) & (scale > 0)):
+            raise FormatError(f"{path}: control/data spans {control.min():g}…{control.max():g}; expected "
+                              "finite positive values of one monitor (ring current or I0)")
+        scale = scale.reshape(energy.size, *([1] * 2 if scale.ndim == 1 else scale.shape[1:]))
+        with np.errstate(over="ignore"):  # a count beyond float32 becomes inf, masked downstream
+            data = (data / scale).astype(np.float32)
         notes.append("counts divided by control/data (relative to its mean)")
     pixel_nm = float(np.median(np.abs(np.diff(x_um)))) * 1000.0 if x_um.size > 1 else None
     counts = xr.DataArray(data.astype(np.float32), dims=("energy", "y", "x"),

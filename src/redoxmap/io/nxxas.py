@@ -19,7 +19,8 @@ import numpy as np
 
 from redoxmap.errors import FormatError
 from redoxmap.io.energies import check_increasing, to_ev
-from redoxmap.io.xas_scan import XasScan, parse_time
+from redoxmap.io.hdf5 import _h5_errors, _open_h5
+from redoxmap.io.xas_scan import XasScan, _parse_time
 
 __all__ = ["read_nxxas"]
 
@@ -83,9 +84,9 @@ def _scan(path: Path, name: str, entry: h5py.Group) -> XasScan:
     start = end = None
     for prefix in ("", "scan/"):
         if start is None and (stamp := _field(entry, f"{prefix}start_time")) is not None:
-            start = parse_time(_text(stamp[()]))
+            start = _parse_time(_text(stamp[()]))
             end_field = _field(entry, f"{prefix}end_time")
-            end = parse_time(_text(end_field[()])) if end_field is not None else None
+            end = _parse_time(_text(end_field[()])) if end_field is not None else None
     offset = (end - start).total_seconds() / 2 if start is not None and end is not None else float("nan")
     title = _field(entry, "title", "sample/name")
     label = _text(title[()]) if title is not None else name
@@ -98,24 +99,29 @@ def read_nxxas(path: str | Path) -> list[XasScan]:
 
     Parameters
     ----------
-    path : the ``.h5``/``.nxs`` file.
+    path : str or pathlib.Path
+        The ``.h5``/``.nxs`` file.
 
     Returns
     -------
-    One :class:`XasScan` per entry, in the file's order.
+    list of XasScan
+        One per NXxas entry, in the file's order: energy (eV), μ (intensity, or absorbed / incoming
+        beam), start time and offset (s) where stated.
 
+    Raises
+    ------
+    FormatError
+        If the file is missing, not HDF5, holds no NXxas entry, or an entry lacks its energy or
+        intensity.
+
+    Examples
+    --------
     >>> scans = read_nxxas("tests/data/xas/Fe_XDIFiles.h5")
     >>> [s.label for s in scans], str(scans[0].start_time)
     (['Fe2O3 APS 13-BM-D', 'Fe metal foil APS 13-BM-D', 'FeO  20BM'], '2002-03-16 14:48:54')
     """
     path = Path(path)
-    if not path.is_file():
-        raise FormatError(f"{path}: NeXus file not found")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
-    with h5:
+    with _open_h5(path) as h5, _h5_errors(path):
         entries = _entries(h5)
         if not entries:
             raise FormatError(f"{path}: no NXentry whose definition is NXxas; expected a NeXus XAS file")

@@ -76,6 +76,9 @@ def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float,
         for level in range(levels):
             chunks = tuple(min(64, s) for s in data.shape)
             data.rechunk(chunks).to_zarr(str(tmp), component=str(level), overwrite=True, zarr_format=2)
+            # the next level from this one as stored: a lazy volume (a chunked reconstruction) is
+            # computed once, not once per level
+            data = da.from_zarr(str(tmp), component=str(level))
             scale = voxel_size_nm * 2**level
             datasets.append({"path": str(level),
                              "coordinateTransformations": [{"type": "scale", "scale": [scale] * 3}]})
@@ -120,13 +123,32 @@ def read_ome_zarr(path: str | Path, level: int = 0) -> xr.DataArray:
     try:
         root = zarr.open_group(str(path), mode="r")
         multiscales = root.attrs["multiscales"][0]
-    except Exception as exc:
-        raise FormatError(f"{path}: not an OME-Zarr image ({exc})") from exc
-    data = da.from_zarr(str(path), component=multiscales["datasets"][level]["path"])
-    scale = multiscales["datasets"][level]["coordinateTransformations"][0]["scale"][0]
-    if data.ndim != 3:
-        raise FormatError(f"{path}: level {level} has shape {data.shape}; expected a (z, y, x) volume")
-    kept = dict(root.attrs.get("redoxmap", {}))
+        dataset = multiscales["datasets"][level]
+        array = root[dataset["path"]]
+        scale = float(dataset["coordinateTransformations"][0]["scale"][0])
+        kept = dict(root.attrs.get("redoxmap", {}))
+    except Exception as exc:  # zarr and json raise plain errors on missing or damaged metadata
+        raise FormatError(f"{path}: not an OME-Zarr image ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(array, zarr.Array) or array.ndim != 3:
+        raise FormatError(f"{path}: level {level} is not a (z, y, x) array; expected a volume")
+    if not (np.isfinite(scale) and scale > 0):
+        raise FormatError(f"{path}: level {level} has scale {scale:g}; expected a positive voxel size")
+    data = da.from_array(_CheckedChunks(array, path), chunks=array.chunks, asarray=True)
     kept.pop("labels", None)
     return xr.DataArray(data, dims=("z", "y", "x"), attrs={**kept, "voxel_size_nm": float(scale),
                                                             "source": str(path)})
+
+
+class _CheckedChunks:
+    """A zarr array read by dask whose damaged chunks raise :class:`FormatError` naming the volume."""
+
+    def __init__(self, array: zarr.Array, path: Path):
+        self.array, self.path = array, path
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __getitem__(self, key):
+        try:
+            return self.array[key]
+        except Exception as exc:  # the codecs raise plain errors (RuntimeError, ValueError …) on damage
+            raise FormatError(f"{self.path}: damaged chunk in {self.array.path} ({type(exc).__name__}: "
+                              f"{exc}); expected a complete OME-Zarr volume") from exc

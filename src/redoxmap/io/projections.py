@@ -16,7 +16,7 @@ import xarray as xr
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import to_ev
-from redoxmap.io.hdf5 import _open_h5, _read_frames, _require_dataset
+from redoxmap.io.hdf5 import _h5_errors, _open_h5, _read_frames, _require_dataset
 from redoxmap.io.raw import RawStack
 
 DATA = "/exchange/data"
@@ -86,7 +86,7 @@ def read_projections_dxchange(path: str | Path, energy_ev: float | None = None,
     [0.0, 180.0]
     """
     path = Path(path)
-    with _open_h5(path) as h5:
+    with _open_h5(path) as h5, _h5_errors(path):
         data = _require_dataset(h5, DATA, "projections")
         if data.ndim != 3:
             raise FormatError(f"{path}: {DATA} has shape {data.shape}; expected (angle, y, x)")

@@ -11,7 +11,7 @@ import xarray as xr
 from redoxmap.errors import RedoxmapWarning
 
 
-def average_repeats(frames: np.ndarray, n_energy: int, what: str, source: str) -> np.ndarray:
+def _average_repeats(frames: np.ndarray, n_energy: int, what: str, source: str) -> np.ndarray:
     """Mean of repeated flat or dark images, warning when the count could have meant one image per
     energy: a spectral stack of ``n_energy`` energies given a different number (> 1) of frames.
 

@@ -9,7 +9,7 @@ from redoxmap.io.dxchange import DATA as DXCHANGE_DATA
 from redoxmap.io.dxchange import _is_dxchange, read_dxchange
 from redoxmap.io.fxi import DATA as FXI_DATA
 from redoxmap.io.fxi import _is_fxi, read_fxi
-from redoxmap.io.hdf5 import _list_datasets, _open_h5, read_hdf5
+from redoxmap.io.hdf5 import _h5_errors, _list_datasets, _open_h5, read_hdf5
 from redoxmap.io.nxstxm import _find_nxstxm_entry, read_nxstxm
 from redoxmap.io.raw import RawStack
 from redoxmap.io.stxm import read_stxm
@@ -64,7 +64,7 @@ def detect_format(path: str | Path) -> str:
     if magic == OLE_MAGIC or path.suffix.lower() in XRADIA_SUFFIXES:
         return "xradia"
     if magic == b"\x89HDF\r\n\x1a\n" or path.suffix.lower() in HDF5_SUFFIXES:
-        with _open_h5(path) as h5:
+        with _open_h5(path) as h5, _h5_errors(path):
             if _is_dxchange(h5):
                 return "dxchange"
             if _is_fxi(h5):
@@ -139,7 +139,7 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
         return read_tiff(path, energies, flats=flats, darks=darks, transmission=transmission)
     if data is not None or kind == "hdf5":
         if data is None or energy is None:
-            with _open_h5(path) as h5:
+            with _open_h5(path) as h5, _h5_errors(path):
                 present = ", ".join(_list_datasets(h5)) or "none"
             raise FormatError(
                 f"{path}: no {DXCHANGE_DATA} (dxchange) or {FXI_DATA} (FXI) dataset; name the "

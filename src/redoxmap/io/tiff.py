@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -11,19 +12,56 @@ import xarray as xr
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import read_energy_list
-from redoxmap.io.raw import RawStack, average_repeats
+from redoxmap.io.raw import RawStack, _average_repeats
 
 #: A floating-point stack whose 99th percentile is at most this is taken to be transmission I/I0.
 TRANSMISSION_MAX = 1.5
 
 
+#: TIFF header (byte order, version) → (first-offset format, count format, tag size, next-offset format).
+_IFD_LAYOUTS = {(b"II", 42): ("<I", "<H", 12, "<I"), (b"MM", 42): (">I", ">H", 12, ">I"),
+                (b"II", 43): ("<Q", "<Q", 20, "<Q"), (b"MM", 43): (">Q", ">Q", 20, ">Q")}
+
+
+def _check_ifd_chain(path: Path) -> None:
+    """Follow the chain of image file directories (one per page) and raise :class:`FormatError` when a
+    link points outside the file or back to an earlier page: a damaged file, on which tifffile can
+    loop for ever. A file that is not TIFF is left to tifffile to report."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+        order = "little" if head[:2] == b"II" else "big"
+        layout = _IFD_LAYOUTS.get((head[:2], int.from_bytes(head[2:4], order)))
+        if layout is None or len(head) < 16:
+            return
+        first, count, tag_size, link = layout
+        offset = struct.unpack_from(first, head, 4 if first[1] == "I" else 8)[0]
+        seen: set[int] = set()
+        while offset:
+            if offset in seen or offset >= size:
+                problem = "points back to an earlier page" if offset in seen else "points beyond the end"
+                raise FormatError(f"{path}: damaged TIFF: the link to page {len(seen) + 1} (offset {offset}) "
+                                  f"{problem} of the file ({size} bytes); expected a chain of pages")
+            seen.add(offset)
+            fh.seek(offset)
+            raw = fh.read(struct.calcsize(count))
+            n_tags = struct.unpack(count, raw)[0] if len(raw) == struct.calcsize(count) else size
+            end = offset + len(raw) + n_tags * tag_size + struct.calcsize(link)
+            if end > size:
+                raise FormatError(f"{path}: truncated TIFF: the directory of page {len(seen)} (offset "
+                                  f"{offset}) runs past the end of the file ({size} bytes)")
+            fh.seek(end - struct.calcsize(link))
+            offset = struct.unpack(link, fh.read(struct.calcsize(link)))[0]
+
+
 def _read_pages(path: Path, what: str) -> np.ndarray:
     if not path.is_file():
         raise FormatError(f"{path}: {what} TIFF not found")
+    _check_ifd_chain(path)
     try:
         pages = tifffile.imread(path)
-    except (tifffile.TiffFileError, ValueError) as exc:
-        raise FormatError(f"{path}: not a readable TIFF ({exc})") from exc
+    except Exception as exc:  # tifffile raises plain errors (ZeroDivisionError, AssertionError …) on damage
+        raise FormatError(f"{path}: not a readable TIFF ({type(exc).__name__}: {exc})") from exc
     return np.asarray(pages)
 
 
@@ -112,7 +150,7 @@ def _frames(path: str | Path | None, what: str, shape: tuple[int, ...],
     if data.ndim == 3 and data.shape[0] == n_energy and n_energy > 1:
         return xr.DataArray(data, dims=("energy", "y", "x"))
     if data.ndim == 3:
-        data = average_repeats(data, n_energy, what, str(path))
+        data = _average_repeats(data, n_energy, what, str(path))
     return xr.DataArray(data, dims=("y", "x"))
 
 

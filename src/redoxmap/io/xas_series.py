@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from redoxmap.errors import FormatError
+from redoxmap.errors import FormatError, RedoxmapWarning
 from redoxmap.history import with_history
 from redoxmap.io.athena import read_athena_scans
 from redoxmap.io.nxxas import read_nxxas
@@ -54,14 +54,31 @@ def read_xas_scans(path: str | Path, *, column: str | int | None = None,
 
     Parameters
     ----------
-    path : an NXxas HDF5 file, an Athena project, an XDI file or column text (module doc).
-    column : μ column(s) of column text (:func:`redoxmap.io.xas_text.read_xas_text`).
-    match : keep only the scans whose label matches this shell pattern (``"NiO.0*"``), e.g. to
-        leave out an Athena project's reference channels and merges.
+    path : str or pathlib.Path
+        An NXxas HDF5 file, an Athena project, an XDI file or column text (module doc).
+    column : str or int, optional
+        μ column(s) of column text (:func:`redoxmap.io.read_xas_text`).
+    match : str, optional
+        Keep only the scans whose label matches this shell pattern (``"NiO.0*"``), e.g. to leave
+        out an Athena project's reference channels and merges.
 
     Returns
     -------
-    The scans, in file order.
+    list of XasScan
+        The scans, in file order: energy (eV), μ(E), label, start time where stated.
+
+    Raises
+    ------
+    FormatError
+        If the file is missing or empty, its reader finds no scan, or no label matches ``match``.
+    MissingExtraError
+        For an Athena project without the ``larch`` extra.
+
+    Examples
+    --------
+    >>> scans = read_xas_scans("tests/data/xas/Fe_XDIFiles.h5", match="Fe2O3*")
+    >>> [scan.label for scan in scans], scans[0].fmt
+    (['Fe2O3 APS 13-BM-D'], 'nxxas')
     """
     path = Path(path)
     if not path.is_file():
@@ -124,24 +141,34 @@ def read_xas_series(paths: Sequence[str | Path], *, times: Sequence | None = Non
 
     Parameters
     ----------
-    paths
+    paths : sequence of str or pathlib.Path
         Files in time order; each may hold several scans (:func:`read_xas_scans`).
-    times
-        Start time of each scan (anything ``pandas.to_datetime`` reads); default: the files' own,
-        when every scan states one.
-    time_s
-        Scan times in seconds on the cycler's clock, when no clock time is known.
-    column, match
+    times : sequence, optional
+        Start time of each scan (wall clock; anything ``pandas.to_datetime`` reads); default: the
+        files' own, when every scan states one.
+    time_s : sequence of float, optional
+        Scan times (s) on the cycler's clock, when no clock time is known.
+    column : str or int, optional
         As in :func:`read_xas_scans`.
-    energy_ev
+    match : str, optional
+        As in :func:`read_xas_scans`.
+    energy_ev : sequence of float, optional
         The energies (eV) to put every scan on.
 
     Returns
     -------
-    DataArray ``mu`` with dims ``(scan, energy)``, energy in eV, coordinates ``file``, ``label``
-    and, where known, ``time`` (datetime64: the scan's start), ``time_offset_s`` (start to the
-    moment the scan stands for, NaN where not stated) and ``time_s``; attrs ``normalized`` (1 when
-    every scan was stored normalized), ``format``, ``source`` and ``history``.
+    xarray.DataArray
+        ``mu`` with dims ``(scan, energy)``, energy in eV, coordinates ``file``, ``label`` and,
+        where known, ``time`` (datetime64: the scan's start), ``time_offset_s`` (s from start to
+        the moment the scan stands for, NaN where not stated) and ``time_s``; attrs ``normalized``
+        (1 when every scan was stored normalized), ``format``, ``source`` and ``history``.
+
+    Raises
+    ------
+    FormatError
+        If no file is given, a file cannot be read (:func:`read_xas_scans`), the scans share fewer
+        than two energies or do not cover ``energy_ev``, or ``times``/``time_s`` do not have one
+        entry per scan.
 
     Examples
     --------
@@ -159,7 +186,7 @@ def read_xas_series(paths: Sequence[str | Path], *, times: Sequence | None = Non
     if moved:
         warnings.warn(f"{moved} of {len(scans)} scan(s) lie on other energies than the series' "
                       f"{grid.size} from {grid[0]:g} to {grid[-1]:g} eV and were interpolated onto them",
-                      stacklevel=2)
+                      RedoxmapWarning, stacklevel=2)
     coords = {"scan": np.arange(len(scans)), "energy": ("energy", grid, {"units": "eV"}),
               "file": ("scan", [Path(s.source).name for s in scans]),
               "label": ("scan", [s.label for s in scans])}
@@ -169,7 +196,8 @@ def read_xas_series(paths: Sequence[str | Path], *, times: Sequence | None = Non
             times = stated
         elif any(t is not None for t in stated) and time_s is None:
             warnings.warn(f"{sum(t is None for t in stated)} of {len(scans)} scan(s) state no start time: "
-                          "the series gets no time coordinate (give the times)", stacklevel=2)
+                          "the series gets no time coordinate (give the times)", RedoxmapWarning,
+                          stacklevel=2)
     for name, given in (("times", times), ("time_s", time_s)):
         if given is not None and len(given) != len(scans):
             raise FormatError(f"read_xas_series: {len(given)} {name} for {len(scans)} scans")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from redoxmap.errors import FormatError
 from redoxmap.io.energies import check_increasing, to_ev
-from redoxmap.io.xas_scan import XasScan, header_time, parse_time
+from redoxmap.io.xas_scan import XasScan, _header_time, _parse_time
 
 __all__ = ["MU_NAMES", "read_xas_text"]
 
@@ -48,7 +49,7 @@ def _lines(path: Path) -> list[str]:
     if raw.startswith(GZIP_MAGIC):
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise FormatError(f"{path}: truncated or damaged gzip file ({exc})") from None
     if b"\x00" in raw[:512]:
         raise FormatError(f"{path}: a binary file; expected column text (energy and μ columns)")
@@ -127,7 +128,7 @@ def _column_times(header: list[str], n: int) -> list | None:
             continue
         parts = [p for p in re.split(r"\t|,|;|\s{2,}", value) if p.strip()]
         if len(parts) == n:
-            stamps = [parse_time(p) for p in parts]
+            stamps = [_parse_time(p) for p in parts]
             if all(s is not None for s in stamps):
                 return stamps
     return None
@@ -138,13 +139,26 @@ def read_xas_text(path: str | Path, column: str | int | None = None) -> list[Xas
 
     Parameters
     ----------
-    path : the text file (may be gzip-compressed).
-    column : the μ column(s): a name, a 1-based number or a shell pattern matching several.
+    path : str or pathlib.Path
+        The text file (may be gzip-compressed).
+    column : str or int, optional
+        The μ column(s): a name, a 1-based number or a shell pattern matching several; default:
+        recognised from the names (module doc).
 
     Returns
     -------
-    The scans in file order: blocks first, columns within a block.
+    list of XasScan
+        The scans in file order, blocks first, columns within a block: energy (eV, a keV column
+        converted), μ, and each block's or column's start time where the header states it.
 
+    Raises
+    ------
+    FormatError
+        If the file is missing, holds no rows of numbers or one column only, or no column matches
+        ``column``.
+
+    Examples
+    --------
     >>> scans = read_xas_text("tests/data/xas/norm_op2_cell4_pos1_dq1_0001_av240_00001.txt.gz")
     >>> scans[0].label, scans[0].normalized, str(scans[0].start_time)
     ('norm_op2_cell4_pos1_dq1_0001_av240_00001', True, '2022-07-26 23:01:58.055000')
@@ -171,7 +185,7 @@ def read_xas_text(path: str | Path, column: str | int | None = None) -> list[Xas
         check_increasing(energy[order], where)
         spec_lines = [i for i, ln in enumerate(header) if ln.startswith("#S ")]
         own = header[spec_lines[-1]:] if spec_lines else header  # a SPEC scan's own header, not the file's
-        start, offset = header_time(own)
+        start, offset = _header_time(own)
         spec = own[0].lstrip("#").strip() if spec_lines else None
         if isinstance(picked, tuple):
             top, bottom, kind = picked

@@ -1,4 +1,4 @@
-"""XDI 1.0 files (the XAS Data Library format, Ravel & Newville, J. Synchrotron Rad. 23, 2016):
+"""XDI 1.0 files (the XAS Data Library format, Ravel & Newville, J. Phys.: Conf. Ser. 712, 012148 (2016)):
 ``# Namespace.tag: value`` header lines (``# Column.N: name [units]`` names the columns,
 ``# Scan.start_time`` and ``# Scan.end_time`` give the scan's clock times in ISO 8601), ``# ///``,
 free comments, then whitespace-separated columns."""
@@ -14,7 +14,7 @@ import pandas as pd
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing, to_ev
-from redoxmap.io.xas_scan import XasScan, parse_time
+from redoxmap.io.xas_scan import XasScan, _parse_time
 
 __all__ = ["read_xdi", "read_xdi_scan", "write_xdi"]
 
@@ -25,18 +25,35 @@ MU_COLUMNS = (("mutrans", False), ("mu", False), ("normtrans", True), ("norm", T
 
 
 def read_xdi(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
-    """Energy (eV), μ(E) and header fields of an XDI file.
+    """Energy (eV), μ(E) and header fields of an XDI 1.0 file (Ravel & Newville 2016).
 
     μ is taken, in this order, from a ``mutrans``/``mu``/``normtrans``/``norm``/``mufluor`` column,
-    or computed as ln(i0/itrans) (transmission) or ifluor/i0 (fluorescence).
+    or computed as μ = ln(I0/It) (transmission) or μ = If/I0 (fluorescence).
 
     Parameters
     ----------
-    path : the XDI file.
+    path : str or pathlib.Path
+        The XDI file.
 
     Returns
     -------
-    ``(energy_ev, mu, fields)``: increasing energies, μ, and the ``Namespace.tag`` header fields.
+    energy_ev : numpy.ndarray
+        Energies (eV), increasing (a keV column is converted).
+    mu : numpy.ndarray
+        μ(E) (dimensionless) on those energies.
+    fields : dict of str to str
+        The ``Namespace.tag`` header fields (``Scan.start_time``, ``Element.symbol`` …).
+
+    Raises
+    ------
+    FormatError
+        If the file is missing, not XDI, has no energy or μ column, or non-numeric rows.
+
+    Examples
+    --------
+    >>> energy, mu, fields = read_xdi("tests/data/xdi/MnO2_rt_01.xdi")
+    >>> fields["Element.symbol"], bool(energy[0] < 6540 < energy[-1])
+    ('Mn', True)
     """
     scan, fields = _read(Path(path))
     return scan.energy_ev, scan.mu, fields
@@ -47,6 +64,23 @@ def read_xdi_scan(path: str | Path) -> XasScan:
     the file name), timed by ``Scan.start_time`` with ``time_offset_s`` half the way to
     ``Scan.end_time`` when both are stated.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The XDI file.
+
+    Returns
+    -------
+    XasScan
+        Energy (eV), μ and the scan's start time and offset (s).
+
+    Raises
+    ------
+    FormatError
+        As :func:`read_xdi`.
+
+    Examples
+    --------
     >>> scan = read_xdi_scan("tests/data/xdi/MnO2_rt_01.xdi")
     >>> str(scan.start_time)
     '1995-06-20 03:12:09'
@@ -96,8 +130,8 @@ def _read(path: Path) -> tuple[XasScan, dict[str, str]]:
                               "itrans or ifluor; expected one of them")
     order = np.argsort(energy, kind="stable")
     check_increasing(energy[order], str(path))
-    start = parse_time(fields.get("Scan.start_time", ""))
-    end = parse_time(fields.get("Scan.end_time", ""))
+    start = _parse_time(fields.get("Scan.start_time", ""))
+    end = _parse_time(fields.get("Scan.end_time", ""))
     offset = (end - start).total_seconds() / 2 if start is not None and end is not None else float("nan")
     scan = XasScan(energy[order], mu[order], fields.get("Sample.name") or path.stem, str(path), "xdi",
                    start, offset, normalized, [note] if note else [])
@@ -111,15 +145,37 @@ def write_xdi(energy_ev: np.ndarray, mu: np.ndarray, path: str | Path, *,
 
     Parameters
     ----------
-    energy_ev, mu : the spectrum.
-    path : the file to write (under a temporary name, then renamed).
-    fields : further ``Namespace.tag`` header fields, e.g. ``{"Element.symbol": "Mn"}``.
-    start_time, end_time : written as ``Scan.start_time`` and ``Scan.end_time`` (ISO 8601).
-    overwrite : replace an existing file.
+    energy_ev : numpy.ndarray
+        Energies (eV).
+    mu : numpy.ndarray
+        μ(E) (dimensionless) on those energies.
+    path : str or pathlib.Path
+        The file to write (under a temporary name, then renamed).
+    fields : dict of str to str, optional
+        Further ``Namespace.tag`` header fields, e.g. ``{"Element.symbol": "Mn"}``.
+    start_time, end_time : str or datetime-like, optional
+        Written as ``Scan.start_time`` and ``Scan.end_time`` (ISO 8601, wall-clock time).
+    overwrite : bool
+        Replace an existing file.
 
     Returns
     -------
-    The path written; :func:`read_xdi_scan` reads it back.
+    pathlib.Path
+        The path written; :func:`read_xdi_scan` reads it back.
+
+    Raises
+    ------
+    OutputError
+        If the file exists and ``overwrite`` is not set.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_xdi(np.array([6530.0, 6540.0, 6560.0]), np.array([0.1, 0.5, 1.0]),
+    ...                  Path(tempfile.mkdtemp()) / "spectrum.xdi", start_time="2024-03-01T09:00:00",
+    ...                  end_time="2024-03-01T09:10:00")
+    >>> read_xdi_scan(path).time_offset_s  # half of end − start (s)
+    300.0
     """
     path = Path(path)
     header = ["# XDI/1.0 redoxmap", "# Column.1: energy eV", "# Column.2: mutrans"]

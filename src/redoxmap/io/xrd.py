@@ -32,6 +32,7 @@ import os
 import re
 import uuid
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +203,8 @@ def _parse_chi(path: Path, lines: list[str], unit: str | None) -> _Parsed:
 def _table(path: Path, rows: list[str]) -> np.ndarray:
     """Rows of 2–3 numbers (x, intensity[, σ]) as an array; numpy's parser first, line by line only
     to name a bad row or to read comma-separated or ragged rows."""
+    if not rows:
+        raise FormatError(f"{path}: no data rows; expected rows of x, intensity[, sigma]")
     try:
         table = np.loadtxt(rows, ndmin=2, dtype=float)
         if table.shape[1] >= 2:
@@ -310,7 +313,7 @@ def read_pattern(path: str | Path, *, unit: str | None = None, wavelength_a: flo
     if raw.startswith(GZIP_MAGIC):
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise FormatError(f"{path}: truncated or damaged gzip file ({exc})") from None
     lines = _text_lines(path, raw)
     head = lines[:60]

@@ -11,16 +11,32 @@ core install works without them, and asking for the plugin without them raises o
 
 from __future__ import annotations
 
+import lazy_loader
+
 from redoxmap.errors import MissingExtraError
 
-__all__ = ["require_napari", "view"]
+# The readers (layers, reader) need no Qt; the widgets import napari and Qt when first asked for.
+__getattr__, __dir__, _lazy = lazy_loader.attach(__name__, submod_attrs={
+    "layers": ["maps_layers", "ome_zarr_layers", "read_maps"],
+    "pixel_widget": ["PixelSpectrumWidget"],
+    "reader": ["get_reader", "read"],
+    "run_widgets": ["ValenceWidget", "Xanes2DWidget"],
+})
+__all__ = [*_lazy, "require_napari", "view"]
 
 INSTALL_HINT = "pip install 'redoxmap[napari]'"
 
 
 def require_napari() -> None:
     """Raise :class:`MissingExtraError` (one line saying how to install it) unless napari and a Qt
-    binding can be imported."""
+    binding can be imported.
+
+    Raises
+    ------
+    MissingExtraError
+        If napari or a Qt binding is missing; the message names what failed to import and
+        ``pip install 'redoxmap[napari]'``.
+    """
     try:
         import napari  # noqa: F401
         import qtpy  # noqa: F401  (raises when no Qt binding is installed)
@@ -35,12 +51,20 @@ def view(*paths: str, block: bool = True):
 
     Parameters
     ----------
-    *paths : maps files (``.nc``/``.zarr``) or OME-Zarr volumes.
-    block : run the Qt event loop until the window is closed.
+    *paths : str
+        Maps files (``.nc``/``.zarr``) or OME-Zarr volumes.
+    block : bool
+        Run the Qt event loop until the window is closed.
 
     Returns
     -------
-    The :class:`napari.Viewer`.
+    napari.Viewer
+        The viewer, with one layer per map variable (scaled in nm) and the widget docked.
+
+    Raises
+    ------
+    MissingExtraError
+        Without the ``napari`` extra (:func:`require_napari`).
     """
     require_napari()
     import napari

@@ -21,7 +21,7 @@ import zarr
 from redoxmap.errors import FormatError
 from redoxmap.report.volumes import CLASS_COLOURS, class_names
 
-__all__ = ["is_maps", "is_ome_zarr", "layer_name", "maps_layers", "ome_zarr_layers", "read_maps"]
+__all__ = ["maps_layers", "ome_zarr_layers", "read_maps"]
 
 LayerData = tuple[Any, dict[str, Any], str]
 
@@ -47,21 +47,21 @@ MASKED = {"fraction", "fraction_err", "valence", "valence_err", "r_factor", "edg
 ROBUST_PERCENTILE = 99.0
 
 
-def layer_name(variable: str, component: str | None = None) -> str:
+def _layer_name(variable: str, component: str | None = None) -> str:
     """The layer of a map variable (and component): ``fraction cycled``, ``r_factor``.
 
-    >>> layer_name("fraction", "cycled"), layer_name("valence")
+    >>> _layer_name("fraction", "cycled"), _layer_name("valence")
     ('fraction cycled', 'valence')
     """
     return variable if component is None else f"{variable} {component}"
 
 
-def is_maps(ds: xr.Dataset) -> bool:
+def _is_maps(ds: xr.Dataset) -> bool:
     """A maps Dataset of ``xanes2d``/``valence``: ``fraction`` over (component, y, x) and a mask."""
     return "fraction" in ds and "mask" in ds and {"y", "x"} <= set(ds["fraction"].dims)
 
 
-def is_ome_zarr(path: str | Path) -> bool:
+def _is_ome_zarr(path: str | Path) -> bool:
     """A folder holding an OME-Zarr image (``multiscales`` in its root attributes)."""
     try:
         return "multiscales" in zarr.open_group(str(path), mode="r").attrs
@@ -70,15 +70,30 @@ def is_ome_zarr(path: str | Path) -> bool:
 
 
 def read_maps(path: str | Path) -> xr.Dataset:
-    """Load a maps file (``.nc`` or ``.zarr``) into memory; :class:`FormatError` if it holds no
-    maps."""
+    """Load a maps file (``.nc`` or ``.zarr``) of ``redoxmap xanes2d``/``valence`` into memory.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The maps file.
+
+    Returns
+    -------
+    xarray.Dataset
+        The maps (``fraction``, ``mask``, ``fit_status`` …; lengths in nm in ``pixel_size_nm``).
+
+    Raises
+    ------
+    FormatError
+        If the file cannot be read, or holds no ``fraction`` over (component, y, x) and ``mask``.
+    """
     path = Path(path)
     try:
         ds = (xr.open_zarr(path) if path.suffix.lower() == ".zarr" else
               xr.open_dataset(path, engine="h5netcdf")).load()
     except (OSError, ValueError, KeyError) as exc:
         raise FormatError(f"{path}: cannot be read as a maps file ({exc})") from exc
-    if not is_maps(ds):
+    if not _is_maps(ds):
         raise FormatError(f"{path}: holds {', '.join(map(str, ds.data_vars)) or 'no variables'}; expected "
                           "the maps of redoxmap xanes2d or valence ('fraction' and 'mask')")
     return ds
@@ -109,16 +124,31 @@ def maps_layers(maps: xr.Dataset, path: str | Path | None = None) -> list[LayerD
 
     Parameters
     ----------
-    maps : a Dataset of :func:`redoxmap.pipeline.run_xanes2d` or :func:`run_valence`.
-    path : the file it was read from (kept in the metadata, used to find moved inputs when a
-        pixel is fitted again).
+    maps : xarray.Dataset
+        Maps of :func:`redoxmap.pipeline.run_xanes2d` or :func:`redoxmap.pipeline.run_valence`
+        (or of :func:`redoxmap.fit.lincomb`).
+    path : str or pathlib.Path, optional
+        The file it was read from (kept in the metadata, used to find moved inputs when a pixel
+        is fitted again).
 
     Returns
     -------
-    ``(data, kwargs, layer_type)`` tuples: an image per variable and component (``fraction``
-    visible, or ``valence`` when present; the others hidden), then the ``mask`` and ``fit_status``
-    Labels. Every layer has ``scale`` = ``pixel_size_nm`` (1 with units of pixels when unknown)
-    and ``metadata`` with the source, the ``history`` and, under ``redoxmap``, the Dataset itself.
+    list of (data, dict, str)
+        napari layer-data tuples: an image per variable and component (``fraction`` visible, or
+        ``valence`` when present; the others hidden), then the ``mask`` and ``fit_status``
+        Labels. Every layer has ``scale`` = ``pixel_size_nm`` (nm; 1 with units of pixels when
+        unknown) and ``metadata`` with the source, the ``history`` and, under ``redoxmap``, the
+        Dataset itself.
+
+    Examples
+    --------
+    >>> from redoxmap.fit import lincomb
+    >>> from redoxmap.preprocess import optical_density
+    >>> from redoxmap.simulate import demo_dataset
+    >>> sim = demo_dataset(shape=(16, 16))
+    >>> layers = maps_layers(lincomb(optical_density(sim.raw), sim.refs))
+    >>> [(kwargs["name"], kind) for _, kwargs, kind in layers][-3:]
+    [('thickness_od', 'image'), ('mask', 'labels'), ('fit_status', 'labels')]
     """
     pixel = maps.attrs.get("pixel_size_nm")
     scale = (float(pixel),) * 2 if pixel else (1.0, 1.0)
@@ -133,7 +163,7 @@ def maps_layers(maps: xr.Dataset, path: str | Path | None = None) -> list[LayerD
                              "variable": variable, "component": component}}
 
     def common(variable: str, component: str | None, visible: bool) -> dict:
-        return {"name": layer_name(variable, component), "scale": scale, "units": units,
+        return {"name": _layer_name(variable, component), "scale": scale, "units": units,
                 "axis_labels": ("y", "x"), "visible": visible, "metadata": metadata(variable, component)}
 
     layers: list[LayerData] = []
@@ -171,6 +201,34 @@ def ome_zarr_layers(path: str | Path, max_voxels_single: int = 2**27) -> list[La
     (``labels`` in its ``redoxmap`` attributes) becomes a Labels layer coloured as in the reports,
     with the class names as features. Images up to ``max_voxels_single`` voxels are given as their
     full-resolution level only (so 3D rendering uses it), larger ones as the multiscale pyramid.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The OME-Zarr folder.
+    max_voxels_single : int
+        Largest image (voxels) given as its full-resolution level alone.
+
+    Returns
+    -------
+    list of (data, dict, str)
+        One napari layer-data tuple: ``"image"`` (grey), or ``"labels"`` for a class volume; data a
+        dask array (or the list of pyramid levels).
+
+    Raises
+    ------
+    FormatError
+        If the folder holds no NGFF ``multiscales`` with datasets.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.io import write_ome_zarr
+    >>> volume = xr.DataArray(np.zeros((4, 8, 8), np.float32), dims=("z", "y", "x"))
+    >>> path = write_ome_zarr(volume, Path(tempfile.mkdtemp()) / "volume.zarr", voxel_size_nm=50.0)
+    >>> (_, kwargs, kind), = ome_zarr_layers(path)
+    >>> kind, kwargs["scale"], kwargs["units"]
+    ('image', (50.0, 50.0, 50.0), ('nm', 'nm', 'nm'))
     """
     path = Path(path)
     root = zarr.open_group(str(path), mode="r")

@@ -27,7 +27,7 @@ __all__ = ["PixelSpectrumWidget"]
 REGION_LAYER = "redoxmap region"
 
 
-def is_map_layer(layer) -> bool:
+def _is_map_layer(layer) -> bool:
     """A layer made from a maps file by the redoxmap reader (or run widget)."""
     return layer is not None and "maps" in layer.metadata.get("redoxmap", {})
 
@@ -37,7 +37,8 @@ class PixelSpectrumWidget(QWidget):
 
     Parameters
     ----------
-    napari_viewer : the viewer whose map layers are clicked.
+    napari_viewer : napari.Viewer
+        The viewer whose map layers are clicked.
     """
 
     def __init__(self, napari_viewer) -> None:
@@ -64,9 +65,9 @@ class PixelSpectrumWidget(QWidget):
     def map_layer(self):
         """The selected layer if it is a map, else the top visible map layer (or None)."""
         active = self.viewer.layers.selection.active
-        if is_map_layer(active):
+        if _is_map_layer(active):
             return active
-        shown = [layer for layer in self.viewer.layers if layer.visible and is_map_layer(layer)]
+        shown = [layer for layer in self.viewer.layers if layer.visible and _is_map_layer(layer)]
         return shown[-1] if shown else None
 
     def _on_press(self, viewer, event) -> None:

@@ -120,7 +120,14 @@ class _JobWidget(Container):
 
 
 class Xanes2DWidget(_JobWidget):
-    """Run :func:`redoxmap.pipeline.run_xanes2d` (the ``redoxmap xanes2d`` command)."""
+    """Run :func:`redoxmap.pipeline.run_xanes2d` (the ``redoxmap xanes2d`` command) from a dock
+    widget; the maps it writes open as layers.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+        The viewer that shows the maps.
+    """
 
     job = staticmethod(run_xanes2d)
 
@@ -148,7 +155,14 @@ class Xanes2DWidget(_JobWidget):
 
 
 class ValenceWidget(_JobWidget):
-    """Run :func:`redoxmap.pipeline.run_valence` (the ``redoxmap valence`` command)."""
+    """Run :func:`redoxmap.pipeline.run_valence` (the ``redoxmap valence`` command) from a dock
+    widget; the maps it writes open as layers.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+        The viewer that shows the maps.
+    """
 
     job = staticmethod(run_valence)
 

@@ -16,7 +16,32 @@ __all__ = ["EchemConfig", "run_echem"]
 
 
 class EchemConfig(JobConfig):
-    """Settings of ``redoxmap echem``. GITT needs the particle radius (V/S = R/3 for spheres)."""
+    """Settings of ``redoxmap echem``. GITT needs the particle radius (V/S = R/3 for spheres).
+
+    Parameters
+    ----------
+    file : pathlib.Path
+        The cycler file (``FILE``): Arbin CSV/.res, BioLogic .mpr/.mpt, Neware .nda/.ndax/CSV,
+        MACCOR text or raw, Novonix CSV (recognised from the content;
+        :func:`redoxmap.echem.read_cycler`).
+    mass_mg : float, optional
+        Active mass (mg) for specific capacities (mAh/g).
+    gitt : bool
+        Analyse the current pulses as GITT (Weppner & Huggins 1977).
+    radius_nm : float, optional
+        Particle radius (nm) for GITT; required with ``gitt``.
+    output : pathlib.Path, optional
+        The cycle table (``.csv``).
+    report : pathlib.Path, optional
+        Folder for the figures (capacity, voltage profiles, dQ/dV, GITT) and tables.
+    overwrite : bool
+        Replace an existing table or report.
+
+    Raises
+    ------
+    ConfigError
+        If ``gitt`` is set without ``radius_nm``.
+    """
 
     file: Path
     mass_mg: float | None = Field(None, gt=0)
@@ -34,13 +59,33 @@ class EchemConfig(JobConfig):
 
 
 def run_echem(config: EchemConfig, progress: Progress | None = None) -> JobResult:
-    """Read the cycler file, tabulate the cycles, analyse GITT pulses; write the cycle table
+    """Read the cycler file, tabulate the cycles (capacities by Coulomb counting, Q = ∫ I dt,
+    Coulombic efficiency, retention, mean voltages), analyse GITT pulses (D = 4/(πτ) · (V/S)² ·
+    (ΔE_s/ΔE_t)², Weppner & Huggins 1977, as in Wang et al. 2021, Methods); write the cycle table
     (``output``, CSV) and the report.
+
+    Parameters
+    ----------
+    config : EchemConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
 
     Returns
     -------
-    A :class:`JobResult` with ``data`` (the standard table), ``cycles`` and ``pulses`` (GITT) in
-    its values.
+    JobResult
+        ``values`` hold ``data`` (the standard table), ``cycles`` (one row per cycle, capacities
+        in Ah and mAh/g) and ``pulses`` (GITT: D in cm²/s per pulse, or None).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.simulate import galvanostatic_cycle, write_mpt
+    >>> path = write_mpt(galvanostatic_cycle(n_cycles=2), Path(tempfile.mkdtemp()) / "cell.mpt")
+    >>> result = run_echem(EchemConfig(file=path, mass_mg=10.0))
+    >>> result.cycles.discharge_capacity_mah_g.round(1).tolist()  # mAh per g of active mass
+    [129.8, 129.8]
     """
     from redoxmap.echem import cycle_table, gitt, read_cycler
 

@@ -56,6 +56,22 @@ BLOCK_BYTES = 64 * 2**20
 def parse_memory_limit(value: str | None) -> int | None:
     """Bytes of a memory limit such as ``"1GB"``, ``"512MiB"`` or ``"2e9"`` (dask's spelling).
 
+    Parameters
+    ----------
+    value : str, optional
+        The limit as written on the command line (``--memory-limit``); None for no limit.
+
+    Returns
+    -------
+    int or None
+        The limit in bytes, None if ``value`` is None.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a size, or is below 16 MiB (pydantic turns it into the option's
+        :class:`redoxmap.errors.ConfigError`).
+
     Examples
     --------
     >>> parse_memory_limit("1GB"), parse_memory_limit("512MiB"), parse_memory_limit(None)
@@ -73,7 +89,24 @@ def parse_memory_limit(value: str | None) -> int | None:
 
 
 def check_scheduler(value: str) -> str:
-    """The scheduler named by ``value`` (``serial`` is ``synchronous``), or ValueError.
+    """The scheduler named by ``value`` (``serial`` is ``synchronous``).
+
+    Parameters
+    ----------
+    value : str
+        ``threads``, ``processes``, ``synchronous``, ``serial`` or ``tcp://host:port``
+        (``--scheduler``).
+
+    Returns
+    -------
+    str
+        The scheduler's name, or the address unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is neither a local scheduler nor a ``tcp://host:port`` address with a port
+        from 1 to 65535.
 
     Examples
     --------
@@ -92,7 +125,22 @@ def check_scheduler(value: str) -> str:
 
 class ExecutionSettings(BaseModel):
     """The execution settings shared by the heavy jobs (module doc): a mixin of their
-    configurations, e.g. ``class Xanes2DConfig(JobConfig, ExecutionSettings)``."""
+    configurations, e.g. ``class Xanes2DConfig(JobConfig, ExecutionSettings)``.
+
+    Parameters
+    ----------
+    scheduler : str
+        ``threads`` (default), ``processes``, ``synchronous`` (or ``serial``) or the
+        ``tcp://host:port`` address of a running dask.distributed scheduler (``--scheduler``).
+    memory_limit : str, optional
+        Memory the job may hold at once, e.g. ``"1GB"`` (``--memory-limit``; per worker on a
+        cluster).
+
+    Examples
+    --------
+    >>> ExecutionSettings(memory_limit="1GB").out_of_core
+    True
+    """
 
     scheduler: str = "threads"
     memory_limit: str | None = None
@@ -121,9 +169,21 @@ class ExecutionSettings(BaseModel):
 
 @dataclass
 class Execution:
-    """The execution a job runs in: the scheduler, the number of tasks that run at once
-    (``workers``), the threads of one worker, the memory of one worker (bytes, None if
-    unbounded) and the address of the dask.distributed scheduler, if any."""
+    """The execution a job runs in (what :func:`execution` yields).
+
+    Parameters
+    ----------
+    scheduler : str
+        The scheduler (:func:`check_scheduler`).
+    workers : int
+        Tasks that run at once (threads of all workers).
+    threads_per_worker : int
+        Threads of one worker (that share its memory).
+    worker_memory : int or None
+        Memory of one worker (bytes), None if unbounded.
+    address : str, optional
+        The dask.distributed scheduler's address, if any.
+    """
 
     scheduler: str
     workers: int
@@ -158,6 +218,22 @@ def chunk_px(n_energy: int, memory_bytes: int | None, threads: int = 1, itemsize
     in flight fit a memory limit: ``threads`` × side² × ``n_energy`` × :data:`BYTES_PER_VALUE` ×
     ``itemsize`` / 4 ≤ :data:`CHUNK_SHARE` × ``memory_bytes``; a multiple of 16 from 16 to 1024
     (256 without a limit). Chunks never split the energies: every chunk holds whole spectra.
+
+    Parameters
+    ----------
+    n_energy : int
+        Energies of the stack (values per spectrum).
+    memory_bytes : int or None
+        The memory limit of one worker (bytes); None for the default side.
+    threads : int
+        Chunks processed at once in that memory.
+    itemsize : int
+        Bytes per stored value (4 for float32).
+
+    Returns
+    -------
+    int
+        The side of a chunk (px).
 
     Examples
     --------

@@ -36,9 +36,9 @@ from pydantic import Field, PrivateAttr, field_validator
 from redoxmap._version import __version__
 from redoxmap.errors import ExperimentError, OutputError, RedoxmapWarning
 from redoxmap.pipeline.execution import ExecutionSettings, check_scheduler, execution, parse_memory_limit
-from redoxmap.pipeline.experiment_cache import FingerprintCache, StepRecord, step_key
-from redoxmap.pipeline.experiment_file import Problem
-from redoxmap.pipeline.experiment_plan import Plan, Step, make_plan
+from redoxmap.pipeline.experiment_cache import _FingerprintCache, _step_key, _StepRecord
+from redoxmap.pipeline.experiment_file import _Problem
+from redoxmap.pipeline.experiment_plan import _make_plan, _Plan, _Step
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 
 __all__ = ["ExperimentConfig", "run_experiment"]
@@ -52,7 +52,40 @@ class ExperimentConfig(JobConfig):
     (``output``), report folder (``report``, default ``<results>/report``), ``scheduler``,
     ``memory_limit`` and ``workers``. ``force`` reruns every step. ``overwrite`` allows a results
     folder that holds other files; a folder made by an earlier run of an experiment is always reused
-    (that is the cache). The file is read and checked when the configuration is made."""
+    (that is the cache). The file is read and checked when the configuration is made (docs/experiments.md).
+
+    Parameters
+    ----------
+    experiment : pathlib.Path
+        The experiment file (``.yaml``, ``.yml`` or ``.toml``; ``EXPERIMENT``): samples, states,
+        files, jobs and the summary.
+    scheduler : str, optional
+        Where the steps' heavy jobs compute: ``threads``, ``synchronous`` (alias ``serial``: the
+        samples too run one after the other), ``processes`` (one LocalCluster for the whole run) or
+        the ``tcp://`` address of a running dask.distributed scheduler; default: the file's, else
+        threads (:mod:`redoxmap.pipeline.execution`).
+    memory_limit : str, optional
+        Memory per worker (``"2GB"``); default: the file's, else none.
+    workers : int, optional
+        Samples run at once; default: the file's, else up to 4.
+    force : bool
+        Rerun every step, also those whose inputs and settings are unchanged.
+    output : pathlib.Path, optional
+        The results folder; default: the file's ``output``, else ``<file stem>-results`` beside it.
+    report : pathlib.Path, optional
+        The comparison report's folder; default ``<results>/report``.
+    overwrite : bool
+        Write into a results folder that holds other files (never an input).
+
+    Raises
+    ------
+    ExperimentError
+        If the file is missing, or any key, setting or input file in it does not fit (all problems
+        at once, each with its line).
+    OutputError
+        If the results folder is a file, holds other files (without ``overwrite``), or holds the
+        experiment file.
+    """
 
     experiment: Path
     scheduler: str | None = None
@@ -74,7 +107,7 @@ class ExperimentConfig(JobConfig):
     INPUTS: ClassVar[tuple[str, ...]] = ("experiment",)
     ARGUMENTS: ClassVar[tuple[str, ...]] = ("experiment",)
 
-    _plan: Plan | None = PrivateAttr(None)
+    _plan: _Plan | None = PrivateAttr(None)
 
     def check(self) -> None:
         for _, path in self.input_paths():
@@ -82,7 +115,7 @@ class ExperimentConfig(JobConfig):
                 raise ExperimentError(f"{path}: no such file (given as EXPERIMENT)")
             if path.is_dir():
                 raise ExperimentError(f"{path}: is a folder; expected a .yaml or .toml experiment file")
-        self._plan = make_plan(self.experiment, self.output)
+        self._plan = _make_plan(self.experiment, self.output)
         results = self._plan.output
         if results.exists() and not results.is_dir():
             raise OutputError(f"{results}: is a file; expected a folder for the results (--output)")
@@ -94,13 +127,13 @@ class ExperimentConfig(JobConfig):
             raise OutputError(f"{results}: holds the experiment file; expected a results folder of its own")
 
     @property
-    def plan(self) -> Plan:
+    def plan(self) -> _Plan:
         """The checked plan of the experiment file."""
         assert self._plan is not None
         return self._plan
 
 
-def _keys(plan: Plan, cache: FingerprintCache) -> None:
+def _keys(plan: _Plan, cache: _FingerprintCache) -> None:
     """The key of every step (inputs hashed in this thread, before any work)."""
     for steps in plan.steps.values():
         done: dict[str, str] = {}
@@ -117,7 +150,7 @@ def _keys(plan: Plan, cache: FingerprintCache) -> None:
             settings = {name: _relative(value, plan.base) for name, value in step.settings.items()}
             settings["report"] = step.report
             upstream = {name: done[job] for name, job in step.upstream.items()}
-            step.key = step_key(step.job, __version__, settings, inputs, upstream)
+            step.key = _step_key(step.job, __version__, settings, inputs, upstream)
             done[step.job] = step.key
 
 
@@ -132,7 +165,7 @@ def _relative(value: Any, base: Path) -> Any:
     return value
 
 
-def _run_step(step: Step, steps: dict[str, Step], progress: Progress | None,
+def _run_step(step: _Step, steps: dict[str, _Step], progress: Progress | None,
               execution_settings: dict[str, Any]) -> list[Path]:
     settings = dict(step.settings)
     if issubclass(step.spec.config, ExecutionSettings):  # the experiment's, unless the step sets its own
@@ -151,7 +184,7 @@ def _run_step(step: Step, steps: dict[str, Step], progress: Progress | None,
     return [Path(p) for p in result.written]
 
 
-def _particles_step(plan: Plan, sample: str, steps: dict[str, Step]) -> tuple[str, Path] | None:
+def _particles_step(plan: _Plan, sample: str, steps: dict[str, _Step]) -> tuple[str, Path] | None:
     """Key and folder of a sample's particle-table step (None if the sample has no maps)."""
     summary = plan.summary
     if summary.maps is None or summary.maps not in steps:
@@ -161,14 +194,14 @@ def _particles_step(plan: Plan, sample: str, steps: dict[str, Step]) -> tuple[st
               "min_particle_px": summary.min_particle_px,
               "profile": {k: profile.get(k) for k in ("bin_nm", "model", "geometry", "view", "time_s",
                                                         "pixel_size_nm")} if profile else None}
-    key = step_key("particles", __version__, wanted, {}, {"maps": steps[summary.maps].key})
+    key = _step_key("particles", __version__, wanted, {}, {"maps": steps[summary.maps].key})
     return key, plan.output / sample / "particles"
 
 
-def _make_particles(plan: Plan, steps: dict[str, Step], folder: Path) -> list[Path]:
+def _make_particles(plan: _Plan, steps: dict[str, _Step], folder: Path) -> list[Path]:
     import xarray as xr
 
-    from redoxmap.pipeline.experiment_table import particle_rows
+    from redoxmap.pipeline.experiment_table import _particle_rows
     from redoxmap.report.files import save_table
 
     summary = plan.summary
@@ -177,7 +210,7 @@ def _make_particles(plan: Plan, steps: dict[str, Step], folder: Path) -> list[Pa
     with xr.open_dataset(maps_step.output) as maps:
         maps = maps.load()
     pixel = maps_step.settings.get("pixel_size_nm") or (profile or {}).get("pixel_size_nm")
-    table, pooled = particle_rows(maps, summary.variable, summary.component, summary.shells,
+    table, pooled = _particle_rows(maps, summary.variable, summary.component, summary.shells,
                                   summary.min_particle_px, profile, pixel)
     written = [save_table(table, folder, "particles.csv")]
     if pooled is not None:
@@ -185,7 +218,7 @@ def _make_particles(plan: Plan, steps: dict[str, Step], folder: Path) -> list[Pa
     return written
 
 
-def _run_sample(plan: Plan, sample: str, force: bool, progress: Progress | None,
+def _run_sample(plan: _Plan, sample: str, force: bool, progress: Progress | None,
                 execution_settings: dict[str, Any]) -> list[tuple]:
     """Run one sample's steps in order; return (step name, status, seconds, message) per step."""
     steps = {step.job: step for step in plan.steps[sample]}
@@ -202,7 +235,7 @@ def _run_sample(plan: Plan, sample: str, force: bool, progress: Progress | None,
             outcomes.append((f"{sample}/{name}", "blocked", 0.0, f"needs {missing}"))
             failed.add(name)
             continue
-        record = StepRecord(folder)
+        record = _StepRecord(folder)
         if not force and record.done(key):
             record.failed.unlink(missing_ok=True)  # a failure of other settings, undone since
             outcomes.append((f"{sample}/{name}", "cached", 0.0, ""))
@@ -225,19 +258,19 @@ def _run_sample(plan: Plan, sample: str, force: bool, progress: Progress | None,
     return outcomes
 
 
-def _summarize(plan: Plan, report: Path, keys: dict[str, str], force: bool) -> tuple[str, list[Path], dict]:
+def _summarize(plan: _Plan, report: Path, keys: dict[str, str], force: bool) -> tuple[str, list[Path], dict]:
     """The experiment's table, per-state table and comparison report (cached like a step)."""
     parquet = _parquet_available()
     summary = plan.summary
     wanted = {"summary": vars(summary), "report": _relative(report.resolve(), plan.output),
               "parquet": parquet, "samples": {s.name: dict(s.state) for s in plan.spec.samples}}
-    key = step_key("summary", __version__, wanted, {}, keys)
-    record = StepRecord(plan.output / ".redoxmap" / "summary")
+    key = _step_key("summary", __version__, wanted, {}, keys)
+    record = _StepRecord(plan.output / ".redoxmap" / "summary")
     if not force and record.done(key):
         table = pd.read_csv(plan.output / "particles.csv")
         states = pd.read_csv(plan.output / "states.csv")
         return "cached", [], {"table": table, "states": states, "parquet": parquet}
-    from redoxmap.pipeline.experiment_table import state_summary
+    from redoxmap.pipeline.experiment_table import _state_summary
     from redoxmap.report.experiment import write_experiment_report
     from redoxmap.report.files import save_table
 
@@ -259,7 +292,7 @@ def _summarize(plan: Plan, report: Path, keys: dict[str, str], force: bool) -> t
     label = summary.variable if summary.component is None else f"{summary.variable}_{summary.component}"
     columns = [c for c in (f"{label}_mean", f"{label}_shell1_mean", f"{label}_shell{summary.shells}_mean",
                            "d_cm2_s", "c_surface", "c_bulk", "area_nm2", "volume_nm3") if c in table]
-    states = state_summary(table, columns) if len(table) else pd.DataFrame()
+    states = _state_summary(table, columns) if len(table) else pd.DataFrame()
     written = [save_table(table, plan.output, "particles.csv"), save_table(states, plan.output, "states.csv")]
     if parquet:
         from redoxmap.io.atomic import atomic_output
@@ -289,14 +322,29 @@ def _parquet_available() -> bool:
 
 def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -> JobResult:
     """Run an experiment file: every sample's steps (only those whose inputs or settings changed),
-    then the particle table and the comparison report.
+    then the particle table (per particle: equal-area shell means, profile fits; Csernica et al.
+    2021, Fig. 2–3; Liu et al. 2024, Fig. 3) and the comparison report.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The settings (the experiment file is checked when they are made).
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
 
     Returns
     -------
-    A :class:`JobResult` whose ``values`` hold ``table`` (one row per particle per sample),
-    ``states`` (per sample), ``ran``, ``cached`` and ``failed`` (step names ``sample/job``) and
-    ``output`` (the results folder). Raises :class:`~redoxmap.errors.ExperimentError` after all
-    samples have run if any step failed, naming each with its line in the file.
+    JobResult
+        ``values`` hold ``table`` (one row per particle per sample), ``states`` (per sample),
+        ``ran``, ``cached`` and ``failed`` (step names ``sample/job``) and ``output`` (the results
+        folder).
+
+    Raises
+    ------
+    ExperimentError
+        After all samples have run, if any step failed, naming each with its line in the file
+        (what the other steps computed is kept).
     """
     from redoxmap.io.atomic import atomic_output
 
@@ -305,7 +353,7 @@ def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -
     plan.output.mkdir(parents=True, exist_ok=True)
     with atomic_output(plan.output / MARKER, overwrite=True) as tmp:
         tmp.write_text(f'{{"experiment": "{plan.source.path.resolve()}", "version": "{__version__}"}}\n')
-    cache = FingerprintCache(plan.output / ".redoxmap" / "fingerprints.json")
+    cache = _FingerprintCache(plan.output / ".redoxmap" / "fingerprints.json")
     _keys(plan, cache)
     cache.save()
     chosen = ExecutionSettings(scheduler=config.scheduler or plan.spec.scheduler,
@@ -334,9 +382,9 @@ def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -
             sample, job = name.split("/", 1)
             index = next(i for i, s in enumerate(plan.spec.samples) if s.name == sample)
             if job in plan.spec.samples[index].jobs:
-                problems.append(Problem(("samples", index, "jobs", job), f"{status}: {message}", ""))
+                problems.append(_Problem(("samples", index, "jobs", job), f"{status}: {message}", ""))
             else:
-                problems.append(Problem(("samples", index), f"{job} step {status}: {message}", ""))
+                problems.append(_Problem(("samples", index), f"{job} step {status}: {message}", ""))
         raise plan.source.error(problems, f"What the other steps computed is kept in {plan.output}; fix the "
                                 "failed steps and run again: only they and the steps after them will run.")
     report = config.report or plan.output / "report"
@@ -361,7 +409,7 @@ def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -
     return JobResult(title=title, summary=summary_rows, written=written, values=values)
 
 
-def _state_rows(states: pd.DataFrame, plan: Plan) -> list[tuple[str, str]]:
+def _state_rows(states: pd.DataFrame, plan: _Plan) -> list[tuple[str, str]]:
     summary = plan.summary
     label = summary.variable if summary.component is None else f"{summary.variable}_{summary.component}"
     rows = []

@@ -32,7 +32,7 @@ from typing import Any
 
 from redoxmap.io.atomic import atomic_output
 
-__all__ = ["FingerprintCache", "StepRecord", "step_key"]
+__all__: list[str] = []  # the step cache of run_experiment; nothing here is public
 
 _CHUNK = 1 << 20
 
@@ -45,7 +45,7 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-class FingerprintCache:
+class _FingerprintCache:
     """Content hashes of input files, re-read only when a file's size or mtime changed.
 
     Parameters
@@ -102,7 +102,7 @@ class FingerprintCache:
             tmp.write_text(text, encoding="utf-8")
 
 
-def step_key(job: str, version: str, settings: dict[str, Any], inputs: dict[str, str],
+def _step_key(job: str, version: str, settings: dict[str, Any], inputs: dict[str, str],
              upstream: dict[str, str]) -> str:
     """SHA-256 of what a step's result depends on (see the module docstring)."""
     text = json.dumps({"job": job, "version": version, "settings": settings, "inputs": inputs,
@@ -118,7 +118,7 @@ def _stat(path: Path) -> list[int] | None:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-class StepRecord:
+class _StepRecord:
     """The ``step.json`` of a step folder: key, settings, outputs (with their size and modification
     time), status and time; ``step-failed.json`` for the last failure."""
 

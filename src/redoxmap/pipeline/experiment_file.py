@@ -24,12 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from redoxmap.errors import ExperimentError
 from redoxmap.pipeline.execution import check_scheduler, parse_memory_limit
 
-__all__ = ["ExperimentFile", "Problem", "SampleSpec", "SummarySpec", "read_experiment_file", "show_key"]
+__all__: list[str] = []  # the file format of run_experiment (docs/experiments.md); nothing here is public
 
 Key = tuple[str | int, ...]
 
 
-class SampleSpec(BaseModel):
+class _SampleSpec(BaseModel):
     """One sample: its name (a folder name), its state (cycle number, voltage, SOC …), its files
     by the job setting they fill (``stack``, ``library``, ``file`` …) and its jobs."""
 
@@ -41,7 +41,7 @@ class SampleSpec(BaseModel):
     jobs: dict[str, dict[str, Any] | None] = Field(min_length=1)
 
 
-class SummarySpec(BaseModel):
+class _SummarySpec(BaseModel):
     """What the particle table and comparison report are made of."""
 
     model_config = ConfigDict(extra="forbid")
@@ -54,7 +54,7 @@ class SummarySpec(BaseModel):
     min_particle_px: int = Field(20, ge=1)
 
 
-class ExperimentFile(BaseModel):
+class _ExperimentFile(BaseModel):
     """The top level of an experiment file."""
 
     model_config = ConfigDict(extra="forbid")
@@ -66,8 +66,8 @@ class ExperimentFile(BaseModel):
     workers: int | None = Field(None, ge=1)
     shared: dict[str, str | list[str]] = Field(default_factory=dict)
     defaults: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
-    samples: list[SampleSpec] = Field(min_length=1)
-    summary: SummarySpec = Field(default_factory=SummarySpec)
+    samples: list[_SampleSpec] = Field(min_length=1)
+    summary: _SummarySpec = Field(default_factory=_SummarySpec)
 
     @field_validator("scheduler")
     @classmethod
@@ -82,7 +82,7 @@ class ExperimentFile(BaseModel):
 
 
 @dataclass
-class Problem:
+class _Problem:
     """One mistake in the file: the key (a path), what is wrong and what was expected."""
 
     key: Key
@@ -90,7 +90,7 @@ class Problem:
     expected: str
 
 
-def show_key(key: Key) -> str:
+def _show_key(key: Key) -> str:
     """``("samples", 1, "jobs", "valence", "mode")`` → ``samples[1].jobs.valence.mode``."""
     text = ""
     for part in key:
@@ -98,7 +98,7 @@ def show_key(key: Key) -> str:
     return text or "(top level)"
 
 
-class PositionedFile:
+class _PositionedFile:
     """The data of an experiment file and the line (1-based) of each key path."""
 
     def __init__(self, path: Path, data: Any, lines: dict[Key, int]) -> None:
@@ -111,10 +111,10 @@ class PositionedFile:
             key = key[:-1]
         return self.lines.get(key, 1)
 
-    def error(self, problems: list[Problem], note: str = "") -> ExperimentError:
+    def error(self, problems: list[_Problem], note: str = "") -> ExperimentError:
         """One error listing each problem as ``file, line N: key: found; expected …``."""
         ordered = sorted(problems, key=lambda p: self.line(p.key))
-        rows = [f"{self.path}, line {self.line(p.key)}: {show_key(p.key)}: {p.found}"
+        rows = [f"{self.path}, line {self.line(p.key)}: {_show_key(p.key)}: {p.found}"
                 + (f"; expected {p.expected}" if p.expected else "") for p in ordered]
         head = "" if len(rows) == 1 else f"{len(rows)} problems in {self.path}:\n  "
         return ExperimentError(head + "\n  ".join(rows) + (f"\n{note}" if note else ""))
@@ -134,7 +134,7 @@ def _yaml_lines(node: Any, key: Key, lines: dict[Key, int]) -> None:
             _yaml_lines(item, (*key, i), lines)
 
 
-def _read_yaml(path: Path, text: str) -> PositionedFile:
+def _read_yaml(path: Path, text: str) -> _PositionedFile:
     import yaml
 
     try:
@@ -149,7 +149,7 @@ def _read_yaml(path: Path, text: str) -> PositionedFile:
     lines: dict[Key, int] = {}
     if node is not None:
         _yaml_lines(node, (), lines)
-    return PositionedFile(path, data, lines)
+    return _PositionedFile(path, data, lines)
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -211,7 +211,7 @@ def _toml_lines(text: str) -> dict[Key, int]:
     return lines
 
 
-def _read_toml(path: Path, text: str) -> PositionedFile:
+def _read_toml(path: Path, text: str) -> _PositionedFile:
     try:
         import tomllib
     except ImportError:  # Python 3.10
@@ -222,10 +222,10 @@ def _read_toml(path: Path, text: str) -> PositionedFile:
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: not valid TOML ({exc}); expected `key = value` lines under "
                               "[table] headers") from exc
-    return PositionedFile(path, data, _toml_lines(text))
+    return _PositionedFile(path, data, _toml_lines(text))
 
 
-def read_experiment_file(path: Path) -> PositionedFile:
+def _read_experiment_file(path: Path) -> _PositionedFile:
     """Read a YAML (``.yaml``, ``.yml``) or TOML (``.toml``) experiment file with key positions.
 
     Parameters
@@ -241,7 +241,7 @@ def read_experiment_file(path: Path) -> PositionedFile:
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "e.yaml").write_text("samples:\\n  - name: a\\n    jobs: {valence: {}}\\n")
-    >>> read_experiment_file(folder / "e.yaml").line(("samples", 0, "jobs", "valence"))
+    >>> _read_experiment_file(folder / "e.yaml").line(("samples", 0, "jobs", "valence"))
     3
     """
     try:
@@ -262,8 +262,8 @@ def read_experiment_file(path: Path) -> PositionedFile:
     return parsed
 
 
-def pydantic_problems(exc: ValidationError, prefix: Key, origins: dict[str, Key] | None = None,
-                      known: list[str] | None = None, what: str = "setting") -> list[Problem]:
+def _pydantic_problems(exc: ValidationError, prefix: Key, origins: dict[str, Key] | None = None,
+                      known: list[str] | None = None, what: str = "setting") -> list[_Problem]:
     """Problems of a pydantic error, with each key placed under ``prefix`` (or where ``origins``
     says the setting came from); ``known`` lists the allowed keys for unknown-key messages."""
     problems = []
@@ -277,13 +277,13 @@ def pydantic_problems(exc: ValidationError, prefix: Key, origins: dict[str, Key]
         message = str(error["msg"])
         if kind == "extra_forbidden":
             allowed = f"one of: {', '.join(known)}" if known else "no such key"
-            problems.append(Problem(key, f"not a {what} here", allowed))
+            problems.append(_Problem(key, f"not a {what} here", allowed))
         elif kind == "missing":
-            problems.append(Problem(key, "missing", "a value (this key is required)"))
+            problems.append(_Problem(key, "missing", "a value (this key is required)"))
         else:
             given = error.get("input")
             expected = re.sub(r"^(Input should be|Value error, expected|Value error,)\s*", "", message)
             expected = re.sub(r"^String should match pattern .*", "a name of letters, digits, '-', '_' and "
                               "'.' (it becomes a folder name)", expected)
-            problems.append(Problem(key, f"{given!r} does not fit", expected))
+            problems.append(_Problem(key, f"{given!r} does not fit", expected))
     return problems

@@ -22,7 +22,7 @@ import pandas as pd
 from redoxmap.errors import ConfigError
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 
-__all__ = ["InitExperimentConfig", "find_files", "guess_state", "run_init_experiment"]
+__all__ = ["InitExperimentConfig", "run_init_experiment"]
 
 STACKS = {".h5", ".hdf5", ".nxs", ".hdr", ".tif", ".tiff", ".txrm", ".xrm", ".cxi"}
 CYCLERS = {".mpr", ".mpt", ".res", ".nda", ".ndax"}
@@ -32,7 +32,24 @@ TEXT = {".csv", ".txt", ".dat", ".xdi", ".xmu"}
 class InitExperimentConfig(JobConfig):
     """Settings of ``redoxmap init-experiment``: the folder to look in, the file to write
     (``output``, default ``FOLDER/experiment.yaml``) and, with ``report``, a folder for the list
-    of files found (``files.csv``, ``index.html``)."""
+    of files found (``files.csv``, ``index.html``).
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder holding the experiment's files (``FOLDER``), searched recursively.
+    output : pathlib.Path, optional
+        The experiment file to write (``.yaml``); default ``FOLDER/experiment.yaml``.
+    report : pathlib.Path, optional
+        Folder for the list of files found.
+    overwrite : bool
+        Replace an existing experiment file.
+
+    Raises
+    ------
+    ConfigError
+        If ``folder`` is missing or a file.
+    """
 
     folder: Path
 
@@ -88,7 +105,7 @@ def _kind(path: Path) -> str | None:
     return None
 
 
-def find_files(folder: Path) -> pd.DataFrame:
+def _find_files(folder: Path) -> pd.DataFrame:
     """Every file of ``folder`` (and its subfolders, not hidden ones nor results of a run) that
     redoxmap can use, with its kind.
 
@@ -112,13 +129,13 @@ def find_files(folder: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["path", "kind"])
 
 
-def guess_state(name: str) -> dict[str, float]:
+def _guess_state(name: str) -> dict[str, float]:
     """The state a file name suggests.
 
     Examples
     --------
-    >>> guess_state("pristine"), guess_state("NMC_50cyc"), guess_state("charged_4.3V"), guess_state("soc80")
-    ({'cycle': 0}, {'cycle': 50}, {'voltage_v': 4.3}, {'soc_pct': 80})
+    >>> [_guess_state(name) for name in ("pristine", "NMC_50cyc", "charged_4.3V", "soc80")]
+    [{'cycle': 0}, {'cycle': 50}, {'voltage_v': 4.3}, {'soc_pct': 80}]
     """
     low = name.lower()
     if "pristine" in low or "fresh" in low:
@@ -148,7 +165,7 @@ def _flow(value: dict) -> str:
     return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
 
 
-def template(folder: Path, files: pd.DataFrame) -> str:
+def _template(folder: Path, files: pd.DataFrame) -> str:
     """The commented YAML text of an experiment over ``files`` (see the module docstring)."""
     by_kind = {kind: list(group.path) for kind, group in files.groupby("kind")}
     libraries, references = by_kind.get("library", []), by_kind.get("reference", [])
@@ -181,13 +198,13 @@ def template(folder: Path, files: pd.DataFrame) -> str:
     if not stacks:
         lines.append("  # no spectral stack found; add samples as below")
     def order(stack: str) -> tuple:
-        state = guess_state(Path(stack).stem)
+        state = _guess_state(Path(stack).stem)
         return (sorted(state), [float(v) for _, v in sorted(state.items())], stack)
 
     for stack in sorted(stacks, key=order):
         stem = Path(stack).stem
         name = _sample_name(stem, taken)
-        state = guess_state(stem)
+        state = _guess_state(stem)
         cycler = next((c for c in cyclers if name.lower() in Path(c).stem.lower()), None)
         lines += [f"  - name: {name}",
                   f"    state: {_flow(state) if state else '{cycle: 0}'}"
@@ -213,16 +230,43 @@ def template(folder: Path, files: pd.DataFrame) -> str:
 
 
 def run_init_experiment(config: InitExperimentConfig, progress: Progress | None = None) -> JobResult:
-    """Write the commented experiment file (and, with ``report``, the list of files found).
+    """Write the commented experiment file (and, with ``report``, the list of files found): each
+    stack a sample, its state guessed from its name (``pristine``, ``50cyc``, ``4.3V``), the job
+    chosen by the files found (libraries → ``valence``, references → ``xanes2d``), values to check
+    marked ``CHECK``.
+
+    Parameters
+    ----------
+    config : InitExperimentConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
 
     Returns
     -------
-    A :class:`JobResult` with ``files`` (path, kind) and ``text`` (the file written) in its values.
+    JobResult
+        ``values`` hold ``files`` (table of path and kind) and ``text`` (the file written).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.io import write_dxchange
+    >>> from redoxmap.simulate import demo_raw_stack
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("pristine", "cycle50"):
+    ...     write_dxchange(demo_raw_stack(shape=(8, 8)), folder / f"{name}.h5")
+    >>> _ = (folder / "Mn2O3.csv").write_text("6500,0.1\\n6600,1.0\\n")
+    >>> result = run_init_experiment(InitExperimentConfig(folder=folder))
+    >>> result.files.values.tolist()
+    [['Mn2O3.csv', 'reference'], ['cycle50.h5', 'stack'], ['pristine.h5', 'stack']]
+    >>> "cycle: 50" in result.text
+    True
     """
     from redoxmap.report.files import save_table, save_text
 
-    files = find_files(config.folder)
-    text = template(config.folder, files)
+    files = _find_files(config.folder)
+    text = _template(config.folder, files)
     assert config.output is not None
     written = [save_text(text, config.output.parent, config.output.name)]
     if config.report is not None:

@@ -25,19 +25,19 @@ from pydantic import BaseModel, ValidationError
 
 from redoxmap.errors import RedoxmapError
 from redoxmap.pipeline.experiment_file import (
-    ExperimentFile,
-    PositionedFile,
-    Problem,
-    pydantic_problems,
-    read_experiment_file,
+    _ExperimentFile,
+    _PositionedFile,
+    _Problem,
+    _pydantic_problems,
+    _read_experiment_file,
 )
 from redoxmap.pipeline.jobs import JobConfig
 
-__all__ = ["JOBS", "JobSpec", "Plan", "Step", "Summary", "make_plan"]
+__all__: list[str] = []  # the plan of run_experiment; nothing here is public
 
 
 @dataclass(frozen=True)
-class JobSpec:
+class _JobSpec:
     """A job as a step of an experiment: the module, configuration and function of the job
     (imported when first used, so a run loads only the jobs its file names), the file it writes
     into its step folder, its command, and per input setting the earlier jobs whose output can
@@ -60,18 +60,19 @@ class JobSpec:
 
 
 #: The jobs a sample can run, in the order they run.
-JOBS: dict[str, JobSpec] = {
-    "xanes2d": JobSpec("xanes2d", "Xanes2DConfig", "run_xanes2d", "maps.nc", "xanes2d"),
-    "valence": JobSpec("valence", "ValenceConfig", "run_valence", "maps.nc", "valence"),
-    "tomo_recon": JobSpec("tomo", "TomoReconConfig", "run_tomo_recon", "volume.zarr", "tomo recon"),
-    "dual_energy": JobSpec("tomo", "DualEnergyConfig", "run_dual_energy", "density.zarr", "tomo dual-energy"),
-    "tomo_xanes": JobSpec("tomo", "TomoXanesConfig", "run_tomo_xanes", "maps.nc", "tomo xanes"),
-    "classify": JobSpec("tomo", "ClassifyConfig", "run_classify", "classes.zarr", "tomo classify"),
-    "pores": JobSpec("tomo", "PoresConfig", "run_pores", "voids.csv", "tomo pores",
+JOBS: dict[str, _JobSpec] = {
+    "xanes2d": _JobSpec("xanes2d", "Xanes2DConfig", "run_xanes2d", "maps.nc", "xanes2d"),
+    "valence": _JobSpec("valence", "ValenceConfig", "run_valence", "maps.nc", "valence"),
+    "tomo_recon": _JobSpec("tomo", "TomoReconConfig", "run_tomo_recon", "volume.zarr", "tomo recon"),
+    "dual_energy": _JobSpec("tomo", "DualEnergyConfig", "run_dual_energy", "density.zarr",
+                            "tomo dual-energy"),
+    "tomo_xanes": _JobSpec("tomo", "TomoXanesConfig", "run_tomo_xanes", "maps.nc", "tomo xanes"),
+    "classify": _JobSpec("tomo", "ClassifyConfig", "run_classify", "classes.zarr", "tomo classify"),
+    "pores": _JobSpec("tomo", "PoresConfig", "run_pores", "voids.csv", "tomo pores",
                      {"volume": ("tomo_recon",)}),
-    "profile": JobSpec("profile", "ProfileConfig", "run_profile", "profile.csv", "profile",
+    "profile": _JobSpec("profile", "ProfileConfig", "run_profile", "profile.csv", "profile",
                        {"maps": ("valence", "xanes2d", "tomo_xanes")}),
-    "echem": JobSpec("echem", "EchemConfig", "run_echem", "cycles.csv", "echem"),
+    "echem": _JobSpec("echem", "EchemConfig", "run_echem", "cycles.csv", "echem"),
 }
 #: Jobs whose maps can make the particle table, in order of preference.
 MAP_JOBS = ("valence", "xanes2d", "tomo_xanes")
@@ -82,7 +83,7 @@ MANAGED = ("output", "overwrite")
 
 
 @dataclass
-class Step:
+class _Step:
     """One job of one sample: settings as checked (input paths absolute), the folder it writes to,
     the settings filled from earlier steps (setting → job) and where each setting came from."""
 
@@ -96,7 +97,7 @@ class Step:
     key: str = ""
 
     @property
-    def spec(self) -> JobSpec:
+    def spec(self) -> _JobSpec:
         return JOBS[self.job]
 
     @property
@@ -109,7 +110,7 @@ class Step:
 
 
 @dataclass
-class Summary:
+class _Summary:
     """The resolved summary: which job's maps, which variable (and component), which state key."""
 
     maps: str | None
@@ -121,15 +122,15 @@ class Summary:
 
 
 @dataclass
-class Plan:
+class _Plan:
     """A checked experiment: the file, its folder, the results folder and the steps per sample."""
 
-    source: PositionedFile
-    spec: ExperimentFile
+    source: _PositionedFile
+    spec: _ExperimentFile
     base: Path
     output: Path
-    steps: dict[str, list[Step]]
-    summary: Summary
+    steps: dict[str, list[_Step]]
+    summary: _Summary
 
 
 class _Unchecked:
@@ -154,7 +155,7 @@ def _resolve(value: Any, base: Path) -> Any:
     return value
 
 
-def _file_problems(value: Any, key: tuple, base: Path) -> list[Problem]:
+def _file_problems(value: Any, key: tuple, base: Path) -> list[_Problem]:
     values = value if isinstance(value, list) else [value]
     problems = []
     for i, item in enumerate(values):
@@ -162,13 +163,13 @@ def _file_problems(value: Any, key: tuple, base: Path) -> list[Problem]:
             continue
         if not Path(item).exists():
             where = (*key, i) if isinstance(value, list) else key
-            problems.append(Problem(where, f"{item}: no such file",
+            problems.append(_Problem(where, f"{item}: no such file",
                                     f"an existing file (relative paths are read from {base})"))
     return problems
 
 
-def _step(plan_spec: ExperimentFile, index: int, job: str, base: Path, output: Path,
-          problems: list[Problem], misspelt: bool = False) -> Step | None:
+def _step(plan_spec: _ExperimentFile, index: int, job: str, base: Path, output: Path,
+          problems: list[_Problem], misspelt: bool = False) -> _Step | None:
     """Build and check one step; add what is wrong to ``problems`` (None if anything is)."""
     sample = plan_spec.samples[index]
     spec = JOBS[job]
@@ -182,12 +183,12 @@ def _step(plan_spec: ExperimentFile, index: int, job: str, base: Path, output: P
     start = len(problems)
     for name in MANAGED:
         if name in merged:
-            problems.append(Problem(origins.pop(name), "set by the experiment",
+            problems.append(_Problem(origins.pop(name), "set by the experiment",
                                     f"no `{name}` key: each step writes into <results>/<sample>/{job}/"))
             merged.pop(name)
     report = merged.pop("report", False)
     if not isinstance(report, bool):
-        problems.append(Problem(origins["report"], f"{report!r} does not fit",
+        problems.append(_Problem(origins["report"], f"{report!r} does not fit",
                                 "true or false (a report folder inside the step's folder)"))
     upstream = {}
     for name in spec.config.INPUTS:
@@ -215,7 +216,7 @@ def _step(plan_spec: ExperimentFile, index: int, job: str, base: Path, output: P
     try:
         checked = _Unchecked.of(spec.config).model_validate({**merged, **stand_in})
     except ValidationError as exc:
-        for problem in pydantic_problems(exc, prefix, origins, known, what=f"setting of {job}"):
+        for problem in _pydantic_problems(exc, prefix, origins, known, what=f"setting of {job}"):
             name = problem.key[len(prefix)] if problem.key[:len(prefix)] == prefix and \
                 len(problem.key) > len(prefix) else None
             if problem.found == "missing" and name in spec.upstream and misspelt:
@@ -237,44 +238,44 @@ def _step(plan_spec: ExperimentFile, index: int, job: str, base: Path, output: P
         message = str(exc)
         named = [n for n in spec.config.model_fields if real.flag(n) in message]
         key = origins.get(named[0], (*prefix, named[0])) if named else prefix
-        problems.append(Problem(key, message, f"settings that fit together (see `redoxmap {spec.command} "
+        problems.append(_Problem(key, message, f"settings that fit together (see `redoxmap {spec.command} "
                                 "--help`)"))
         return None
     for name in upstream:
         settings.pop(name, None)
-    return Step(sample=sample.name, index=index, job=job, settings=settings, folder=folder, report=report,
+    return _Step(sample=sample.name, index=index, job=job, settings=settings, folder=folder, report=report,
                 upstream=upstream)
 
 
-def _summary(spec: ExperimentFile, problems: list[Problem]) -> Summary:
+def _summary(spec: _ExperimentFile, problems: list[_Problem]) -> _Summary:
     wanted = spec.summary
     jobs = {job for sample in spec.samples for job in sample.jobs}
     maps = wanted.maps or next((job for job in MAP_JOBS if job in jobs), None)
     if wanted.maps is not None and wanted.maps not in MAP_JOBS:
-        problems.append(Problem(("summary", "maps"), f"{wanted.maps!r} does not make maps",
+        problems.append(_Problem(("summary", "maps"), f"{wanted.maps!r} does not make maps",
                                 f"one of {', '.join(MAP_JOBS)}"))
     elif wanted.maps is not None and wanted.maps not in jobs:
-        problems.append(Problem(("summary", "maps"), f"no sample runs {wanted.maps!r}",
+        problems.append(_Problem(("summary", "maps"), f"no sample runs {wanted.maps!r}",
                                 f"a job of the samples: {', '.join(sorted(jobs))}"))
     profile = next((s.jobs.get("profile") or {} for s in spec.samples if "profile" in s.jobs), {})
     profile = {**(spec.defaults.get("profile") or {}), **profile}
     variable = wanted.variable or profile.get("var") or ("valence" if maps == "valence" else "fraction")
     component = wanted.component or profile.get("component")
     if variable in ("fraction", "fraction_err") and component is None and maps is not None:
-        problems.append(Problem(("summary",), f"variable {variable!r} has one map per reference",
+        problems.append(_Problem(("summary",), f"variable {variable!r} has one map per reference",
                                 "`component:` naming the reference (or `variable: valence`)"))
     state = wanted.state or next((next(iter(s.state)) for s in spec.samples if s.state), None)
     lacking = [s.name for s in spec.samples if state is not None and state not in s.state]
     if wanted.state is not None and lacking:
         keys = sorted({k for s in spec.samples for k in s.state})
-        problems.append(Problem(("summary", "state"),
+        problems.append(_Problem(("summary", "state"),
                                 f"{state!r} is not in the state of {', '.join(lacking)}",
                                 f"a key of every sample's state ({', '.join(keys) or 'none given'})"))
-    return Summary(maps=maps, variable=variable, component=component, state=state, shells=wanted.shells,
+    return _Summary(maps=maps, variable=variable, component=component, state=state, shells=wanted.shells,
                    min_particle_px=wanted.min_particle_px)
 
 
-def make_plan(path: Path, output: Path | None = None) -> Plan:
+def _make_plan(path: Path, output: Path | None = None) -> _Plan:
     """Read and check an experiment file; raise one :class:`~redoxmap.errors.ExperimentError`
     listing every problem (key, line, what was expected) before any work.
 
@@ -288,31 +289,31 @@ def make_plan(path: Path, output: Path | None = None) -> Plan:
     -------
     The plan: the steps of each sample with their checked settings.
     """
-    source = read_experiment_file(path)
+    source = _read_experiment_file(path)
     try:
-        spec = ExperimentFile.model_validate(source.data)
+        spec = _ExperimentFile.model_validate(source.data)
     except ValidationError as exc:
-        raise source.error(pydantic_problems(exc, (), known=None, what="key")) from exc
+        raise source.error(_pydantic_problems(exc, (), known=None, what="key")) from exc
     base = path.resolve().parent
-    problems: list[Problem] = []
+    problems: list[_Problem] = []
     for name in spec.defaults:
         if name not in JOBS:
-            problems.append(Problem(("defaults", name), f"{name!r} is not a job",
+            problems.append(_Problem(("defaults", name), f"{name!r} is not a job",
                                     f"one of {', '.join(JOBS)}"))
     names = [s.name for s in spec.samples]
     for i, name in enumerate(names):
         if names.index(name) != i:
-            problems.append(Problem(("samples", i, "name"), f"{name!r} is used twice",
+            problems.append(_Problem(("samples", i, "name"), f"{name!r} is used twice",
                                     "a different name per sample (it names the sample's folder)"))
     if output is None:
         output = base / spec.output if spec.output else base / f"{path.stem}-results"
     output = Path(output).resolve()
-    steps: dict[str, list[Step]] = {}
+    steps: dict[str, list[_Step]] = {}
     for i, sample in enumerate(spec.samples):
         steps[sample.name] = []
         unknown = [job for job in sample.jobs if job not in JOBS]
         for job in unknown:
-            problems.append(Problem(("samples", i, "jobs", job), f"{job!r} is not a job",
+            problems.append(_Problem(("samples", i, "jobs", job), f"{job!r} is not a job",
                                     f"one of {', '.join(JOBS)}"))
         for job in JOBS:
             if job in sample.jobs:
@@ -323,4 +324,4 @@ def make_plan(path: Path, output: Path | None = None) -> Plan:
     if problems:
         unique = {(p.key, p.found): p for p in problems}  # a default's problem once, not once per sample
         raise source.error(list(unique.values()))
-    return Plan(source=source, spec=spec, base=base, output=Path(output), steps=steps, summary=summary)
+    return _Plan(source=source, spec=spec, base=base, output=Path(output), steps=steps, summary=summary)

@@ -26,10 +26,10 @@ from scipy import ndimage
 
 from redoxmap.errors import ConfigError, FitError, RedoxmapWarning
 
-__all__ = ["map_variables", "particle_rows", "state_summary"]
+__all__: list[str] = []  # the tables of run_experiment; nothing here is public
 
 
-def map_variables(maps: xr.Dataset, dims: tuple[str, ...]) -> dict[str, xr.DataArray]:
+def _map_variables(maps: xr.Dataset, dims: tuple[str, ...]) -> dict[str, xr.DataArray]:
     """Every float map over ``dims`` (one per component for per-component maps, named
     ``fraction_Mn3+``), except the mask."""
     out = {}
@@ -128,7 +128,7 @@ def _fit_columns(profile: xr.Dataset, radii_nm: np.ndarray, settings: dict[str, 
     return pd.DataFrame(rows, index=range(len(radii_nm)))
 
 
-def particle_rows(maps: xr.Dataset, variable: str, component: str | None = None, shells: int = 5,
+def _particle_rows(maps: xr.Dataset, variable: str, component: str | None = None, shells: int = 5,
                   min_particle_px: int = 20, profile_settings: dict[str, Any] | None = None,
                   pixel_size_nm: float | None = None) -> tuple[pd.DataFrame, xr.Dataset | None]:
     """One row per particle of ``maps`` (see the module docstring).
@@ -155,7 +155,7 @@ def particle_rows(maps: xr.Dataset, variable: str, component: str | None = None,
     >>> disc = np.hypot(*(np.indices((40, 40)) - 20)) < 12
     >>> maps = xr.Dataset({"mask": (("y", "x"), disc), "valence": (("y", "x"), np.where(disc, 3.5, np.nan))},
     ...                   attrs={"pixel_size_nm": 10.0})
-    >>> table, _ = particle_rows(maps, "valence")
+    >>> table, _ = _particle_rows(maps, "valence")
     >>> len(table), round(float(table.valence_shell1_mean[0]), 2)
     (1, 3.5)
     """
@@ -179,7 +179,7 @@ def particle_rows(maps: xr.Dataset, variable: str, component: str | None = None,
                       stacklevel=2)
         return pd.DataFrame(), None
     table = particle_table(labels).rename(columns={"label": "particle"})
-    for name, var in map_variables(maps, mask.dims).items():
+    for name, var in _map_variables(maps, mask.dims).items():
         for stat, column in _by_label(np.asarray(var, float), lab, n).items():
             table[f"{name}_{stat}"] = column
     v = np.asarray(values, float)
@@ -203,7 +203,7 @@ def particle_rows(maps: xr.Dataset, variable: str, component: str | None = None,
     return table, pooled.where(pooled["count"] > 1, drop=True)
 
 
-def state_summary(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def _state_summary(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Per sample: number of particles and, for each column, the mean over particles, their standard
     deviation and the standard error of the mean (D: the geometric mean and the spread of log10 D)."""
     rows = []

@@ -22,13 +22,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from redoxmap.errors import ConfigError, OutputError
 
-__all__ = ["JobConfig", "JobResult", "Progress", "option_name"]
+__all__ = ["JobConfig", "JobResult", "Progress"]
 
 #: progress(stage, done, total): called as a job advances.
 Progress = Callable[[str, int, int], None]
 
 
-def option_name(field_name: str, arguments: tuple[str, ...] = (),
+def _option_name(field_name: str, arguments: tuple[str, ...] = (),
                 renamed: dict[str, str] | None = None) -> str:
     """The command-line spelling of a setting: ``voxel_size_nm`` → ``--voxel-size-nm``;
     positional arguments in capitals (``stack`` → ``STACK``); ``renamed`` for the few options
@@ -36,7 +36,7 @@ def option_name(field_name: str, arguments: tuple[str, ...] = (),
 
     Examples
     --------
-    >>> option_name("voxel_size_nm"), option_name("stack", ("stack",))
+    >>> _option_name("voxel_size_nm"), _option_name("stack", ("stack",))
     ('--voxel-size-nm', 'STACK')
     """
     if renamed and field_name in renamed:
@@ -49,7 +49,25 @@ def option_name(field_name: str, arguments: tuple[str, ...] = (),
 @dataclass
 class JobResult:
     """What a job did: a title, rows of a summary (label, value) for people, the files it wrote,
-    and the data it made (``values``) for scripts."""
+    and the data it made (``values``) for scripts; ``result.maps`` reads ``result.values["maps"]``.
+
+    Parameters
+    ----------
+    title : str
+        One line saying what was done (the command line's table title).
+    summary : list of (str, str)
+        Rows (label, value) for people, units in the labels or values.
+    written : list of pathlib.Path
+        Every file or folder the job wrote, in order.
+    values : dict of str to object
+        The data the job made (maps, tables, volumes …), also readable as attributes.
+
+    Examples
+    --------
+    >>> result = JobResult("fit", [("mean R", "1e-3")], values={"maps": "the maps"})
+    >>> result.maps, result.summary[0][0]
+    ('the maps', 'mean R')
+    """
 
     title: str
     summary: list[tuple[str, str]] = field(default_factory=list)
@@ -64,9 +82,33 @@ class JobResult:
 
 
 class JobConfig(BaseModel):
-    """Settings of a job. Subclasses add their fields and say which are input files
-    (``INPUTS``), which are positional on the command line (``ARGUMENTS``) and which output
-    suffixes they write (``OUTPUT_SUFFIXES``)."""
+    """Settings of a job, checked when made (module doc). Subclasses add their fields and say which
+    are input files (``INPUTS``), which are positional on the command line (``ARGUMENTS``) and
+    which output suffixes they write (``OUTPUT_SUFFIXES``).
+
+    Parameters
+    ----------
+    output : pathlib.Path, optional
+        The job's main output file (``-o/--output``); its suffix must be one of
+        ``OUTPUT_SUFFIXES``. None writes no file (the result still holds the data).
+    overwrite : bool
+        Replace an existing output or a report folder that holds files (never an input).
+    report : pathlib.Path, optional
+        Folder for the report (figures, tables, ``index.html``); None writes none.
+
+    Raises
+    ------
+    ConfigError
+        If a setting has the wrong type or range, or an input is missing or a folder.
+    OutputError
+        If an output exists (without ``overwrite``), would replace an input, has the wrong suffix
+        or cannot be written.
+
+    Examples
+    --------
+    >>> JobConfig(report="no/such/parent/report").report.name
+    'report'
+    """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
@@ -119,7 +161,7 @@ class JobConfig(BaseModel):
 
     def flag(self, name: str) -> str:
         """Command-line spelling of the setting ``name``."""
-        return option_name(name, type(self).ARGUMENTS, type(self).RENAMED)
+        return _option_name(name, type(self).ARGUMENTS, type(self).RENAMED)
 
     def input_paths(self) -> list[tuple[str, Path]]:
         """(setting, path) of every input file given."""
@@ -142,9 +184,9 @@ class JobConfig(BaseModel):
         if self.output is None and type(self).OUTPUT_REQUIRED:
             raise ConfigError(f"{self.flag('output')} is required: the file to write")
         if self.output is not None:
-            check_output(self.output, type(self).OUTPUT_SUFFIXES, self.overwrite, inputs)
+            _check_output(self.output, type(self).OUTPUT_SUFFIXES, self.overwrite, inputs)
         if self.report is not None:
-            check_report_folder(self.report, self.overwrite, inputs)
+            _check_report_folder(self.report, self.overwrite, inputs)
 
 
 def _describe(exc: ValidationError, config: type[JobConfig]) -> str:
@@ -152,7 +194,7 @@ def _describe(exc: ValidationError, config: type[JobConfig]) -> str:
     lines = []
     for error in exc.errors():
         loc = [str(part) for part in error["loc"] if not isinstance(part, int)]
-        name = option_name(loc[0], config.ARGUMENTS, config.RENAMED) if loc else "setting"
+        name = _option_name(loc[0], config.ARGUMENTS, config.RENAMED) if loc else "setting"
         if error["type"] == "extra_forbidden":
             lines.append(f"{name}: not a setting of this job")
             continue
@@ -179,7 +221,7 @@ def _writable_folder(path: Path) -> Path | None:
     return None
 
 
-def check_output(path: Path, suffixes: tuple[str, ...], overwrite: bool, inputs: set[Path]) -> None:
+def _check_output(path: Path, suffixes: tuple[str, ...], overwrite: bool, inputs: set[Path]) -> None:
     """Raise :class:`OutputError` unless ``path`` can be written as a new output."""
     if suffixes and path.suffix.lower() not in suffixes:
         raise OutputError(f"{path}: unknown output type {path.suffix or '(none)'!r}; expected "
@@ -194,7 +236,7 @@ def check_output(path: Path, suffixes: tuple[str, ...], overwrite: bool, inputs:
         raise OutputError(f"{path}: {blocked} {what}; expected a folder we can write to")
 
 
-def check_report_folder(folder: Path, overwrite: bool, inputs: set[Path]) -> None:
+def _check_report_folder(folder: Path, overwrite: bool, inputs: set[Path]) -> None:
     """Raise :class:`OutputError` unless ``folder`` can take a new report."""
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder}: is a file; expected a folder for the report (--report)")

@@ -41,7 +41,7 @@ from redoxmap.pipeline.execution import Execution
 from redoxmap.pipeline.jobs import JobConfig, Progress
 from redoxmap.preprocess.align import align_stack, apply_shifts
 
-__all__ = ["READ_TILE_PX", "OutOfCore", "parts_folder"]
+__all__ = ["READ_TILE_PX"]
 
 #: Tiles (px per side, one energy each) in which the input file is read: the passes over the file
 #: (valid pixels, registration, storing) need no more, and larger tiles keep their graphs small.
@@ -51,7 +51,7 @@ READ_TILE_PX = 1024
 _NOT_IN_KEY = ("output", "overwrite", "report", "scheduler", "memory_limit")
 
 
-def parts_folder(output: Path | None) -> tuple[Path, bool]:
+def _parts_folder(output: Path | None) -> tuple[Path, bool]:
     """The folder of the intermediate stores and whether it is kept for a rerun (beside an
     output) or temporary (removed when the process exits)."""
     if output is None:
@@ -62,7 +62,7 @@ def parts_folder(output: Path | None) -> tuple[Path, bool]:
 
 
 @dataclass
-class OutOfCore:
+class _OutOfCore:
     """The out-of-core run of one job: where its stores live, the chunk size (from the job's
     ``chunks_px`` or, without it, from the memory limit and the stack's number of energies:
     :meth:`Execution.chunk_px`), and the blocks computed and resumed per stage."""
@@ -77,7 +77,7 @@ class OutOfCore:
     counts: dict[str, tuple[int, int]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        self.folder, self.keep = parts_folder(self.config.output)
+        self.folder, self.keep = _parts_folder(self.config.output)
 
     def key(self, stage: str, leave_out: tuple[str, ...] = ()) -> str:
         """The key of a stage's store: settings (minus ``leave_out``), inputs and what sets the chunk

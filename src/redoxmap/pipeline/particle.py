@@ -24,6 +24,43 @@ class ParticleConfig(JobConfig):
     The resolutions are the ones whose results agree with PyBaMM and the closed-form stresses
     within 1 % (tests/test_mechanics.py): 300 radial cells and 300 time steps in 1D, 60 time
     steps in the FEM.
+
+    Parameters
+    ----------
+    c_rate : list of float
+        C-rates to simulate (1/h), one run each (``--c-rate``, repeated).
+    radius_nm : float
+        Particle radius (nm).
+    void_radius_nm : float
+        Radius of the central void (nm); 0 for a solid particle.
+    pore_radius_nm : float
+        Radius of the pore next to the void (nm; FEM only).
+    dod_pct : float
+        Discharge to this depth of discharge (%), then charge back.
+    stress_coupled : bool
+        Stress-driven flux J = −D(∇c − (Ωc/RT)∇σ_h) (Liu et al. 2024, Methods).
+    volume_change : pathlib.Path, optional
+        CSV with columns ``li_fraction`` (0–1, increasing) and ``dv_v0`` (ΔV/V0): tabulated
+        volume change instead of a constant partial molar volume Ω.
+    fem : bool
+        Also run the 2D axisymmetric FEM (void and pore).
+    radial_cells : int
+        Radial cells of the 1D solver.
+    time_steps : int
+        Time steps of the 1D solver per half cycle.
+    fem_time_steps : int
+        Time steps of the FEM.
+    output : pathlib.Path, optional
+        Table (``.csv``) of the stresses (Pa) at the deepest discharge.
+    report : pathlib.Path, optional
+        Folder for the fields, tables and figures.
+    overwrite : bool
+        Replace an existing table or report.
+
+    Raises
+    ------
+    ConfigError
+        If a C-rate is not positive or the void (and pore) do not fit inside the particle.
     """
 
     c_rate: list[float] = Field(min_length=1)
@@ -54,12 +91,36 @@ class ParticleConfig(JobConfig):
 
 
 def run_particle(config: ParticleConfig, progress: Progress | None = None) -> JobResult:
-    """Simulate each C-rate (1D, and FEM with ``fem``); write the report.
+    """Simulate each C-rate (1D, and FEM with ``fem``): Li diffusion ∂c/∂t = ∇·(D∇c) in the
+    (hollow) sphere with Butler–Volmer kinetics at the surface and the diffusion-induced radial,
+    hoop and von Mises stresses (Liu et al. 2024, Methods "Particle charge–discharge simulation";
+    :func:`redoxmap.models.simulate_particle`); write the table and the report.
+
+    Parameters
+    ----------
+    config : ParticleConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
 
     Returns
     -------
-    A :class:`JobResult` with ``runs`` (1D results by C-rate), ``fem`` (by C-rate) and ``summary``
-    (table at the deepest discharge) in its values.
+    JobResult
+        ``values`` hold ``runs`` (1D results by C-rate), ``fem`` (by C-rate) and ``summary``
+        (table of the stresses in Pa at the deepest discharge).
+
+    Raises
+    ------
+    ConfigError
+        If the ``volume_change`` table lacks its columns.
+
+    Examples
+    --------
+    >>> result = run_particle(ParticleConfig(c_rate=[1.0], radial_cells=20, time_steps=20))
+    >>> table = result.values["summary"]  # (result.summary holds the printed rows)
+    >>> bool(table.void_hoop_pa.iloc[0] > 0)  # tensile hoop stress (Pa) at the void
+    True
     """
     from redoxmap.models.mechanics import simulate_particle, summary_table
     from redoxmap.models.particle_params import liu2024_parameters

@@ -22,7 +22,44 @@ MODEL = Literal["diffusion", "core-shell", "diffusion-mask"]
 class ProfileConfig(JobConfig):
     """Settings of ``redoxmap profile``: ``output`` is the profile table (CSV), ``report`` the folder
     for it, the per-particle table, the fits and the figure. The model fits need both
-    ``radius_nm`` and ``time_s`` (the time the particle spent at high state of charge)."""
+    ``radius_nm`` and ``time_s`` (the time the particle spent at high state of charge).
+
+    Parameters
+    ----------
+    maps : pathlib.Path
+        Maps file (``.nc`` or ``.zarr``) of ``xanes2d`` or ``valence`` (``MAPS``).
+    var : str
+        The map variable to profile (``fraction``, ``valence`` …).
+    component : str, optional
+        Component of a per-component variable (``fraction``).
+    pixel_size_nm : float, optional
+        Pixel size (nm); default: the one the maps record.
+    bin_nm : float
+        Width (nm) of the distance bins.
+    model : list of {"diffusion", "core-shell", "diffusion-mask"}
+        Models fitted and ranked by AIC (:func:`redoxmap.models.compare_models`).
+    geometry : {"sphere", "cylinder", "slab"}
+        Shape of the series models.
+    view : {"section", "projection"}
+        A thin slice through the particle, or the projection through it.
+    radius_nm : float, optional
+        Particle radius (nm) for the model fits.
+    time_s : float, optional
+        Time at high state of charge (s) for the model fits.
+    per_particle : bool
+        Also one profile per particle (watershed labels).
+    output : pathlib.Path, optional
+        The profile table (``.csv``).
+    report : pathlib.Path, optional
+        Folder for the tables, fits and figure.
+    overwrite : bool
+        Replace an existing table or report.
+
+    Raises
+    ------
+    ConfigError
+        If only one of ``radius_nm`` and ``time_s`` is given.
+    """
 
     maps: Path
     var: str = "fraction"
@@ -52,12 +89,30 @@ def _open_maps(path: Path) -> xr.Dataset:
 
 
 def run_profile(config: ProfileConfig, progress: Progress | None = None) -> JobResult:
-    """Bin ``var`` over the map's mask by distance from the edge; fit the models.
+    """Bin ``var`` over the map's mask by distance from the edge, with weighted means and standard
+    errors (Csernica et al. 2021, Fig. 2d–g); fit the diffusion and core–shell models and rank
+    them by AIC = χ² + 2k.
+
+    Parameters
+    ----------
+    config : ProfileConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
 
     Returns
     -------
-    A :class:`JobResult` with ``profile`` (Dataset: mean, stderr, count per distance),
-    ``per_particle`` (with ``per_particle``) and ``fits`` (ranked by AIC) in its values.
+    JobResult
+        ``values`` hold ``profile`` (Dataset: mean, stderr, count per ``distance_nm``),
+        ``per_particle`` (with ``per_particle``) and ``fits`` (ranked by AIC; D in cm²/s).
+
+    Raises
+    ------
+    FormatError
+        If the maps hold no variable ``var``.
+    ConfigError
+        If ``component`` is missing for a per-component variable, or no pixel size is known.
     """
     from redoxmap.models.transport import compare_models
     from redoxmap.stats.profiles import edge_distance_profile

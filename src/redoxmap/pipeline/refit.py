@@ -29,7 +29,7 @@ from redoxmap.preprocess.stacks import open_stack
 from redoxmap.spectra.library import load_library
 from redoxmap.spectra.references import load_references
 
-__all__ = ["FitInputs", "fit_inputs", "job_record", "refit"]
+__all__ = ["FitInputs", "fit_inputs", "refit"]
 
 _CONFIGS = {"xanes2d": Xanes2DConfig, "valence": ValenceConfig}
 
@@ -37,14 +37,25 @@ _CONFIGS = {"xanes2d": Xanes2DConfig, "valence": ValenceConfig}
 @dataclass
 class FitInputs:
     """What a job fitted: the spectra ``(energy, y, x)`` in the maps' pixel frame, the references
-    ``(component, energy)`` on the same energies and the fit mode."""
+    ``(component, energy)`` on the same energies and the fit mode.
+
+    Parameters
+    ----------
+    spectra : xarray.DataArray
+        Optical density (or normalized μ for a normalized valence fit), ``(energy, y, x)`` with
+        energy in eV, moved by the drift shifts the job recorded.
+    refs : xarray.DataArray
+        References ``(component, energy)`` on the same energies (with ``valence`` for standards).
+    mode : str
+        The fit mode the job used (``nnls``, ``sum1`` …).
+    """
 
     spectra: xr.DataArray
     refs: xr.DataArray
     mode: str
 
 
-def job_record(maps: xr.Dataset) -> tuple[str, dict]:
+def _job_record(maps: xr.Dataset) -> tuple[str, dict]:
     """The job name and settings a maps file records (attribute ``job``).
 
     Raises :class:`FormatError` when the maps hold none (written by an older redoxmap or by
@@ -76,17 +87,28 @@ def fit_inputs(maps: xr.Dataset, maps_path: str | Path | None = None) -> FitInpu
 
     Parameters
     ----------
-    maps : a Dataset written by the ``xanes2d`` or ``valence`` job (its ``job`` attribute and drift
-        shifts are used).
-    maps_path : where the maps were read from; input files missing at their recorded path are
-        looked for beside it (by name), so a moved results folder still works.
+    maps : xarray.Dataset
+        Maps written by the ``xanes2d`` or ``valence`` job (its ``job`` attribute and drift shifts
+        are used).
+    maps_path : str or pathlib.Path, optional
+        Where the maps were read from; input files missing at their recorded path are looked for
+        beside it (by name), so a moved results folder still works.
 
     Returns
     -------
-    :class:`FitInputs`. The stack is read once; with the job's ``chunks_px`` it stays lazy and
-    :func:`refit` reads only the chunks a pixel needs.
+    FitInputs
+        The stack is read once; with the job's ``chunks_px`` it stays lazy and :func:`refit`
+        reads only the chunks a pixel needs.
+
+    Raises
+    ------
+    FormatError
+        If the maps record no job (written by :func:`redoxmap.fit.lincomb` directly, or by an older
+        redoxmap), or an input cannot be read.
+    ConfigError
+        If a recorded input file is missing (also beside ``maps_path``).
     """
-    job, settings = job_record(maps)
+    job, settings = _job_record(maps)
     folder = None if maps_path is None else Path(maps_path).parent
     config_type = _CONFIGS[job]
     for name in config_type.INPUTS:
@@ -139,16 +161,45 @@ def refit(inputs: FitInputs, y: int | None = None, x: int | None = None,
 
     Parameters
     ----------
-    inputs : from :func:`fit_inputs`.
-    y, x : the pixel (row, column of the maps).
-    region : boolean ``(y, x)`` mask instead of a pixel: its mean spectrum is fitted.
+    inputs : FitInputs
+        From :func:`fit_inputs`.
+    y, x : int, optional
+        The pixel (row, column of the maps, px).
+    region : numpy.ndarray of bool, optional
+        A ``(y, x)`` mask instead of a pixel: its mean spectrum is fitted.
 
     Returns
     -------
-    Dataset with ``measured`` and ``fit`` (energy), ``weighted`` (component, energy: each
-    reference times its weight), ``background`` (the constant of ``sum1-scaled``, else 0),
-    ``fraction`` and ``fraction_err`` (component), ``r_factor``, ``valence`` and ``valence_err``
-    when the references have valences, and the attribute ``status`` (``fitted`` or why not).
+    xarray.Dataset
+        ``measured`` and ``fit`` (energy; OD or normalized μ), ``weighted`` (component, energy:
+        each reference times its weight), ``background`` (the constant of ``sum1-scaled``, else
+        0), ``fraction`` and ``fraction_err`` (component), ``r_factor``, ``valence`` and
+        ``valence_err`` when the references have valences, and the attribute ``status``
+        (``fitted`` or why not).
+
+    Raises
+    ------
+    MaskError
+        If the pixel lies outside the map, or ``region`` does not match it or selects no pixel.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.io import write_dxchange
+    >>> from redoxmap.pipeline import Xanes2DConfig, run_xanes2d
+    >>> from redoxmap.simulate import demo_dataset
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> sim = demo_dataset(shape=(24, 24))
+    >>> write_dxchange(sim.raw, folder / "scan.h5")
+    >>> refs = []
+    >>> for name in sim.refs.component.values:
+    ...     refs.append(folder / f"{name}.csv")
+    ...     np.savetxt(refs[-1], np.column_stack([sim.refs.energy, sim.refs.sel(component=name)]),
+    ...                delimiter=",")
+    >>> maps = run_xanes2d(Xanes2DConfig(stack=folder / "scan.h5", references=refs, align=False)).maps
+    >>> pixel = refit(fit_inputs(maps), y=12, x=12)
+    >>> pixel.attrs["status"], bool(np.allclose(pixel.fraction, maps.fraction.isel(y=12, x=12)))
+    ('fitted', True)
     """
     spectra = inputs.spectra.transpose("energy", "y", "x")
     if region is None:

@@ -28,7 +28,7 @@ __all__ = [
     "run_classify", "run_dual_energy", "run_pores", "run_tomo_recon", "run_tomo_xanes",
 ]
 
-METHOD = Literal["fbp", "sirt", "cgls", "sirt-tv", "tv"]
+METHOD = Literal["gridrec", "fbp", "sirt", "cgls", "sirt-tv", "tv"]
 
 
 def _step(progress: Progress | None):
@@ -42,13 +42,17 @@ def _step(progress: Progress | None):
 class TomoReconConfig(JobConfig):
     """Settings of ``redoxmap tomo recon``: one projection file (one energy) to one volume.
 
-    ``method="fbp"`` for full scans; ``"tv"`` with ``hull=True`` for limited-angle tilt series
-    (the measured choice of the tomography issue, docs/tomography.md).
+    ``method="gridrec"`` (the default) for full scans: filtered back-projection in Fourier space,
+    measured ~50× faster than ``"fbp"`` (scikit-image ``iradon``) at 1024² × 1000 views with an
+    RMSE within 4 % of it; ``"tv"`` with ``hull=True`` for limited-angle tilt series (the
+    measured choices of the tomography issues, docs/tomography.md). The iterative methods run on
+    the sparse system matrix for small slices and few angles and on the matrix-free Fourier
+    projector beyond (:func:`redoxmap.tomo.make_projector`).
     """
 
     projections: Path
     voxel_size_nm: float = Field(gt=0)
-    method: METHOD = "fbp"
+    method: METHOD = "gridrec"
     center_px: float | None = None
     align_jitter: bool = False
     iterations: int = Field(200, ge=1)

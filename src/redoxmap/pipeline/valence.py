@@ -13,7 +13,7 @@ from redoxmap.fit.valence import valence_inputs, valence_map
 from redoxmap.io.writers import write_dataset
 from redoxmap.pipeline.execution import ExecutionSettings, execution
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
-from redoxmap.pipeline.outofcore import READ_TILE_PX, OutOfCore
+from redoxmap.pipeline.outofcore import READ_TILE_PX, _OutOfCore
 from redoxmap.preprocess.align import align_stack
 from redoxmap.preprocess.stacks import open_stack
 from redoxmap.spectra.library import load_library
@@ -28,10 +28,50 @@ class ValenceConfig(JobConfig, ExecutionSettings):
     (Larch/Athena) for hard-X-ray scans, the optical density fitted with ``sum1-scaled`` for short
     soft-X-ray scans, as measured in :func:`redoxmap.fit.valence_map`.
 
-    ``scheduler`` and ``memory_limit`` say where and in how much memory the job computes
-    (:mod:`redoxmap.pipeline.execution`); with a memory limit, with processes or a cluster, or with
-    ``chunks_px`` it runs out of core, chunk by chunk, and a killed run resumes where it stopped
-    (:mod:`redoxmap.pipeline.outofcore`).
+    Parameters
+    ----------
+    stack : pathlib.Path
+        The stack (``STACK``): ALS STXM ``.hdr``, NXstxm, HDF5, TIFF
+        (:func:`redoxmap.preprocess.open_stack`).
+    library : pathlib.Path
+        Reference library (``.csv`` or ``.h5``) of standards with their valences
+        (:func:`redoxmap.spectra.load_library`).
+    mode : {"auto", "lsq", "nnls", "sum1", "sum1-scaled"}
+        The fit (:func:`redoxmap.fit.lincomb`); ``auto`` as above.
+    normalize : bool or "auto"
+        Normalize stack and standards to a unit edge step (Athena/Larch); ``auto`` as above.
+    standards : {"own", "shared"}
+        Normalize each standard with its own parameters (Athena) or with the stack's.
+    energies : pathlib.Path, optional
+        Energy list file (eV or keV) of a TIFF stack.
+    i0 : pathlib.Path, optional
+        I0 spectrum file (energy, counts); default: the brightest pixels (an empty region).
+    i0_fraction : float
+        Share (0–1) of the brightest pixels taken as the I0 region.
+    min_ev, max_ev : float, optional
+        Fit window (eV); default: the edge's window of the library.
+    align : bool
+        Correct the drift between energies.
+    max_shift_px : float
+        Drift shifts larger than this (px) are rejected.
+    pixel_size_nm : float, optional
+        Pixel size (nm), if the file states none.
+    chunks_px : int, optional
+        Process out of core in tiles of this many pixels per side (px, ≥ 16).
+    scheduler : str
+        Where the job computes: ``threads`` (default), ``processes``, ``synchronous`` or the
+        ``tcp://host:port`` address of a running dask.distributed scheduler
+        (:mod:`redoxmap.pipeline.execution`).
+    memory_limit : str, optional
+        Memory the job may hold at once (``"1GB"``, per worker on a cluster); with it, with
+        processes or a cluster, or with ``chunks_px`` the job runs out of core, chunk by chunk, and
+        a killed run resumes where it stopped (:mod:`redoxmap.pipeline.outofcore`).
+    output : pathlib.Path, optional
+        The maps file (``.nc`` or ``.zarr``).
+    report : pathlib.Path, optional
+        Folder for the HTML report of the maps.
+    overwrite : bool
+        Replace an existing maps file or report.
     """
 
     stack: Path
@@ -59,19 +99,34 @@ _FIT_SETTINGS = ("library", "mode", "normalize", "standards", "min_ev", "max_ev"
 
 
 def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobResult:
-    """Run the valence job, in memory or, with ``chunks_px``, ``memory_limit`` or a scheduler of
-    processes, out of core and resumable (:mod:`redoxmap.pipeline.outofcore`).
+    """Run the valence job: read → optical density → drift alignment → fractions of standards of
+    known valence in every pixel and the effective valence v = Σ_k f_k v_k with its 1σ error from
+    the fractions' covariance (Csernica et al. 2021, Methods; :func:`redoxmap.fit.valence_map`).
+    In memory, or with ``chunks_px``, ``memory_limit`` or a scheduler of processes out of core and
+    resumable (:mod:`redoxmap.pipeline.outofcore`).
 
     Parameters
     ----------
-    config : the settings.
-    progress : called as ``progress(stage, done, total)``.
+    config : ValenceConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
 
     Returns
     -------
-    A :class:`JobResult` whose ``values`` hold ``maps``, ``stack`` (optical density; None after an
-    out-of-core run with an output, whose stores are removed) and ``library``; ``written`` lists the
-    maps file and report.
+    JobResult
+        ``values`` hold ``maps`` (``valence``, ``valence_err``, ``fraction`` …), ``stack``
+        (optical density; None after an out-of-core run with an output, whose stores are removed),
+        ``library`` and ``blocks`` (chunks computed and reused, out of core); ``written`` lists
+        the maps file and report.
+
+    Raises
+    ------
+    FormatError
+        If the stack or the library cannot be read.
+    EnergyError
+        If the standards do not cover the stack's energies.
     """
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:
@@ -79,7 +134,7 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
 
     lazy = config.chunks_px is not None or config.out_of_core
     with execution(config) as run:
-        chunked = OutOfCore(config, "valence", run, progress) if lazy else None
+        chunked = _OutOfCore(config, "valence", run, progress) if lazy else None
 
         def prepare():
             report("read", 0)
@@ -123,7 +178,7 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
                                              config.standards)
             written.append(write_report(maps, config.report, stack=fitted, refs=refs,
                                         settings=config.settings(), maps_file=config.output))
-    summary = valence_summary(maps)
+    summary = _valence_summary(maps)
     if chunked is not None:
         summary += chunked.summary()
         chunked.finish()
@@ -135,7 +190,7 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
                              "blocks": {} if chunked is None else dict(chunked.counts)})
 
 
-def valence_summary(maps) -> list[tuple[str, str]]:
+def _valence_summary(maps) -> list[tuple[str, str]]:
     """Rows for people: mean valence of the valid pixels, median 1σ, mean R, rejected pixels."""
     mask = maps["mask"]
     rows = [("mean valence of valid pixels", f"{float(maps.valence.where(mask).mean()):.3f}"),

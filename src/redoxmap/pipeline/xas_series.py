@@ -61,6 +61,56 @@ class XasSeriesConfig(JobConfig):
     (one per scan) or ``scan_interval_s`` (scan i at ``first_scan_s + i · scan_interval_s``) place
     them on the cycler's clock instead. A scan stands for its start plus ``time_offset_s`` where the
     file states one (the middle of the scan), else its start plus half of ``exposure_s``.
+
+    Parameters
+    ----------
+    spectra : list of pathlib.Path
+        Files of XAS scans in time order (``SPECTRA``): XDI, column text, NeXus NXxas, Athena
+        ``.prj`` (:func:`redoxmap.io.read_xas_series`).
+    library : pathlib.Path, optional
+        Reference library (``.csv`` or ``.h5``) of standards with valences.
+    references : list of pathlib.Path, optional
+        Standards, one scan per file (``--ref``).
+    valences : list of float, optional
+        Valence of each reference, in order (``--valence``).
+    names : list of str, optional
+        Name of each reference, in order (``--name``); default: the file stems.
+    cycler : pathlib.Path, optional
+        Cycler file to synchronise with (any format :func:`redoxmap.echem.read_cycler` reads).
+    column : str, optional
+        μ column(s) of text files: a name, a 1-based number or a pattern (``mu_*``).
+    match : str, optional
+        Keep the scans whose label matches this shell pattern (``"NiO.0*"``).
+    mode : {"sum1", "nnls", "sum1-scaled", "lsq"}
+        The fit of the normalized spectra (:func:`redoxmap.fit.lincomb`).
+    e0 : {"series", "each"}
+        One E0 and one set of normalization windows for every scan and standard (Athena's
+        constrained parameters), or every spectrum its own.
+    min_ev, max_ev : float, optional
+        Fit window (eV); default E0 − 20 eV to E0 + 40 eV (:data:`FIT_WINDOW_EV`).
+    scan_time_s : list of float, optional
+        Time (s) of each scan on the cycler's clock, instead of the files' times.
+    scan_interval_s : float, optional
+        Scan i at ``first_scan_s + i · scan_interval_s`` (s) on the cycler's clock, instead of the
+        files' times.
+    first_scan_s : float
+        Cycler time (s) of the first scan, with ``scan_interval_s``.
+    offset_s : float
+        Added to the scans' times before they are matched to the cycler (s).
+    exposure_s : float, optional
+        Duration (s) of each scan: its middle is matched.
+    output : pathlib.Path, optional
+        The results (``.nc``: normalized spectra, fractions, valence, edge energies per scan).
+    report : pathlib.Path, optional
+        Folder for the tables, figures and ``summary.json``.
+    overwrite : bool
+        Replace an existing results file or report.
+
+    Raises
+    ------
+    ConfigError
+        If standards are given both ways, valences or names do not match the references, or the
+        fit window is empty.
     """
 
     spectra: list[Path] = Field(min_length=1)
@@ -161,16 +211,33 @@ def run_xas_series(config: XasSeriesConfig, progress: Progress | None = None, *,
     (normalized μ versus energy and time beside the voltage curve), ``fractions_vs_time.png``,
     ``valence_vs_cycler.png``, ``edge_vs_cycler.png`` and ``summary.json``.
 
+    Each scan is normalized to a unit edge step (Athena/Larch pre- and post-edge lines; Ravel &
+    Newville 2005), its edge energies measured (half jump and steepest slope) and, with standards,
+    fitted as μ(E) = Σ_k f_k μ_k(E) with valence v = Σ_k f_k v_k (Wang et al. 2021, Fig. 5d).
+
     Parameters
     ----------
-    config : the settings.
-    progress : called as ``progress(stage, done, total)``.
-    cycler : a standard table (:func:`redoxmap.echem.read_cycler`) that replaces ``config.cycler``.
+    config : XasSeriesConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
+    cycler : pandas.DataFrame, optional
+        A standard cycler table (:func:`redoxmap.echem.read_cycler`) that replaces
+        ``config.cycler``.
 
     Returns
     -------
-    A :class:`JobResult` whose ``values`` hold ``series`` (μ with the cycler coordinates),
-    ``results`` (the Dataset written to ``output``) and ``library``.
+    JobResult
+        ``values`` hold ``series`` (μ with the cycler coordinates), ``results`` (the Dataset
+        written to ``output``) and ``library``.
+
+    Raises
+    ------
+    ConfigError
+        If ``scan_time_s`` does not give one time per scan.
+    FormatError
+        If a file cannot be read, or the standards do not cover the scans' edge.
     """
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:

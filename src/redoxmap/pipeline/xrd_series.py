@@ -38,6 +38,49 @@ class XrdSeriesConfig(JobConfig):
     ``"cubic"`` (e.g. spinel: a) or None. Scan times come from the files' headers; ``scan_time_s``
     (one per file) or ``scan_interval_s`` (scan i at ``first_scan_s + i · scan_interval_s``) place
     them on the cycler's clock instead.
+
+    Parameters
+    ----------
+    patterns : list of pathlib.Path
+        Diffraction patterns in time order (``PATTERNS``): ``.xy``, ``.xye``, ``.chi``, ``.dat``,
+        GSAS ``.fxye``/``.gsas``, pyFAI (:func:`redoxmap.io.read_xrd_series`).
+    cycler : pathlib.Path, optional
+        Cycler file to synchronise with (any format :func:`redoxmap.echem.read_cycler` reads).
+    windows : dict of str to (float, float), optional
+        Reflection name → (low, high) on the patterns' axis (2θ in °, or q in Å⁻¹).
+    cell : {"hexagonal", "cubic"} or None
+        The cell fitted to the reflections named as hkl.
+    wavelength_a : float, optional
+        X-ray wavelength (Å), if the files state none.
+    unit : str, optional
+        Axis of text patterns: ``2th_deg``, ``q_A^-1`` or ``q_nm^-1``.
+    ka2 : bool
+        Fit the Cu Kα1/Kα2 doublet.
+    scan_time_s : list of float, optional
+        Time (s) of each scan on the cycler's clock, instead of the files' times.
+    scan_interval_s : float, optional
+        Scan i at ``first_scan_s + i · scan_interval_s`` (s) on the cycler's clock, instead of the
+        files' times.
+    first_scan_s : float
+        Cycler time (s) of the first scan, with ``scan_interval_s``.
+    offset_s : float
+        Added to the scans' times before they are matched to the cycler (s).
+    exposure_s : float, optional
+        Duration (s) of each scan: its middle is matched.
+    contour_window : (float, float), optional
+        Axis range (2θ in ° or q in Å⁻¹) of the contour figure; default: the first reflection's
+        window.
+    output : pathlib.Path, optional
+        The fitted peaks and cell (``.nc``).
+    report : pathlib.Path, optional
+        Folder for the tables, figures and ``summary.json``.
+    overwrite : bool
+        Replace an existing results file or report.
+
+    Raises
+    ------
+    ConfigError
+        If ``scan_time_s`` does not give one time per pattern.
     """
 
     patterns: list[Path] = Field(min_length=1)
@@ -73,16 +116,45 @@ def run_xrd_series(config: XrdSeriesConfig, progress: Progress | None = None, *,
     (long table of centre, FWHM, area, η with 1σ), ``cell.csv`` (a, c, V with 1σ), ``contour.png``,
     ``<peak>_vs_cycler.png``, ``c_vs_cycler.png`` and ``summary.json``.
 
+    Each reflection is fitted by a pseudo-Voigt, η L + (1 − η) G, over all patterns at once
+    (:func:`redoxmap.diffraction.fit_reflections`); the cell follows from Bragg's law and
+    1/d² = 4/3 (h² + hk + k²)/a² + l²/c² (hexagonal) or (h² + k² + l²)/a² (cubic).
+
     Parameters
     ----------
-    config : the settings.
-    progress : called as ``progress(stage, done, total)``.
-    cycler : a standard table (:func:`redoxmap.echem.read_cycler`) that replaces ``config.cycler``
-        when the record is not in a cycler file.
+    config : XrdSeriesConfig
+        The settings.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` as the job advances (the command line draws
+        bars from it).
+    cycler : pandas.DataFrame, optional
+        A standard cycler table (:func:`redoxmap.echem.read_cycler`) that replaces
+        ``config.cycler`` when the record is not in a cycler file.
 
     Returns
     -------
-    A :class:`JobResult` with ``series``, ``peaks`` and ``cell`` in its values.
+    JobResult
+        ``values`` hold ``series`` (the patterns with the cycler coordinates), ``peaks`` (centre,
+        FWHM, area, η with 1σ per scan) and ``cell`` (a, c in Å, V in Å³, or None).
+
+    Raises
+    ------
+    ConfigError
+        If no windows are given and the patterns are not 2θ with a known wavelength.
+    FormatError
+        If a pattern or the cycler file cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from redoxmap.io import write_fxye
+    >>> from redoxmap.simulate import galvanostatic_cycle, simulate_xrd_series
+    >>> series, truth = simulate_xrd_series(galvanostatic_cycle(), [0.0, 20000.0])
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> paths = [write_fxye(series.isel(scan=i), folder / f"scan{i}.fxye") for i in range(2)]
+    >>> result = run_xrd_series(XrdSeriesConfig(patterns=paths))
+    >>> bool(abs(result.cell.c.values - truth.c.values).max() < 0.01)  # c (Å) of both scans
+    True
     """
     time_s = config.scan_time_s
     if time_s is None and config.scan_interval_s is not None:

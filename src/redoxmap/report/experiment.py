@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 from redoxmap.report.figures import _scale_bar
 from redoxmap.report.files import save_figure, save_text
 
-__all__ = ["maps_figure", "profiles_figure", "trend_figure", "write_experiment_report"]
+__all__ = ["experiment_maps_figure", "experiment_profiles_figure", "experiment_trend_figure",
+           "write_experiment_report"]
 
 
 def _plane(values: xr.DataArray) -> xr.DataArray:
@@ -27,16 +28,36 @@ def _plane(values: xr.DataArray) -> xr.DataArray:
     return values.isel(z=values.sizes["z"] // 2) if "z" in values.dims else values
 
 
-def maps_figure(maps: dict[str, xr.DataArray], masks: dict[str, xr.DataArray], label: str,
-                pixel_size_nm: dict[str, float | None] | None = None) -> Figure:
+def experiment_maps_figure(maps: dict[str, xr.DataArray], masks: dict[str, xr.DataArray], label: str,
+                           pixel_size_nm: dict[str, float | None] | None = None) -> Figure:
     """One panel per sample on one colour scale (the 1st–99th percentile of all masked values of all
-    samples), grey outside the masks, one colour bar.
+    samples), grey outside the masks, one colour bar (the side-by-side maps of Csernica et al. 2021,
+    Fig. 2).
 
     Parameters
     ----------
-    maps, masks : per sample (in order), the map and its mask (2D, or 3D shown by the middle slice).
-    label : the colour bar's label.
-    pixel_size_nm : per sample, for scale bars.
+    maps : dict of str to xarray.DataArray
+        Per sample (in order), the map ``(y, x)``, or a volume ``(z, y, x)`` shown by its middle slice;
+        values in the unit ``label`` states.
+    masks : dict of str to xarray.DataArray
+        Per sample, its boolean particle mask, the shape of the map.
+    label : str
+        The colour bar's label (quantity and unit).
+    pixel_size_nm : dict of str to float, optional
+        Per sample, the pixel size (nm) for scale bars; None draws none.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Up to four panels per row.
+
+    Examples
+    --------
+    >>> maps = {"pristine": xr.DataArray(np.full((8, 8), 3.9), dims=("y", "x")),
+    ...         "cycled": xr.DataArray(np.full((8, 8), 3.5), dims=("y", "x"))}
+    >>> masks = {name: xr.DataArray(np.ones((8, 8), bool), dims=("y", "x")) for name in maps}
+    >>> [ax.get_title() for ax in experiment_maps_figure(maps, masks, "valence").axes[:2]]
+    ['pristine', 'cycled']
     """
     names = list(maps)
     planes = {n: np.asarray(_plane(maps[n]), float) for n in names}
@@ -70,18 +91,28 @@ def _x(states: pd.DataFrame, state: str | None) -> tuple[np.ndarray, list[str], 
     return np.arange(len(states), dtype=float), list(states["sample"]), "sample"
 
 
-def trend_figure(table: pd.DataFrame, states: pd.DataFrame, columns: list[tuple[str, str]],
-                 state: str | None) -> Figure:
+def experiment_trend_figure(table: pd.DataFrame, states: pd.DataFrame, columns: list[tuple[str, str]],
+                            state: str | None) -> Figure:
     """Statistics versus state: per sample the mean over particles with the standard deviation as
     error bars (thick) and the standard error (thin caps), every particle as a small dot; D on a
     log scale as the geometric mean with the spread of log10 D.
 
     Parameters
     ----------
-    table : one row per particle (``sample`` column and the statistics).
-    states : one row per sample from :func:`redoxmap.pipeline.experiment_table.state_summary`.
-    columns : (column, axis label) of each panel; ``d_cm2_s`` is drawn on a log scale.
-    state : the state key on the x axis (``cycle``, ``voltage_v`` …), or None for sample order.
+    table : pandas.DataFrame
+        One row per particle: a ``sample`` column and the statistics (units in the column names).
+    states : pandas.DataFrame
+        One row per sample (the experiment's state table): ``sample``, ``state_<key>``, and per
+        statistic its mean, ``_std`` and ``_sem``; ``d_geomean_cm2_s`` and ``log10_d_std`` for D.
+    columns : list of (str, str)
+        (column, axis label) of each panel; ``d_cm2_s`` (cm²/s) is drawn on a log scale.
+    state : str or None
+        The state key on the x axis (``cycle``, ``voltage_v`` …), or None for sample order.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per column, side by side.
     """
     x, names, xlabel = _x(states, state)
     fig = Figure(figsize=(4.0 * len(columns), 3.4), dpi=150, layout="constrained")
@@ -111,9 +142,28 @@ def trend_figure(table: pd.DataFrame, states: pd.DataFrame, columns: list[tuple[
     return fig
 
 
-def profiles_figure(profiles: dict[str, pd.DataFrame], label: str) -> Figure:
+def experiment_profiles_figure(profiles: dict[str, pd.DataFrame], label: str) -> Figure:
     """The pooled profile of each sample (mean ± standard error versus distance from the particle
-    edge), overlaid."""
+    edge, as in Csernica et al. 2021, Fig. 2d–g), overlaid.
+
+    Parameters
+    ----------
+    profiles : dict of str to pandas.DataFrame
+        Per sample, columns ``distance_nm`` (nm), ``mean`` and ``stderr`` (unit of ``label``).
+    label : str
+        The y axis label (quantity and unit).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axis, a curve per sample.
+
+    Examples
+    --------
+    >>> profile = pd.DataFrame({"distance_nm": [0.0, 20.0], "mean": [3.4, 3.8], "stderr": [0.02, 0.02]})
+    >>> experiment_profiles_figure({"cycled": profile}, "valence").axes[0].get_xlabel()
+    'distance from particle edge (nm)'
+    """
     fig = Figure(figsize=(5.2, 3.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     for name, profile in profiles.items():
@@ -136,18 +186,31 @@ def write_experiment_report(folder: str | Path, table: pd.DataFrame, states: pd.
 
     Parameters
     ----------
-    folder : the report folder (created if missing).
-    table, states : the particle table and the per-sample table.
-    maps : per sample, the maps file (.nc) whose ``variable`` is drawn.
-    profiles : per sample, the pooled profile (distance_nm, mean, stderr).
-    state : the state key on the x axes.
-    variable, component : the variable compared.
-    shells : number of shells (shell 1 is the surface, ``shells`` the centre).
-    title : the experiment's name.
+    folder : str or pathlib.Path
+        The report folder (created if missing).
+    table : pandas.DataFrame
+        The particle table (one row per particle), as for :func:`experiment_trend_figure`.
+    states : pandas.DataFrame
+        The per-sample table, as for :func:`experiment_trend_figure`.
+    maps : dict of str to pathlib.Path
+        Per sample, the maps file (.nc) whose ``variable`` is drawn.
+    profiles : dict of str to pandas.DataFrame
+        Per sample, the pooled profile (``distance_nm`` in nm, ``mean``, ``stderr``).
+    state : str or None
+        The state key on the x axes, or None for sample order.
+    variable : str
+        The map variable compared (``valence``, ``fraction`` …).
+    component : str or None
+        The component of ``fraction``-like variables, else None.
+    shells : int
+        Number of shells (shell 1 is the surface, ``shells`` the centre).
+    title : str
+        The experiment's name.
 
     Returns
     -------
-    The path of ``index.html``.
+    pathlib.Path
+        The path of ``index.html``.
     """
     folder = Path(folder)
     label = variable if component is None else f"{variable} ({component})"
@@ -158,16 +221,16 @@ def write_experiment_report(folder: str | Path, table: pd.DataFrame, states: pd.
             picked = data[variable].sel(component=component) if component is not None else data[variable]
             values[name], masks[name] = picked.load(), data["mask"].load()
             pixels[name] = data.attrs.get("pixel_size_nm")
-    figures = [(save_figure(maps_figure(values, masks, label, pixels), folder, "maps.png"),
+    figures = [(save_figure(experiment_maps_figure(values, masks, label, pixels), folder, "maps.png"),
                 f"{label} of every sample on one colour scale")]
     panels = [(c, text) for c, text in ((f"{column}_shell1_mean", f"{label}, surface shell"),
                                         (f"{column}_shell{shells}_mean", f"{label}, central shell"),
                                         ("d_cm2_s", "D (cm²/s)")) if c in table]
     if panels:
-        figures.append((save_figure(trend_figure(table, states, panels, state), folder, "trend.png"),
-                        f"{label} and D versus {state or 'sample'}"))
+        figures.append((save_figure(experiment_trend_figure(table, states, panels, state), folder,
+                                    "trend.png"), f"{label} and D versus {state or 'sample'}"))
     if profiles:
-        figures.append((save_figure(profiles_figure(profiles, label), folder, "profiles.png"),
+        figures.append((save_figure(experiment_profiles_figure(profiles, label), folder, "profiles.png"),
                         f"{label} versus distance from the particle edge"))
     body = [
         "<!doctype html><html><head><meta charset='utf-8'>",

@@ -67,11 +67,11 @@ def summary_numbers(maps: xr.Dataset) -> dict[str, object]:
     return out
 
 
-def napari_command(maps_file: str | Path, folder: str | Path) -> str:
+def _napari_command(maps_file: str | Path, folder: str | Path) -> str:
     """The shell command, run in the report ``folder``, that opens ``maps_file`` in napari (with
     the ``redoxmap[napari]`` plugin: named, scaled, masked layers).
 
-    >>> napari_command("/data/run/maps.nc", "/data/run/report")
+    >>> _napari_command("/data/run/maps.nc", "/data/run/report")
     'napari ../maps.nc'
     """
     relative = Path(os.path.relpath(Path(maps_file).resolve(), Path(folder).resolve()))
@@ -170,7 +170,7 @@ def write_report(maps: xr.Dataset, folder: str | Path, *, stack: xr.DataArray, r
     if summary:
         body += ["<h2>Recovered versus true</h2><table>", _rows(summary), "</table>"]
     body += ["<h2>Fit settings</h2><table>", _rows(fit_settings), "</table>"]
-    command = None if maps_file is None else napari_command(maps_file, folder)
+    command = None if maps_file is None else _napari_command(maps_file, folder)
     if command is not None:
         body += ["<h2>Open in napari</h2><p>Click any pixel to see its spectrum fitted again, draw a "
                  "region for its mean (plugin: <code>pip install 'redoxmap[napari]'</code>). From this "

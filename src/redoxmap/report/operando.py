@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 
 from redoxmap.errors import FormatError
 
+__all__ = ["fractions_time_figure", "operando_contour_figure", "quantity_vs_cycler_figure"]
+
 _STEP_COLOURS = {"charge": "C3", "discharge": "C0", "rest": "0.5"}
 _AXIS_LABELS = {"two_theta": "2θ (°)", "q": "q (Å⁻¹)", "energy": "energy (eV)"}
 
@@ -160,12 +162,31 @@ def fractions_time_figure(fraction: xr.DataArray, error: xr.DataArray | None = N
 
     Parameters
     ----------
-    fraction
-        ``(component, scan)`` fractions with a time coordinate along ``scan``.
-    error
+    fraction : xarray.DataArray
+        ``(component, scan)`` fractions (dimensionless) with a time coordinate along ``scan``
+        (``cycler_time_s`` or ``time_s`` in s, or ``time``).
+    error : xarray.DataArray, optional
         Their 1σ errors, drawn as bars.
-    cycler
-        The cycler table; its voltage is drawn against ``time_s`` in hours.
+    cycler : pandas.DataFrame, optional
+        The cycler table (:mod:`redoxmap.echem`); its voltage (V) is drawn against ``time_s`` in
+        hours.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Fractions versus time, the voltage beside them on the same time axis.
+
+    Raises
+    ------
+    FormatError
+        If ``fraction`` has no time coordinate along ``scan``.
+
+    Examples
+    --------
+    >>> fraction = xr.DataArray([[0.9, 0.5], [0.1, 0.5]], dims=("component", "scan"),
+    ...                         coords={"component": ["Ni3+", "Ni4+"], "time_s": ("scan", [0.0, 7200.0])})
+    >>> fractions_time_figure(fraction).axes[0].get_ylabel()
+    'time (h)'
     """
     hours, label = _scan_hours(fraction)
     fig = Figure(figsize=(7.0, 4.6), dpi=150, layout="constrained")

@@ -57,25 +57,44 @@ def cycled_platelets(shape: tuple[int, int] = (128, 128), n_particles: int = 3,
 
     Parameters
     ----------
-    shape : image size (pixels).
-    n_particles : number of platelets, placed at random without touching.
-    radius_px : range of the platelet radii (pixels), drawn uniformly.
-    pixel_size_nm : pixel size (nm).
-    surface_valence, bulk_valence : valence at the rim and far inside (3 ≤ v ≤ 4).
-    diffusivity_cm2_s, time_s : D (cm²/s) and the time at high state of charge (s).
-    surface_spread : standard deviation of each platelet's own surface valence about
+    shape : tuple of int
+        Image size (px).
+    n_particles : int
+        Number of platelets, placed at random without touching.
+    radius_px : tuple of float
+        Range of the platelet radii (px), drawn uniformly.
+    pixel_size_nm : float
+        Pixel size (nm).
+    surface_valence, bulk_valence : float
+        Valence at the rim and far inside (3 ≤ v ≤ 4).
+    diffusivity_cm2_s : float
+        Oxygen-vacancy diffusivity D (cm²/s).
+    time_s : float
+        Time at high state of charge t (s).
+    surface_spread : float
+        Standard deviation (valence units) of each platelet's own surface valence about
         ``surface_valence`` (particle-to-particle scatter).
-    energy_ev : energies of the scan (eV).
-    flat_counts, edge_jump_od, pre_edge_od : counts per pixel in the beam, edge jump and pre-edge
-        optical density of a platelet.
-    seed : random seed or generator.
+    energy_ev : numpy.ndarray
+        Energies of the scan (eV).
+    flat_counts : float
+        Counts per pixel in the beam.
+    edge_jump_od, pre_edge_od : float
+        Edge jump and pre-edge optical density of a platelet.
+    seed : int or numpy.random.Generator
+        Random seed or generator.
 
     Returns
     -------
-    A :class:`~redoxmap.simulate.Simulation`: raw counts, the Mn2+/Mn3+/Mn4+ standards (``refs``)
-    and the truth: ``valence`` (NaN outside), ``labels`` (platelet 1…n, 0 outside), ``edge_jump``,
-    and per particle (dim ``particle``) ``radius_nm``, ``surface_valence``, ``centre_y_px``,
-    ``centre_x_px``; attrs ``diffusivity_cm2_s``, ``time_s``, ``bulk_valence``, ``pixel_size_nm``.
+    Simulation
+        Raw counts, the Mn2+/Mn3+/Mn4+ standards (``refs``) and the truth: ``valence`` (NaN
+        outside), ``labels`` (platelet 1…n, 0 outside), ``edge_jump``, and per particle (dim
+        ``particle``) ``radius_nm``, ``surface_valence``, ``centre_y_px``, ``centre_x_px``; attrs
+        ``diffusivity_cm2_s``, ``time_s``, ``bulk_valence``, ``pixel_size_nm``.
+
+    Raises
+    ------
+    ParameterError
+        If a valence is outside 3–4, or the platelets do not fit into the image apart.
 
     Examples
     --------
@@ -134,11 +153,25 @@ CYCLING_STATES = {
 def write_cycling_experiment(folder, size_px: int = 160, n_particles: int = 3, seed: int = 0
                              ) -> dict[str, Simulation]:
     """Write the scans of :data:`CYCLING_STATES` as dxchange files ``<state>.h5`` (5 nm pixels,
-    platelets of 26–32 px radius) and the Mn L3 standards as ``mn_l3_standards.csv`` into ``folder``.
+    platelets of 26–32 px radius) and the Mn L3 standards as ``mn_l3_standards.csv`` into ``folder``:
+    the inputs of the example experiment (``examples/experiment``).
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Where to write (created if missing); existing scans of the same names are replaced.
+    size_px : int
+        Image size (px, square).
+    n_particles : int
+        Platelets per scan.
+    seed : int
+        Random seed of the first state (the next states use ``seed + 1``, ``seed + 2`` …).
 
     Returns
     -------
-    The simulation of each state (its ``truth`` holds the valence map, labels and per-particle values).
+    dict of str to Simulation
+        The simulation of each state (its ``truth`` holds the valence map, labels and
+        per-particle values).
     """
     from pathlib import Path
 
@@ -161,7 +194,28 @@ def write_cycling_experiment(folder, size_px: int = 160, n_particles: int = 3, s
 
 def true_shell_means(sim: Simulation, shells: int = 5) -> np.ndarray:
     """Mean true valence of each platelet (rows, in label order) in each of ``shells`` equal-area
-    shells (columns; 0 is the surface), cut as the experiment's particle table cuts them."""
+    shells (columns; 0 is the surface), cut as the experiment's particle table cuts them
+    (:func:`redoxmap.stats.equal_volume_shells`).
+
+    Parameters
+    ----------
+    sim : Simulation
+        A scene of :func:`cycled_platelets`.
+    shells : int
+        Number of equal-area shells.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(platelet, shell)`` mean valences.
+
+    Examples
+    --------
+    >>> sim = cycled_platelets(shape=(48, 48), n_particles=1, radius_px=(15, 15), seed=0)
+    >>> means = true_shell_means(sim, shells=3)
+    >>> means.shape, bool(means[0, 0] < means[0, 2])  # reduced at the surface
+    ((1, 3), True)
+    """
     from redoxmap.stats.shells import equal_volume_shells
 
     labels = sim.truth.labels

@@ -26,6 +26,7 @@ from redoxmap.errors import FormatError
 from redoxmap.history import with_history
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import check_increasing
+from redoxmap.io.hdf5 import _h5_errors, _open_h5
 from redoxmap.spectra.references import resample
 
 #: Default analysis windows (eV) per edge, Liu et al. Nat. Nanotechnol. 2024 (Liu et al. 2024), Methods.
@@ -146,7 +147,11 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, 
                         raise FormatError(f"{path}, line {n}: valence entry {item.strip()!r} is not "
                                           "name=number")
                     key, value = item.split("=", 1)
-                    valence[key.strip()] = float(value)
+                    try:
+                        valence[key.strip()] = float(value)
+                    except ValueError as exc:
+                        raise FormatError(f"{path}, line {n}: valence entry {item.strip()!r} is not "
+                                          "name=number") from exc
             continue
         if not text:
             continue
@@ -154,6 +159,9 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, 
         if names is None:
             names = fields[1:]
             continue
+        if len(fields) != len(names) + 1:
+            raise FormatError(f"{path}, line {n}: {len(fields)} columns but {len(names) + 1} names in the "
+                              "header; expected one value per name")
         try:
             rows.append([float(f) for f in fields])
         except ValueError as exc:
@@ -161,8 +169,6 @@ def _read_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, 
     if names is None or not rows:
         raise FormatError(f"{path}: no column header and data; expected 'energy_ev,<standard>,...'")
     data = np.array(rows)
-    if data.shape[1] != len(names) + 1:
-        raise FormatError(f"{path}: {data.shape[1]} columns but {len(names) + 1} names in the header")
     return data[:, 0], {n: data[:, i + 1] for i, n in enumerate(names)}, valence, edge
 
 
@@ -200,7 +206,7 @@ def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = No
     if not path.is_file():
         raise FormatError(f"{path}: reference library not found")
     if path.suffix.lower() in (".h5", ".hdf5"):
-        with h5py.File(path, "r") as h5:
+        with _open_h5(path) as h5, _h5_errors(path):
             if "energy_ev" not in h5 or "standards" not in h5:
                 raise FormatError(f"{path}: expected /energy_ev and /standards/<name> datasets")
             energy_ev = h5["energy_ev"][()]
@@ -208,6 +214,13 @@ def load_library(path: str | Path, energy: np.ndarray | xr.DataArray | None = No
             valence = {n: float(d.attrs["valence"]) for n, d in h5["standards"].items()
                        if "valence" in d.attrs}
             edge = str(h5.attrs.get("edge", ""))
+        energy_ev = np.asarray(energy_ev, dtype=float)
+        for name, spectrum in spectra.items():
+            if not isinstance(name, str):  # h5py gives names that are not UTF-8 as bytes
+                raise FormatError(f"{path}: standard name {name!r} is not UTF-8 text; expected names")
+            if np.shape(spectrum) != energy_ev.shape or energy_ev.ndim != 1:
+                raise FormatError(f"{path}: /standards/{name} has shape {np.shape(spectrum)} and /energy_ev "
+                                  f"{energy_ev.shape}; expected one value per energy")
     else:
         energy_ev, spectra, valence, edge = _read_csv(path)
     check_increasing(energy_ev, str(path))

@@ -16,7 +16,31 @@ from redoxmap.history import with_history
 
 
 def mass_attenuation_jump(element: str, below_ev: float, above_ev: float) -> float:
-    """Δ(μ/ρ) of ``element`` across its edge, cm²/g (xraydb)."""
+    """Jump Δ(μ/ρ) = (μ/ρ)(E_above) − (μ/ρ)(E_below) of ``element``'s mass attenuation across its
+    edge (xraydb, Elam et al., Radiat. Phys. Chem. 63, 121 (2002)).
+
+    Parameters
+    ----------
+    element : str
+        Element symbol of the edge, e.g. ``"Mn"``.
+    below_ev, above_ev : float
+        Energies below and above the edge (eV).
+
+    Returns
+    -------
+    float
+        Δ(μ/ρ) in cm²/g.
+
+    Raises
+    ------
+    FitError
+        If the attenuation does not rise between the energies (no edge between them).
+
+    Examples
+    --------
+    >>> 300 < mass_attenuation_jump("Mn", 6530.0, 6565.0) < 500  # cm²/g
+    True
+    """
     import xraydb
 
     jump = float(xraydb.mu_elam(element, above_ev) - xraydb.mu_elam(element, below_ev))
@@ -27,8 +51,22 @@ def mass_attenuation_jump(element: str, below_ev: float, above_ev: float) -> flo
 
 def matrix_slope(formula: str, element: str, below_ev: float, above_ev: float) -> float:
     """Relative change of the other elements' attenuation across the edge, per unit of the total
-    below-edge attenuation, for a material of the given formula:
-    Σ_{el≠X} ρ_el Δ(μ/ρ)_el / Σ_el ρ_el (μ/ρ)_el(E_below)."""
+    below-edge attenuation: Σ_{el≠X} ρ_el Δ(μ/ρ)_el / Σ_el ρ_el (μ/ρ)_el(E_below) (xraydb).
+
+    Parameters
+    ----------
+    formula : str
+        Nominal composition, e.g. ``"LiNi0.8Mn0.1Co0.1O2"``.
+    element : str
+        Element symbol of the edge, e.g. ``"Mn"``.
+    below_ev, above_ev : float
+        Energies below and above the edge (eV).
+
+    Returns
+    -------
+    float
+        The slope (dimensionless; negative: the other elements attenuate less above the edge).
+    """
     import xraydb
 
     from redoxmap.preprocess.thickness import element_densities
@@ -50,7 +88,30 @@ def edge_difference(*, below: xr.DataArray, above: xr.DataArray, element: str, b
     With the nominal ``formula`` the other elements' own (negative, smooth) change across the edge
     is removed: Δ_matrix = below · :func:`matrix_slope` (scaled by each voxel's or ray's below-edge
     attenuation, so voids and thin regions get less); without it that change biases the result low
-    (by ~8 % for Ni in Li1.2Mn0.54Ni0.13Co0.13O2 at 8313/8360 eV).
+    (by ~8 % for Ni in Li1.2Mn0.54Ni0.13Co0.13O2 at 8313/8360 eV). Wang et al., Nat. Commun. 12,
+    5370 (2021), Methods.
+
+    Parameters
+    ----------
+    below, above : xarray.DataArray
+        Volumes (attenuation per voxel) or −ln projections on the same grid, keywords only so they
+        cannot be swapped by position.
+    element : str
+        Element symbol of the edge, e.g. ``"Mn"``.
+    below_ev, above_ev : float
+        Energies below and above the edge (eV).
+    formula : str, optional
+        Nominal composition, to remove the matrix's change.
+
+    Returns
+    -------
+    xarray.DataArray
+        The difference, with the settings in its history.
+
+    Raises
+    ------
+    FitError
+        If the two differ in shape.
     """
     if above.shape != below.shape:
         raise FitError(f"data differ in shape {above.shape} vs {below.shape}; expected the same grid "
@@ -65,8 +126,26 @@ def edge_difference(*, below: xr.DataArray, above: xr.DataArray, element: str, b
 
 def density_from_difference(difference: xr.DataArray, element: str, below_ev: float, above_ev: float,
                             voxel_size_nm: float) -> xr.DataArray:
-    """Partial density (g/cm³) from a reconstructed edge difference (attenuation per voxel):
-    Δμ / (voxel · Δ(μ/ρ))."""
+    """Partial density ρ_X = Δμ / (voxel · Δ(μ/ρ)) (g/cm³) from a reconstructed edge difference
+    Δμ in attenuation per voxel (Wang et al., Nat. Commun. 12, 5370 (2021), Methods).
+
+    Parameters
+    ----------
+    difference : xarray.DataArray
+        Edge difference in attenuation per voxel (:func:`edge_difference` of volumes, or the
+        reconstruction of the difference of projections).
+    element : str
+        Element symbol of the edge, e.g. ``"Mn"``.
+    below_ev, above_ev : float
+        Energies below and above the edge (eV).
+    voxel_size_nm : float
+        Voxel size (nm).
+
+    Returns
+    -------
+    xarray.DataArray
+        Partial density in g/cm³ (``units`` attribute).
+    """
     jump = mass_attenuation_jump(element, below_ev, above_ev)
     out = difference / (voxel_size_nm * 1e-7 * jump)
     out.attrs = with_history(difference.attrs, "density_from_difference", element=element,
@@ -80,7 +159,26 @@ def element_density(*, below: xr.DataArray, above: xr.DataArray, element: str, b
     """Partial density (g/cm³) of ``element``: (μ_above − μ_below − Δμ_matrix) / (voxel · Δ(μ/ρ)),
     from volumes in attenuation per voxel (as :func:`reconstruct` returns); see
     :func:`edge_difference` for Δμ_matrix and ``formula``. Arguments are keywords: below-edge
-    volume and energy, above-edge volume and energy, so they cannot be swapped by position."""
+    volume and energy, above-edge volume and energy, so they cannot be swapped by position.
+
+    Parameters
+    ----------
+    below, above : xarray.DataArray
+        Volumes below and above the edge, attenuation per voxel, on the same grid.
+    element : str
+        Element symbol of the edge, e.g. ``"Mn"``.
+    below_ev, above_ev : float
+        Energies below and above the edge (eV).
+    voxel_size_nm : float
+        Voxel size (nm).
+    formula : str, optional
+        Nominal composition, to remove the matrix's change across the edge.
+
+    Returns
+    -------
+    xarray.DataArray
+        Partial density in g/cm³.
+    """
     difference = edge_difference(below=below, above=above, element=element, below_ev=below_ev,
                                  above_ev=above_ev, formula=formula)
     return density_from_difference(difference, element, below_ev, above_ev, voxel_size_nm)
@@ -88,8 +186,23 @@ def element_density(*, below: xr.DataArray, above: xr.DataArray, element: str, b
 
 def ratio_volume(numerator: xr.DataArray, denominator: xr.DataArray, mask: xr.DataArray,
                  atomic: tuple[float, float] | None = None) -> xr.DataArray:
-    """Ratio of two density volumes inside ``mask`` (0 outside); with ``atomic`` = (molar mass
-    of numerator, of denominator) the ratio is atomic rather than by mass."""
+    """Ratio of two density volumes inside ``mask`` (0 outside and where the denominator is ≤ 0).
+
+    Parameters
+    ----------
+    numerator, denominator : xarray.DataArray
+        Partial densities (g/cm³) on the same grid.
+    mask : xarray.DataArray
+        Boolean volume of the voxels to keep.
+    atomic : tuple of float, optional
+        (molar mass of the numerator's element, of the denominator's) in g/mol: the ratio becomes
+        atomic rather than by mass.
+
+    Returns
+    -------
+    xarray.DataArray
+        The ratio (dimensionless).
+    """
     denom = denominator.where(mask & (denominator > 0))
     ratio = numerator / denom
     if atomic is not None:

@@ -10,6 +10,7 @@ from skimage.registration import phase_cross_correlation
 
 from redoxmap.errors import FitError
 from redoxmap.history import with_history
+from redoxmap.preprocess.align import shift_images
 
 #: h·c in eV·nm (CODATA 2018).
 HC_EV_NM = 1239.841984
@@ -19,7 +20,20 @@ def remove_stripes(projections: xr.DataArray, width_px: int = 5) -> xr.DataArray
     """Suppress ring artefacts: a detector column that is off by a constant shows as a stripe in
     every sinogram (a ring in the slice). Its offset is the column's mean over angles minus a
     median filter of that mean along the detector; it is subtracted from every projection.
-    ``width_px`` must exceed the widest stripe and stay below the object's features."""
+    ``width_px`` must exceed the widest stripe and stay below the object's features.
+
+    Parameters
+    ----------
+    projections : xarray.DataArray
+        −ln projections ``(angle, y, x)``.
+    width_px : int
+        Width of the median filter along the detector (px).
+
+    Returns
+    -------
+    xarray.DataArray
+        Corrected projections ``(angle, y, x)``.
+    """
     data = projections.transpose("angle", "y", "x")
     mean = data.mean("angle").values
     smooth = ndimage.median_filter(mean, size=(1, width_px), mode="nearest")
@@ -32,8 +46,33 @@ def paganin(transmission: xr.DataArray, formula: str, density_g_cm3: float, ener
             distance_mm: float, pixel_size_nm: float) -> xr.DataArray:
     """Single-distance phase retrieval (Paganin et al., J. Microsc. 206, 33 (2002)) for a
     homogeneous object: T = F⁻¹[F(I/I0) / (1 + π λ z (δ/β) |k|²)], returned as −ln T (μ·thickness),
-    with δ and β of the stated composition from xraydb. ``transmission`` is I/I0 with dims
-    ``(…, y, x)``."""
+    with δ and β of the stated composition from xraydb.
+
+    Parameters
+    ----------
+    transmission : xarray.DataArray
+        I/I0 with dims ``(…, y, x)``.
+    formula : str
+        Composition, e.g. ``"LiMnO2"``.
+    density_g_cm3 : float
+        Its density (g/cm³).
+    energy_ev : float
+        Photon energy (eV).
+    distance_mm : float
+        Propagation distance, sample to detector (mm).
+    pixel_size_nm : float
+        Detector pixel size at the sample (nm).
+
+    Returns
+    -------
+    xarray.DataArray
+        −ln T = μ · thickness, same dims.
+
+    Raises
+    ------
+    FitError
+        If ``distance_mm`` or ``pixel_size_nm`` is not positive.
+    """
     import xraydb
 
     if distance_mm <= 0 or pixel_size_nm <= 0:
@@ -61,14 +100,33 @@ def paganin(transmission: xr.DataArray, formula: str, density_g_cm3: float, ener
 def register_energies(reference: xr.DataArray, moving: xr.DataArray, upsample: int = 20) -> xr.DataArray:
     """Shift ``moving`` projections (angle, y, x) onto ``reference`` by one global (y, x) shift
     found on their angle-summed images (the sample stage moves between energy scans, the
-    rotation does not); the shift is kept in ``attrs['registration_shift_px']``."""
+    rotation does not), by upsampled phase correlation (Guizar-Sicairos et al., Opt. Lett. 33, 156
+    (2008)) and :func:`redoxmap.preprocess.shift_images`.
+
+    Parameters
+    ----------
+    reference, moving : xarray.DataArray
+        Projections ``(angle, y, x)`` of the same scan geometry at two energies.
+    upsample : int
+        Shifts resolved to 1/``upsample`` px.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``moving`` shifted; the shift (y, x) in px in ``attrs['registration_shift_px']``.
+
+    Raises
+    ------
+    FitError
+        If the two sets differ in size.
+    """
     if reference.sizes != moving.sizes:
         raise FitError(f"projection sets differ in size {dict(reference.sizes)} vs {dict(moving.sizes)}")
     a = reference.transpose("angle", "y", "x").sum("angle").values
     b = moving.transpose("angle", "y", "x").sum("angle").values
     shift, _, _ = phase_cross_correlation(a, b, upsample_factor=upsample, normalization=None)
     data = moving.transpose("angle", "y", "x").values
-    moved = np.stack([ndimage.shift(p, shift, order=3, mode="nearest") for p in data])
+    moved = shift_images(data, shift)
     out = moving.transpose("angle", "y", "x").copy(data=moved)
     out.attrs = with_history(moving.attrs, "register_energies", shift_px=[float(s) for s in shift])
     out.attrs["registration_shift_px"] = [float(s) for s in shift]
