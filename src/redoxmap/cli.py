@@ -34,8 +34,8 @@ SCHEDULER = typer.Option("threads", help="Where dask computes: threads | process
                          "tcp://host:port of a running dask scheduler (docs/cluster.md)")
 MEMORY_LIMIT = typer.Option(None, help="Memory the job may use, e.g. 1GB: sizes the chunks and the workers "
                             "of --scheduler processes; runs out of core")
-CHUNKS_PX = typer.Option(None, help="Process out of core in chunks of this many pixels per side "
-                         "(default with --memory-limit: from the limit)")
+CHUNKS_PX = typer.Option(None, help="Process out of core in strips of this many image rows, every energy "
+                         "in each (default with --memory-limit: from the limit)")
 
 
 class _PlainProgress:

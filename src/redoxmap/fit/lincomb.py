@@ -513,6 +513,7 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
                      mask=(per_pixel, inside))
     difference = np.where(inside, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
     mean = difference.sum(axis=tuple(range(1, difference.ndim))) / np.count_nonzero(inside)
+    mean = mean.compute() if hasattr(mean, "compute") else mean  # a dask fit: one pass, not per chunk
     difference -= mean.reshape(-1, *[1] * inside.ndim)
     difference *= inside
     difference += 0.0  # −0.0 outside the mask (where the mean was positive) becomes 0.0

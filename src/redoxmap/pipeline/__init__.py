@@ -18,7 +18,7 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "demo": ["DemoConfig", "run_demo"],
     "echem": ["EchemConfig", "run_echem"],
-    "execution": ["Execution", "ExecutionSettings", "check_scheduler", "chunk_px", "execution",
+    "execution": ["Execution", "ExecutionSettings", "check_scheduler", "chunk_bytes", "execution",
                   "parse_memory_limit"],
     "experiment": ["ExperimentConfig", "run_experiment"],
     "experiment_init": ["InitExperimentConfig", "run_init_experiment"],

@@ -13,15 +13,15 @@ Schedulers (dask's own; https://docs.dask.org/en/stable/scheduling.html):
   at the same paths (docs/cluster.md).
 
 ``memory_limit`` (e.g. ``"1GB"``, ``"512MiB"``) bounds what the job holds at once: the chunk size
-chosen automatically (:func:`chunk_px`; chunks over space only, every chunk holds whole spectra)
-and, for ``processes``, the memory of the workers the job starts. For a ``tcp://`` cluster it is
-the memory of one worker (the workers' own limits are set where they are started). Setting it, or
-a scheduler other than threads or synchronous, makes xanes2d and valence run out of core.
+chosen automatically (:func:`chunk_bytes`; chunks over space only, strips of rows in which every
+chunk holds whole spectra) and, for ``processes``, the memory of the workers the job starts. For a
+``tcp://`` cluster it is the memory of one worker (the workers' own limits are set where they are
+started). Setting it, or a scheduler other than threads or synchronous, makes xanes2d and valence
+run out of core.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Iterator
@@ -34,7 +34,8 @@ from pydantic import BaseModel, field_validator
 
 from redoxmap.errors import ConfigError
 
-__all__ = ["Execution", "ExecutionSettings", "check_scheduler", "chunk_px", "execution", "parse_memory_limit"]
+__all__ = ["Execution", "ExecutionSettings", "check_scheduler", "chunk_bytes", "execution",
+           "parse_memory_limit"]
 
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
 ALIASES = {"serial": "synchronous"}
@@ -48,9 +49,11 @@ BYTES_PER_VALUE = 32
 #: Share of ``memory_limit`` given to the chunks in flight; the rest holds the maps, the per-energy
 #: images of registration and the interpreter.
 CHUNK_SHARE = 0.5
-MIN_CHUNK_PX, MAX_CHUNK_PX, DEFAULT_CHUNK_PX = 16, 1024, 256
-#: Largest block of whole images processed in one task (bytes of float32 data).
-BLOCK_BYTES = 64 * 2**20
+#: Bytes of stored data in one chunk without a memory limit (and at most with one): large enough that
+#: dask's per-task overhead is small, small enough that a killed run loses little.
+MAX_CHUNK_BYTES = 16 * 2**20
+#: Smallest chunk (bytes) a memory limit may ask for.
+MIN_CHUNK_BYTES = 2**16
 
 
 def parse_memory_limit(value: str | None) -> int | None:
@@ -191,60 +194,38 @@ class Execution:
     worker_memory: int | None
     address: str | None = None
 
-    def chunk_px(self, n_energy: int, itemsize: int = 4) -> int:
-        """:func:`chunk_px` for this execution."""
-        return chunk_px(n_energy, self.worker_memory, self.threads_per_worker, itemsize)
-
-    def energies_per_block(self, n_energy: int, image_bytes: int) -> int:
-        """Whole images handled in one task where a stack is processed image by image (registration,
-        storing): as many as fit :data:`BLOCK_BYTES` (or a memory limit's share per thread, with
-        room for :data:`BYTES_PER_VALUE` per value), and at most an eighth of the energies, so that
-        a killed run loses little.
-
-        Examples
-        --------
-        >>> Execution("threads", 2, 2, None).energies_per_block(121, 160 * 160 * 4)
-        16
-        """
-        budget = BLOCK_BYTES
-        if self.worker_memory is not None:
-            per_thread = CHUNK_SHARE * self.worker_memory / max(self.threads_per_worker, 1)
-            budget = min(budget, per_thread * 4 / BYTES_PER_VALUE)
-        return int(max(1, min(budget // max(image_bytes, 1), math.ceil(n_energy / 8))))
+    def chunk_bytes(self) -> int:
+        """:func:`chunk_bytes` for this execution."""
+        return chunk_bytes(self.worker_memory, self.threads_per_worker)
 
 
-def chunk_px(n_energy: int, memory_bytes: int | None, threads: int = 1, itemsize: int = 4) -> int:
-    """Side (px) of the square spatial chunks of a stack of ``n_energy`` energies such that the chunks
-    in flight fit a memory limit: ``threads`` × side² × ``n_energy`` × :data:`BYTES_PER_VALUE` ×
-    ``itemsize`` / 4 ≤ :data:`CHUNK_SHARE` × ``memory_bytes``; a multiple of 16 from 16 to 1024
-    (256 without a limit). Chunks never split the energies: every chunk holds whole spectra.
+def chunk_bytes(memory_bytes: int | None, threads: int = 1) -> int:
+    """Bytes of stored (float32) data per chunk such that the chunks in flight fit a memory limit:
+    ``threads`` × chunk × :data:`BYTES_PER_VALUE` / 4 ≤ :data:`CHUNK_SHARE` × ``memory_bytes``, at
+    most :data:`MAX_CHUNK_BYTES` (that without a limit). Chunks are strips of whole rows holding every
+    energy (dask's ``"auto"`` chunking sizes them to this many bytes).
 
     Parameters
     ----------
-    n_energy : int
-        Energies of the stack (values per spectrum).
     memory_bytes : int or None
-        The memory limit of one worker (bytes); None for the default side.
+        The memory limit of one worker (bytes); None for no limit.
     threads : int
         Chunks processed at once in that memory.
-    itemsize : int
-        Bytes per stored value (4 for float32).
 
     Returns
     -------
     int
-        The side of a chunk (px).
+        Bytes per chunk.
 
     Examples
     --------
-    >>> chunk_px(121, parse_memory_limit("1GB"), threads=2), chunk_px(121, None)
-    (240, 256)
+    >>> chunk_bytes(parse_memory_limit("64MiB"), threads=2) / 2**20, chunk_bytes(None) / 2**20
+    (2.0, 16.0)
     """
     if memory_bytes is None:
-        return DEFAULT_CHUNK_PX
-    per_px = n_energy * BYTES_PER_VALUE * itemsize / 4 * max(threads, 1)
-    side = math.sqrt(CHUNK_SHARE * memory_bytes / per_px)
-    return int(min(max(16 * math.floor(side / 16), MIN_CHUNK_PX), MAX_CHUNK_PX))
+        return MAX_CHUNK_BYTES
+    share = CHUNK_SHARE * memory_bytes / max(threads, 1) * 4 / BYTES_PER_VALUE
+    return int(min(max(share, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES))
 
 
 def _current_client(address: str):

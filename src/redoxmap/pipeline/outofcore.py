@@ -4,16 +4,18 @@ chunk by chunk into Zarr stores beside the output, so memory stays bounded and a
 Layout, in the folder ``.<output name>.parts`` beside the output (a temporary folder when there is no
 output), removed once the maps are written:
 
-- ``stack.zarr``: the optical density after energy window, binning and drift correction, stored in
-  tiles of a few energies (``k × chunk × chunk``); written ``k`` whole images at a time (the unit of
-  resumption, :meth:`Execution.energies_per_block`), read as whole-spectrum chunks
-  ``energy × chunk × chunk`` by the fit. Reading the file image by image and rechunking through this
-  store is what avoids a shuffle of the whole stack in memory between registration (image by
-  image) and the fit (spectrum by spectrum).
-- ``fit.zarr``: the per-pixel fit results (:func:`redoxmap.fit.lincomb`), one spatial chunk at a time.
+- ``stack.zarr``: the optical density after energy window, binning and drift correction, in strips
+  of whole rows that hold every energy (``energy × rows × x``, one file each; chunked over space,
+  never over energy). Each strip is read from the input in one task (an unfiltered HDF5 file
+  through a memory map, :func:`redoxmap.io.read_hdf5`), shifted with a halo of rows and stored: the
+  unit of work and of resumption. Drift registration reads the input a second time, image by
+  image, before.
+- ``fit.zarr``: the per-pixel fit results (:func:`redoxmap.fit.lincomb`), one strip at a time.
 
-The maps are derived from ``fit.zarr`` lazily and written to the output chunk by chunk, then read
-back lazily from it: no step holds the stack or the maps whole.
+The strips' size follows the memory limit (:func:`redoxmap.pipeline.execution.chunk_bytes`, dask's
+``"auto"`` chunks) or ``chunks_px`` (rows per strip). The maps are derived from ``fit.zarr`` lazily
+and written to the output chunk by chunk, then read back lazily from it: no step holds the stack or
+the maps whole (the 2D maps of the mask, edge jump and fit status are held: one value per pixel).
 
 Each store remembers its complete blocks (:class:`redoxmap.io.ChunkStore`) under a key made of the
 job's settings (without the output and execution settings that do not change the numbers), the
@@ -33,22 +35,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dask
 import xarray as xr
 
 from redoxmap._version import __version__
 from redoxmap.io.chunkstore import ChunkStore
 from redoxmap.pipeline.execution import Execution
 from redoxmap.pipeline.jobs import JobConfig, Progress
-from redoxmap.preprocess.align import align_stack, apply_shifts
+from redoxmap.preprocess.align import align_stack, apply_shifts, estimate_shifts
 
-__all__ = ["READ_TILE_PX"]
+__all__ = ["IMAGES"]
 
-#: Tiles (px per side, one energy each) in which the input file is read: the passes over the file
-#: (valid pixels, registration, storing) need no more, and larger tiles keep their graphs small.
-READ_TILE_PX = 1024
+#: Chunks of ``(energy, y, x)`` in which drift registration reads the input: one whole image each.
+IMAGES = (1, -1, -1)
 
 #: Settings that never change a job's numbers: left out of the stores' keys.
 _NOT_IN_KEY = ("output", "overwrite", "report", "scheduler", "memory_limit")
+
+
+def _chunked(stack: xr.DataArray, chunks: tuple) -> xr.DataArray:
+    """``stack`` as a dask array in ``chunks`` of ``(energy, y, x)`` (readers that load the file
+    whole return NumPy arrays)."""
+    return stack if stack.chunks is not None else stack.chunk(dict(zip(("energy", "y", "x"), chunks,
+                                                                        strict=True)))
 
 
 def _parts_folder(output: Path | None) -> tuple[Path, bool]:
@@ -64,14 +73,14 @@ def _parts_folder(output: Path | None) -> tuple[Path, bool]:
 @dataclass
 class _OutOfCore:
     """The out-of-core run of one job: where its stores live, the chunk size (from the job's
-    ``chunks_px`` or, without it, from the memory limit and the stack's number of energies:
-    :meth:`Execution.chunk_px`), and the blocks computed and resumed per stage."""
+    ``chunks_px`` in rows or, without it, from the memory limit: :meth:`Execution.chunk_bytes`), and
+    the blocks computed and resumed per stage."""
 
     config: JobConfig
     job: str
     run: Execution
     progress: Progress | None = None
-    chunk_px: int | None = field(default=None, init=False)
+    rows: int | None = field(default=None, init=False)
     folder: Path = field(init=False)
     keep: bool = field(init=False)
     counts: dict[str, tuple[int, int]] = field(default_factory=dict, init=False)
@@ -87,8 +96,7 @@ class _OutOfCore:
             settings.pop(name, None)
         inputs = {str(path.resolve()): [path.stat().st_size, path.stat().st_mtime_ns]
                   for _, path in self.config.input_paths() if path.is_file()}
-        layout = [getattr(self.config, "chunks_px", None), self.run.worker_memory,
-                  self.run.threads_per_worker]
+        layout = getattr(self.config, "chunks_px", None) or self.run.chunk_bytes()
         text = json.dumps({"stage": stage, "job": self.job, "version": __version__, "settings": settings,
                            "inputs": inputs, "layout": layout}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
@@ -104,31 +112,36 @@ class _OutOfCore:
         self.counts[stage] = (store.computed, store.resumed)
         return out
 
-    def stack(self, prepare: Callable[[], xr.DataArray], align: dict | None,
+    def stack(self, prepare: Callable[[tuple], xr.DataArray], align: dict | None,
               leave_out: tuple[str, ...] = ()) -> xr.DataArray:
-        """The prepared stack from ``stack.zarr``: stored already, or ``prepare()`` (the lazy optical
-        density after windowing and binning) aligned with ``align`` (the keyword arguments of
-        :func:`redoxmap.preprocess.align_stack`, None for no alignment) and stored energy by energy.
+        """The prepared stack from ``stack.zarr``: stored already, or ``prepare(chunks)`` (the lazy
+        optical density after windowing and binning, read in chunks of the shape ``chunks`` of the
+        input's ``(energy, y, x)``) aligned with ``align`` (the keyword arguments of
+        :func:`redoxmap.preprocess.align_stack`, None for no alignment) and stored strip by strip.
         An interrupted store keeps its shifts: they are applied again, not estimated again."""
         store = ChunkStore(self.folder / "stack.zarr", self.key("stack", leave_out))
         if store.complete:
             stack = store.open()
-            self.chunk_px = stack.chunks[stack.dims.index("y")][0]
-            self.counts["stack"] = (0, stack.sizes["energy"])
-            return stack.chunk({"energy": -1})
-        stack = prepare().chunk({"energy": 1, "y": -1, "x": -1})  # whole images: the unit of work
-        self.chunk_px = getattr(self.config, "chunks_px", None) or self.run.chunk_px(stack.sizes["energy"])
+            self.rows = stack.chunks[stack.dims.index("y")][0]
+            self.counts["stack"] = (0, len(stack.chunks[stack.dims.index("y")]))
+            return stack
+        rows = getattr(self.config, "chunks_px", None)
+        with dask.config.set({"array.chunk-size": self.run.chunk_bytes()}):
+            strips = (-1, "auto" if rows is None else rows, -1)
+            stack = _chunked(prepare(strips), strips)
         if align is not None and store.matches:
             previous = store.open()
-            stack = apply_shifts(stack, previous.coords.to_dataset()[["shift_y", "shift_x"]])
-            stack.attrs = previous.attrs
+            shifts = previous.coords.to_dataset()[["shift_y", "shift_x"]]
+            stack = apply_shifts(stack, shifts).assign_attrs(previous.attrs)
         elif align is not None:
-            stack = align_stack(stack, **align, progress=self._tell("align"))
-        side, group = self.chunk_px, self.run.energies_per_block(stack.sizes["energy"],
-                                                                 stack.sizes["y"] * stack.sizes["x"] * 4)
-        stored = self._write("stack", store, stack.rename("od"), blocks={"energy": group, "y": -1, "x": -1},
-                             chunks={"energy": group, "y": side, "x": side})
-        return stored.chunk({"energy": -1})  # whole spectra per chunk, merged from the tiles
+            images = _chunked(prepare(IMAGES), IMAGES)
+            shifts = estimate_shifts(images, **align, progress=self._tell("align"))
+            stack = align_stack(stack, **align, shifts=shifts)
+        rows = stack.chunks[stack.dims.index("y")]
+        if len(set(rows[:-1])) > 1 or rows[-1] > rows[0]:  # binning may leave uneven strips
+            stack = stack.chunk({"y": max(rows)})
+        self.rows = max(rows)
+        return self._write("stack", store, stack.transpose("energy", "y", "x").rename("od"))
 
     def fit_store(self) -> Callable[[xr.DataArray], xr.DataArray]:
         """The ``store`` of :func:`redoxmap.fit.lincomb`: the per-pixel results into ``fit.zarr``."""
@@ -149,8 +162,7 @@ class _OutOfCore:
 
     def summary(self) -> list[tuple[str, str]]:
         """Rows for people: chunk size and the blocks computed and resumed per stage."""
-        rows = [("out of core", f"chunks of {self.chunk_px} × {self.chunk_px} px, scheduler "
-                 f"{self.run.scheduler}")]
+        rows = [("out of core", f"strips of {self.rows} rows, scheduler {self.run.scheduler}")]
         rows += [(f"{stage} blocks computed / resumed", f"{computed} / {resumed}")
                  for stage, (computed, resumed) in self.counts.items()]
         return rows

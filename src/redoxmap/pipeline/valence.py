@@ -13,7 +13,7 @@ from redoxmap.fit.valence import valence_inputs, valence_map
 from redoxmap.io.writers import write_dataset
 from redoxmap.pipeline.execution import ExecutionSettings, execution
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
-from redoxmap.pipeline.outofcore import READ_TILE_PX, _OutOfCore
+from redoxmap.pipeline.outofcore import _OutOfCore
 from redoxmap.preprocess.align import align_stack
 from redoxmap.preprocess.stacks import open_stack
 from redoxmap.spectra.library import load_library
@@ -57,7 +57,8 @@ class ValenceConfig(JobConfig, ExecutionSettings):
     pixel_size_nm : float, optional
         Pixel size (nm), if the file states none.
     chunks_px : int, optional
-        Process out of core in tiles of this many pixels per side (px, ≥ 16).
+        Process out of core in strips of this many rows of the input images (px, ≥ 16), every
+        energy in each; default with ``memory_limit``: sized from the limit.
     scheduler : str
         Where the job computes: ``threads`` (default), ``processes``, ``synchronous`` or the
         ``tcp://host:port`` address of a running dask.distributed scheduler
@@ -136,11 +137,11 @@ def run_valence(config: ValenceConfig, progress: Progress | None = None) -> JobR
     with execution(config) as run:
         chunked = _OutOfCore(config, "valence", run, progress) if lazy else None
 
-        def prepare():
+        def prepare(chunks=None):
             report("read", 0)
             stack = open_stack(config.stack, energies=config.energies, i0_spectrum=config.i0,
                                i0_fraction=config.i0_fraction,
-                               chunks=READ_TILE_PX if lazy else None)
+                               chunks=chunks)
             if config.pixel_size_nm is not None:
                 stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
             report("read")

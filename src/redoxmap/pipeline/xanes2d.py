@@ -14,7 +14,7 @@ from redoxmap.fit.lincomb import lincomb
 from redoxmap.io.writers import write_dataset
 from redoxmap.pipeline.execution import ExecutionSettings, execution
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
-from redoxmap.pipeline.outofcore import READ_TILE_PX, _OutOfCore
+from redoxmap.pipeline.outofcore import _OutOfCore
 from redoxmap.preprocess.align import align_stack
 from redoxmap.preprocess.mask import particle_mask
 from redoxmap.preprocess.resample import bin_pixels, energy_window
@@ -67,7 +67,8 @@ class Xanes2DConfig(JobConfig, ExecutionSettings):
     pixel_size_nm : float, optional
         Pixel size (nm) for scale bars and statistics, if the file states none.
     chunks_px : int, optional
-        Process out of core in tiles of this many pixels per side (px, ≥ 16).
+        Process out of core in strips of this many rows of the input images (px, ≥ 16), every
+        energy in each; default with ``memory_limit``: sized from the limit.
     scheduler : str
         Where the job computes: ``threads`` (default), ``processes``, ``synchronous`` or the
         ``tcp://host:port`` address of a running dask.distributed scheduler
@@ -182,12 +183,11 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
     with execution(config) as run:
         chunked = _OutOfCore(config, "xanes2d", run, progress) if lazy else None
 
-        def prepare():
+        def prepare(chunks=None):
             report("read", 0)
-            tile = READ_TILE_PX * config.bin_px if lazy else None
             stack = open_stack(config.stack, energies=config.energies, flats=config.flats,
                                darks=config.darks, data=config.data_dataset, energy=config.energy_dataset,
-                               chunks=tile, i0_spectrum=config.i0, i0_fraction=config.i0_fraction)
+                               chunks=chunks, i0_spectrum=config.i0, i0_fraction=config.i0_fraction)
             if stack.sizes["energy"] < 8:
                 n_energy = stack.sizes["energy"]
                 raise EnergyError(f"{config.stack} holds {n_energy} energ{'y' if n_energy == 1 else 'ies'}; "

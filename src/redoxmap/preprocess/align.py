@@ -200,8 +200,9 @@ def apply_shifts(od: xr.DataArray, shifts: xr.Dataset) -> xr.DataArray:
     if isinstance(data, da.Array) and len(data.chunks[1]) == len(data.chunks[2]) == 1:  # whole images
         moved = data.map_blocks(_shift_block, dtype=data.dtype, shifts=values)
     elif isinstance(data, da.Array):
-        depth = int(math.ceil(np.abs(values).max())) + SPLINE_HALO_PX
-        moved = data.map_overlap(_shift_block, depth={0: 0, 1: depth, 2: depth},
+        depth = int(math.ceil(np.abs(values).max())) + SPLINE_HALO_PX  # none along a whole axis
+        moved = data.map_overlap(_shift_block, depth={0: 0, 1: depth * (len(data.chunks[1]) > 1),
+                                                      2: depth * (len(data.chunks[2]) > 1)},
                                  boundary="nearest", dtype=data.dtype, shifts=values)
     else:
         moved = _shift_block(np.asarray(data), values)
@@ -214,7 +215,8 @@ def apply_shifts(od: xr.DataArray, shifts: xr.Dataset) -> xr.DataArray:
 def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
                 max_shift_px: float = 10.0, upsample: int = 20,
                 smooth_px: float = 1.0,
-                progress: Callable[[int, int], None] | None = None) -> xr.DataArray:
+                progress: Callable[[int, int], None] | None = None,
+                shifts: xr.Dataset | None = None) -> xr.DataArray:
     """Estimate (:func:`estimate_shifts`) and apply (:func:`apply_shifts`) drift shifts; the shifts are
     kept as ``shift_y``/``shift_x`` coordinates.
 
@@ -237,6 +239,9 @@ def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
         Gaussian smoothing before registration (px).
     progress : callable, optional
         Called as ``progress(done, total)`` after each energy.
+    shifts : xarray.Dataset, optional
+        Shifts estimated already (:func:`estimate_shifts`, e.g. on the same stack read image by
+        image while this one is read in strips of rows): applied, not estimated again.
 
     Returns
     -------
@@ -251,7 +256,8 @@ def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
     >>> aligned.shift_x.dims, aligned.attrs["align_reference_energy_ev"]
     (('energy',), 6567.0)
     """
-    shifts = estimate_shifts(od, ref_energy_ev, max_shift_px, upsample, smooth_px, progress)
+    if shifts is None:
+        shifts = estimate_shifts(od, ref_energy_ev, max_shift_px, upsample, smooth_px, progress)
     out = apply_shifts(od, shifts)
     out.attrs = with_history(od.attrs, "align_stack",
                              ref_energy_ev=shifts.attrs["reference_energy_ev"],

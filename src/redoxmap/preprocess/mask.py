@@ -90,7 +90,7 @@ def particle_mask(od: xr.DataArray, threshold_od: float | None = None,
     >>> mask.dims, int(mask.sum())
     (('y', 'x'), 280)
     """
-    jump = edge_jump(od, e0_ev=e0_ev)
+    jump = edge_jump(od, e0_ev=e0_ev).compute()  # one pass over a dask stack; the map is small
     values = np.asarray(jump.values)
     if threshold_od is None:
         auto = otsu_threshold(values)
