@@ -143,6 +143,11 @@ class _OutOfCore:
         self.rows = max(rows)
         return self._write("stack", store, stack.transpose("energy", "y", "x").rename("od"))
 
+    def store(self, name: str, stage: str, array: xr.DataArray) -> xr.DataArray:
+        """``array`` computed block by block (its chunks) into ``<name>.zarr``, resumable; progress
+        and counts under ``stage``."""
+        return self._write(stage, ChunkStore(self.folder / f"{name}.zarr", self.key(name)), array)
+
     def fit_store(self) -> Callable[[xr.DataArray], xr.DataArray]:
         """The ``store`` of :func:`redoxmap.fit.lincomb`: the per-pixel results into ``fit.zarr``."""
         store = ChunkStore(self.folder / "fit.zarr", self.key("fit"))

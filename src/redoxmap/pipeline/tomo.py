@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
-import xarray as xr
 from pydantic import Field, field_validator
 
 from redoxmap.errors import ConfigError, FormatError, RedoxmapWarning
@@ -17,7 +16,10 @@ from redoxmap.fit.lincomb import lincomb
 from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
 from redoxmap.io.projections import read_projections_dxchange
 from redoxmap.io.writers import write_dataset
+from redoxmap.pipeline.execution import ExecutionSettings, execution
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
+from redoxmap.pipeline.outofcore import _OutOfCore
+from redoxmap.pipeline.tomo_series import _energy_stack
 from redoxmap.pipeline.xanes2d import fraction_summary
 from redoxmap.preprocess.flatfield import optical_density
 from redoxmap.preprocess.mask import otsu_threshold, particle_mask
@@ -324,11 +326,13 @@ def run_pores(config: PoresConfig, progress: Progress | None = None) -> JobResul
                      values={"table": table, "labels": labels, "porosity": by_shell, "sizes": sizes})
 
 
-class TomoXanesConfig(JobConfig):
-    """Settings of ``redoxmap tomo xanes``: volumes at several energies fitted voxel by voxel with
-    the references (the engine of ``xanes2d``)."""
+class TomoXanesConfig(JobConfig, ExecutionSettings):
+    """Settings of ``redoxmap tomo xanes``: volumes at several energies — one ``(energy, z, y, x)``
+    OME-Zarr of ``tomo recon`` over a multi-energy scan, or one volume per energy — fitted voxel by
+    voxel with the references (the engine of ``xanes2d``); with ``memory_limit`` or a scheduler of
+    processes out of core and resumable (:mod:`redoxmap.pipeline.outofcore`)."""
 
-    volumes: list[Path] = Field(min_length=2)
+    volumes: list[Path] = Field(min_length=1)
     references: list[Path] = Field(min_length=1)
     names: list[str] | None = None
     energy_ev: list[float] | None = None
@@ -354,28 +358,22 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
     -------
     A :class:`JobResult` with ``maps`` and ``stack`` (energy, z, y, x) in its values.
     """
-    loaded = [read_ome_zarr(v) for v in config.volumes]
-    energies = config.energy_ev
-    if not energies:
-        missing = [str(p) for p, v in zip(config.volumes, loaded, strict=True) if "energy_ev" not in v.attrs]
-        if missing:
-            raise ConfigError(f"{', '.join(missing)}: no energy_ev stored with the volume; expected "
-                              "--energy-ev for each volume")
-        energies = [float(v.attrs["energy_ev"]) for v in loaded]
-    shapes = {v.shape for v in loaded}
-    if len(shapes) != 1:
-        raise FormatError(f"volumes of different shapes {sorted(shapes)}; expected one grid")
-    order = np.argsort(energies)
-    stack = xr.concat([loaded[i].drop_attrs() for i in order], dim="energy")
-    stack = stack.assign_coords(energy=np.asarray(energies, float)[order]).chunk({"energy": -1})
-    stack["energy"].attrs["units"] = "eV"
-    stack.attrs = {"voxel_size_nm": loaded[0].attrs.get("voxel_size_nm"), "units": "1/voxel"}
-    mask = particle_mask(stack, threshold_od=config.mask_threshold)
-    refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
-    maps = lincomb(stack, refs, mode=config.mode, mask=mask).compute()
-    maps.attrs.update(mask_threshold=mask.attrs["threshold_od"],
-                      voxel_size_nm=stack.attrs["voxel_size_nm"])
-    written = [write_dataset(maps, config.output, overwrite=config.overwrite)]
+    with execution(config) as run:
+        chunked = _OutOfCore(config, "tomo-xanes", run, progress) if config.out_of_core else None
+        stack = _energy_stack(config.volumes, config.energy_ev)
+        mask = particle_mask(stack, threshold_od=config.mask_threshold)
+        refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
+        maps = lincomb(stack, refs, mode=config.mode, mask=mask,
+                       store=None if chunked is None else chunked.fit_store())
+        maps = maps.compute() if chunked is None else maps  # out of core: written chunk by chunk
+        maps.attrs.update(mask_threshold=mask.attrs["threshold_od"],
+                          voxel_size_nm=stack.attrs["voxel_size_nm"])
+        written = [write_dataset(maps, config.output, overwrite=config.overwrite)]
+        blocks = {}
+        if chunked is not None:
+            maps = chunked.reopen(config.output)
+            blocks = dict(chunked.counts)
+            chunked.finish()
     if config.report is not None:
         from redoxmap.report.volumes import write_volume_report
 
@@ -385,4 +383,5 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
                                                                     voxel_size_nm=stack.attrs["voxel_size_nm"]),
             config.report, title=f"{last} fraction per voxel", settings=config.settings()))
     return JobResult(title=f"3D fit ({config.mode}) over {int(maps['mask'].sum())} masked voxels",
-                     summary=fraction_summary(maps), written=written, values={"maps": maps, "stack": stack})
+                     summary=fraction_summary(maps), written=written,
+                     values={"maps": maps, "stack": stack, "blocks": blocks})
