@@ -114,3 +114,27 @@ def test_killed_reconstruction_resumes_without_redoing_finished_slabs(scan, in_m
     resumed = run_tomo_series(TomoSeriesConfig(**settings))
     assert resumed.blocks["recon"] == (2, 1)
     np.testing.assert_allclose(resumed.volumes.values, in_memory[0].values, rtol=0, atol=1e-7)
+
+
+def test_commands_reconstruct_every_energy_and_fit_the_store(scan, in_memory, tmp_path):
+    """`tomo recon` given one file per energy writes the (energy, z, y, x) store of the job; `tomo xanes`
+    fits it with a memory limit; options of a one-volume reconstruction are refused by name."""
+    from typer.testing import CliRunner
+
+    from redoxmap.cli import app
+
+    paths, _ = scan
+    runner = CliRunner()
+    recon = ["tomo", "recon", *map(str, paths), "--voxel-size-nm", "50", "--slices-per-chunk", "2"]
+    result = runner.invoke(app, [*recon, "-o", str(tmp_path / "volumes.zarr")])
+    assert result.exit_code == 0, result.output
+    refs = [item for p in FIT["references"] for item in ("--ref", str(p))]
+    result = runner.invoke(app, ["tomo", "xanes", str(tmp_path / "volumes.zarr"), *refs, "--name", "pristine",
+                                 "--name", "cycled", "--mode", "sum1-scaled", "--mask-threshold", "0.01",
+                                 "--memory-limit", "64MiB", "-o", str(tmp_path / "maps.nc")])
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(tmp_path / "maps.nc") as maps:
+        np.testing.assert_allclose(maps.fraction.values, in_memory[1].fraction.values, rtol=0, atol=1e-4)
+    result = runner.invoke(app, [*recon, "--hull", "-o", str(tmp_path / "hull.zarr")])
+    assert result.exit_code != 0
+    assert "--hull: not available for 8 projection files" in str(result.exception)

@@ -396,7 +396,9 @@ def init_experiment(
 
 @tomo_app.command("recon")
 def tomo_recon(
-    projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),
+    projections: list[Path] = typer.Argument(
+        ..., help="dxchange projection file: one, or one per energy of a multi-energy scan (then one "
+        "(energy, z, y, x) OME-Zarr, reconstructed slab by slab and resumable)"),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.zarr OME-Zarr volume)"),
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
@@ -412,17 +414,39 @@ def tomo_recon(
         "relative to the mean attenuation in the support (default 0.5)"),
     hull: bool = typer.Option(False, help="Hold voxels outside the visual hull at zero"),
     slices_per_chunk: int | None = typer.Option(None, help="Stream slabs of this many slices"),
-    energy_ev: float | None = typer.Option(None, help="Energy of the projections (eV), if the file has none"),
+    energy_ev: list[float] | None = typer.Option(
+        None, "--energy-ev", help="Energy of each projection file (eV), in order, if the files have none"),
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
-    """Reconstruct a volume: flat/dark, −ln, centre, optional jitter alignment, reconstruction."""
-    from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
+    """Reconstruct a volume: flat/dark, −ln, centre, optional jitter alignment, reconstruction; or
+    the volumes of every energy of a multi-energy scan into one OME-Zarr with an energy axis."""
+    from redoxmap.errors import ConfigError
 
     chosen = {} if method is None else {"method": method}
+    if len(projections) > 1:
+        from redoxmap.pipeline.tomo_series import TomoSeriesConfig, run_tomo_series
+
+        unused = [flag for flag, given in (("--align-jitter", align_jitter), ("--hull", hull),
+                                           ("--tv-weight", tv_weight is not None), ("--report", report))
+                  if given]
+        if unused:
+            raise ConfigError(f"{', '.join(unused)}: not available for {len(projections)} projection files "
+                              "(a multi-energy reconstruction); expected one file")
+        _run(run_tomo_series, TomoSeriesConfig(
+            projections=list(projections), output=output, overwrite=overwrite, voxel_size_nm=voxel_size_nm,
+            **chosen, center_px=center_px, iterations=iterations, slices_per_chunk=slices_per_chunk,
+            energy_ev=list(energy_ev) if energy_ev else None, scheduler=scheduler, memory_limit=memory_limit))
+        return
+    from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
+
+    if energy_ev and len(energy_ev) > 1:
+        raise ConfigError(f"{len(energy_ev)} --energy-ev values for 1 projection file; expected one")
     _run(run_tomo_recon, TomoReconConfig(
-        projections=projections, output=output, report=report, overwrite=overwrite,
+        projections=projections[0], output=output, report=report, overwrite=overwrite,
         voxel_size_nm=voxel_size_nm, **chosen, center_px=center_px, align_jitter=align_jitter,
         iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk,
-        energy_ev=energy_ev))
+        energy_ev=energy_ev[0] if energy_ev else None))
 
 
 @tomo_app.command("dual-energy")
@@ -447,7 +471,9 @@ def tomo_dual_energy(
 
 @tomo_app.command("xanes")
 def tomo_xanes(
-    volumes: list[Path] = typer.Argument(..., help="Volumes at each energy (OME-Zarr from tomo recon)"),
+    volumes: list[Path] = typer.Argument(
+        ..., help="The (energy, z, y, x) OME-Zarr of tomo recon over several energies, or one volume per "
+        "energy"),
     ref: list[Path] = typer.Option(..., "--ref", "-r",
                                    help="Reference spectrum (energy, absorption); repeat"),
     name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each reference, in order"),
@@ -458,6 +484,8 @@ def tomo_xanes(
         None, "--energy-ev", help="Energy of each volume (eV), in order; default: stored by tomo recon"),
     mode: str = typer.Option("nnls", help="lsq | nnls | sum1 | sum1-scaled (nnls: OD, as xanes2d)"),
     mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold (default: Otsu)"),
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
     """3D XANES: fit every voxel's spectrum with the references (same engine as xanes2d)."""
     from redoxmap.pipeline.tomo import TomoXanesConfig, run_tomo_xanes
@@ -465,7 +493,7 @@ def tomo_xanes(
     _run(run_tomo_xanes, TomoXanesConfig(
         volumes=list(volumes), references=list(ref), names=list(name) if name else None, output=output,
         report=report, overwrite=overwrite, energy_ev=list(energy_ev) if energy_ev else None, mode=mode,
-        mask_threshold=mask_threshold))
+        mask_threshold=mask_threshold, scheduler=scheduler, memory_limit=memory_limit))
 
 
 @tomo_app.command("classify")
