@@ -125,7 +125,7 @@ def run_tomo_series(config: TomoSeriesConfig, progress: Progress | None = None) 
     FormatError
         If a file cannot be read, states no energy, or the files differ in angles or detector.
     """
-    from redoxmap.tomo import find_center, reconstruct
+    from redoxmap.tomo import find_center
 
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:
@@ -145,10 +145,13 @@ def run_tomo_series(config: TomoSeriesConfig, progress: Progress | None = None) 
             centers.append(float(config.center_px) if config.center_px is not None else
                            find_center(proj.isel(energy=i, y=middle).compute()))
             report("center", i + 1, n_energy)
-        volumes = [reconstruct(proj.isel(energy=i), config.method, center_px=center,
-                               iterations=config.iterations, slices_per_chunk=slab).data
-                   for i, center in enumerate(centers)]
-        stacked = xr.DataArray(_stack(volumes), dims=("energy", "z", "y", "x"),
+        data = proj.transpose("energy", "angle", "y", "x").data.rechunk({0: -1, 1: -1, 2: slab, 3: -1})
+        volumes = data.map_blocks(  # one task per slab: every energy's slices, reconstructed and stacked
+            _reconstruct_slab, angles=np.asarray(proj["angle"].values, float), centers=centers,
+            method=config.method, iterations=config.iterations, drop_axis=1, new_axis=3,
+            chunks=(data.chunks[0], data.chunks[2], (width,), (width,)), dtype=np.float32,
+            meta=np.empty((0, 0, 0, 0), np.float32))
+        stacked = xr.DataArray(volumes, dims=("energy", "z", "y", "x"),
                                coords={"energy": proj["energy"].values}, name="volumes")
         stored = parts.store("volumes", "recon", stacked)
         stored.attrs = {"units": "1/voxel", "method": config.method, "rotation_axis_px": centers}
@@ -165,12 +168,17 @@ def run_tomo_series(config: TomoSeriesConfig, progress: Progress | None = None) 
                                               "blocks": counts})
 
 
-def _stack(volumes: list):
-    """The energies' dask volumes ``(z, y, x)`` as one ``(energy, z, y, x)`` array whose chunks hold
-    every energy of a slab."""
-    import dask.array as da
+def _reconstruct_slab(block: np.ndarray, angles: np.ndarray, centers: list[float], method: str,
+                      iterations: int) -> np.ndarray:
+    """The slices of one slab at every energy: projections ``(energy, angle, rows, x)`` → volumes
+    ``(energy, rows, x, x)``, each energy about its own rotation axis (:func:`redoxmap.tomo.reconstruct`)."""
+    from redoxmap.tomo import reconstruct
 
-    return da.stack(volumes).rechunk({0: -1})
+    out = np.empty((block.shape[0], block.shape[2], block.shape[3], block.shape[3]), np.float32)
+    for i, center in enumerate(centers):
+        slab = xr.DataArray(block[i], dims=("angle", "y", "x"), coords={"angle": angles})
+        out[i] = reconstruct(slab, method, center_px=center, iterations=iterations, threads=1).values
+    return out
 
 
 def _energy_stack(paths: list[Path], energies_ev: list[float] | None) -> xr.DataArray:
