@@ -205,7 +205,7 @@ def write_series(folder: Path, n_energy: int, n_slices: int, size: int, n_angles
     from redoxmap.simulate import phase_spectra
 
     energies = np.linspace(6530.0, 6600.0, n_energy)
-    spectra = phase_spectra(energies).values * 0.02  # attenuation per voxel of each phase
+    spectra = phase_spectra(energies).values * 0.005  # attenuation per voxel: ≥ 2 % transmitted
     rng = np.random.default_rng(4)
     y, x = np.indices((size, size)) - (size - 1) / 2
     angles = np.linspace(0.0, 180.0, n_angles, endpoint=False)
@@ -261,7 +261,7 @@ def three_d(folder: Path, limit: str, n_energy: int, n_slices: int, size: int, n
                                 "output": store})
     nbytes = n_energy * n_slices * size * size * 4
     fit = {"volumes": [store], "references": refs, "names": ["pristine", "cycled"], "mode": "sum1-scaled",
-           "mask_threshold": 0.005, "memory_limit": limit}
+           "mask_threshold": 0.001, "memory_limit": limit}
     xanes = measured("xanes3d", {**fit, "output": folder / "maps3d.nc"})
     plain = measured("zarr", {"path": store / "0"})
     stack = read_ome_zarr(store)

@@ -86,7 +86,7 @@ def test_chain_on_a_local_cluster_equals_in_memory(scan, in_memory, tmp_path):
                                              output=tmp_path / "maps.nc"))
     assert series.blocks["recon"] == (3, 0) and fit.blocks["fit"] == (3, 0)  # 6 slices in slabs of 2
     level0 = zarr.open_group(tmp_path / "volumes.zarr", mode="r")["0"]
-    assert level0.shape == (8, *SHAPE) and level0.chunks == (8, 2, 16, 16)
+    assert level0.shape == (8, *SHAPE) and level0.chunks == (8, 2, 16, 16)  # every energy, a slab
     np.testing.assert_allclose(series.volumes.values, volumes.values, rtol=0, atol=1e-7)
     np.testing.assert_allclose(fit.maps.fraction.values, maps.fraction.values, rtol=0, atol=1e-4)
     np.testing.assert_array_equal(fit.maps["mask"].values, maps["mask"].values)

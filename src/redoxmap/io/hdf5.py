@@ -6,6 +6,7 @@ The dxchange and NSLS-II FXI readers are this reader with their layout's dataset
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,9 +77,9 @@ def _open_for_reading(path: str, modified_ns: int) -> h5py.File:
 
 
 @functools.lru_cache(maxsize=8)
-def _file_map(path: str, modified_ns: int) -> np.memmap:
-    """The file's bytes mapped into memory, per process (and per version of the file)."""
-    return np.memmap(path, dtype=np.uint8, mode="r")
+def _raw_file(path: str, modified_ns: int) -> int:
+    """A read-only file descriptor kept open per process (and per version of the file)."""
+    return os.open(path, os.O_RDONLY)
 
 
 def _image_offsets(dset: h5py.Dataset) -> tuple[int, ...] | None:
@@ -108,8 +109,9 @@ def _image_offsets(dset: h5py.Dataset) -> tuple[int, ...] | None:
 class _LazyDataset:
     """An HDF5 dataset read on demand, by path: unlike an ``h5py.Dataset`` it can be pickled, so the
     dask arrays made from it run on worker processes and cluster nodes that see the same file.
-    Images stored unfiltered in one run of bytes each are read from a memory map of the file: a strip
-    of rows of every image then reads those rows only (HDF5 reads a whole chunk for any part of it)."""
+    Images stored unfiltered in one run of bytes each are read directly from the file (one ``pread``
+    of the rows asked for, per image): a strip of rows of every image then reads those rows only
+    (HDF5 reads a whole chunk for any part of it)."""
 
     def __init__(self, dset: h5py.Dataset) -> None:
         self.path = str(Path(dset.file.filename).resolve())
@@ -126,12 +128,20 @@ class _LazyDataset:
         key = key if isinstance(key, tuple) else (key,)
         key = key + (slice(None),) * (self.ndim - len(key))
         images = np.arange(len(self.offsets)).reshape(self.shape[:-2])[key[:-2]]
-        mapped = _file_map(self.path, self.modified_ns)
-        first = np.ndarray(self.shape[-2:], self.dtype, mapped, self.offsets[0])[key[-2:]]
-        out = np.empty((*images.shape, *first.shape), self.dtype)
+        rows, cols = key[-2:]
+        first, stop, step = rows.indices(self.shape[-2]) if isinstance(rows, slice) else (rows, rows + 1, 1)
+        stop = max(stop, first)
+        row_bytes = self.shape[-1] * self.dtype.itemsize
+        fd = _raw_file(self.path, self.modified_ns)
+        picked = (slice(None, None, step) if isinstance(rows, slice) else 0, cols)
+        out = None
         for index, image in np.ndenumerate(images):
-            out[index] = np.ndarray(self.shape[-2:], self.dtype, mapped, self.offsets[image])[key[-2:]]
-        return out
+            data = os.pread(fd, (stop - first) * row_bytes, self.offsets[image] + first * row_bytes)
+            block = np.frombuffer(data, self.dtype).reshape(stop - first, self.shape[-1])[picked]
+            if out is None:
+                out = np.empty((*images.shape, *block.shape), self.dtype)
+            out[index] = block
+        return out if out is not None else np.empty((*images.shape, 0, 0), self.dtype)[..., :0, :0]
 
     def __dask_tokenize__(self):
         return (self.path, self.name, self.modified_ns)

@@ -33,8 +33,9 @@ def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float,
     by chunk; the volume's plain attributes are kept under ``redoxmap`` and come back with
     :func:`read_ome_zarr`. Volumes of several energies are one image with a first axis ``energy``
     (NGFF type ``channel``; the energies in eV under ``redoxmap.energy_ev``), chunked as
-    ``energy × z × 64 × 64`` with every energy in each chunk and, for a dask volume, its own chunks
-    along z (so a volume computed in slabs is written slab by slab, no slab merged in memory).
+    ``energy × z × 256 × 256`` with every energy in each chunk (a few MB: voxel-wise stages read
+    whole spectra in few tasks) and, for a dask volume, its own chunks along z (so a volume computed
+    in slabs is written slab by slab, no slab merged in memory).
 
     Parameters
     ----------
@@ -84,7 +85,7 @@ def write_ome_zarr(volume: xr.DataArray, path: str | Path, voxel_size_nm: float,
     with atomic_output(path, overwrite=overwrite) as tmp:
         root = zarr.open_group(str(tmp), mode="w", zarr_format=2)
         for level in range(levels):
-            chunks = tuple(min(64, s) for s in data.shape[lead:])
+            chunks = tuple(min(64 if not lead else 256, s) for s in data.shape[lead:])
             if lead and volume.chunks is not None and level == 0:
                 chunks = (data.chunks[1][0], *chunks[1:])  # the slabs as computed
             data.rechunk((*data.shape[:lead], *chunks)).to_zarr(str(tmp), component=str(level),
