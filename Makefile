@@ -30,6 +30,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_tomo.py
 	$(BIN)/python benchmarks/bench_xrd_fit.py
 	$(BIN)/python benchmarks/bench_experiment.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 # Regenerates the stored reference numbers in tests/data with PyBaMM, Larch and pymatgen (heavy; not
 # needed by make test).

@@ -231,6 +231,7 @@ DEFAULTS_DIFFER = {
     "output": "the demo writes a folder of its own; every other command writes only when asked",
     "overwrite": "the demo's folder holds only what the demo wrote, so a rerun replaces it",
     "radius_nm": "simulate-particle's particle is the one of Liu et al. 2024; elsewhere it is measured",
+    "scheduler": "run takes the experiment file's scheduler unless given; each job alone computes in threads",
 }
 
 

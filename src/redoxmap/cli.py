@@ -30,6 +30,12 @@ errors = Console(stderr=True, soft_wrap=True)
 
 OVERWRITE = typer.Option(False, help="Replace existing outputs (never an input)")
 REPORT = typer.Option(None, "--report", help="Folder for figures, tables and index.html")
+SCHEDULER = typer.Option("threads", help="Where dask computes: threads | processes | synchronous | "
+                         "tcp://host:port of a running dask scheduler (docs/cluster.md)")
+MEMORY_LIMIT = typer.Option(None, help="Memory the job may use, e.g. 1GB: sizes the chunks and the workers "
+                            "of --scheduler processes; runs out of core")
+CHUNKS_PX = typer.Option(None, help="Process out of core in strips of this many image rows, every energy "
+                         "in each (default with --memory-limit: from the limit)")
 
 
 class _PlainProgress:
@@ -123,8 +129,9 @@ def xanes2d(
     mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
                                                    "(OD); default: Otsu"),
     pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm) for scale bars"),
-    chunks_px: int | None = typer.Option(None, help="Process out of core in tiles of this many pixels "
-                                         "per side (≥ 16, at most 256 tiles unless ≥ 256 px)"),
+    chunks_px: int | None = CHUNKS_PX,
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
     """Map phase fractions: fit each pixel's spectrum with the references (Wang et al. 2021)."""
     from redoxmap.pipeline.xanes2d import Xanes2DConfig, run_xanes2d
@@ -135,7 +142,8 @@ def xanes2d(
         data_dataset=data_dataset,
         energy_dataset=energy_dataset, i0=i0, i0_fraction=i0_fraction, min_ev=min_ev, max_ev=max_ev,
         bin_px=bin_px, align=align, align_energy_ev=align_energy_ev, max_shift_px=max_shift_px,
-        mask_threshold=mask_threshold, pixel_size_nm=pixel_size_nm, chunks_px=chunks_px))
+        mask_threshold=mask_threshold, pixel_size_nm=pixel_size_nm, chunks_px=chunks_px, scheduler=scheduler,
+        memory_limit=memory_limit))
 
 
 @app.command()
@@ -161,6 +169,9 @@ def valence(
     align: bool = typer.Option(True, help="Correct the drift between energies"),
     max_shift_px: float = typer.Option(10.0, help="Reject drift shifts larger than this (px)"),
     pixel_size_nm: float | None = typer.Option(None, help="Pixel size (nm), if the file has none"),
+    chunks_px: int | None = CHUNKS_PX,
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
     """Map oxidation state: fractions of standards of known valence and the effective valence."""
     from redoxmap.pipeline.valence import ValenceConfig, run_valence
@@ -169,7 +180,7 @@ def valence(
         stack=stack, library=library, output=output, report=report, overwrite=overwrite, mode=mode,
         normalize="auto" if normalize is None else normalize, standards=standards, energies=energies, i0=i0,
         i0_fraction=i0_fraction, min_ev=min_ev, max_ev=max_ev, align=align, max_shift_px=max_shift_px,
-        pixel_size_nm=pixel_size_nm))
+        pixel_size_nm=pixel_size_nm, chunks_px=chunks_px, scheduler=scheduler, memory_limit=memory_limit))
 
 
 @app.command()
@@ -354,8 +365,11 @@ def run_experiment(
     report: Path | None = REPORT,
     overwrite: bool = typer.Option(False, help="Write into a results folder that holds other files (never an "
                                    "input); an earlier run's folder is always reused"),
-    scheduler: str | None = typer.Option(None, help="serial | threads (samples in parallel); default: the "
-                                         "file's, else threads"),
+    scheduler: str | None = typer.Option(None, help="Where the jobs' dask computes: threads | processes | "
+                                         "synchronous (also: samples one at a time) | tcp://host:port of a "
+                                         "running dask scheduler; default: the file's, else threads"),
+    memory_limit: str | None = typer.Option(None, help="Memory each heavy job may use, e.g. 1GB (runs them "
+                                            "out of core); default: the file's"),
     workers: int | None = typer.Option(None, help="Samples run at once; default: the file's, else up to 4"),
     force: bool = typer.Option(False, help="Rerun every step, also those whose inputs and settings are "
                                "unchanged"),
@@ -366,7 +380,7 @@ def run_experiment(
 
     _run(run_experiment, ExperimentConfig(experiment=experiment, output=output, report=report,
                                           overwrite=overwrite, scheduler=scheduler, workers=workers,
-                                          force=force))
+                                          memory_limit=memory_limit, force=force))
 
 
 @app.command("init-experiment")
@@ -386,7 +400,9 @@ def init_experiment(
 
 @tomo_app.command("recon")
 def tomo_recon(
-    projections: Path = typer.Argument(..., help="dxchange projection file (one energy)"),
+    projections: list[Path] = typer.Argument(
+        ..., help="dxchange projection file: one, or one per energy of a multi-energy scan (then one "
+        "(energy, z, y, x) OME-Zarr, reconstructed slab by slab and resumable)"),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.zarr OME-Zarr volume)"),
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
@@ -402,17 +418,39 @@ def tomo_recon(
         "relative to the mean attenuation in the support (default 0.5)"),
     hull: bool = typer.Option(False, help="Hold voxels outside the visual hull at zero"),
     slices_per_chunk: int | None = typer.Option(None, help="Stream slabs of this many slices"),
-    energy_ev: float | None = typer.Option(None, help="Energy of the projections (eV), if the file has none"),
+    energy_ev: list[float] | None = typer.Option(
+        None, "--energy-ev", help="Energy of each projection file (eV), in order, if the files have none"),
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
-    """Reconstruct a volume: flat/dark, −ln, centre, optional jitter alignment, reconstruction."""
-    from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
+    """Reconstruct a volume: flat/dark, −ln, centre, optional jitter alignment, reconstruction; or
+    the volumes of every energy of a multi-energy scan into one OME-Zarr with an energy axis."""
+    from redoxmap.errors import ConfigError
 
     chosen = {} if method is None else {"method": method}
+    if len(projections) > 1:
+        from redoxmap.pipeline.tomo_series import TomoSeriesConfig, run_tomo_series
+
+        unused = [flag for flag, given in (("--align-jitter", align_jitter), ("--hull", hull),
+                                           ("--tv-weight", tv_weight is not None), ("--report", report))
+                  if given]
+        if unused:
+            raise ConfigError(f"{', '.join(unused)}: not available for {len(projections)} projection files "
+                              "(a multi-energy reconstruction); expected one file")
+        _run(run_tomo_series, TomoSeriesConfig(
+            projections=list(projections), output=output, overwrite=overwrite, voxel_size_nm=voxel_size_nm,
+            **chosen, center_px=center_px, iterations=iterations, slices_per_chunk=slices_per_chunk,
+            energy_ev=list(energy_ev) if energy_ev else None, scheduler=scheduler, memory_limit=memory_limit))
+        return
+    from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
+
+    if energy_ev and len(energy_ev) > 1:
+        raise ConfigError(f"{len(energy_ev)} --energy-ev values for 1 projection file; expected one")
     _run(run_tomo_recon, TomoReconConfig(
-        projections=projections, output=output, report=report, overwrite=overwrite,
+        projections=projections[0], output=output, report=report, overwrite=overwrite,
         voxel_size_nm=voxel_size_nm, **chosen, center_px=center_px, align_jitter=align_jitter,
         iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk,
-        energy_ev=energy_ev))
+        energy_ev=energy_ev[0] if energy_ev else None))
 
 
 @tomo_app.command("dual-energy")
@@ -441,7 +479,9 @@ def tomo_dual_energy(
 
 @tomo_app.command("xanes")
 def tomo_xanes(
-    volumes: list[Path] = typer.Argument(..., help="Volumes at each energy (OME-Zarr from tomo recon)"),
+    volumes: list[Path] = typer.Argument(
+        ..., help="The (energy, z, y, x) OME-Zarr of tomo recon over several energies, or one volume per "
+        "energy"),
     ref: list[Path] = typer.Option(..., "--ref", "-r",
                                    help="Reference spectrum (energy, absorption); repeat"),
     name: list[str] | None = typer.Option(None, "--name", "-n", help="Name of each reference, in order"),
@@ -453,6 +493,8 @@ def tomo_xanes(
     mode: str = typer.Option("nnls", help="lsq | nnls | sum1 | sum1-scaled (nnls: OD, as xanes2d)"),
     mask_threshold: float | None = typer.Option(None, help="Edge-jump threshold of the particle mask "
                                                    "(1/voxel); default: Otsu"),
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
     """3D XANES: fit every voxel's spectrum with the references (same engine as xanes2d); needs more
     energies than fitted parameters (two volumes across an edge: tomo dual-energy)."""
@@ -461,7 +503,7 @@ def tomo_xanes(
     _run(run_tomo_xanes, TomoXanesConfig(
         volumes=list(volumes), references=list(ref), names=list(name) if name else None, output=output,
         report=report, overwrite=overwrite, energy_ev=list(energy_ev) if energy_ev else None, mode=mode,
-        mask_threshold=mask_threshold))
+        mask_threshold=mask_threshold, scheduler=scheduler, memory_limit=memory_limit))
 
 
 @tomo_app.command("classify")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, NamedTuple
 
@@ -398,7 +399,8 @@ def _align_refs(stack: xr.DataArray, refs: xr.DataArray) -> np.ndarray:
 
 
 def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
-            mask: xr.DataArray | np.ndarray | None = None) -> xr.Dataset:
+            mask: xr.DataArray | np.ndarray | None = None,
+            store: Callable[[xr.DataArray], xr.DataArray] | None = None) -> xr.Dataset:
     """Fit every pixel's spectrum as a linear combination of the references (Wang et al. 2021, Methods,
     Eqs. 2–3).
 
@@ -423,6 +425,12 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     mask : xarray.DataArray or numpy.ndarray, optional
         Pixels to report statistics over (e.g. the particle), the image's shape; default the
         stack's ``valid`` pixels where the fitted thickness is positive.
+    store : callable, optional
+        For a dask stack: applied to the per-pixel results (named ``fit``, the spatial dims then
+        ``out``) before anything is derived from them, e.g. ``ChunkStore(path, key).write``
+        (:class:`redoxmap.io.ChunkStore`), which computes them chunk by chunk into a resumable Zarr
+        store and reads them back. Without it they are computed once and kept in memory
+        (``persist``).
 
     Returns
     -------
@@ -486,7 +494,9 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         input_core_dims=[["energy"]], output_core_dims=[["out"]], dask="parallelized",
         output_dtypes=[np.float64],
         dask_gufunc_kwargs={"output_sizes": {"out": max(r.stop for r in rows.values())}},
-    )
+    ).rename("fit")
+    if packed.chunks is not None:  # the fit runs once, whatever is derived from it
+        packed = packed.persist() if store is None else store(packed)
     components = refs["component"].values
     values = packed.data  # (*spatial, out), NumPy or dask; each output row is contiguous
     per_pixel, per_component = tuple(spatial), ("component", *spatial)
@@ -504,6 +514,7 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
                      mask=(per_pixel, inside))
     difference = np.where(inside, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
     mean = difference.sum(axis=tuple(range(1, difference.ndim))) / np.count_nonzero(inside)
+    mean = mean.compute() if hasattr(mean, "compute") else mean  # a dask fit: one pass, not per chunk
     difference -= mean.reshape(-1, *[1] * inside.ndim)
     difference *= inside
     difference += 0.0  # −0.0 outside the mask (where the mean was positive) becomes 0.0

@@ -8,6 +8,7 @@ effective valence v̄ = Σ f_k v_k. Uses the one fitting path, :func:`redoxmap.f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -120,7 +121,8 @@ def valence_map(stack: xr.DataArray, library: xr.DataArray, mode: str = "auto",
                 window_ev: tuple[float, float] | None = None, normalize: bool | Literal["auto"] = "auto",
                 mask: xr.DataArray | None = None,
                 standards: Literal["own", "shared"] = "own",
-                e0_ev: Literal["mean", "each"] = "mean") -> xr.Dataset:
+                e0_ev: Literal["mean", "each"] = "mean",
+                store: Callable[[xr.DataArray], xr.DataArray] | None = None) -> xr.Dataset:
     """Fractions of each standard, effective valence v̄ = Σ f_k v_k with its standard error, and R per
     pixel, from standards of known valence (the linear-combination fit of :func:`lincomb`).
 
@@ -163,6 +165,8 @@ def valence_map(stack: xr.DataArray, library: xr.DataArray, mode: str = "auto",
         ``"own"`` (default, Athena) or ``"shared"`` normalization of the standards.
     e0_ev : {"mean", "each"}
         ``"mean"`` (image stacks) or ``"each"`` (series of bulk scans): see :func:`valence_inputs`.
+    store : callable, optional
+        Where a dask stack's per-pixel results are computed (:func:`lincomb`).
 
     Returns
     -------
@@ -188,7 +192,7 @@ def valence_map(stack: xr.DataArray, library: xr.DataArray, mode: str = "auto",
     if mask is None:
         threshold = otsu_threshold(np.asarray(jump.values))
         mask = xr.ones_like(jump, dtype=bool) if threshold is None else jump > threshold
-    maps = lincomb(data, refs, mode=mode, mask=mask)
+    maps = lincomb(data, refs, mode=mode, mask=mask, store=store)
     maps["edge_jump"] = jump.reset_coords(drop=True)
     maps["edge_jump"].attrs.update(units="1", long_name="edge jump (OD)")
     maps.attrs = with_history(maps.attrs, "valence_map", mode=mode, normalize=normalize,

@@ -4,6 +4,7 @@
 
 from redoxmap.io.athena import read_athena, read_athena_scans
 from redoxmap.io.atomic import atomic_output
+from redoxmap.io.chunkstore import ChunkStore
 from redoxmap.io.cxi import read_cxi_stack, write_cxi
 from redoxmap.io.describe import describe_stack
 from redoxmap.io.dxchange import read_dxchange, write_dxchange
@@ -19,7 +20,7 @@ from redoxmap.io.spectrum import read_spectrum
 from redoxmap.io.stack import detect_format, read_raw
 from redoxmap.io.stxm import read_stxm, write_stxm
 from redoxmap.io.tiff import read_tiff, write_tiff
-from redoxmap.io.writers import spill_to_zarr, write_dataset
+from redoxmap.io.writers import spill_folder, write_dataset
 from redoxmap.io.xas_scan import XasScan
 from redoxmap.io.xas_series import read_xas_scans, read_xas_series
 from redoxmap.io.xas_text import read_xas_text
@@ -35,14 +36,14 @@ from redoxmap.io.xradia import (
 from redoxmap.io.xrd import read_pattern, read_xrd_series, write_fxye
 
 __all__ = [
-    "RawStack", "XasScan", "atomic_output", "check_increasing", "describe_stack", "detect_format",
-    "projections_shape", "read_athena", "read_athena_scans", "read_cxi_stack", "read_dxchange",
-    "read_energy_list",
+    "ChunkStore", "RawStack", "XasScan", "atomic_output", "check_increasing", "describe_stack",
+    "detect_format", "projections_shape", "read_athena", "read_athena_scans", "read_cxi_stack",
+    "read_dxchange", "read_energy_list",
     "read_fxi", "read_hdf5", "read_nxstxm", "read_nxxas", "read_ome_zarr", "read_pattern",
     "read_projections_dxchange", "read_raw", "read_spectrum", "read_stxm", "read_tiff",
     "read_xas_scans", "read_xas_series", "read_xas_text", "read_xdi", "read_xdi_scan", "read_xradia",
     "read_xradia_metadata", "read_xradia_raw", "read_xrd_series", "read_xrm_folder", "read_xrm_series",
-    "spill_to_zarr", "to_ev", "write_cxi", "write_dataset", "write_dxchange", "write_fxi", "write_fxye",
+    "spill_folder", "to_ev", "write_cxi", "write_dataset", "write_dxchange", "write_fxi", "write_fxye",
     "write_hdf5", "write_nxstxm", "write_ome_zarr", "write_projections_dxchange", "write_stxm",
     "write_tiff", "write_xdi", "write_xradia",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import h5py
 
-from redoxmap.io.hdf5 import read_hdf5, write_hdf5
+from redoxmap.io.hdf5 import Chunks, read_hdf5, write_hdf5
 from redoxmap.io.raw import RawStack
 
 DATA = "/exchange/data"
@@ -24,7 +24,7 @@ def _is_dxchange(h5: h5py.File) -> bool:
     return DATA in h5 and ENERGY in h5
 
 
-def read_dxchange(path: str | Path, chunks: int | None = None) -> RawStack:
+def read_dxchange(path: str | Path, chunks: Chunks | None = None) -> RawStack:
     """Read a dxchange (Data Exchange, De Carlo et al. 2014) XANES stack: ``/exchange/data``,
     ``data_white``, ``data_dark`` and ``energy`` (eV or keV, recognised).
 
@@ -32,9 +32,8 @@ def read_dxchange(path: str | Path, chunks: int | None = None) -> RawStack:
     ----------
     path : str or pathlib.Path
         The HDF5 file.
-    chunks : int, optional
-        Keep the images on disk as a dask array of ``chunks`` × ``chunks`` tiles holding whole
-        spectra.
+    chunks : int or tuple, optional
+        Keep the images on disk as a dask array of tiles or chunks (:func:`redoxmap.io.read_hdf5`).
 
     Returns
     -------

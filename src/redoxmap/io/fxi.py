@@ -6,7 +6,7 @@ from pathlib import Path
 
 import h5py
 
-from redoxmap.io.hdf5 import read_hdf5, write_hdf5
+from redoxmap.io.hdf5 import Chunks, read_hdf5, write_hdf5
 from redoxmap.io.raw import RawStack
 
 DATA = "/img_xanes"
@@ -20,7 +20,7 @@ def _is_fxi(h5: h5py.File) -> bool:
     return DATA in h5 and ENERGY in h5
 
 
-def read_fxi(path: str | Path, chunks: int | None = None) -> RawStack:
+def read_fxi(path: str | Path, chunks: Chunks | None = None) -> RawStack:
     """Read an NSLS-II FXI (18-ID) XANES scan: ``img_xanes``, ``img_bkg``, ``img_dark`` and ``X_eng``
     (keV, converted to eV).
 
@@ -28,8 +28,8 @@ def read_fxi(path: str | Path, chunks: int | None = None) -> RawStack:
     ----------
     path : str or pathlib.Path
         The HDF5 file.
-    chunks : int, optional
-        Keep the images on disk as a dask array of ``chunks`` × ``chunks`` tiles.
+    chunks : int or tuple, optional
+        Keep the images on disk as a dask array of tiles or chunks (:func:`redoxmap.io.read_hdf5`).
 
     Returns
     -------

@@ -16,7 +16,7 @@ import xarray as xr
 from redoxmap.errors import FormatError
 from redoxmap.io.atomic import atomic_output
 from redoxmap.io.energies import to_ev
-from redoxmap.io.hdf5 import _h5_errors, _open_h5, _read_frames, _require_dataset
+from redoxmap.io.hdf5 import Chunks, _h5_errors, _images, _open_h5, _read_frames, _require_dataset
 from redoxmap.io.raw import RawStack
 
 DATA = "/exchange/data"
@@ -49,7 +49,7 @@ def _angles_in_degrees(values: np.ndarray, units: str, where: str) -> np.ndarray
 
 
 def read_projections_dxchange(path: str | Path, energy_ev: float | None = None,
-                              theta_units: str | None = None) -> RawStack:
+                              theta_units: str | None = None, chunks: Chunks | None = None) -> RawStack:
     """Read one dxchange projection file (one energy): ``/exchange/data`` ``(angle, y, x)``,
     ``data_white``, ``data_dark``, ``theta`` and ``energy``.
 
@@ -62,6 +62,10 @@ def read_projections_dxchange(path: str | Path, energy_ev: float | None = None,
     theta_units : {"deg", "rad"}, optional
         Units of ``theta``; default its ``units`` attribute, else degrees. Angles that look like the
         other unit raise rather than being guessed.
+    chunks : int or tuple, optional
+        Keep the projections on disk as a dask array read on demand, in chunks of this shape of
+        ``(angle, y, x)`` (−1 a whole axis, e.g. ``(-1, 8, -1)`` for slabs of 8 detector rows of every
+        projection) or square tiles of this side (:func:`redoxmap.io.read_hdf5`).
 
     Returns
     -------
@@ -99,7 +103,8 @@ def read_projections_dxchange(path: str | Path, energy_ev: float | None = None,
                               f"{data.shape[0]} projections; expected one angle per projection")
         if energy_ev is None and ENERGY in h5:
             energy_ev = float(to_ev(np.atleast_1d(h5[ENERGY][()]), f"{path}:{ENERGY}")[0][0])
-        counts = np.asarray(data[()], dtype=np.float32)
+        counts = _images(data, chunks)
+        counts = counts.astype(np.float32) if chunks is not None else np.asarray(counts, np.float32)
         flats = _read_frames(h5, FLATS, "flat-field images", data.shape[1:], -1, None)
         darks = _read_frames(h5, DARKS, "dark images", data.shape[1:], -1, None)
     if flats is None:

@@ -9,7 +9,7 @@ from redoxmap.io.dxchange import DATA as DXCHANGE_DATA
 from redoxmap.io.dxchange import _is_dxchange, read_dxchange
 from redoxmap.io.fxi import DATA as FXI_DATA
 from redoxmap.io.fxi import _is_fxi, read_fxi
-from redoxmap.io.hdf5 import _h5_errors, _list_datasets, _open_h5, read_hdf5
+from redoxmap.io.hdf5 import Chunks, _h5_errors, _list_datasets, _open_h5, read_hdf5
 from redoxmap.io.nxstxm import _find_nxstxm_entry, read_nxstxm
 from redoxmap.io.raw import RawStack
 from redoxmap.io.stxm import read_stxm
@@ -83,7 +83,7 @@ def detect_format(path: str | Path) -> str:
 def read_raw(path: str | Path, *, energies: str | Path | None = None,
              flats: str | Path | None = None, darks: str | Path | None = None,
              data: str | None = None, energy: str | None = None,
-             transmission: bool | None = None, chunks: int | None = None) -> RawStack:
+             transmission: bool | None = None, chunks: Chunks | None = None) -> RawStack:
     """Read counts, flats and darks from any supported layout (:func:`detect_format`).
 
     TIFF stacks need ``energies`` (an energy list file) and, for raw counts, ``flats``/``darks``
@@ -103,8 +103,9 @@ def read_raw(path: str | Path, *, energies: str | Path | None = None,
         HDF5 dataset names of the images and energies (generic HDF5).
     transmission : bool, optional
         The images hold I/I0 (default: recognised for TIFF).
-    chunks : int, optional
-        Tile size (px) of a dask array kept on disk (HDF5 layouts).
+    chunks : int or tuple, optional
+        Keep the images on disk as a dask array of tiles or chunks (HDF5 layouts:
+        :func:`redoxmap.io.read_hdf5`).
 
     Returns
     -------

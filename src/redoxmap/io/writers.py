@@ -80,50 +80,28 @@ def write_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> 
     return path
 
 
-def spill_to_zarr(array: xr.DataArray, chunks: dict[str, int]) -> xr.DataArray:
-    """Compute a dask-backed array once into a temporary Zarr store and reopen it lazily.
+def spill_folder() -> Path:
+    """A new temporary folder for the intermediate stores of a run larger than memory.
 
-    Used between pipeline stages on stacks larger than memory, so that later stages read the stored
-    result instead of recomputing the whole graph (reading, flat-fielding, shifting) at every step.
-    The store is deleted when the Python process exits; the store of a process that was killed
-    (and so could not delete it) is deleted by the next spill on the machine.
-
-    Parameters
-    ----------
-    array : xarray.DataArray
-        The (dask-backed) array.
-    chunks : dict of str to int
-        Chunk sizes of the store, by dimension.
+    The folder is deleted when the Python process exits; the folder of a process that was killed
+    (and so could not delete it) is deleted by the next call on the machine, so a killed run's
+    copy of a stack does not stay in the temporary folder.
 
     Returns
     -------
-    xarray.DataArray
-        The same values, dask-backed, read from the store; attributes and boolean coordinates kept.
+    pathlib.Path
+        The folder, ``redoxmap-spill-<pid>-…`` in the system's temporary folder.
 
     Examples
     --------
-    >>> array = xr.DataArray(np.arange(6.0).reshape(2, 3), dims=("y", "x")).chunk({"y": 1})
-    >>> spill_to_zarr(array, {"y": 1}).values.tolist()
-    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    >>> folder = spill_folder()
+    >>> folder.is_dir(), folder.name.startswith(f"{SPILL_PREFIX}{os.getpid()}-")
+    (True, True)
     """
     _remove_stale_spills(Path(tempfile.gettempdir()))
     folder = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    name = array.name or "data"
-    ds = array.chunk(chunks).to_dataset(name=name)
-    for var in list(ds.variables):
-        if ds[var].dtype == bool:
-            ds[var] = ds[var].astype(np.uint8)
-        ds[var].encoding = {}  # chunks of an earlier store must not override ``chunks``
-    attrs = dict(array.attrs)
-    ds.attrs = {}
-    ds.to_zarr(folder / "stack.zarr", mode="w", zarr_format=2, consolidated=True)
-    out = xr.open_zarr(folder / "stack.zarr")[name]
-    for coord in array.coords:
-        if array[coord].dtype == bool:
-            out = out.assign_coords({coord: out[coord].astype(bool).compute()})
-    out.attrs = attrs
-    return out
+    return folder
 
 
 def _remove_stale_spills(folder: Path) -> list[Path]:

@@ -18,6 +18,8 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "demo": ["DemoConfig", "run_demo"],
     "echem": ["EchemConfig", "run_echem"],
+    "execution": ["Execution", "ExecutionSettings", "check_scheduler", "chunk_bytes", "execution",
+                  "parse_memory_limit"],
     "experiment": ["ExperimentConfig", "run_experiment"],
     "experiment_init": ["InitExperimentConfig", "run_init_experiment"],
     "jobs": ["JobConfig", "JobResult", "Progress"],
@@ -26,6 +28,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "profile": ["ProfileConfig", "run_profile"],
     "tomo": ["ClassifyConfig", "DualEnergyConfig", "PoresConfig", "TomoReconConfig", "TomoXanesConfig",
              "run_classify", "run_dual_energy", "run_pores", "run_tomo_recon", "run_tomo_xanes"],
+    "tomo_series": ["TomoSeriesConfig", "run_tomo_series"],
     "valence": ["ValenceConfig", "run_valence"],
     "xanes2d": ["Xanes2DConfig", "fraction_summary", "run_xanes2d"],
     "xas_series": ["XasSeriesConfig", "run_xas_series"],

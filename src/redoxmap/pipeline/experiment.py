@@ -6,8 +6,11 @@ sample's steps — the same jobs as the commands — in its own folder ``<result
 A step whose inputs and settings have not changed since it last succeeded is not run again
 (:mod:`redoxmap.pipeline.experiment_cache`), so a second run with nothing changed does no work and
 changing one sample's setting reruns only that sample's steps from the one changed on. Samples run
-in parallel through ``scheduler``: ``threads`` (default; a :class:`concurrent.futures.ThreadPoolExecutor`
-with ``workers`` threads, one sample per thread, its steps in order) or ``serial``. A step that
+in parallel, one per thread of a :class:`concurrent.futures.ThreadPoolExecutor` of ``workers`` threads
+(its steps in order), and their heavy jobs compute with ``scheduler`` and ``memory_limit``
+(:mod:`redoxmap.pipeline.execution`): ``threads`` (default), ``synchronous`` (alias ``serial``: the
+samples too run one after the other), ``processes`` (one LocalCluster for the whole run) or the
+``tcp://`` address of a running dask.distributed scheduler. A step that
 fails does not stop the other samples; what they computed is kept, and the run ends with one error
 naming the failed steps and their lines in the file.
 
@@ -25,13 +28,14 @@ import traceback
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import pandas as pd
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from redoxmap._version import __version__
 from redoxmap.errors import ExperimentError, OutputError, RedoxmapWarning
+from redoxmap.pipeline.execution import ExecutionSettings, check_scheduler, execution, parse_memory_limit
 from redoxmap.pipeline.experiment_cache import _FingerprintCache, _step_key, _StepRecord
 from redoxmap.pipeline.experiment_file import _Problem
 from redoxmap.pipeline.experiment_plan import _make_plan, _Plan, _Step
@@ -45,18 +49,23 @@ MARKER = ".redoxmap/experiment.json"
 
 class ExperimentConfig(JobConfig):
     """Settings of ``redoxmap run``: the experiment file, and overrides of its results folder
-    (``output``), report folder (``report``, default ``<results>/report``), ``scheduler`` and
-    ``workers``. ``force`` reruns every step. ``overwrite`` allows a results folder that holds
-    other files; a folder made by an earlier run of an experiment is always reused (that is the
-    cache). The file is read and checked when the configuration is made (docs/experiments.md).
+    (``output``), report folder (``report``, default ``<results>/report``), ``scheduler``,
+    ``memory_limit`` and ``workers``. ``force`` reruns every step. ``overwrite`` allows a results
+    folder that holds other files; a folder made by an earlier run of an experiment is always reused
+    (that is the cache). The file is read and checked when the configuration is made (docs/experiments.md).
 
     Parameters
     ----------
     experiment : pathlib.Path
         The experiment file (``.yaml``, ``.yml`` or ``.toml``; ``EXPERIMENT``): samples, states,
         files, jobs and the summary.
-    scheduler : {"serial", "threads"}, optional
-        Run the samples one after the other, or in threads; default: the file's, else threads.
+    scheduler : str, optional
+        Where the steps' heavy jobs compute: ``threads``, ``synchronous`` (alias ``serial``: the
+        samples too run one after the other), ``processes`` (one LocalCluster for the whole run) or
+        the ``tcp://`` address of a running dask.distributed scheduler; default: the file's, else
+        threads (:mod:`redoxmap.pipeline.execution`).
+    memory_limit : str, optional
+        Memory per worker (``"2GB"``); default: the file's, else none.
     workers : int, optional
         Samples run at once; default: the file's, else up to 4.
     force : bool
@@ -79,9 +88,21 @@ class ExperimentConfig(JobConfig):
     """
 
     experiment: Path
-    scheduler: Literal["serial", "threads"] | None = None
+    scheduler: str | None = None
+    memory_limit: str | None = None
     workers: int | None = Field(None, ge=1)
     force: bool = False
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str | None) -> str | None:
+        return None if value is None else check_scheduler(value)
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str | None) -> str | None:
+        parse_memory_limit(value)
+        return value
 
     INPUTS: ClassVar[tuple[str, ...]] = ("experiment",)
     ARGUMENTS: ClassVar[tuple[str, ...]] = ("experiment",)
@@ -144,8 +165,12 @@ def _relative(value: Any, base: Path) -> Any:
     return value
 
 
-def _run_step(step: _Step, steps: dict[str, _Step], progress: Progress | None) -> list[Path]:
+def _run_step(step: _Step, steps: dict[str, _Step], progress: Progress | None,
+              execution_settings: dict[str, Any]) -> list[Path]:
     settings = dict(step.settings)
+    if issubclass(step.spec.config, ExecutionSettings):  # the experiment's, unless the step sets its own
+        for name, value in execution_settings.items():
+            settings.setdefault(name, value)
     for name, job in step.upstream.items():
         settings[name] = steps[job].output
     config = step.spec.config(**settings, output=step.output, overwrite=True,
@@ -193,7 +218,8 @@ def _make_particles(plan: _Plan, steps: dict[str, _Step], folder: Path) -> list[
     return written
 
 
-def _run_sample(plan: _Plan, sample: str, force: bool, progress: Progress | None) -> list[tuple]:
+def _run_sample(plan: _Plan, sample: str, force: bool, progress: Progress | None,
+                execution_settings: dict[str, Any]) -> list[tuple]:
     """Run one sample's steps in order; return (step name, status, seconds, message) per step."""
     steps = {step.job: step for step in plan.steps[sample]}
     outcomes: list[tuple] = []
@@ -216,7 +242,7 @@ def _run_sample(plan: _Plan, sample: str, force: bool, progress: Progress | None
             continue
         start = time.perf_counter()
         try:
-            written = _run_step(step, steps, progress) if step is not None else \
+            written = _run_step(step, steps, progress, execution_settings) if step is not None else \
                 _make_particles(plan, steps, folder)
         except Exception as exc:  # one failed step must not stop the other samples
             record.write_failed({"key": key, "error": str(exc), "traceback": traceback.format_exc(limit=8),
@@ -330,14 +356,18 @@ def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -
     cache = _FingerprintCache(plan.output / ".redoxmap" / "fingerprints.json")
     _keys(plan, cache)
     cache.save()
-    scheduler = config.scheduler or plan.spec.scheduler
+    chosen = ExecutionSettings(scheduler=config.scheduler or plan.spec.scheduler,
+                               memory_limit=config.memory_limit or plan.spec.memory_limit)
     workers = config.workers or plan.spec.workers or min(len(plan.steps), 4)
     samples = list(plan.steps)
-    if scheduler == "serial" or workers == 1:
-        outcomes = [_run_sample(plan, s, config.force, progress) for s in samples]
-    else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redoxmap-sample") as pool:
-            outcomes = list(pool.map(lambda s: _run_sample(plan, s, config.force, progress), samples))
+    with execution(chosen) as run:  # one cluster for all steps: theirs connect to its address
+        settings = {"scheduler": run.address or chosen.scheduler, "memory_limit": chosen.memory_limit}
+        if chosen.scheduler == "synchronous" or workers == 1:
+            outcomes = [_run_sample(plan, s, config.force, progress, settings) for s in samples]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redoxmap-sample") as pool:
+                outcomes = list(pool.map(lambda s: _run_sample(plan, s, config.force, progress, settings),
+                                         samples))
     rows = [row for sample_rows in outcomes for row in sample_rows]
     failed = [row for row in rows if row[1] in ("failed", "blocked")]
     summary_rows = [(name, {"ran": f"ran in {seconds:.1f} s", "cached": "up to date"}.get(status, status)

@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from redoxmap.errors import ExperimentError
+from redoxmap.pipeline.execution import check_scheduler, parse_memory_limit
 
 __all__: list[str] = []  # the file format of run_experiment (docs/experiments.md); nothing here is public
 
@@ -60,12 +61,24 @@ class _ExperimentFile(BaseModel):
 
     name: str | None = None
     output: str | None = None
-    scheduler: Literal["serial", "threads"] = "threads"
+    scheduler: str = "threads"
+    memory_limit: str | None = None
     workers: int | None = Field(None, ge=1)
     shared: dict[str, str | list[str]] = Field(default_factory=dict)
     defaults: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     samples: list[_SampleSpec] = Field(min_length=1)
     summary: _SummarySpec = Field(default_factory=_SummarySpec)
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str) -> str:
+        return check_scheduler(value)
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str | None) -> str | None:
+        parse_memory_limit(value)
+        return value
 
 
 @dataclass
@@ -269,7 +282,7 @@ def _pydantic_problems(exc: ValidationError, prefix: Key, origins: dict[str, Key
             problems.append(_Problem(key, "missing", "a value (this key is required)"))
         else:
             given = error.get("input")
-            expected = re.sub(r"^(Input should be|Value error,)\s*", "", message)
+            expected = re.sub(r"^(Input should be|Value error, expected|Value error,)\s*", "", message)
             expected = re.sub(r"^String should match pattern .*", "a name of letters, digits, '-', '_' and "
                               "'.' (it becomes a folder name)", expected)
             problems.append(_Problem(key, f"{given!r} does not fit", expected))

@@ -181,7 +181,8 @@ def _template(folder: Path, files: pd.DataFrame) -> str:
              "# commands of the same name (`redoxmap valence --help` …), spelt with underscores.",
              "name: " + folder.resolve().name,
              "output: results            # results folder (one subfolder per sample and job)",
-             "scheduler: threads         # serial | threads (samples in parallel)", "", "shared:"]
+             "scheduler: threads         # threads | processes | synchronous | tcp://host:port",
+             "", "shared:"]
     if libraries:
         lines.append(f"  library: {libraries[0]}" + (f"   # CHECK: also found {', '.join(libraries[1:])}"
                                                     if len(libraries) > 1 else ""))

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from redoxmap.errors import ConfigError, FormatError, RedoxmapWarning
 from redoxmap.history import with_history
+from redoxmap.pipeline.execution import ExecutionSettings
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 from redoxmap.pipeline.xanes2d import fraction_summary
 
@@ -610,16 +611,18 @@ def run_pores(config: PoresConfig, progress: Progress | None = None) -> JobResul
                      values={"table": table, "labels": labels, "porosity": by_shell, "sizes": sizes})
 
 
-class TomoXanesConfig(JobConfig):
-    """Settings of ``redoxmap tomo xanes``: volumes at several energies fitted voxel by voxel with
-    the references (the engine of ``xanes2d``).
+class TomoXanesConfig(JobConfig, ExecutionSettings):
+    """Settings of ``redoxmap tomo xanes``: volumes at several energies — one ``(energy, z, y, x)``
+    OME-Zarr of ``tomo recon`` over a multi-energy scan, or one volume per energy — fitted voxel by
+    voxel with the references (the engine of ``xanes2d``); with ``memory_limit`` or a scheduler of
+    processes, out of core and resumable (:mod:`redoxmap.pipeline.outofcore`).
 
     Parameters
     ----------
     volumes : list of pathlib.Path
-        Volumes (OME-Zarr, attenuation per voxel, from ``tomo recon``), one per energy
-        (``VOLUMES``), on one grid; more energies than fitted parameters (references, plus one
-        for ``sum1-scaled``'s background).
+        One ``(energy, z, y, x)`` OME-Zarr (``tomo recon`` of several projection files), or volumes
+        (OME-Zarr, attenuation per voxel) one per energy on one grid (``VOLUMES``); more energies
+        than fitted parameters (references, plus one for ``sum1-scaled``'s background).
     references : list of pathlib.Path
         Reference spectra (energy, absorption), one file each (``--ref``).
     names : list of str, optional
@@ -633,6 +636,13 @@ class TomoXanesConfig(JobConfig):
         Edge jump (1/voxel) above which a voxel is fitted; default: Otsu's threshold
         (:func:`redoxmap.preprocess.particle_mask`; with fewer than 8 energies the jump is the
         step from the lowest to the highest energy).
+    scheduler : str
+        Where the job computes: ``threads`` (default), ``processes``, ``synchronous`` or the
+        ``tcp://host:port`` address of a running dask.distributed scheduler
+        (:mod:`redoxmap.pipeline.execution`).
+    memory_limit : str, optional
+        Memory the job may hold at once (``"1GB"``, per worker on a cluster); with it, or with
+        processes or a cluster, the fit runs chunk by chunk and a killed run resumes.
     output : pathlib.Path
         The maps (``.nc`` or ``.zarr``: fractions, errors, R per voxel); required.
     report : pathlib.Path, optional
@@ -647,7 +657,7 @@ class TomoXanesConfig(JobConfig):
         references.
     """
 
-    volumes: list[Path] = Field(min_length=2)
+    volumes: list[Path] = Field(min_length=1)
     references: list[Path] = Field(min_length=1)
     names: list[str] | None = None
     energy_ev: list[float] | None = None
@@ -670,13 +680,25 @@ class TomoXanesConfig(JobConfig):
             than the fitted parameters.
         """
         super().check()
-        if self.energy_ev and len(self.energy_ev) != len(self.volumes):
-            raise ConfigError(f"{len(self.energy_ev)} --energy-ev values for {len(self.volumes)} volumes; "
+        if len(self.volumes) > 1:  # one volume is a multi-energy store: its energies are counted on reading
+            self.check_energies(len(self.volumes))
+
+    def check_energies(self, n_energies: int) -> None:
+        """Check that ``energy_ev`` gives one energy per volume and that the ``n_energies`` volumes
+        are more than the fitted parameters.
+
+        Raises
+        ------
+        ConfigError
+            If they are not.
+        """
+        if self.energy_ev and len(self.energy_ev) != n_energies:
+            raise ConfigError(f"{len(self.energy_ev)} --energy-ev values for {n_energies} volumes; "
                               "expected one energy per volume, in order")
         fitted = len(self.references) + (self.mode == "sum1-scaled")
-        if len(self.volumes) <= fitted:
+        if n_energies <= fitted:
             raise ConfigError(
-                f"{len(self.volumes)} volumes (energies) for {len(self.references)} --ref spectra: the "
+                f"{n_energies} volumes (energies) for {len(self.references)} --ref spectra: the "
                 f"{self.mode} fit has {fitted} parameters per voxel; expected at least {fitted + 1} "
                 "energies across the edge. Two volumes below and above an edge give the element's "
                 "density instead: redoxmap tomo dual-energy")
@@ -709,45 +731,42 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
         If the volumes differ in shape.
     """
     import numpy as np
-    import xarray as xr
 
     from redoxmap.fit.lincomb import lincomb
-    from redoxmap.io.omezarr import read_ome_zarr
     from redoxmap.io.writers import write_dataset
+    from redoxmap.pipeline.execution import execution
+    from redoxmap.pipeline.outofcore import _OutOfCore
+    from redoxmap.pipeline.tomo_series import _energy_stack
     from redoxmap.preprocess.mask import particle_mask
     from redoxmap.spectra.references import load_references
 
     step = _step(progress)
-    loaded = [read_ome_zarr(v) for v in config.volumes]
-    energies = config.energy_ev
-    if not energies:
-        missing = [str(p) for p, v in zip(config.volumes, loaded, strict=True) if "energy_ev" not in v.attrs]
-        if missing:
-            raise ConfigError(f"{', '.join(missing)}: no energy_ev stored with the volume; expected "
-                              "--energy-ev for each volume")
-        energies = [float(v.attrs["energy_ev"]) for v in loaded]
-    shapes = {v.shape for v in loaded}
-    if len(shapes) != 1:
-        raise FormatError(f"volumes of different shapes {sorted(shapes)}; expected one grid")
-    order = np.argsort(energies)
-    stack = xr.concat([loaded[i].drop_attrs() for i in order], dim="energy")
-    stack = stack.assign_coords(energy=np.asarray(energies, float)[order]).chunk({"energy": -1})
-    stack["energy"].attrs["units"] = "eV"
-    stack.attrs = {"voxel_size_nm": loaded[0].attrs.get("voxel_size_nm"), "units": "1/voxel"}
-    step("read")
-    mask = particle_mask(stack, threshold_od=config.mask_threshold)
-    step("mask")
-    refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
-    maps = lincomb(stack, refs, mode=config.mode, mask=mask).compute()
-    step("fit")
-    maps.attrs.update(mask_threshold=mask.attrs["threshold_od"], mask_edge_jump=mask.attrs["edge_jump"],
-                      voxel_size_nm=stack.attrs["voxel_size_nm"])
-    maps.attrs = with_history(maps.attrs, "tomo_xanes",
-                              volumes=[str(Path(v).resolve()) for v in config.volumes],
-                              energies_ev=[float(e) for e in energies],
-                              references=[str(Path(r).resolve()) for r in config.references],
-                              mode=config.mode, mask_threshold=mask.attrs["threshold_od"])
-    written = [write_dataset(maps, config.output, overwrite=config.overwrite)]
+    with execution(config) as run:
+        chunked = _OutOfCore(config, "tomo-xanes", run, progress) if config.out_of_core else None
+        stack = _energy_stack(config.volumes, config.energy_ev)
+        config.check_energies(stack.sizes["energy"])
+        energies = [float(e) for e in np.asarray(stack["energy"].values)]
+        step("read")
+        mask = particle_mask(stack, threshold_od=config.mask_threshold)
+        step("mask")
+        refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
+        maps = lincomb(stack, refs, mode=config.mode, mask=mask,
+                       store=None if chunked is None else chunked.fit_store())
+        maps = maps.compute() if chunked is None else maps  # out of core: written chunk by chunk
+        step("fit")
+        maps.attrs.update(mask_threshold=mask.attrs["threshold_od"], mask_edge_jump=mask.attrs["edge_jump"],
+                          voxel_size_nm=stack.attrs["voxel_size_nm"])
+        maps.attrs = with_history(maps.attrs, "tomo_xanes",
+                                  volumes=[str(Path(v).resolve()) for v in config.volumes],
+                                  energies_ev=energies,
+                                  references=[str(Path(r).resolve()) for r in config.references],
+                                  mode=config.mode, mask_threshold=mask.attrs["threshold_od"])
+        written = [write_dataset(maps, config.output, overwrite=config.overwrite)]
+        blocks = {}
+        if chunked is not None:
+            maps = chunked.reopen(config.output)
+            blocks = dict(chunked.counts)
+            chunked.finish()
     if config.report is not None:
         from redoxmap.report.volumes import write_volume_report
 
@@ -757,4 +776,5 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
                                                                     voxel_size_nm=stack.attrs["voxel_size_nm"]),
             config.report, title=f"{last} fraction per voxel", settings=config.settings()))
     return JobResult(title=f"3D fit ({config.mode}) over {int(maps['mask'].sum())} masked voxels",
-                     summary=fraction_summary(maps), written=written, values={"maps": maps, "stack": stack})
+                     summary=fraction_summary(maps), written=written,
+                     values={"maps": maps, "stack": stack, "blocks": blocks})

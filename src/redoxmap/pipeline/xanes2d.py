@@ -9,13 +9,14 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from redoxmap.errors import ConfigError, EnergyError
+from redoxmap.errors import EnergyError
+from redoxmap.pipeline.execution import ExecutionSettings
 from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 
 __all__ = ["Xanes2DConfig", "run_xanes2d"]
 
 
-class Xanes2DConfig(JobConfig):
+class Xanes2DConfig(JobConfig, ExecutionSettings):
     """Settings of a 2D TXM-XANES phase-mapping run; each is a ``redoxmap xanes2d`` option.
 
     ``mode="nnls"`` by default: the stack is optical density, whose thickness varies from pixel to
@@ -58,8 +59,16 @@ class Xanes2DConfig(JobConfig):
     pixel_size_nm : float, optional
         Pixel size (nm) for scale bars and statistics, if the file states none.
     chunks_px : int, optional
-        Process out of core in tiles of this many pixels per side (px, ≥ 16, and large enough for at
-        most 256 tiles unless ≥ 256 px: many small tiles are slow).
+        Process out of core in strips of this many rows of the input images (px, ≥ 16), every
+        energy in each; default with ``memory_limit``: sized from the limit.
+    scheduler : str
+        Where the job computes: ``threads`` (default), ``processes``, ``synchronous`` or the
+        ``tcp://host:port`` address of a running dask.distributed scheduler
+        (:mod:`redoxmap.pipeline.execution`).
+    memory_limit : str, optional
+        Memory the job may hold at once (``"1GB"``, per worker on a cluster); with it, with
+        processes or a cluster, or with ``chunks_px`` the job runs out of core, chunk by chunk, and
+        a killed run resumes where it stopped (:mod:`redoxmap.pipeline.outofcore`).
     output : pathlib.Path, optional
         The maps file (``.nc`` or ``.zarr``).
     report : pathlib.Path, optional
@@ -101,10 +110,16 @@ class Xanes2DConfig(JobConfig):
     OUTPUT_SUFFIXES: ClassVar[tuple[str, ...]] = (".nc", ".zarr")
 
 
+#: Settings that change the fit but not the prepared stack (left out of the stack store's key).
+_FIT_SETTINGS = ("references", "names", "mode", "mask_threshold")
+
+
 def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobResult:
     """Run the 2D XANES job: read → optical density → energy window and binning → drift alignment
     → particle mask → linear-combination fit of every pixel, OD(E) = Σ_k w_k μ_k(E), fractions
     f_k = w_k / Σ_j w_j (Wang et al. 2021, Methods, Eqs. 2–3) → maps file and report.
+    In memory, or with ``chunks_px``, ``memory_limit`` or a scheduler of processes out of core and
+    resumable (:mod:`redoxmap.pipeline.outofcore`).
 
     Parameters
     ----------
@@ -118,15 +133,17 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
     -------
     JobResult
         ``values`` hold ``maps`` (the fitted Dataset: ``fraction``, ``fraction_err``,
-        ``r_factor``, ``mask`` …), ``stack`` (the optical density that was fitted) and ``refs``;
-        ``written`` lists the maps file and report.
+        ``r_factor``, ``mask`` …), ``stack`` (the optical density that was fitted;
+        None after an out-of-core run with an output, whose stores are removed), ``refs`` and
+        ``blocks`` (chunks computed and reused, out of core); ``written`` lists the maps file and
+        report.
 
     Raises
     ------
     EnergyError
         If the stack holds fewer than 8 energies, or the references do not cover them.
     ConfigError
-        If ``chunks_px`` cuts the image into too many small tiles (:data:`MAX_TILES`).
+        If ``scheduler`` names no reachable dask.distributed scheduler.
     FormatError
         If the stack or a reference cannot be read.
 
@@ -155,7 +172,9 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
     # the stages are imported here, not with the module: a configuration is checked (and a mistake
     # reported) in a fraction of a second, before xarray, dask and scipy are loaded
     from redoxmap.fit.lincomb import lincomb
-    from redoxmap.io.writers import spill_to_zarr, write_dataset
+    from redoxmap.io.writers import write_dataset
+    from redoxmap.pipeline.execution import execution
+    from redoxmap.pipeline.outofcore import _OutOfCore
     from redoxmap.preprocess.align import align_stack
     from redoxmap.preprocess.mask import particle_mask
     from redoxmap.preprocess.resample import bin_pixels, energy_window
@@ -166,80 +185,65 @@ def run_xanes2d(config: Xanes2DConfig, progress: Progress | None = None) -> JobR
         if progress is not None:
             progress(stage, done, total)
 
-    report("read", 0)
-    stack = open_stack(config.stack, energies=config.energies, flats=config.flats, darks=config.darks,
-                       data=config.data_dataset, energy=config.energy_dataset, chunks=config.chunks_px,
-                       i0_spectrum=config.i0, i0_fraction=config.i0_fraction)
-    if stack.sizes["energy"] < 8:
-        raise EnergyError(f"{config.stack} holds {stack.sizes['energy']} energ"
-                          f"{'y' if stack.sizes['energy'] == 1 else 'ies'}; expected a spectral stack (at "
-                          "least 8 energies across the edge) for XANES mapping")
-    if config.pixel_size_nm is not None:
-        stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
-    report("read")
-    if config.min_ev is not None or config.max_ev is not None:
-        stack = energy_window(stack, config.min_ev, config.max_ev)
-    stack = bin_pixels(stack, config.bin_px)
-    lazy = config.chunks_px is not None
-    tiles = {"energy": -1, "y": config.chunks_px, "x": config.chunks_px}  # whole spectra per tile: the fit
-    if lazy:  # one pass over the file; registration then reads one stored image per energy
-        _check_tiles(stack.sizes["y"], stack.sizes["x"], config.chunks_px)
-        stack = spill_to_zarr(stack, {"energy": 1, "y": -1, "x": -1} if config.align else tiles)
-    if config.align:
-        stack = align_stack(stack, ref_energy_ev=config.align_energy_ev, max_shift_px=config.max_shift_px,
-                            progress=lambda done, total: report("align", done, total))
-        if lazy:
-            stack = spill_to_zarr(stack, tiles)
-    mask = particle_mask(stack, threshold_od=config.mask_threshold)
-    refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
-    report("fit", 0)
-    maps = lincomb(stack, refs, mode=config.mode, mask=mask).compute()
-    report("fit")
-    maps.attrs["mask_threshold"] = mask.attrs["threshold_od"]
-    maps.attrs["e0_ev"] = mask.attrs["e0_ev"]
-    maps.attrs["job"] = config.record("xanes2d")  # to fit one pixel again (pipeline.refit)
-    written = []
-    if config.output is not None:
-        written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
-    if config.report is not None:
-        from redoxmap.report import write_report
+    lazy = config.chunks_px is not None or config.out_of_core
+    with execution(config) as run:
+        chunked = _OutOfCore(config, "xanes2d", run, progress) if lazy else None
 
-        written.append(write_report(maps, config.report, stack=stack, refs=refs,
-                                    settings=config.settings(), maps_file=config.output))
+        def prepare(chunks=None):
+            report("read", 0)
+            stack = open_stack(config.stack, energies=config.energies, flats=config.flats,
+                               darks=config.darks, data=config.data_dataset, energy=config.energy_dataset,
+                               chunks=chunks, i0_spectrum=config.i0, i0_fraction=config.i0_fraction)
+            if stack.sizes["energy"] < 8:
+                n_energy = stack.sizes["energy"]
+                raise EnergyError(f"{config.stack} holds {n_energy} energ{'y' if n_energy == 1 else 'ies'}; "
+                                  "expected a spectral stack (at least 8 energies across the edge) for XANES "
+                                  "mapping")
+            if config.pixel_size_nm is not None:
+                stack.attrs["pixel_size_nm"] = float(config.pixel_size_nm)
+            report("read")
+            if config.min_ev is not None or config.max_ev is not None:
+                stack = energy_window(stack, config.min_ev, config.max_ev)
+            return bin_pixels(stack, config.bin_px)
+
+        align = {"ref_energy_ev": config.align_energy_ev, "max_shift_px": config.max_shift_px} \
+            if config.align else None
+        if chunked is not None:
+            stack = chunked.stack(prepare, align, leave_out=_FIT_SETTINGS)
+        else:
+            stack = prepare()
+            if align is not None:
+                stack = align_stack(stack, **align, progress=lambda done, total: report("align", done, total))
+        mask = particle_mask(stack, threshold_od=config.mask_threshold)
+        refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
+        report("fit", 0)
+        maps = lincomb(stack, refs, mode=config.mode, mask=mask,
+                       store=None if chunked is None else chunked.fit_store())
+        maps = maps.compute() if chunked is None else maps  # out of core: written chunk by chunk
+        report("fit")
+        maps.attrs["mask_threshold"] = mask.attrs["threshold_od"]
+        maps.attrs["e0_ev"] = mask.attrs["e0_ev"]
+        maps.attrs["job"] = config.record("xanes2d")  # to fit one pixel again (pipeline.refit)
+        written = []
+        if config.output is not None:
+            written.append(write_dataset(maps, config.output, overwrite=config.overwrite))
+            if chunked is not None:
+                maps = chunked.reopen(config.output)
+        if config.report is not None:
+            from redoxmap.report import write_report
+
+            written.append(write_report(maps, config.report, stack=stack, refs=refs,
+                                        settings=config.settings(), maps_file=config.output))
+    summary = fraction_summary(maps)
+    if chunked is not None:
+        summary += chunked.summary()
+        chunked.finish()
+        if chunked.keep:
+            stack = None
     return JobResult(title=f"fit ({maps.attrs['fit_mode']}) over {int(maps['mask'].sum())} masked pixels",
-                     summary=fraction_summary(maps), written=written,
-                     values={"maps": maps, "stack": stack, "refs": refs})
-
-
-#: Out-of-core tiles: at most this many, unless they are at least LARGE_TILE_PX per side.
-MAX_TILES = 256
-LARGE_TILE_PX = 256
-
-
-def _tile_count(ny: int, nx: int, tile_px: int) -> int:
-    return -(-ny // tile_px) * -(-nx // tile_px)
-
-
-def _check_tiles(ny: int, nx: int, chunks_px: int) -> None:
-    """Refuse tiles so small that their fixed cost per tile (dask tasks, Zarr chunks, one fit set-up
-    each) swamps the work: more than ``MAX_TILES`` tiles of less than ``LARGE_TILE_PX`` px. Measured on
-    a 512² × 121 scan with drift correction (one run, 2 shared cores): 41 s in memory, 58 s in 64 tiles
-    of 64 px, 67 s in 256 of 32 px, 187 s in 1024 of 16 px.
-
-    Raises
-    ------
-    ConfigError
-        Naming ``--chunks-px``, the tiles it makes and the range of sizes that work.
-    """
-    if chunks_px >= LARGE_TILE_PX or _tile_count(ny, nx, chunks_px) <= MAX_TILES:
-        return
-    smallest = next(px for px in range(chunks_px, LARGE_TILE_PX + 1)
-                    if px == LARGE_TILE_PX or _tile_count(ny, nx, px) <= MAX_TILES)
-    raise ConfigError(f"--chunks-px {chunks_px} cuts the {ny} × {nx} px image into "
-                      f"{_tile_count(ny, nx, chunks_px)} tiles; expected at most {MAX_TILES} (each tile "
-                      f"costs a fixed overhead, so many small tiles run far slower than one pass in memory): "
-                      f"give --chunks-px from {smallest} to {max(ny, nx)} px, or leave it out to work in "
-                      "memory")
+                     summary=summary, written=written,
+                     values={"maps": maps, "stack": stack, "refs": refs,
+                             "blocks": {} if chunked is None else dict(chunked.counts)})
 
 
 def fraction_summary(maps) -> list[tuple[str, str]]:
@@ -260,7 +264,7 @@ def fraction_summary(maps) -> list[tuple[str, str]]:
     mask = maps["mask"]
     rows = [(f"{comp}: mean fraction ± median 1σ",
              f"{float(maps.mean_fraction.sel(component=comp)):.4f} ± "
-             f"{float(maps.fraction_err.sel(component=comp).where(mask).median()):.4f}")
+             f"{float(maps.fraction_err.sel(component=comp).where(mask).compute().median()):.4f}")
             for comp in maps.component.values]
     rows.append(("mean R over the mask", f"{float(maps.r_factor.where(mask).mean()):.2e}"))
     rows += [(f"rejected: {key.removeprefix('pixels_rejected_').replace('_', ' ')}", str(value))

@@ -29,6 +29,14 @@ def _smoothed(image: np.ndarray, sigma_px: float) -> np.ndarray:
     return ndimage.gaussian_filter(image, sigma_px) if sigma_px > 0 else image
 
 
+def _register_block(images: np.ndarray, reference: np.ndarray, smooth_px: float,
+                    upsample: int) -> np.ndarray:
+    """Shift (y, x) of one image (a block ``(1, y, x)``) onto the smoothed ``reference`` ``(1, y, x)``."""
+    shift, _, _ = phase_cross_correlation(reference[0], _smoothed(images[0], smooth_px),
+                                          upsample_factor=upsample, normalization=None)
+    return np.asarray(shift, float)[None, :]
+
+
 def estimate_shifts(od: xr.DataArray, ref_energy_ev: float | None = None,
                     max_shift_px: float = 10.0, upsample: int = 20,
                     smooth_px: float = 1.0,
@@ -85,14 +93,23 @@ def estimate_shifts(od: xr.DataArray, ref_energy_ev: float | None = None,
                               f"{energy.min():g}–{energy.max():g} eV")
         ref_index = int(np.argmin(np.abs(energy - ref_energy_ev)))
     reference = _smoothed(od.isel(energy=ref_index).values, smooth_px)
-    shifts = np.zeros((energy.size, 2))
-    for i in range(energy.size):
-        if i != ref_index:
-            moving = _smoothed(od.isel(energy=i).values, smooth_px)
-            shifts[i], _, _ = phase_cross_correlation(reference, moving, upsample_factor=upsample,
-                                                      normalization=None)
+    images = od.transpose("energy", "y", "x").data
+    if isinstance(images, da.Array):  # registered where each image is read, in one computation
+        images = images.rechunk({0: 1, 1: -1, 2: -1})
+        found = images.map_blocks(_register_block, da.from_array(reference[None], chunks=-1),
+                                  smooth_px=smooth_px, upsample=upsample, drop_axis=2,
+                                  chunks=((1,) * energy.size, (2,)), dtype=float)
+        shifts = found.compute()
+        shifts[ref_index] = 0.0
         if progress is not None:
-            progress(i + 1, energy.size)
+            progress(energy.size, energy.size)
+    else:
+        shifts = np.zeros((energy.size, 2))
+        for i in range(energy.size):
+            if i != ref_index:
+                shifts[i] = _register_block(images[i:i + 1], reference[None], smooth_px, upsample)[0]
+            if progress is not None:
+                progress(i + 1, energy.size)
     rejected = np.any(np.abs(shifts) > max_shift_px, axis=1)
     if rejected.any():
         warnings.warn(
@@ -180,9 +197,12 @@ def apply_shifts(od: xr.DataArray, shifts: xr.Dataset) -> xr.DataArray:
     """
     values = np.column_stack([shifts["shift_y"].values, shifts["shift_x"].values])
     data = od.transpose("energy", "y", "x").data
-    if isinstance(data, da.Array):
-        depth = int(math.ceil(np.abs(values).max())) + SPLINE_HALO_PX
-        moved = data.map_overlap(_shift_block, depth={0: 0, 1: depth, 2: depth},
+    if isinstance(data, da.Array) and len(data.chunks[1]) == len(data.chunks[2]) == 1:  # whole images
+        moved = data.map_blocks(_shift_block, dtype=data.dtype, shifts=values)
+    elif isinstance(data, da.Array):
+        depth = int(math.ceil(np.abs(values).max())) + SPLINE_HALO_PX  # none along a whole axis
+        moved = data.map_overlap(_shift_block, depth={0: 0, 1: depth * (len(data.chunks[1]) > 1),
+                                                      2: depth * (len(data.chunks[2]) > 1)},
                                  boundary="nearest", dtype=data.dtype, shifts=values)
     else:
         moved = _shift_block(np.asarray(data), values)
@@ -195,7 +215,8 @@ def apply_shifts(od: xr.DataArray, shifts: xr.Dataset) -> xr.DataArray:
 def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
                 max_shift_px: float = 10.0, upsample: int = 20,
                 smooth_px: float = 1.0,
-                progress: Callable[[int, int], None] | None = None) -> xr.DataArray:
+                progress: Callable[[int, int], None] | None = None,
+                shifts: xr.Dataset | None = None) -> xr.DataArray:
     """Estimate (:func:`estimate_shifts`) and apply (:func:`apply_shifts`) drift shifts; the shifts are
     kept as ``shift_y``/``shift_x`` coordinates.
 
@@ -218,6 +239,9 @@ def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
         Gaussian smoothing before registration (px).
     progress : callable, optional
         Called as ``progress(done, total)`` after each energy.
+    shifts : xarray.Dataset, optional
+        Shifts estimated already (:func:`estimate_shifts`, e.g. on the same stack read image by
+        image while this one is read in strips of rows): applied, not estimated again.
 
     Returns
     -------
@@ -232,7 +256,8 @@ def align_stack(od: xr.DataArray, ref_energy_ev: float | None = None,
     >>> aligned.shift_x.dims, aligned.attrs["align_reference_energy_ev"]
     (('energy',), 6567.0)
     """
-    shifts = estimate_shifts(od, ref_energy_ev, max_shift_px, upsample, smooth_px, progress)
+    if shifts is None:
+        shifts = estimate_shifts(od, ref_energy_ev, max_shift_px, upsample, smooth_px, progress)
     out = apply_shifts(od, shifts)
     out.attrs = with_history(od.attrs, "align_stack",
                              ref_energy_ev=shifts.attrs["reference_energy_ev"],

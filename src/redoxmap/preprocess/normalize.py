@@ -315,6 +315,13 @@ def _window_fit(values: np.ndarray, x: np.ndarray, inside: np.ndarray, degree: n
     n = max_degree + 1
     powers = np.arange(n)
     x = x / _ABSCISSA_SCALE_EV  # keeps the normal equations well conditioned up to degree 3
+    if x.ndim == 1 and inside.ndim == 1 and degree.size and np.all(degree == degree.flat[0]):
+        used = int(degree.flat[0]) + 1  # one window and degree for all rows: one solve, one product
+        basis = np.where(inside, x, 0.0)[None, :] ** powers[:used, None] * inside  # (used, E)
+        solution = np.linalg.solve(basis @ basis.T, basis)  # (used, E): c = (B Bᵀ)⁻¹ B d
+        coef = np.zeros((values.shape[0], n))
+        coef[:, :used] = values @ solution.T
+        return coef / _ABSCISSA_SCALE_EV**powers
     if x.ndim == 1 and inside.ndim == 1:
         basis = np.where(inside, x, 0.0)[None, :] ** powers[:, None] * inside  # (n, E)
         rhs = values @ basis.T  # (P, n)
@@ -379,6 +386,17 @@ def _edge_kernel(mu: np.ndarray, e0: np.ndarray, windows: np.ndarray, energy: np
     spectrum. Returns (..., MAX_NNORM + 1 + 9): post-edge coefficients in powers of (E − E0),
     then :data:`_PARAMS` (with the post-edge degree actually fitted as ``nnorm``)."""
     shape = mu.shape[:-1]
+    if np.ndim(e0) == 0 and np.ndim(windows) == 1 and mu.size > energy.size:
+        # one E0 and one set of windows for every spectrum: each output is a fixed linear function of
+        # the spectrum (least squares on fixed windows), out = μ·M + c, found by running the kernel
+        # on the E unit spectra and on zero; then all spectra take one matrix product
+        probe = np.vstack([np.zeros(energy.size), np.eye(energy.size)])
+        found = _edge_kernel(probe, np.full(len(probe), float(e0)), np.tile(windows, (len(probe), 1)),
+                             energy)
+        offset = found[0]
+        out = np.asarray(mu, float).reshape(-1, energy.size) @ (found[1:] - offset)
+        out += offset
+        return out.reshape(*shape, MAX_NNORM + 1 + len(_PARAMS))
     spectra = np.asarray(mu, float).reshape(-1, energy.size)
     e0 = np.broadcast_to(e0, shape).reshape(-1)
     win = np.broadcast_to(windows, (*shape, 5)).reshape(-1, 5).copy()
@@ -456,15 +474,16 @@ def edge_parameters(spectra: xr.DataArray, e0_ev: float | xr.DataArray | Literal
     if isinstance(e0_ev, str):
         if e0_ev == "each":
             e0 = find_e0(spectra)
-        elif e0_ev == "mean":
+        elif e0_ev == "mean":  # one E0 (and windows) for every spectrum: passed once, not per pixel
             others = [d for d in spectra.dims if d != "energy"]
             mean = spectra.where(spectra.coords["valid"]) if "valid" in spectra.coords else spectra
-            e0 = xr.full_like(spectra.isel(energy=0, drop=True), float(find_e0(mean.mean(others))),
-                              dtype=float)
+            e0 = xr.DataArray(float(find_e0(mean.mean(others))))
         else:
             raise EnergyError(f"e0_ev={e0_ev!r}; expected a number in eV, 'mean' or 'each'")
+    elif isinstance(e0_ev, xr.DataArray):
+        e0 = e0_ev.astype(float)
     else:
-        e0 = xr.full_like(spectra.isel(energy=0, drop=True), 0.0, dtype=float) + e0_ev
+        e0 = xr.DataArray(float(e0_ev))
     e0 = e0.drop_vars([c for c in e0.coords if c not in e0.dims])
     e0_values = np.asarray(e0.values, float)
     if np.any((e0_values < energy[0]) | (e0_values > energy[-1])):
@@ -644,7 +663,7 @@ def edge_jump(od: xr.DataArray, e0_ev: float | None = None) -> xr.DataArray:
     # one E0 for every pixel, so one set of windows: taken from E0, not from the (lazy) per-pixel
     # parameters, each of which would compute the whole stack again
     defaults = _default_windows(np.asarray(od["energy"].values, float), e0)
-    windows = {k: float(defaults[k]) for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev")}
+    windows = {k: float(np.ravel(defaults[k])[0]) for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev")}
     jump.attrs = with_history(od.attrs, "edge_jump", e0_ev=e0, **windows)
     jump.attrs.update(units="1", long_name="edge jump (optical density)", e0_ev=e0)
     return jump

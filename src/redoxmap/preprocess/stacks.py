@@ -63,7 +63,7 @@ def open_stack(path: str | Path, *, i0_spectrum: str | Path | None = None, i0_fr
 
 
 def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] | None = None,
-                     theta_units: str | None = None) -> xr.DataArray:
+                     theta_units: str | None = None, chunks: tuple | None = None) -> xr.DataArray:
     """Flat/dark-corrected −ln projections of one or more energies, dims ``(energy, angle, y, x)``.
 
     Each file is a dxchange HDF5 file or a Zeiss/Xradia ``.txrm`` tilt series (angles and energy
@@ -78,6 +78,10 @@ def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] |
         Energy of each file (eV), for files that do not state it.
     theta_units : {"deg", "rad"}, optional
         Units of the dxchange angles when the file does not state them.
+    chunks : tuple, optional
+        Keep dxchange projections on disk as dask arrays read in chunks of this shape of
+        ``(angle, y, x)``, e.g. ``(-1, 8, -1)`` for slabs of 8 detector rows
+        (:func:`redoxmap.io.read_projections_dxchange`).
 
     Returns
     -------
@@ -116,7 +120,7 @@ def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] |
                 raw.counts = raw.counts.drop_vars("energy", errors="ignore").assign_coords(energy=chosen)
         else:
             raw = read_projections_dxchange(path, None if energies_ev is None else energies_ev[i],
-                                            theta_units)
+                                            theta_units, chunks=chunks)
         if "energy" not in raw.counts.coords:
             raise FormatError(f"{path}: no {ENERGY} in the file; pass the energy of each file")
         stacks.append(optical_density(raw))

@@ -81,6 +81,14 @@ class _Counter:
         if progress is not None:
             progress(0, total)
 
+    def __getstate__(self) -> dict:
+        """Sent to a dask.distributed worker (another process or node): nothing is reported there."""
+        return {"progress": None, "total": self.total, "done": self.done}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def add(self, count: int = 1) -> None:
         if self.progress is None:
             return

@@ -1,0 +1,140 @@
+"""The 3D chain out of core (pipeline/tomo_series.py, tomo xanes from one multi-energy OME-Zarr): the
+projections of 8 energies reconstructed slab by slab into one (energy, z, y, x) store chunked over
+space only, fitted voxel by voxel, the same on a LocalCluster of 2 workers as in memory, and a killed
+reconstruction that resumes without redoing finished slabs. Sizes are tiny (6 × 16 × 16 voxels)."""
+
+import multiprocessing
+import os
+import signal
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from redoxmap.data import demo_reference_paths
+from redoxmap.io.chunkstore import MARKERS
+from redoxmap.io.projections import write_projections_dxchange
+from redoxmap.pipeline import TomoSeriesConfig, TomoXanesConfig, run_tomo_series, run_tomo_xanes
+from redoxmap.simulate import phase_spectra
+from redoxmap.simulate.tomography import acquire_projections
+
+ENERGIES = np.linspace(6530.0, 6600.0, 8)
+SHAPE = (6, 16, 16)
+#: The fit of tomo xanes: the shipped Mn K standards, fractions on the simplex plus a free background
+#: (phase_spectra holds the non-resonant absorption of the rest of the material).
+FIT = {"references": demo_reference_paths(), "names": ["pristine", "cycled"], "mode": "sum1-scaled",
+       "mask_threshold": 0.01}
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory):
+    """Projections (25 angles) of a disc whose cycled fraction rises from left to right, one dxchange
+    file per energy; and the true fraction."""
+    folder = tmp_path_factory.mktemp("series")
+    refs = phase_spectra(ENERGIES)
+    z, y, x = np.indices(SHAPE)
+    disc = (y - 7.5) ** 2 + (x - 7.5) ** 2 < 30
+    fraction = np.where(disc, x / (SHAPE[2] - 1), np.nan)
+    paths = []
+    for k, energy in enumerate(ENERGIES):
+        mu = 0.05 * disc * ((1 - fraction) * refs.values[0, k] + fraction * refs.values[1, k])
+        raw, _ = acquire_projections(xr.DataArray(np.nan_to_num(mu), dims=("z", "y", "x")),
+                                     np.linspace(0, 180, 25), flat_counts=1e7, seed=k)
+        raw.counts = raw.counts.assign_coords(energy=float(energy))
+        paths.append(folder / f"e{k}.h5")
+        write_projections_dxchange(raw, paths[-1])
+    return paths, fraction
+
+
+@pytest.fixture(scope="module")
+def in_memory(scan, tmp_path_factory):
+    """The volumes and maps of the chain in memory (threads, no limit, slabs of 2 slices)."""
+    paths, _ = scan
+    folder = tmp_path_factory.mktemp("in_memory")
+    volumes = run_tomo_series(TomoSeriesConfig(projections=paths, voxel_size_nm=50.0, slices_per_chunk=2,
+                                               output=folder / "volumes.zarr"))
+    maps = run_tomo_xanes(TomoXanesConfig(volumes=[folder / "volumes.zarr"], **FIT,
+                                          output=folder / "maps.nc")).maps.compute()
+    return volumes.volumes.compute(), maps
+
+
+def test_series_store_is_chunked_over_space_and_the_fit_recovers_the_fraction(in_memory, scan, tmp_path):
+    volumes, maps = in_memory
+    _, truth = scan
+    assert volumes.dims == ("energy", "z", "y", "x") and volumes.energy.values.tolist() == ENERGIES.tolist()
+    assert volumes.chunks is None  # computed
+    fitted = maps.fraction.sel(component="cycled").values
+    inside = maps["mask"].values & ~np.isnan(truth)
+    assert inside.sum() > 0.6 * (~np.isnan(truth)).sum()
+    assert np.sqrt(np.mean((fitted[inside] - truth[inside]) ** 2)) < 0.1  # through reconstruction noise
+
+
+def test_chain_on_a_local_cluster_equals_in_memory(scan, in_memory, tmp_path):
+    """tomo recon of 8 energies and tomo xanes on a LocalCluster of 2 workers (tcp://): the same
+    volumes and fractions as in memory; the OME-Zarr holds every energy in each chunk."""
+    from distributed import LocalCluster
+
+    paths, _ = scan
+    volumes, maps = in_memory
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        series = run_tomo_series(TomoSeriesConfig(projections=paths, voxel_size_nm=50.0, scheduler=address,
+                                                  slices_per_chunk=2, output=tmp_path / "volumes.zarr"))
+        fit = run_tomo_xanes(TomoXanesConfig(volumes=[tmp_path / "volumes.zarr"], **FIT, scheduler=address,
+                                             output=tmp_path / "maps.nc"))
+    assert series.blocks["recon"] == (3, 0) and fit.blocks["fit"] == (3, 0)  # 6 slices in slabs of 2
+    level0 = zarr.open_group(tmp_path / "volumes.zarr", mode="r")["0"]
+    assert level0.shape == (8, *SHAPE) and level0.chunks == (8, 2, 16, 16)  # every energy, a slab
+    np.testing.assert_allclose(series.volumes.values, volumes.values, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(fit.maps.fraction.values, maps.fraction.values, rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(fit.maps["mask"].values, maps["mask"].values)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maps.nc", "volumes.zarr"]  # stores removed
+
+
+def test_killed_reconstruction_resumes_without_redoing_finished_slabs(scan, in_memory, tmp_path):
+    paths, _ = scan
+    settings = {"projections": paths, "voxel_size_nm": 50.0, "slices_per_chunk": 2,
+                "output": tmp_path / "volumes.zarr"}
+
+    def killed_run():
+        def progress(stage, done, total):
+            if stage == "recon" and done >= 1:
+                os.kill(os.getpid(), signal.SIGKILL)
+        run_tomo_series(TomoSeriesConfig(**settings, scheduler="synchronous"), progress)
+
+    child = multiprocessing.get_context("fork").Process(target=killed_run)
+    child.start()
+    child.join(120)
+    assert child.exitcode == -signal.SIGKILL
+    assert not (tmp_path / "volumes.zarr").exists()
+    store = tmp_path / ".volumes.zarr.parts" / "volumes.zarr" / MARKERS
+    assert len([p for p in store.iterdir() if p.name != "complete"]) == 1
+    resumed = run_tomo_series(TomoSeriesConfig(**settings))
+    assert resumed.blocks["recon"] == (2, 1)
+    np.testing.assert_allclose(resumed.volumes.values, in_memory[0].values, rtol=0, atol=1e-7)
+
+
+def test_commands_reconstruct_every_energy_and_fit_the_store(scan, in_memory, tmp_path):
+    """`tomo recon` given one file per energy writes the (energy, z, y, x) store of the job; `tomo xanes`
+    fits it with a memory limit; options of a one-volume reconstruction are refused by name."""
+    from typer.testing import CliRunner
+
+    from redoxmap.cli import app
+
+    paths, _ = scan
+    runner = CliRunner()
+    recon = ["tomo", "recon", *map(str, paths), "--voxel-size-nm", "50", "--slices-per-chunk", "2"]
+    result = runner.invoke(app, [*recon, "-o", str(tmp_path / "volumes.zarr")])
+    assert result.exit_code == 0, result.output
+    refs = [item for p in FIT["references"] for item in ("--ref", str(p))]
+    result = runner.invoke(app, ["tomo", "xanes", str(tmp_path / "volumes.zarr"), *refs, "--name", "pristine",
+                                 "--name", "cycled", "--mode", "sum1-scaled", "--mask-threshold", "0.01",
+                                 "--memory-limit", "64MiB", "-o", str(tmp_path / "maps.nc")])
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(tmp_path / "maps.nc") as maps:
+        np.testing.assert_allclose(maps.fraction.values, in_memory[1].fraction.values, rtol=0, atol=1e-4)
+    result = runner.invoke(app, [*recon, "--hull", "-o", str(tmp_path / "hull.zarr")])
+    assert result.exit_code != 0
+    assert "--hull: not available for 8 projection files" in str(result.exception)
