@@ -155,11 +155,9 @@ def _solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: _Design,
         margin = dd * 1e-12
         if not design.sum_to_one:  # w = 0 is feasible, with gain 0
             feasible &= gain > margin
-        w *= feasible
-        gain *= feasible
-        rest = np.flatnonzero(~feasible)
+        rest = np.flatnonzero(~feasible)  # their weights and gains are all rewritten
         if rest.size:
-            _best_subset(design, np.take(p, rest, axis=1), margin[rest], w, gain, rest)
+            _best_subset(design, np.take(p, rest, axis=1), margin.take(rest), w, gain, rest)
         for k in np.flatnonzero(design.nonneg):
             np.maximum(w[k], 0.0, out=w[k])
     np.subtract(dd, gain, out=gain)
@@ -168,17 +166,26 @@ def _solve_normal_equations(p: np.ndarray, dd: np.ndarray, design: _Design,
 
 def _feasible(w: np.ndarray, constrained: np.ndarray) -> np.ndarray:
     """Where the constrained weights (rows of ``w``) are ≥ 0 to 1e-9 of the largest |weight|."""
-    lowest = _reduce_rows(np.minimum, w[constrained])
-    if constrained.all():  # the largest |weight| is the largest weight or −lowest
-        return lowest >= -1e-9 * _reduce_rows(np.maximum, w)
-    return lowest >= -1e-9 * _reduce_rows(np.maximum, np.abs(w))
+    if constrained.all():
+        if len(constrained) == 1:  # w ≥ −1e-9 w
+            return w[0] >= 0.0
+        # the largest |weight| is the largest weight or −lowest
+        threshold = _reduce_rows(np.maximum, w)
+        lowest = _reduce_rows(np.minimum, w)
+    else:
+        threshold = _reduce_rows(np.maximum, np.abs(w))
+        lowest = _reduce_rows(np.minimum, w[constrained])
+    threshold *= -1e-9
+    return lowest >= threshold
 
 
 def _reduce_rows(ufunc: np.ufunc, rows: np.ndarray) -> np.ndarray:
-    """``ufunc`` across the rows (a loop of row operations: faster than a reduction over axis 0
-    of a few rows)."""
-    result = rows[0].copy()
-    for row in rows[1:]:
+    """``ufunc`` across the rows, as a new array (a loop of row operations: faster than a
+    reduction over axis 0 of a few rows)."""
+    if len(rows) == 1:
+        return rows[0].copy()
+    result = ufunc(rows[0], rows[1])
+    for row in rows[2:]:
         ufunc(result, row, out=result)
     return result
 
