@@ -193,7 +193,8 @@ class DualEnergyConfig(JobConfig, ExecutionSettings):
     below_ev, above_ev : float, optional
         Energies of the two volumes (eV); default: the ``energy_ev`` each volume stores
         (``tomo recon`` writes it). Given energies must agree with stored ones within 1 eV
-        (:data:`ENERGY_AGREEMENT_EV`); required with one ``(energy, z, y, x)`` store.
+        (:data:`ENERGY_AGREEMENT_EV`), and are used. With one ``(energy, z, y, x)`` store both are
+        required: they choose the stored energies nearest them (within 1 eV), and those are used.
     formula : str, optional
         Nominal composition, e.g. ``"LiNi0.8Mn0.1Co0.1O2"``, to remove the other elements' change
         of attenuation across the edge (:func:`redoxmap.tomo.matrix_slope`); default: none.
@@ -368,9 +369,8 @@ def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) 
     with execution(config) as _:
         if config.above is None:
             low, high = _store_volumes(config.below, config.below_ev, config.above_ev)
-            below_ev, above_ev = config.below_ev, config.above_ev
-            names = (f"{config.below} at {low.attrs['energy_ev']:g} eV",
-                     f"{config.below} at {high.attrs['energy_ev']:g} eV")
+            below_ev, above_ev = low.attrs["energy_ev"], high.attrs["energy_ev"]  # the volumes chosen
+            names = (f"{config.below} at {below_ev:g} eV", f"{config.below} at {above_ev:g} eV")
         else:
             low, high = read_ome_zarr(config.below), read_ome_zarr(config.above)
             if low.shape != high.shape:
