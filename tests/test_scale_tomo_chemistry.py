@@ -95,6 +95,7 @@ def test_dual_energy_from_the_store_on_a_cluster_equals_two_volumes_in_memory(vo
     for result in (on_cluster, from_pair):
         np.testing.assert_array_equal(result.density.values, expected)  # the same float32 operations
         assert dict(result.summary)["mean Mn density in the particle (g/cm³)"] == f"{mean:.4g}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["from_pair.zarr", "from_store.zarr"]  # no parts
     # of a store, the stored energy within 1 eV of the given one is chosen and used
     assert on_cluster.energies_ev == from_pair.energies_ev == (6530.0, 6565.0)
     assert mean == pytest.approx(true_mn, rel=0.1)  # the phantom's Mn density over its solid

@@ -17,6 +17,8 @@ from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 from redoxmap.pipeline.xanes2d import fraction_summary
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import xarray as xr
 
 # The stages (numpy, xarray, dask, scipy …) are imported inside each job, not with the module: a
@@ -292,9 +294,12 @@ def _volume_energy(volume: xr.DataArray, path: Path, given: float | None, flag: 
     return float(given)
 
 
-def _store_volumes(path: Path, below_ev: float, above_ev: float) -> tuple[xr.DataArray, xr.DataArray]:
+def _store_volumes(path: Path, below_ev: float, above_ev: float,
+                   keep: Callable[[xr.DataArray], xr.DataArray]) -> tuple[xr.DataArray, xr.DataArray]:
     """The volumes at the stored energies nearest ``below_ev`` and ``above_ev`` of one
-    ``(energy, z, y, x)`` OME-Zarr, lazily, each with its stored energy as ``energy_ev``."""
+    ``(energy, z, y, x)`` OME-Zarr, each with its stored energy as ``energy_ev``: the two energies
+    copied in one pass over the store by ``keep`` (returning them lazily from a store of their own,
+    so that the later passes read two energies, not all of them)."""
     import numpy as np
 
     from redoxmap.io.omezarr import read_ome_zarr
@@ -316,8 +321,10 @@ def _store_volumes(path: Path, below_ev: float, above_ev: float) -> tuple[xr.Dat
         raise ConfigError(f"--below-ev {below_ev:g} and --above-ev {above_ev:g} both choose {path} at "
                           f"{energies[chosen[0]]:g} eV; expected two stored energies on either side of the "
                           "edge")
-    return tuple(stack.isel(energy=i).drop_vars("energy").assign_attrs(energy_ev=float(energies[i]))
-                 for i in chosen)
+    pair = keep(stack.isel(energy=chosen).rename("pair"))
+    return tuple(pair.isel(energy=k).drop_vars("energy").assign_attrs({**stack.attrs,
+                                                                       "energy_ev": float(energies[i])})
+                 for k, i in enumerate(chosen))
 
 
 def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) -> JobResult:
@@ -327,10 +334,12 @@ def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) 
     input volumes.
 
     The volumes are read lazily and the density computed and written chunk by chunk (the stored
-    chunks; with ``scheduler``); the checks and the summary reduce the volumes to a few numbers
-    chunk by chunk: whether the two differ, Otsu's threshold of the above-edge volume from its
-    histogram (:func:`redoxmap.preprocess.otsu_threshold`, the same as in memory), and the particle's
-    voxels, negative voxels and density sum. No step holds a whole volume.
+    chunks; with ``scheduler``); of a multi-energy store, the two energies are first copied chunk by
+    chunk into ``.<output>.parts/pair.zarr`` (removed at the end). The checks and the summary
+    reduce the volumes to a few numbers chunk by chunk: whether the two differ, Otsu's threshold
+    of the above-edge volume from its histogram (:func:`redoxmap.preprocess.otsu_threshold`, the
+    same as in memory), and the particle's voxels, negative voxels and density sum. No step holds a
+    whole volume.
 
     Parameters
     ----------
@@ -362,13 +371,16 @@ def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) 
 
     from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
     from redoxmap.pipeline.execution import execution
+    from redoxmap.pipeline.outofcore import _OutOfCore
     from redoxmap.preprocess.mask import otsu_threshold
     from redoxmap.tomo.dual_energy import element_density
 
     step = _step(progress)
-    with execution(config) as _:
+    with execution(config) as run:
+        parts = _OutOfCore(config, "dual-energy", run, progress)
         if config.above is None:
-            low, high = _store_volumes(config.below, config.below_ev, config.above_ev)
+            low, high = _store_volumes(config.below, config.below_ev, config.above_ev,
+                                       lambda pair: parts.store("pair", "copy", pair))
             below_ev, above_ev = low.attrs["energy_ev"], high.attrs["energy_ev"]  # the volumes chosen
             names = (f"{config.below} at {below_ev:g} eV", f"{config.below} at {above_ev:g} eV")
         else:
@@ -411,6 +423,7 @@ def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) 
                          "units": "g/cm^3", "long_name": f"{config.element} partial density",
                          "voxel_size_nm": voxel, **settings}
         written = [write_ome_zarr(density, config.output, voxel, overwrite=config.overwrite)]
+        parts.finish()
         step("write")
         density = read_ome_zarr(config.output)
         if config.report is not None:
