@@ -52,7 +52,9 @@ if kind == "zarr":
     extra = {}
 else:
     config, run = {"job": ("Xanes2DConfig", "run_xanes2d"), "series": ("TomoSeriesConfig", "run_tomo_series"),
-                   "xanes3d": ("TomoXanesConfig", "run_tomo_xanes")}[kind]
+                   "xanes3d": ("TomoXanesConfig", "run_tomo_xanes"),
+                   "dual": ("DualEnergyConfig", "run_dual_energy"),
+                   "classify": ("ClassifyConfig", "run_classify")}[kind]
     result = getattr(jobs, run)(getattr(jobs, config)(**settings), progress)
     extra = {"summary": result.summary[-3:], "stages": stages}
 print(json.dumps({"seconds": time.perf_counter() - began, "grown": status("VmHWM:") - start,
@@ -337,6 +339,82 @@ def report_three_d(r: dict) -> None:
               f"max |Δ fraction| {c['max_abs_fraction_difference']:.1e}")
 
 
+def write_store(folder: Path, n_energy: int, n_slices: int, size: int) -> Path:
+    """An (energy, z, y, x) OME-Zarr of the 3D part's shape without reconstructing it: the discs of
+    :func:`write_series` (two Mn K-edge phases, 8 slices repeated along z) with 1 % noise, written slab
+    by slab (chunks of 2 slices, as tomo recon's)."""
+    import dask.array as da
+    import xarray as xr
+
+    from redoxmap.io.omezarr import write_ome_zarr
+    from redoxmap.simulate import phase_spectra
+
+    energies = np.linspace(6530.0, 6600.0, n_energy)
+    spectra = phase_spectra(energies).values * 0.005
+    rng = np.random.default_rng(4)
+    y, x = np.indices((size, size)) - (size - 1) / 2
+    phases = np.zeros((2, 8, size, size), np.float32)
+    for k in range(8):
+        for _ in range(6):
+            cy, cx = rng.uniform(-0.2, 0.2, 2) * size
+            inside = (y - cy) ** 2 + (x - cx) ** 2 < (rng.uniform(0.08, 0.18) * size) ** 2
+            share = rng.uniform(0, 1)
+            phases[0, k] += inside * (1 - share)
+            phases[1, k] += inside * share
+
+    def slab(block_info=None):
+        (_, _), (z0, z1), _, _ = block_info[None]["array-location"]
+        rows = np.arange(z0, z1) % 8
+        mu = np.einsum("pe,pzyx->ezyx", spectra, phases[:, rows])
+        noise = np.random.default_rng(z0).normal(0.0, 0.01 * 0.005, mu.shape)
+        return (mu + noise).astype(np.float32)
+
+    volumes = da.map_blocks(slab, dtype=np.float32,
+                            chunks=((n_energy,), (2,) * (n_slices // 2), (size,), (size,)))
+    store = xr.DataArray(volumes, dims=("energy", "z", "y", "x"), coords={"energy": energies},
+                         attrs={"units": "1/voxel"})
+    return write_ome_zarr(store, folder / "chemistry.zarr", 50.0)
+
+
+def chemistry_3d(folder: Path, store: Path, limit: str) -> dict:
+    """Part (4): tomo dual-energy on two energies of the (energy, z, y, x) store (twice: the edge pair
+    6530/6600 eV and a pair on the rising edge), then tomo classify of the ratio of the two densities:
+    peak RSS and time of each (subprocess), against the bytes of one volume and of the store."""
+    from redoxmap.io.omezarr import read_ome_zarr
+
+    stack = read_ome_zarr(store)
+    energies = stack.energy.values
+    volume_bytes = int(np.prod(stack.shape[1:])) * 4
+    runs = {}
+    for name, above in (("edge", energies[-1]), ("rising", energies[len(energies) // 3])):
+        runs[name] = measured("dual", {"below": store, "below_ev": float(energies[0]),
+                                       "above_ev": float(above), "element": "Mn", "memory_limit": limit,
+                                       "output": folder / f"{name}.zarr"})
+    classify = measured("classify", {"numerator": folder / "rising.zarr",
+                                     "denominator": folder / "edge.zarr", "target": 0.5, "tolerance": 0.1,
+                                     "memory_limit": limit, "output": folder / "classes.zarr"})
+    return {"shape": list(stack.shape), "store_bytes": volume_bytes * len(energies),
+            "volume_bytes": volume_bytes, "memory_limit": limit,
+            "dual_energy_seconds": runs["edge"]["seconds"],
+            "dual_energy_peak_rss_bytes": runs["edge"]["peak"],
+            "dual_energy_peak_rss_growth_bytes": runs["edge"]["grown"],
+            "dual_energy_summary": runs["edge"]["summary"],
+            "classify_seconds": classify["seconds"], "classify_peak_rss_bytes": classify["peak"],
+            "classify_peak_rss_growth_bytes": classify["grown"], "classify_stage_seconds": classify["stages"],
+            "classify_summary": classify["summary"]}
+
+
+def report_chemistry_3d(r: dict) -> None:
+    mb = 2**20
+    print(f"3D chemistry: store {r['shape']} ({r['store_bytes'] / mb:.0f} MiB; one volume "
+          f"{r['volume_bytes'] / mb:.0f} MiB), --memory-limit {r['memory_limit']}")
+    print(f"  tomo dual-energy {r['dual_energy_seconds']:.1f} s, peak RSS "
+          f"{r['dual_energy_peak_rss_bytes'] / mb:.0f} MiB "
+          f"(+{r['dual_energy_peak_rss_growth_bytes'] / mb:.0f} MiB)")
+    print(f"  tomo classify {r['classify_seconds']:.1f} s, peak RSS {r['classify_peak_rss_bytes'] / mb:.0f} "
+          f"MiB (+{r['classify_peak_rss_growth_bytes'] / mb:.0f} MiB)")
+
+
 def report_out_of_core(ooc: dict) -> None:
     mb = 2**20
     print(f"out of core: {ooc['stack_bytes'] / mb:.0f} MiB stack ({ooc['shape']}), --memory-limit "
@@ -369,7 +447,9 @@ def main() -> None:
     parser.add_argument("--slices", type=int, default=256)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--angles", type=int, default=256)
-    parser.add_argument("--parts", default="2d,cluster,3d", help="comma-separated: 2d, cluster, 3d")
+    parser.add_argument("--parts", default="2d,cluster,3d,chem3d",
+                        help="comma-separated: 2d, cluster, 3d, chem3d (dual-energy and classify on the 3d "
+                        "store, or on a simulated store of its shape without 3d)")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     out = Path(__file__).parent / "results" / "scale.json"
@@ -387,6 +467,12 @@ def main() -> None:
             results["three_d"] = three_d(folder, args.memory_limit_3d, args.energies_3d, args.slices,
                                          args.size, args.angles)
             report_three_d(results["three_d"])
+        if "chem3d" in parts:
+            store = folder / "volumes.zarr"
+            if not store.exists():
+                store = write_store(folder, args.energies_3d, args.slices, args.size)
+            results["chemistry_3d"] = chemistry_3d(folder, store, args.memory_limit_3d)
+            report_chemistry_3d(results["chemistry_3d"])
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written: {out}")

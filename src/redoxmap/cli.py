@@ -455,26 +455,30 @@ def tomo_recon(
 
 @tomo_app.command("dual-energy")
 def tomo_dual_energy(
-    below: Path = typer.Argument(..., help="Volume below the edge (OME-Zarr)"),
-    above: Path = typer.Argument(..., help="Volume above the edge (OME-Zarr)"),
+    below: Path = typer.Argument(..., help="Volume below the edge (OME-Zarr), or the (energy, z, y, x) "
+                                 "OME-Zarr of tomo recon over several energies (then no ABOVE)"),
+    above: Path | None = typer.Argument(None, help="Volume above the edge (OME-Zarr)"),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.zarr partial-density volume)"),
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
     element: str = typer.Option(..., help="Element of the edge, e.g. Mn"),
     below_ev: float | None = typer.Option(None, help="Energy of the below-edge volume (eV); default: stored "
-                                          "by tomo recon"),
+                                          "by tomo recon; of a multi-energy store: the nearest stored one"),
     above_ev: float | None = typer.Option(None, help="Energy of the above-edge volume (eV); default: stored "
-                                          "by tomo recon"),
+                                          "by tomo recon; of a multi-energy store: the nearest stored one"),
     formula: str | None = typer.Option(None, help="Nominal composition, e.g. LiNi0.8Mn0.1Co0.1O2, to remove "
                                        "the other elements' change across the edge; default: none"),
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
-    """Element partial density (g/cm³) from the above- minus below-edge volumes (Wang et al. 2021);
-    the element, energies and formula are kept with the result."""
+    """Element partial density (g/cm³) from the above- minus below-edge volumes (Wang et al. 2021),
+    chunk by chunk; the element, energies and formula are kept with the result."""
     from redoxmap.pipeline.tomo import DualEnergyConfig, run_dual_energy
 
     _run(run_dual_energy, DualEnergyConfig(below=below, above=above, output=output, report=report,
                                            overwrite=overwrite, element=element, below_ev=below_ev,
-                                           above_ev=above_ev, formula=formula))
+                                           above_ev=above_ev, formula=formula, scheduler=scheduler,
+                                           memory_limit=memory_limit))
 
 
 @tomo_app.command("xanes")
@@ -528,15 +532,18 @@ def tomo_classify(
     smooth_sigma_vox: float = typer.Option(0.7, help="Gaussian averaging of the ratio inside the particle "
                                            "(voxels)"),
     shells: int = typer.Option(5, help="Equal-volume shells of the particle from the surface to the centre"),
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = MEMORY_LIMIT,
 ) -> None:
-    """Classify voxels by a composition ratio against a target (± tolerance, Liu et al. 2024): voxels
-    and proportions of each class overall and per shell, an empty class reported as 0."""
+    """Classify voxels by a composition ratio against a target (± tolerance, Liu et al. 2024), chunk by
+    chunk: voxels and proportions of each class overall and per shell, an empty class reported as 0."""
     from redoxmap.pipeline.tomo import ClassifyConfig, run_classify
 
     _run(run_classify, ClassifyConfig(
         numerator=numerator, denominator=denominator, output=output, report=report, overwrite=overwrite,
         target=target, tolerance=tolerance, below_name=below_name, above_name=above_name,
-        mask_threshold=mask_threshold, smooth_sigma_vox=smooth_sigma_vox, shells=shells))
+        mask_threshold=mask_threshold, smooth_sigma_vox=smooth_sigma_vox, shells=shells,
+        scheduler=scheduler, memory_limit=memory_limit))
 
 
 @tomo_app.command("pores")

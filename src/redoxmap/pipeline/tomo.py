@@ -17,6 +17,8 @@ from redoxmap.pipeline.jobs import JobConfig, JobResult, Progress
 from redoxmap.pipeline.xanes2d import fraction_summary
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import xarray as xr
 
 # The stages (numpy, xarray, dask, scipy …) are imported inside each job, not with the module: a
@@ -176,23 +178,34 @@ def run_tomo_recon(config: TomoReconConfig, progress: Progress | None = None) ->
                      values={"volume": volume, "center_px": float(axis)})
 
 
-class DualEnergyConfig(JobConfig):
+class DualEnergyConfig(JobConfig, ExecutionSettings):
     """Settings of ``redoxmap tomo dual-energy``: an element's partial density from volumes
-    reconstructed below and above its absorption edge (Wang et al. 2021, Methods).
+    reconstructed below and above its absorption edge (Wang et al. 2021, Methods), read and written
+    chunk by chunk.
 
     Parameters
     ----------
     below, above : pathlib.Path
         Volumes (OME-Zarr, attenuation per voxel, from ``tomo recon``) below and above the edge
-        (``BELOW``, ``ABOVE``), on the same grid.
+        (``BELOW``, ``ABOVE``), on the same grid. Or ``below`` alone: the ``(energy, z, y, x)``
+        OME-Zarr of ``tomo recon`` over several energies, of which ``below_ev`` and ``above_ev``
+        choose the nearest stored energies.
     element : str
         Element symbol of the edge, e.g. ``"Mn"``.
     below_ev, above_ev : float, optional
         Energies of the two volumes (eV); default: the ``energy_ev`` each volume stores
-        (``tomo recon`` writes it). Given energies must agree with stored ones within 1 eV.
+        (``tomo recon`` writes it). Given energies must agree with stored ones within 1 eV
+        (:data:`ENERGY_AGREEMENT_EV`), and are used. With one ``(energy, z, y, x)`` store both are
+        required: they choose the stored energies nearest them (within 1 eV), and those are used.
     formula : str, optional
         Nominal composition, e.g. ``"LiNi0.8Mn0.1Co0.1O2"``, to remove the other elements' change
         of attenuation across the edge (:func:`redoxmap.tomo.matrix_slope`); default: none.
+    scheduler : str
+        ``threads`` (default), ``processes``, ``synchronous`` or ``tcp://host:port``
+        (:mod:`redoxmap.pipeline.execution`).
+    memory_limit : str, optional
+        Memory of the workers of ``processes`` (shared among them), e.g. ``"1GB"``; the chunks are
+        the stored ones (docs/cluster.md).
     output : pathlib.Path
         The partial-density volume (``.zarr``); required.
     report : pathlib.Path, optional
@@ -203,8 +216,8 @@ class DualEnergyConfig(JobConfig):
     Raises
     ------
     ConfigError
-        If ``element`` is not an element symbol, ``below_ev`` is not below ``above_ev``, or the
-        same volume is given twice.
+        If ``element`` is not an element symbol, ``below_ev`` is not below ``above_ev``, the
+        same volume is given twice, or one store is given without both energies.
 
     Examples
     --------
@@ -217,7 +230,7 @@ class DualEnergyConfig(JobConfig):
     """
 
     below: Path
-    above: Path
+    above: Path | None = None
     element: str
     below_ev: float | None = Field(None, gt=0)
     above_ev: float | None = Field(None, gt=0)
@@ -230,20 +243,25 @@ class DualEnergyConfig(JobConfig):
 
     def check(self) -> None:
         """Check the inputs and outputs (:meth:`JobConfig.check`), the order of the energies, that
-        two different volumes are given and that the element is known (after the outputs: xraydb
-        takes a second or two to load).
+        two different volumes — or one multi-energy store and both energies — are given and that
+        the element is known (after the outputs: xraydb takes a second or two to load).
 
         Raises
         ------
         ConfigError
-            If ``below_ev`` is not below ``above_ev``, the same volume is given twice or
-            ``element`` is not an element symbol.
+            If ``below_ev`` is not below ``above_ev``, the same volume is given twice, one store
+            is given without ``below_ev`` and ``above_ev``, or ``element`` is not an element symbol.
         """
         super().check()
         if self.below_ev is not None and self.above_ev is not None and self.below_ev >= self.above_ev:
             raise ConfigError(f"--below-ev {self.below_ev:g} is not below --above-ev {self.above_ev:g}; "
                               "expected the energies on either side of the edge, below first")
-        if self.below.resolve() == self.above.resolve():
+        if self.above is None and (self.below_ev is None or self.above_ev is None):
+            raise ConfigError(f"{self.below} is given alone (no ABOVE) without --below-ev and --above-ev; "
+                              "expected two volumes BELOW ABOVE, or the (energy, z, y, x) OME-Zarr of tomo "
+                              "recon over several energies with --below-ev and --above-ev choosing two of "
+                              "its energies")
+        if self.above is not None and self.below.resolve() == self.above.resolve():
             raise ConfigError(f"{self.below} is given as both BELOW and ABOVE; expected two volumes")
         import xraydb
 
@@ -276,11 +294,52 @@ def _volume_energy(volume: xr.DataArray, path: Path, given: float | None, flag: 
     return float(given)
 
 
+def _store_volumes(path: Path, below_ev: float, above_ev: float,
+                   keep: Callable[[xr.DataArray], xr.DataArray]) -> tuple[xr.DataArray, xr.DataArray]:
+    """The volumes at the stored energies nearest ``below_ev`` and ``above_ev`` of one
+    ``(energy, z, y, x)`` OME-Zarr, each with its stored energy as ``energy_ev``: the two energies
+    copied in one pass over the store by ``keep`` (returning them lazily from a store of their own,
+    so that the later passes read two energies, not all of them)."""
+    import numpy as np
+
+    from redoxmap.io.omezarr import read_ome_zarr
+
+    stack = read_ome_zarr(path)
+    if "energy" not in stack.dims:
+        raise FormatError(f"{path}: one volume of one energy given alone; expected ABOVE as well, or the "
+                          "(energy, z, y, x) OME-Zarr of tomo recon over several energies")
+    energies = np.asarray(stack["energy"].values, float)
+    listed = ", ".join(f"{e:g}" for e in energies)
+    chosen = []
+    for given, flag in ((below_ev, "--below-ev"), (above_ev, "--above-ev")):
+        nearest = int(np.argmin(np.abs(energies - given)))
+        if abs(energies[nearest] - given) > ENERGY_AGREEMENT_EV:
+            raise ConfigError(f"{flag} {given:g}: {path} stores no energy within {ENERGY_AGREEMENT_EV:g} eV "
+                              f"(its energies: {listed} eV); expected one of them")
+        chosen.append(nearest)
+    if chosen[0] == chosen[1]:
+        raise ConfigError(f"--below-ev {below_ev:g} and --above-ev {above_ev:g} both choose {path} at "
+                          f"{energies[chosen[0]]:g} eV; expected two stored energies on either side of the "
+                          "edge")
+    pair = keep(stack.isel(energy=chosen).rename("pair"))
+    return tuple(pair.isel(energy=k).drop_vars("energy").assign_attrs({**stack.attrs,
+                                                                       "energy_ev": float(energies[i])})
+                 for k, i in enumerate(chosen))
+
+
 def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) -> JobResult:
     """Partial density of the element, ρ_X = (μ_above − μ_below − Δμ_matrix) / (voxel · Δ(μ/ρ)_X)
     in g/cm³ (Wang et al. 2021, Methods; :func:`redoxmap.tomo.element_density`), written as a
     volume whose attributes and history record the element, both energies, the formula and the
-    two input volumes.
+    input volumes.
+
+    The volumes are read lazily and the density computed and written chunk by chunk (the stored
+    chunks; with ``scheduler``); of a multi-energy store, the two energies are first copied chunk by
+    chunk into ``.<output>.parts/pair.zarr`` (removed at the end). The checks and the summary
+    reduce the volumes to a few numbers chunk by chunk: whether the two differ, Otsu's threshold
+    of the above-edge volume from its histogram (:func:`redoxmap.preprocess.otsu_threshold`, the
+    same as in memory), and the particle's voxels, negative voxels and density sum. No step holds a
+    whole volume.
 
     Parameters
     ----------
@@ -292,73 +351,100 @@ def run_dual_energy(config: DualEnergyConfig, progress: Progress | None = None) 
     Returns
     -------
     JobResult
-        ``values`` hold ``density`` (``(z, y, x)``, g/cm³) and ``energies_ev`` (below, above);
-        the summary lists the element, the energies, the formula and the mean density over the
-        particle (voxels above Otsu's threshold of the above-edge volume).
+        ``values`` hold ``density`` (``(z, y, x)``, g/cm³, read back lazily from the output) and
+        ``energies_ev`` (below, above); the summary lists the element, the energies, the formula and
+        the mean density over the particle (voxels above Otsu's threshold of the above-edge volume).
 
     Raises
     ------
     ConfigError
         If an energy is neither given nor stored, disagrees with the stored one by more than
-        :data:`ENERGY_AGREEMENT_EV`, or the energies are not below then above.
+        :data:`ENERGY_AGREEMENT_EV` (or no stored energy of a multi-energy store lies that close),
+        or the energies are not below then above.
     FormatError
         If the volumes differ in shape, hold the same values, or give a density that is negative
-        over the particle (swapped volumes).
+        over the particle (swapped volumes: more than half of its voxels below 0, i.e. a negative
+        median).
     """
-    import numpy as np
+    import dask
+    import dask.array as da
 
     from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
+    from redoxmap.pipeline.execution import execution
+    from redoxmap.pipeline.outofcore import _OutOfCore
     from redoxmap.preprocess.mask import otsu_threshold
     from redoxmap.tomo.dual_energy import element_density
 
-    low, high = read_ome_zarr(config.below), read_ome_zarr(config.above)
-    if low.shape != high.shape:
-        raise FormatError(f"{config.below} has shape {low.shape} but {config.above} has {high.shape}; "
-                          "expected volumes on the same grid")
-    below_ev = _volume_energy(low, config.below, config.below_ev, "--below-ev", "BELOW", config.above_ev)
-    above_ev = _volume_energy(high, config.above, config.above_ev, "--above-ev", "ABOVE", config.below_ev)
-    if below_ev >= above_ev:
-        raise ConfigError(f"BELOW {config.below} is at {below_ev:g} eV, not below ABOVE {config.above} at "
-                          f"{above_ev:g} eV; expected the below-edge volume first")
-    voxel = low.attrs["voxel_size_nm"]
-    density = element_density(below=low, above=high, element=config.element, below_ev=below_ev,
-                              above_ev=above_ev, voxel_size_nm=voxel, formula=config.formula).compute()
-    if np.allclose(np.asarray(high.values), np.asarray(low.values)):
-        raise FormatError(f"{config.below} and {config.above} hold the same values; expected volumes "
-                          "measured below and above the edge")
-    level = otsu_threshold(np.asarray(high.values), "above-edge volume")
-    values = np.asarray(density.values)
-    inside = values if level is None else values[np.asarray(high.values) > level]
-    if inside.size and float(np.median(inside)) < 0:
-        raise FormatError(f"the {config.element} density is negative over the particle (median "
-                          f"{float(np.median(inside)):.3g} g/cm³): {config.below} looks like the above-edge "
-                          f"volume; expected BELOW ({below_ev:g} eV) first, then ABOVE")
-    settings = {"element": config.element, "below_ev": below_ev, "above_ev": above_ev,
-                "formula": config.formula or "none", "below": str(config.below.resolve()),
-                "above": str(config.above.resolve())}
-    # only what describes the density: not the above-edge volume's energy, centre or method
-    density.attrs = {**with_history({"history": density.attrs.get("history", [])}, "dual_energy", **settings),
-                     "units": "g/cm^3", "long_name": f"{config.element} partial density",
-                     "voxel_size_nm": voxel, **settings}
-    written = [write_ome_zarr(density, config.output, voxel, overwrite=config.overwrite)]
-    if config.report is not None:
-        from redoxmap.report.volumes import write_volume_report
+    step = _step(progress)
+    with execution(config) as run:
+        parts = _OutOfCore(config, "dual-energy", run, progress)
+        if config.above is None:
+            low, high = _store_volumes(config.below, config.below_ev, config.above_ev,
+                                       lambda pair: parts.store("pair", "copy", pair))
+            below_ev, above_ev = low.attrs["energy_ev"], high.attrs["energy_ev"]  # the volumes chosen
+            names = (f"{config.below} at {below_ev:g} eV", f"{config.below} at {above_ev:g} eV")
+        else:
+            low, high = read_ome_zarr(config.below), read_ome_zarr(config.above)
+            if low.shape != high.shape:
+                raise FormatError(f"{config.below} has shape {low.shape} but {config.above} has "
+                                  f"{high.shape}; expected volumes on the same grid")
+            below_ev = _volume_energy(low, config.below, config.below_ev, "--below-ev", "BELOW",
+                                      config.above_ev)
+            above_ev = _volume_energy(high, config.above, config.above_ev, "--above-ev", "ABOVE",
+                                      config.below_ev)
+            names = (str(config.below), str(config.above))
+        if below_ev >= above_ev:
+            raise ConfigError(f"BELOW {names[0]} is at {below_ev:g} eV, not below ABOVE {names[1]} at "
+                              f"{above_ev:g} eV; expected the below-edge volume first")
+        step("read")
+        voxel = low.attrs["voxel_size_nm"]
+        density = element_density(below=low, above=high, element=config.element, below_ev=below_ev,
+                                  above_ev=above_ev, voxel_size_nm=voxel, formula=config.formula)
+        if bool(da.allclose(high.data, low.data).compute()):
+            raise FormatError(f"{names[0]} and {names[1]} hold the same values; expected volumes "
+                              "measured below and above the edge")
+        level = otsu_threshold(high.data, "above-edge volume")
+        values = density.data.astype(float)
+        inside = da.isfinite(values) if level is None else high.data > level
+        voxels, negative, total = dask.compute(inside.sum(), (inside & (values < 0)).sum(),
+                                               da.where(inside, values, 0.0).sum())
+        voxels, negative = int(voxels), int(negative)
+        step("checks")
+        if voxels and negative > voxels / 2:  # the median is negative (exact but for a tie at one half)
+            raise FormatError(f"the {config.element} density is negative over the particle ({negative} of "
+                              f"its {voxels} voxels below 0: a negative median): {names[0]} looks like the "
+                              f"above-edge volume; expected BELOW ({below_ev:g} eV) first, then ABOVE")
+        settings = {"element": config.element, "below_ev": below_ev, "above_ev": above_ev,
+                    "formula": config.formula or "none", "below": str(config.below.resolve()),
+                    "above": str((config.above or config.below).resolve())}
+        # only what describes the density: not the above-edge volume's energy, centre or method
+        density.attrs = {**with_history({"history": density.attrs.get("history", [])}, "dual_energy",
+                                        **settings),
+                         "units": "g/cm^3", "long_name": f"{config.element} partial density",
+                         "voxel_size_nm": voxel, **settings}
+        written = [write_ome_zarr(density, config.output, voxel, overwrite=config.overwrite)]
+        parts.finish()
+        step("write")
+        density = read_ome_zarr(config.output)
+        if config.report is not None:
+            from redoxmap.report.volumes import write_volume_report
 
-        written.append(write_volume_report(density, config.report,
-                                           title=f"{config.element} partial density",
-                                           settings={**config.settings(), **settings}))
+            written.append(write_volume_report(density, config.report,
+                                               title=f"{config.element} partial density",
+                                               settings={**config.settings(), **settings}))
     summary = [("element", config.element),
                ("energies (eV)", f"{below_ev:g} below, {above_ev:g} above the edge"),
                ("matrix correction (formula)", config.formula or "none"),
                (f"mean {config.element} density in the particle (g/cm³)",
-                f"{float(np.mean(inside)):.4g}" if inside.size else "n/a")]
+                f"{float(total) / voxels:.4g}" if voxels else "n/a")]
     return JobResult(title=f"{config.element} density", summary=summary, written=written,
                      values={"density": density, "energies_ev": (below_ev, above_ev)})
 
 
-class ClassifyConfig(JobConfig):
+class ClassifyConfig(JobConfig, ExecutionSettings):
     """Settings of ``redoxmap tomo classify``: voxels by a composition ratio against a target
-    (± a relative tolerance, Liu et al. 2024, Fig. 2: ±5 %), with proportions per equal-volume shell.
+    (± a relative tolerance, Liu et al. 2024, Fig. 2: ±5 %), with proportions per equal-volume shell,
+    read and written chunk by chunk.
 
     Parameters
     ----------
@@ -381,6 +467,12 @@ class ClassifyConfig(JobConfig):
         Gaussian averaging (voxels) of the ratio inside the particle before classifying.
     shells : int
         Equal-volume shells of the particle from the surface (1) to the centre.
+    scheduler : str
+        ``threads`` (default), ``processes``, ``synchronous`` or ``tcp://host:port``
+        (:mod:`redoxmap.pipeline.execution`).
+    memory_limit : str, optional
+        Memory of the workers of ``processes`` (shared among them), e.g. ``"1GB"``; the chunks are
+        the stored ones (docs/cluster.md).
     output : pathlib.Path
         The class volume (``.zarr``: 0 outside, 1 within the band, 2 below, 3 above); required.
     report : pathlib.Path, optional
@@ -420,6 +512,13 @@ def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> Jo
     overall and per equal-volume shell. Every class is reported, a class no voxel falls in as
     empty with 0 voxels.
 
+    The volumes are read lazily; the particle threshold (Otsu's, from the denominator's histogram
+    summed chunk by chunk: the same as in memory), the ratio and the classes (the Gaussian
+    smoothing with a halo of its radius) are computed and written chunk by chunk, and the counts
+    summed over the chunks of the written classes. The shells are the one whole-volume step: the
+    particle's envelope and distance map (:func:`redoxmap.stats.equal_volume_shells`) are computed
+    in this process from the particle mask (docs/cluster.md: about 30 bytes per voxel).
+
     Parameters
     ----------
     config : ClassifyConfig
@@ -430,10 +529,10 @@ def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> Jo
     Returns
     -------
     JobResult
-        ``values`` hold ``classes`` (int volume; ``class_names``, ``class_bounds``, the inputs and
-        settings in its attributes and history), ``ratio``, ``table`` (percent per class, overall
-        and per shell) and ``counts`` (voxels per class, the same layout); the summary gives each
-        class's voxels and percent, then the percent per shell.
+        ``values`` hold ``classes`` (int volume read back lazily from the output; ``class_names``,
+        ``class_bounds``, the inputs and settings in its attributes and history), ``ratio`` (lazy),
+        ``table`` (percent per class, overall and per shell) and ``counts`` (voxels per class, the
+        same layout); the summary gives each class's voxels and percent, then the percent per shell.
 
     Raises
     ------
@@ -442,9 +541,10 @@ def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> Jo
     MaskError
         If the particle mask selects no voxel.
     """
-    import numpy as np
+    import dask.array as da
 
     from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
+    from redoxmap.pipeline.execution import execution
     from redoxmap.preprocess.mask import otsu_threshold
     from redoxmap.report.volumes import class_names, counts_table, proportions_table
     from redoxmap.segment.classes import class_counts, class_proportions, classify_stoichiometry
@@ -452,46 +552,57 @@ def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> Jo
     from redoxmap.stats.shells import equal_volume_shells
     from redoxmap.tomo.dual_energy import ratio_volume
 
-    top, bottom = read_ome_zarr(config.numerator).compute(), read_ome_zarr(config.denominator).compute()
-    if top.shape != bottom.shape:
-        raise FormatError(f"{config.numerator} has shape {top.shape} but {config.denominator} has "
-                          f"{bottom.shape}; expected volumes on the same grid")
-    voxel = bottom.attrs["voxel_size_nm"]
-    if config.mask_threshold is None:
-        level = otsu_threshold(np.asarray(bottom.values), "denominator volume")
-        level = float(np.nanmin(bottom.values)) - 1.0 if level is None else level
-    else:
-        level = config.mask_threshold
-    particle = bottom > level
-    ratio = ratio_volume(top, bottom, particle)
-    renamed = {k: v for k, v in ((2, config.below_name), (3, config.above_name)) if v}
-    classes = classify_stoichiometry(ratio, config.target, particle, tolerance=config.tolerance,
-                                     smooth_sigma_vox=config.smooth_sigma_vox, names=renamed)
-    names = class_names(classes)
-    # voids are not surface: shells of the envelope, counted over the solid's voxels
-    layers = equal_volume_shells(particle_envelope(particle), n=config.shells).where(particle, 0)
-    overall = class_counts(classes)
-    counts = counts_table(overall, class_counts(classes, layers), names)
-    table = proportions_table(class_proportions(classes), class_proportions(classes, layers), names)
-    settings = {"numerator": str(config.numerator.resolve()),
-                "denominator": str(config.denominator.resolve()), "target": config.target,
-                "tolerance": config.tolerance, "mask_threshold": float(level),
-                "smooth_sigma_vox": config.smooth_sigma_vox}
-    classes.attrs = {**with_history({"history": list(bottom.attrs.get("history", []))}, "classify",
-                                    **settings),
-                     **classes.attrs, **settings, "voxel_size_nm": voxel,
-                     "class_counts": [int(overall.sel({"class": k})) for k in names]}
-    written = [write_ome_zarr(classes, config.output, voxel, overwrite=config.overwrite, labels=True)]
-    if config.report is not None:
-        from redoxmap.report.volumes import write_volume_report
+    step = _step(progress)
+    with execution(config) as _:
+        top, bottom = read_ome_zarr(config.numerator), read_ome_zarr(config.denominator)
+        if top.shape != bottom.shape:
+            raise FormatError(f"{config.numerator} has shape {top.shape} but {config.denominator} has "
+                              f"{bottom.shape}; expected volumes on the same grid")
+        top = top.chunk(dict(zip(bottom.dims, bottom.data.chunks, strict=True)))
+        voxel = bottom.attrs["voxel_size_nm"]
+        if config.mask_threshold is None:
+            level = otsu_threshold(bottom.data, "denominator volume")
+            level = float(da.nanmin(bottom.data).compute()) - 1.0 if level is None else level
+        else:
+            level = config.mask_threshold
+        step("threshold")
+        particle = bottom > level
+        ratio = ratio_volume(top, bottom, particle)
+        renamed = {k: v for k, v in ((2, config.below_name), (3, config.above_name)) if v}
+        classes = classify_stoichiometry(ratio, config.target, particle, tolerance=config.tolerance,
+                                         smooth_sigma_vox=config.smooth_sigma_vox, names=renamed)
+        names = class_names(classes)
+        overall = class_counts(classes)
+        step("classes")
+        settings = {"numerator": str(config.numerator.resolve()),
+                    "denominator": str(config.denominator.resolve()), "target": config.target,
+                    "tolerance": config.tolerance, "mask_threshold": float(level),
+                    "smooth_sigma_vox": config.smooth_sigma_vox}
+        classes.attrs = {**with_history({"history": list(bottom.attrs.get("history", []))}, "classify",
+                                        **settings),
+                         **classes.attrs, **settings, "voxel_size_nm": voxel,
+                         "class_counts": [int(overall.sel({"class": k})) for k in names]}
+        written = [write_ome_zarr(classes, config.output, voxel, overwrite=config.overwrite, labels=True)]
+        step("write")
+        classes = read_ome_zarr(config.output)
+        # the one whole-volume step: shells of the envelope (voids are not surface), counted over the
+        # solid's voxels, from the particle mask held as booleans
+        solid = particle.compute().astype(bool)
+        layers = equal_volume_shells(particle_envelope(solid), n=config.shells).where(solid, 0)
+        counts = counts_table(overall, class_counts(classes, layers), names)
+        table = proportions_table(class_proportions(classes), class_proportions(classes, layers), names)
+        step("shells")
+        if config.report is not None:
+            from redoxmap.report.volumes import write_volume_report
 
-        written.append(write_volume_report(
-            ratio.assign_attrs(units="ratio", voxel_size_nm=voxel), config.report,
-            title=f"classes of {config.numerator.name} / {config.denominator.name}",
-            classes=classes, shells=layers, solid=particle,
-            settings={"target": config.target, "tolerance": config.tolerance,
-                      "class bounds (ratio)": " | ".join(f"{b:.4g}" for b in classes.attrs["class_bounds"]),
-                      "particle threshold": f"{level:.4g}", "smoothing σ (voxels)": config.smooth_sigma_vox}))
+            bounds = " | ".join(f"{b:.4g}" for b in classes.attrs["class_bounds"])
+            written.append(write_volume_report(
+                ratio.assign_attrs(units="ratio", voxel_size_nm=voxel), config.report,
+                title=f"classes of {config.numerator.name} / {config.denominator.name}",
+                classes=classes, shells=layers, solid=solid,
+                settings={"target": config.target, "tolerance": config.tolerance,
+                          "class bounds (ratio)": bounds, "particle threshold": f"{level:.4g}",
+                          "smoothing σ (voxels)": config.smooth_sigma_vox}))
     total = max(int(overall.sum()), 1)
     voxels = {k: int(overall.sel({"class": k})) for k in names}
     summary = [(f"{name} (voxels)", f"{voxels[k]} ({100 * voxels[k] / total:.1f} %)" if voxels[k]
@@ -502,7 +613,8 @@ def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> Jo
     low, high = classes.attrs["class_bounds"]
     return JobResult(title=f"classes by ratio, target {config.target:g} ± {100 * config.tolerance:g} % "
                      f"({low:.4g}–{high:.4g})", summary=summary, written=written,
-                     values={"classes": classes, "ratio": ratio, "table": table, "counts": counts})
+                     values={"classes": classes, "ratio": ratio, "table": table, "counts": counts,
+                             "shells": layers})
 
 
 class PoresConfig(JobConfig):

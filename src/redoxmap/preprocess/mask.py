@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 from skimage.filters import threshold_otsu
@@ -11,16 +12,25 @@ from skimage.filters import threshold_otsu
 from redoxmap.errors import MaskError, MaskWarning
 from redoxmap.preprocess.normalize import MIN_EDGE_ENERGIES, edge_jump
 
+#: Bins of the histogram Otsu's threshold is chosen from (scikit-image's default).
+OTSU_BINS = 256
 
-def otsu_threshold(values: np.ndarray, name: str = "edge-jump map") -> float | None:
+
+def otsu_threshold(values: np.ndarray | da.Array, name: str = "edge-jump map") -> float | None:
     """Otsu's threshold of the finite ``values`` (Otsu 1979), or None with a
     :class:`~redoxmap.errors.MaskWarning` when the image cannot be split: all values (nearly) equal,
     e.g. one spectrum repeated, or one side of the threshold empty. None means: take every pixel.
 
+    The threshold is the bin centre that maximizes the between-class variance of a
+    :data:`OTSU_BINS`-bin histogram over [min, max] of the finite values (scikit-image's
+    ``threshold_otsu``). A dask array is reduced chunk by chunk to that histogram (three passes:
+    finite min and max, the histogram, the count above the threshold), never held whole; the
+    histogram, hence the threshold, is the same as in memory to the last bit.
+
     Parameters
     ----------
-    values : numpy.ndarray
-        The image to threshold (any shape); NaN and inf are ignored.
+    values : numpy.ndarray or dask.array.Array
+        The image or volume to threshold (any shape); NaN and inf are ignored.
     name : str
         What the image is, for the warning.
 
@@ -40,6 +50,8 @@ def otsu_threshold(values: np.ndarray, name: str = "edge-jump map") -> float | N
     >>> (values > otsu_threshold(values)).tolist()
     [False, False, True, True]
     """
+    if isinstance(values, da.Array):
+        return _otsu_chunked(values, name)
     finite = np.asarray(values, float)
     finite = finite[np.isfinite(finite)]
     if finite.size == 0:
@@ -57,6 +69,40 @@ def otsu_threshold(values: np.ndarray, name: str = "edge-jump map") -> float | N
         return None
     return threshold
 
+
+
+def _block_histogram(block: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Counts of the finite values of one block in the :data:`OTSU_BINS` bins over [low, high]."""
+    values = np.asarray(block, float)
+    return np.histogram(values[np.isfinite(values)], bins=OTSU_BINS, range=(low, high))[0]
+
+
+def _otsu_chunked(values: da.Array, name: str) -> float | None:
+    """:func:`otsu_threshold` of a dask array, from its histogram summed over the chunks."""
+    import dask
+
+    data = values.astype(float)
+    finite = da.isfinite(data)
+    count, low, high = dask.compute(finite.sum(), da.where(finite, data, np.inf).min(),
+                                    da.where(finite, data, -np.inf).max())
+    count, low, high = int(count), float(low), float(high)
+    if count == 0:
+        raise MaskError(f"the {name} has no finite value; expected at least one pixel with data")
+    if high - low <= 1e-9 * max(abs(low), abs(high), 1e-300):
+        warnings.warn(f"the {name} is uniform ({low:g} everywhere): Otsu's method cannot "
+                      f"separate particle from background, so all {count} pixels are used",
+                      MaskWarning, stacklevel=3)
+        return None
+    parts = [dask.delayed(_block_histogram)(block, low, high) for block in data.to_delayed().ravel()]
+    counts = np.sum(dask.compute(*parts), axis=0)
+    edges = np.linspace(low, high, OTSU_BINS + 1)
+    threshold = float(threshold_otsu(hist=(counts, (edges[:-1] + edges[1:]) / 2.0)))
+    above = int((data > threshold).sum().compute())
+    if above in (0, count):
+        warnings.warn(f"Otsu's threshold {threshold:g} of the {name} leaves one class empty, so all "
+                      f"{count} pixels are used", MaskWarning, stacklevel=3)
+        return None
+    return threshold
 
 def particle_mask(od: xr.DataArray, threshold_od: float | None = None,
                   e0_ev: float | None = None) -> xr.DataArray:

@@ -5,6 +5,7 @@ particle at the target composition).
 
 from __future__ import annotations
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 from scipy import ndimage
@@ -82,16 +83,23 @@ def classify_stoichiometry(ratio: xr.DataArray, target: float, mask: xr.DataArra
     >>> classes.attrs["class_names"][1]
     '2: more than 5 % below target'
     """
-    inside = np.asarray(mask, bool)
-    if not inside.any():
-        raise MaskError("the mask selects no voxel; expected the particle")
-    values = np.where(inside, np.asarray(ratio, float), 0.0)
-    if smooth_sigma_vox > 0:
-        weight = ndimage.gaussian_filter(inside.astype(float), smooth_sigma_vox)
-        values = ndimage.gaussian_filter(values, smooth_sigma_vox) / np.where(weight > 0, weight, 1)
-    relative = values / target - 1.0
-    classes = np.where(relative < -tolerance, 2, np.where(relative > tolerance, 3, 1))
-    classes = np.where(inside, classes, 0).astype(np.int8)
+    if isinstance(ratio.data, da.Array) or isinstance(mask.data, da.Array):
+        inside = da.asarray(mask.data).astype(bool)
+        if not bool(inside.any().compute()):
+            raise MaskError("the mask selects no voxel; expected the particle")
+        values = da.asarray(ratio.data)
+        inside = inside.rechunk(values.chunks)
+        # a halo of the Gaussian's radius (scipy's: 4 σ + ½) makes each block's interior exact
+        # (the filter is separable); the volume's own faces are mirrored as in memory (boundary "none")
+        depth = int(4.0 * smooth_sigma_vox + 0.5) if smooth_sigma_vox > 0 else 0
+        classes = da.map_overlap(_classify_block, values, inside, depth=depth, boundary="none",
+                                 dtype=np.int8, target=target, tolerance=tolerance,
+                                 smooth_sigma_vox=smooth_sigma_vox)
+    else:
+        inside = np.asarray(mask, bool)
+        if not inside.any():
+            raise MaskError("the mask selects no voxel; expected the particle")
+        classes = _classify_block(np.asarray(ratio), inside, target, tolerance, smooth_sigma_vox)
     labels = {**class_labels(tolerance), **(names or {})}
     return xr.DataArray(classes, dims=ratio.dims, coords=ratio.coords,
                         attrs={"long_name": "stoichiometry class", "target": target,
@@ -99,6 +107,19 @@ def classify_stoichiometry(ratio: xr.DataArray, target: float, mask: xr.DataArra
                                "class_names": [f"{k}: {v}" for k, v in sorted(labels.items())],
                                "class_bounds": [target * (1 - tolerance), target * (1 + tolerance)]})
 
+
+
+def _classify_block(ratio: np.ndarray, inside: np.ndarray, target: float, tolerance: float,
+                    smooth_sigma_vox: float) -> np.ndarray:
+    """The classes of :func:`classify_stoichiometry` for one array (a whole volume or one block
+    with its halo)."""
+    values = np.where(inside, np.asarray(ratio, float), 0.0)
+    if smooth_sigma_vox > 0:
+        weight = ndimage.gaussian_filter(inside.astype(float), smooth_sigma_vox)
+        values = ndimage.gaussian_filter(values, smooth_sigma_vox) / np.where(weight > 0, weight, 1)
+    relative = values / target - 1.0
+    classes = np.where(relative < -tolerance, 2, np.where(relative > tolerance, 3, 1))
+    return np.where(inside, classes, 0).astype(np.int8)
 
 def _named(classes: xr.DataArray) -> set[int]:
     """Class numbers listed in the ``class_names`` attribute (``"k: name"``)."""
@@ -134,6 +155,8 @@ def class_counts(classes: xr.DataArray, shells: xr.DataArray | None = None) -> x
     >>> class_counts(classes).values.tolist()  # nothing above the target: 0, not left out
     [4, 1, 0]
     """
+    if isinstance(classes.data, da.Array):
+        return _class_counts_chunked(classes, shells)
     values = np.asarray(classes).astype(np.int64).ravel()
     n_classes = max(int(values.max(initial=0)), max(_named(classes), default=0), 1)
     kinds = np.arange(1, n_classes + 1)
@@ -149,6 +172,39 @@ def class_counts(classes: xr.DataArray, shells: xr.DataArray | None = None) -> x
     return xr.DataArray(flat.reshape(n, n_classes), dims=("shell", "class"),
                         coords={"shell": np.arange(1, n + 1), "class": kinds})
 
+
+
+def _block_counts(classes: np.ndarray, shells: np.ndarray | None, n_classes: int,
+                  n_shells: int) -> np.ndarray:
+    """Voxels per class (1…n_classes) of one block, or per (shell, class) with ``shells``."""
+    values = np.asarray(classes).astype(np.int64).ravel()
+    if shells is None:
+        keep = values > 0
+        return np.bincount(values[keep] - 1, minlength=n_classes)
+    shell_values = np.asarray(shells).astype(np.int64).ravel()
+    keep = (values > 0) & (shell_values > 0)
+    flat = np.bincount((shell_values[keep] - 1) * n_classes + values[keep] - 1,
+                       minlength=n_shells * n_classes)
+    return flat.reshape(n_shells, n_classes)
+
+
+def _class_counts_chunked(classes: xr.DataArray, shells: xr.DataArray | None) -> xr.DataArray:
+    """:func:`class_counts` of a dask-backed class volume: per-block counts, summed."""
+    import dask
+
+    data = classes.data
+    n_classes = max(int(data.max().compute()), max(_named(classes), default=0), 1)
+    kinds = np.arange(1, n_classes + 1)
+    if shells is None:
+        parts = [dask.delayed(_block_counts)(block, None, n_classes, 0)
+                 for block in data.to_delayed().ravel()]
+        return xr.DataArray(np.sum(dask.compute(*parts), axis=0), dims="class", coords={"class": kinds})
+    layers = da.asarray(shells.data).rechunk(data.chunks)
+    n = max(int(layers.max().compute()), 0)
+    parts = [dask.delayed(_block_counts)(block, layer, n_classes, n)
+             for block, layer in zip(data.to_delayed().ravel(), layers.to_delayed().ravel(), strict=True)]
+    return xr.DataArray(np.sum(dask.compute(*parts), axis=0), dims=("shell", "class"),
+                        coords={"shell": np.arange(1, n + 1), "class": kinds})
 
 def class_proportions(classes: xr.DataArray, shells: xr.DataArray | None = None) -> xr.DataArray:
     """Fraction of the classified voxels (classes > 0) in each class, overall or per shell: the counts
