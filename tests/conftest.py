@@ -25,3 +25,15 @@ def small_scan():
 @pytest.fixture()
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A dask.distributed LocalCluster of 2 single-threaded workers reached over tcp:// (threads of
+    this process: started in about a second, yet every task and result is serialized as for remote
+    workers). Module-scoped: a module that forks runs (a SIGKILL test) does so before its first use."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                      dashboard_address=None) as local:
+        yield local

@@ -72,18 +72,6 @@ def in_memory(xanes_files, valence_files):
             run_valence(ValenceConfig(stack=v_stack, library=library)).maps)
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """A dask.distributed LocalCluster of 2 single-threaded workers reached over tcp:// (threads of
-    this process: started in about a second, yet every task and result is serialized as for remote
-    workers)."""
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
-                      dashboard_address=None) as local:
-        yield local
-
-
 @pytest.mark.parametrize(("settings", "flag", "said"), [
     ({"scheduler": "gpu"}, "--scheduler", "tcp://host:port"),
     ({"scheduler": "tcp://cluster"}, "--scheduler", "tcp://host:port"),
