@@ -4,7 +4,10 @@ the multi-energy job (pipeline/tomo_series.py): the same numbers out of core and
 workers as in memory, the one-file scan the same volumes as one file per energy, and bad one-file scans
 refused naming the file and dataset. Sizes are tiny (6 × 24 × 24 voxels, 31 angles)."""
 
+import multiprocessing
+import os
 import shutil
+import signal
 
 import h5py
 import numpy as np
@@ -13,6 +16,7 @@ import xarray as xr
 
 from redoxmap.errors import ConfigError, FormatError
 from redoxmap.io import read_ome_zarr, write_ome_zarr
+from redoxmap.io.chunkstore import MARKERS
 from redoxmap.io.projections import write_projection_series_dxchange, write_projections_dxchange
 from redoxmap.pipeline import (
     PoresConfig,
@@ -52,6 +56,29 @@ def files(tmp_path_factory):
     eager = run_tomo_recon(TomoReconConfig(projections=folder / "e0.h5", voxel_size_nm=50.0,
                                            output=folder / "eager.zarr"))
     return folder, eager
+
+
+# Before the tests that start the cluster's threads: this one forks.
+def test_killed_recon_of_one_energy_resumes_without_redoing_finished_slabs(files, tmp_path):
+    folder, eager = files
+    settings = {"projections": folder / "e0.h5", "voxel_size_nm": 50.0, "slices_per_chunk": 2,
+                "memory_limit": "64MiB", "output": tmp_path / "v.zarr"}
+
+    def killed_run():
+        def progress(stage, done, total):
+            if stage == "recon" and done >= 1:
+                os.kill(os.getpid(), signal.SIGKILL)
+        run_tomo_recon(TomoReconConfig(**settings, scheduler="synchronous"), progress)
+
+    child = multiprocessing.get_context("fork").Process(target=killed_run)
+    child.start()
+    child.join(120)
+    assert child.exitcode == -signal.SIGKILL and not (tmp_path / "v.zarr").exists()
+    markers = tmp_path / ".v.zarr.parts" / "volumes.zarr" / MARKERS
+    assert len([p for p in markers.iterdir() if p.name != "complete"]) == 1
+    resumed = run_tomo_recon(TomoReconConfig(**settings))
+    assert resumed.blocks["recon"] == (2, 1)
+    np.testing.assert_allclose(resumed.volume.values, eager.volume.values, rtol=0, atol=1e-6)
 
 
 def test_recon_out_of_core_and_on_a_cluster_equals_in_memory(files, cluster, tmp_path):
