@@ -166,8 +166,15 @@ def run_tomo_recon(config: TomoReconConfig, progress: Progress | None = None) ->
     ConfigError
         If ``center_px`` lies outside the detector.
     FormatError
-        If the projection file cannot be read.
+        If the projection file cannot be read, or holds several energies.
     """
+    from redoxmap.io.projections import projection_energies
+
+    scan = projection_energies(config.projections)
+    if scan:
+        raise FormatError(f"{config.projections}: /exchange/data holds {scan} energies (energy, angle, y, "
+                          "x); expected projections of one energy: a multi-energy scan is reconstructed by "
+                          "run_tomo_series (TomoSeriesConfig), as tomo recon does with such a file")
     if config.out_of_core:
         return _tomo_recon_out_of_core(config, progress)
     from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
