@@ -401,8 +401,9 @@ def init_experiment(
 @tomo_app.command("recon")
 def tomo_recon(
     projections: list[Path] = typer.Argument(
-        ..., help="dxchange projection file: one, or one per energy of a multi-energy scan (then one "
-        "(energy, z, y, x) OME-Zarr, reconstructed slab by slab and resumable)"),
+        ..., help="dxchange projection file: one, or one per energy of a multi-energy scan, or one whose "
+        "/exchange/data is (energy, angle, y, x) (a scan: one (energy, z, y, x) OME-Zarr, reconstructed "
+        "slab by slab and resumable)"),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.zarr OME-Zarr volume)"),
     report: Path | None = REPORT,
     overwrite: bool = OVERWRITE,
@@ -428,29 +429,41 @@ def tomo_recon(
     from redoxmap.errors import ConfigError
 
     chosen = {} if method is None else {"method": method}
-    if len(projections) > 1:
+    config = None
+    if len(projections) == 1:  # the settings (and outputs) checked before the file's header is read
+        from redoxmap.pipeline.tomo import TomoReconConfig
+
+        config = TomoReconConfig(
+            projections=projections[0], output=output, report=report, overwrite=overwrite,
+            voxel_size_nm=voxel_size_nm, **chosen, center_px=center_px, align_jitter=align_jitter,
+            iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk,
+            energy_ev=energy_ev[0] if energy_ev and len(energy_ev) == 1 else None, scheduler=scheduler,
+            memory_limit=memory_limit)
+        from redoxmap.io.projections import projection_energies
+
+        scan = projection_energies(projections[0])
+    if len(projections) > 1 or scan:
         from redoxmap.pipeline.tomo_series import TomoSeriesConfig, run_tomo_series
 
+        what = f"{len(projections)} projection files" if len(projections) > 1 else \
+            f"{projections[0]}, which holds {scan} energies"
         unused = [flag for flag, given in (("--align-jitter", align_jitter), ("--hull", hull),
                                            ("--tv-weight", tv_weight is not None), ("--report", report))
                   if given]
         if unused:
-            raise ConfigError(f"{', '.join(unused)}: not available for {len(projections)} projection files "
-                              "(a multi-energy reconstruction); expected one file")
+            raise ConfigError(f"{', '.join(unused)}: not available for {what} (a multi-energy "
+                              "reconstruction); expected one file of one energy")
         _run(run_tomo_series, TomoSeriesConfig(
             projections=list(projections), output=output, overwrite=overwrite, voxel_size_nm=voxel_size_nm,
             **chosen, center_px=center_px, iterations=iterations, slices_per_chunk=slices_per_chunk,
             energy_ev=list(energy_ev) if energy_ev else None, scheduler=scheduler, memory_limit=memory_limit))
         return
-    from redoxmap.pipeline.tomo import TomoReconConfig, run_tomo_recon
+    from redoxmap.pipeline.tomo import run_tomo_recon
 
     if energy_ev and len(energy_ev) > 1:
-        raise ConfigError(f"{len(energy_ev)} --energy-ev values for 1 projection file; expected one")
-    _run(run_tomo_recon, TomoReconConfig(
-        projections=projections[0], output=output, report=report, overwrite=overwrite,
-        voxel_size_nm=voxel_size_nm, **chosen, center_px=center_px, align_jitter=align_jitter,
-        iterations=iterations, tv_weight=tv_weight, hull=hull, slices_per_chunk=slices_per_chunk,
-        energy_ev=energy_ev[0] if energy_ev else None))
+        raise ConfigError(f"{len(energy_ev)} --energy-ev values for {projections[0]}, projections of one "
+                          "energy; expected one")
+    _run(run_tomo_recon, config)
 
 
 @tomo_app.command("dual-energy")
@@ -555,12 +568,18 @@ def tomo_pores(
     mask_threshold: float | None = typer.Option(None, help="Solid mask: attenuation above this (1/voxel); "
                                                    "default: Otsu"),
     shells: int = typer.Option(5, help="Equal-volume shells for porosity versus radius"),
+    scheduler: str = SCHEDULER,
+    memory_limit: str | None = typer.Option(
+        None, help="Memory the job may use, e.g. 4GB: the analysis holds the whole volume (about 80 bytes "
+        "per voxel); a larger volume is refused before it is read"),
 ) -> None:
-    """Find internal pores and cracks; print counts and porosity, write one row per void."""
+    """Find internal pores and cracks; print counts and porosity, write one row per void. The whole
+    volume is analysed at once (docs/cluster.md)."""
     from redoxmap.pipeline.tomo import PoresConfig, run_pores
 
     _run(run_pores, PoresConfig(volume=volume, output=output, report=report, overwrite=overwrite,
-                                mask_threshold=mask_threshold, shells=shells))
+                                mask_threshold=mask_threshold, shells=shells, scheduler=scheduler,
+                                memory_limit=memory_limit))
 
 
 def main() -> None:

@@ -93,7 +93,8 @@ class _OutOfCore:
             settings.pop(name, None)
         inputs = {str(path.resolve()): [path.stat().st_size, path.stat().st_mtime_ns]
                   for _, path in self.config.input_paths() if path.is_file()}
-        layout = getattr(self.config, "chunks_px", None) or self.run.chunk_bytes()
+        layout = (getattr(self.config, "chunks_px", None) or getattr(self.config, "slices_per_chunk", None)
+                  or self.run.chunk_bytes())  # rows or slices given: the layout whatever the scheduler
         text = json.dumps({"stage": stage, "job": self.job, "version": __version__, "settings": settings,
                            "inputs": inputs, "layout": layout}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()

@@ -40,8 +40,15 @@ def _step(progress: Progress | None):
     return report
 
 
-class TomoReconConfig(JobConfig):
+class TomoReconConfig(JobConfig, ExecutionSettings):
     """Settings of ``redoxmap tomo recon``: one projection file (one energy) to one volume.
+
+    With ``memory_limit``, or a scheduler of processes or a ``tcp://`` cluster, the volume is
+    reconstructed out of core as a multi-energy scan is (:mod:`redoxmap.pipeline.tomo_series`): the
+    projections read in slabs of detector rows, each slab reconstructed in one task, stored and
+    marked complete (a killed run resumes), the OME-Zarr written from that store; the same numbers as
+    in memory. Jitter alignment, the visual hull and the report need every projection or the whole
+    volume at once, and are refused there.
 
     ``method="gridrec"`` (the default) for full scans: filtered back-projection in Fourier space,
     measured ~50× faster than ``"fbp"`` (scikit-image ``iradon``) at 1024² × 1000 views with an
@@ -71,9 +78,16 @@ class TomoReconConfig(JobConfig):
     hull : bool
         Hold voxels outside the visual hull at zero (:func:`redoxmap.tomo.visual_hull`).
     slices_per_chunk : int, optional
-        Reconstruct slabs of this many slices at a time (bounded memory); default: all at once.
+        Reconstruct slabs of this many slices at a time (bounded memory); default: all at once in
+        memory, sized from ``memory_limit`` out of core (:func:`redoxmap.pipeline.execution.chunk_bytes`).
     energy_ev : float, optional
         Energy of the projections (eV), if the file states none; stored with the volume.
+    scheduler : str
+        ``threads`` (default), ``processes``, ``synchronous`` or the ``tcp://host:port`` address of
+        a running dask.distributed scheduler (:mod:`redoxmap.pipeline.execution`).
+    memory_limit : str, optional
+        Memory the job may hold at once (per worker on a cluster), e.g. ``"1GB"``; with it, or with
+        processes or a cluster, the reconstruction runs out of core.
     output : pathlib.Path
         The volume (``.zarr``, OME-Zarr); required.
     report : pathlib.Path, optional
@@ -106,9 +120,20 @@ class TomoReconConfig(JobConfig):
     OUTPUT_REQUIRED: ClassVar[bool] = True
 
     def check(self) -> None:
-        """Inputs and outputs (:meth:`JobConfig.check`), then the rotation axis against the detector
-        width in the file's header, before any projection is read."""
+        """Inputs and outputs (:meth:`JobConfig.check`), the steps that cannot run out of core, then
+        the rotation axis against the detector width in the file's header, before any projection is
+        read."""
         super().check()
+        if self.out_of_core:
+            unused = [flag for flag, given in (("--align-jitter", self.align_jitter), ("--hull", self.hull),
+                                               ("--report", self.report is not None)) if given]
+            if unused:
+                how = (f"--memory-limit {self.memory_limit}" if self.memory_limit is not None
+                       else f"--scheduler {self.scheduler}")
+                raise ConfigError(f"{', '.join(unused)}: not available out of core ({how}): jitter "
+                                  "alignment and the visual hull need every projection at once, the report "
+                                  "the whole volume; expected them without --memory-limit and with "
+                                  "--scheduler threads or synchronous")
         if self.center_px is not None:
             from redoxmap.io.projections import projections_shape
 
@@ -143,8 +168,17 @@ def run_tomo_recon(config: TomoReconConfig, progress: Progress | None = None) ->
     ConfigError
         If ``center_px`` lies outside the detector.
     FormatError
-        If the projection file cannot be read.
+        If the projection file cannot be read, or holds several energies.
     """
+    from redoxmap.io.projections import projection_energies
+
+    scan = projection_energies(config.projections)
+    if scan:
+        raise FormatError(f"{config.projections}: /exchange/data holds {scan} energies (energy, angle, y, "
+                          "x); expected projections of one energy: a multi-energy scan is reconstructed by "
+                          "run_tomo_series (TomoSeriesConfig), as tomo recon does with such a file")
+    if config.out_of_core:
+        return _tomo_recon_out_of_core(config, progress)
     from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
     from redoxmap.io.projections import read_projections_dxchange
     from redoxmap.preprocess.flatfield import optical_density
@@ -176,6 +210,50 @@ def run_tomo_recon(config: TomoReconConfig, progress: Progress | None = None) ->
     summary = [("rotation axis (px)", f"{axis:.2f}"), ("volume (z, y, x)", str(volume.shape))]
     return JobResult(title=f"reconstruction ({config.method})", summary=summary, written=written,
                      values={"volume": volume, "center_px": float(axis)})
+
+
+def _tomo_recon_out_of_core(config: TomoReconConfig, progress: Progress | None) -> JobResult:
+    """:func:`run_tomo_recon` out of core: the projections read in slabs of detector rows, the rotation
+    axis found as in memory (:func:`redoxmap.pipeline.tomo_series._center`), every slab reconstructed
+    in one task into a resumable store (:func:`redoxmap.pipeline.tomo_series._reconstruct_slabs`,
+    one energy), the OME-Zarr written from it; ``values`` also hold ``blocks`` (slabs reconstructed
+    and found stored)."""
+    from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
+    from redoxmap.io.projections import projections_shape, read_projections_dxchange
+    from redoxmap.pipeline.execution import execution
+    from redoxmap.pipeline.outofcore import _OutOfCore
+    from redoxmap.pipeline.tomo_series import _center, _reconstruct_slabs, _slab
+    from redoxmap.preprocess.flatfield import optical_density
+
+    step = _step(progress)
+    with execution(config) as run:
+        parts = _OutOfCore(config, "tomo-recon", run, progress)
+        step("read", 0)
+        _, height, width = projections_shape(config.projections)
+        slab = config.slices_per_chunk or _slab(1, width, run.chunk_bytes(), height)
+        proj = optical_density(read_projections_dxchange(config.projections, energy_ev=config.energy_ev,
+                                                         chunks=(-1, slab, -1)))
+        step("read")
+        axis = _center(proj) if config.center_px is None else float(config.center_px)
+        step("center")
+        stored = _reconstruct_slabs(proj.expand_dims("energy"), [axis], slab, parts, config.method,
+                                    config.iterations, config.tv_weight)
+        volume = stored.isel(energy=0)
+        volume.attrs = with_history(proj.attrs, "reconstruct", method=config.method, center_px=axis,
+                                    slices_per_chunk=slab, tv_weight=config.tv_weight)
+        volume.attrs.update(units="1/voxel", long_name="linear attenuation per voxel",
+                            rotation_axis_px=axis, method=config.method)
+        if "energy" in proj.coords:
+            volume.attrs["energy_ev"] = float(proj["energy"])
+        written = [write_ome_zarr(volume, config.output, config.voxel_size_nm, overwrite=config.overwrite)]
+        shape, blocks = volume.shape, dict(parts.counts)
+        summary = [("rotation axis (px)", f"{axis:.2f}"), ("volume (z, y, x)", str(shape)),
+                   ("out of core", f"slabs of {slab} slices, scheduler {run.scheduler}"),
+                   *parts.summary()[1:]]
+        parts.finish()
+    return JobResult(title=f"reconstruction ({config.method}, out of core)", summary=summary,
+                     written=written, values={"volume": read_ome_zarr(config.output), "center_px": axis,
+                                              "blocks": blocks})
 
 
 class DualEnergyConfig(JobConfig, ExecutionSettings):
@@ -617,9 +695,22 @@ def run_classify(config: ClassifyConfig, progress: Progress | None = None) -> Jo
                              "shells": layers})
 
 
-class PoresConfig(JobConfig):
+#: Bytes ``tomo pores`` holds per voxel of the volume at its peak: the attenuation, the solid, the
+#: envelope and its fill, the void labels, distance maps for the shells and the local thickness
+#: (tracemalloc peak of run_pores on cathode phantoms: 78 at 64³, 61 at 128³; rounded up).
+PORES_BYTES_PER_VOXEL = 80
+
+
+class PoresConfig(JobConfig, ExecutionSettings):
     """Settings of ``redoxmap tomo pores``: isolated pores and cracks of a particle, porosity per
     shell and the pore-size distribution (local thickness).
+
+    The analysis holds the whole volume in this process: telling a pore (enclosed by the particle's
+    envelope) from a crack (reaching its surface) is a question about connected components and the
+    envelope of the entire particle, and the shells and local thickness are distance transforms of
+    it; chunking them would change the answer at the chunk borders. The volume is read through
+    dask with ``scheduler``; ``memory_limit`` is checked before it is read: a volume that needs more
+    (:data:`PORES_BYTES_PER_VOXEL` per voxel) is refused, naming the memory it needs.
 
     Parameters
     ----------
@@ -629,6 +720,11 @@ class PoresConfig(JobConfig):
         The solid: voxels whose attenuation (1/voxel) exceeds this; default: Otsu's threshold.
     shells : int
         Equal-volume shells of the particle, for porosity from the surface (1) to the centre.
+    scheduler : str
+        Where the volume is read: ``threads`` (default), ``processes``, ``synchronous`` or
+        ``tcp://host:port`` (:mod:`redoxmap.pipeline.execution`); the analysis runs in this process.
+    memory_limit : str, optional
+        Memory the job may hold, e.g. ``"4GB"``: a larger volume is refused before it is read.
     output : pathlib.Path
         The void table (``.csv``, one row per pore or crack); required.
     report : pathlib.Path, optional
@@ -676,18 +772,31 @@ def run_pores(config: PoresConfig, progress: Progress | None = None) -> JobResul
 
     Raises
     ------
+    ConfigError
+        If the volume needs more memory than ``memory_limit`` (:class:`PoresConfig`).
     FormatError
         If the volume cannot be read.
     """
     import numpy as np
 
     from redoxmap.io.omezarr import read_ome_zarr
+    from redoxmap.pipeline.execution import execution
     from redoxmap.preprocess.mask import otsu_threshold
     from redoxmap.report.files import save_table
     from redoxmap.segment.pores import analyze_pores, pore_size_distribution
     from redoxmap.stats.porosity import porosity
 
-    mu = read_ome_zarr(config.volume).compute()
+    lazy = read_ome_zarr(config.volume)
+    needed, limit = lazy.size * PORES_BYTES_PER_VOXEL, config.memory_limit_bytes
+    if limit is not None and needed > limit:
+        from dask.utils import format_bytes
+
+        raise ConfigError(f"--memory-limit {config.memory_limit}: {config.volume} {lazy.shape} needs about "
+                          f"{format_bytes(needed)} ({PORES_BYTES_PER_VOXEL} bytes per voxel): pores and "
+                          "cracks are found in the whole volume at once, not chunk by chunk; expected a "
+                          "memory limit of at least that, or a cropped or binned volume")
+    with execution(config):
+        mu = lazy.compute()
     voxel = mu.attrs["voxel_size_nm"]
     if config.mask_threshold is None:
         level = otsu_threshold(np.asarray(mu.values), "attenuation volume")

@@ -2,13 +2,17 @@
 projections of every energy of a scan reconstructed slab by slab into one ``(energy, z, y, x)``
 OME-Zarr, and the 4D stack that ``tomo xanes`` fits voxel by voxel from it.
 
-The reconstruction reads each energy's projection file in slabs of detector rows (a dxchange file
-stored without compression is read through a memory map: only those rows), reconstructs the slab's
-slices of every energy and stores them as one chunk ``energy × slab × y × x`` in
-``.<output>.parts/volumes.zarr``, marked complete slab by slab (:class:`redoxmap.io.ChunkStore`): a
-run that is killed and started again reconstructs only the missing slabs. The OME-Zarr is then
-written from that store under a temporary name and renamed (:func:`redoxmap.io.write_ome_zarr`):
-chunked over space, every energy in each chunk, so the per-voxel stages read whole spectra.
+The projections come as one dxchange file per energy, or one file of every energy whose
+``/exchange/data`` is ``(energy, angle, y, x)`` (:func:`redoxmap.io.read_projection_series_dxchange`).
+The reconstruction reads them in slabs of detector rows (a dxchange file stored without compression
+is read through a memory map: only those rows), reconstructs the slab's slices of every energy and
+stores them as one chunk ``energy × slab × y × x`` in ``.<output>.parts/volumes.zarr``, marked
+complete slab by slab (:class:`redoxmap.io.ChunkStore`): a run that is killed and started again
+reconstructs only the missing slabs. The OME-Zarr is then written from that store under a temporary
+name and renamed (:func:`redoxmap.io.write_ome_zarr`): chunked over space, every energy in each
+chunk, so the per-voxel stages read whole spectra. ``tomo recon`` of one energy out of core
+(:func:`redoxmap.pipeline.run_tomo_recon` with a memory limit or a cluster) is the same machinery
+with one energy (:func:`_reconstruct_slabs`).
 """
 
 from __future__ import annotations
@@ -30,10 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["TomoSeriesConfig", "run_tomo_series"]
 
-#: Detector rows (about the middle) from which each energy's rotation axis is found.
-CENTER_ROWS = 32
-
-
 class TomoSeriesConfig(JobConfig, ExecutionSettings):
     """Settings of ``redoxmap tomo recon`` given the projection files of several energies: every
     energy reconstructed into one ``(energy, z, y, x)`` OME-Zarr, out of core and resumable.
@@ -41,18 +41,22 @@ class TomoSeriesConfig(JobConfig, ExecutionSettings):
     Parameters
     ----------
     projections : list of pathlib.Path
-        One dxchange projection file per energy (``PROJECTIONS``), the same angles and detector.
+        One dxchange projection file per energy (``PROJECTIONS``), the same angles and detector; or
+        one file (or several) holding every energy, ``/exchange/data`` ``(energy, angle, y, x)``
+        (:func:`redoxmap.io.read_projection_series_dxchange`).
     voxel_size_nm : float
         Voxel size (nm).
     method : {"gridrec", "fbp", "sirt", "cgls", "sirt-tv", "tv"}
         Reconstruction of every slice (:func:`redoxmap.tomo.reconstruct`).
     center_px : float, optional
         Rotation axis on the detector (px), the same for every energy; default found for each energy
-        from its middle :data:`CENTER_ROWS` detector rows (:func:`redoxmap.tomo.find_center`).
+        as ``tomo recon`` of that energy alone finds it (:func:`redoxmap.tomo.find_center`), reading
+        only two opposing projections, or the projections' column sums (:func:`_center`).
     iterations : int
         Iterations of the iterative methods.
     energy_ev : list of float, optional
-        The energy of each file (eV), when the files do not state it.
+        The energy of each file (of each energy of a multi-energy file) in eV, in order, when the
+        files do not state it.
     slices_per_chunk : int, optional
         Slices per slab (the unit of work, storage and resumption); default sized from
         ``memory_limit`` (:func:`redoxmap.pipeline.execution.chunk_bytes`).
@@ -76,7 +80,7 @@ class TomoSeriesConfig(JobConfig, ExecutionSettings):
     redoxmap.errors.ConfigError: a.h5: no such file (given as PROJECTIONS)
     """
 
-    projections: list[Path] = Field(min_length=2)
+    projections: list[Path] = Field(min_length=1)
     voxel_size_nm: float = Field(gt=0)
     method: Literal["gridrec", "fbp", "sirt", "cgls", "sirt-tv", "tv"] = "gridrec"
     center_px: float | None = None
@@ -90,10 +94,31 @@ class TomoSeriesConfig(JobConfig, ExecutionSettings):
     OUTPUT_REQUIRED: ClassVar[bool] = True
 
     def check(self) -> None:
+        """Inputs and outputs (:meth:`JobConfig.check`), then, from the files' headers, that they hold
+        several energies and ``energy_ev`` one value for each.
+
+        Raises
+        ------
+        ConfigError
+            If one file of one energy is given, or ``energy_ev`` does not give one energy per energy
+            of the files.
+        """
         super().check()
-        if self.energy_ev and len(self.energy_ev) != len(self.projections):
-            raise ConfigError(f"{len(self.energy_ev)} --energy-ev values for {len(self.projections)} "
-                              "projection files; expected one energy per file, in order")
+        from redoxmap.io.projections import projection_energies  # after the outputs: loads h5py
+
+        counts = [None if p.suffix.lower() == ".txrm" else projection_energies(p) for p in self.projections]
+        total = sum(n or 1 for n in counts)
+        if total < 2:
+            raise ConfigError(f"{self.projections[0]}: projections of one energy; expected one file per "
+                              "energy, or one file whose /exchange/data is (energy, angle, y, x) (one "
+                              "energy: TomoReconConfig)")
+        if self.energy_ev and len(self.energy_ev) != total:
+            per_file = zip(self.projections, counts, strict=True)
+            within = "" if all(n is None for n in counts) else \
+                f" ({', '.join(f'{p.name}: {n or 1}' for p, n in per_file)})"
+            raise ConfigError(f"{len(self.energy_ev)} --energy-ev values for {total} energies in "
+                              f"{len(self.projections)} projection file(s){within}; expected one energy per "
+                              "energy, in order")
 
 
 def _slab(n_energy: int, width: int, budget_bytes: int, height: int) -> int:
@@ -125,15 +150,11 @@ def run_tomo_series(config: TomoSeriesConfig, progress: Progress | None = None) 
     FormatError
         If a file cannot be read, states no energy, or the files differ in angles or detector.
     """
-    import numpy as np
-    import xarray as xr
-
     from redoxmap.io.omezarr import read_ome_zarr, write_ome_zarr
-    from redoxmap.io.projections import read_projections_dxchange
+    from redoxmap.io.projections import projection_energies, projections_shape
     from redoxmap.pipeline.execution import execution
     from redoxmap.pipeline.outofcore import _OutOfCore
     from redoxmap.preprocess.stacks import open_projections
-    from redoxmap.tomo import find_center
 
     def report(stage: str, done: int = 1, total: int = 1) -> None:
         if progress is not None:
@@ -142,31 +163,23 @@ def run_tomo_series(config: TomoSeriesConfig, progress: Progress | None = None) 
     with execution(config) as run:
         parts = _OutOfCore(config, "tomo-series", run, progress)
         report("read", 0)
-        _, height, width = read_projections_dxchange(config.projections[0], 0.0, chunks=-1).counts.shape
-        n_energy = len(config.projections)
+        _, height, width = projections_shape(config.projections[0])
+        n_energy = sum(1 if p.suffix.lower() == ".txrm" else projection_energies(p) or 1
+                       for p in config.projections)
         slab = config.slices_per_chunk or _slab(n_energy, width, run.chunk_bytes(), height)
         proj = open_projections(config.projections, config.energy_ev, chunks=(-1, slab, -1))
         report("read")
-        middle = slice(max(height // 2 - CENTER_ROWS // 2, 0), height // 2 + CENTER_ROWS // 2)
         centers = []
         for i in range(n_energy):
-            centers.append(float(config.center_px) if config.center_px is not None else
-                           find_center(proj.isel(energy=i, y=middle).compute()))
+            centers.append(float(config.center_px) if config.center_px is not None
+                           else _center(proj.isel(energy=i)))
             report("center", i + 1, n_energy)
-        data = proj.transpose("energy", "angle", "y", "x").data.rechunk({0: -1, 1: -1, 2: slab, 3: -1})
-        volumes = data.map_blocks(  # one task per slab: every energy's slices, reconstructed and stacked
-            _reconstruct_slab, angles=np.asarray(proj["angle"].values, float), centers=centers,
-            method=config.method, iterations=config.iterations, drop_axis=1, new_axis=3,
-            chunks=(data.chunks[0], data.chunks[2], (width,), (width,)), dtype=np.float32,
-            meta=np.empty((0, 0, 0, 0), np.float32))
-        stacked = xr.DataArray(volumes, dims=("energy", "z", "y", "x"),
-                               coords={"energy": proj["energy"].values}, name="volumes")
-        stored = parts.store("volumes", "recon", stacked)
+        stored = _reconstruct_slabs(proj, centers, slab, parts, config.method, config.iterations)
         stored.attrs = {"units": "1/voxel", "method": config.method, "rotation_axis_px": centers}
         written = [write_ome_zarr(stored, config.output, config.voxel_size_nm, overwrite=config.overwrite)]
-    span = f"{float(stacked.energy.min()):g}–{float(stacked.energy.max()):g} eV"
+    span = f"{float(stored.energy.min()):g}–{float(stored.energy.max()):g} eV"
     summary = [("energies", f"{n_energy} ({span})"),
-               ("volume (energy, z, y, x)", str(stacked.shape)),
+               ("volume (energy, z, y, x)", str(stored.shape)),
                ("rotation axis (px)", f"{min(centers):.2f}–{max(centers):.2f}")]
     summary += [("slab (slices)", str(slab))] + parts.summary()[1:]
     counts = dict(parts.counts)
@@ -176,8 +189,48 @@ def run_tomo_series(config: TomoSeriesConfig, progress: Progress | None = None) 
                                               "blocks": counts})
 
 
+def _center(projections: xr.DataArray) -> float:
+    """The rotation axis of one energy's projections ``(angle, y, x)`` as
+    :func:`redoxmap.tomo.find_center` finds it from all of them in memory, reading only what it
+    uses: the two opposing projections when the scan has them, else the projections summed over
+    their rows, ``(angle, x)`` (the centre-of-mass sinusoid), computed chunk by chunk."""
+    import numpy as np
+
+    from redoxmap.tomo import find_center
+    from redoxmap.tomo.center import _opposing_pair
+
+    pair = _opposing_pair(np.asarray(projections["angle"].values, float))
+    if pair is not None:
+        return find_center(projections.isel(angle=list(pair)).compute())
+    columns = projections.astype(np.float64).clip(min=0).sum("y").expand_dims(y=1)
+    return find_center(columns.transpose("angle", "y", "x").compute())
+
+
+def _reconstruct_slabs(projections: xr.DataArray, centers: list[float], slab: int, parts,
+                       method: str, iterations: int, tv_weight: float | None = None) -> xr.DataArray:
+    """Volumes ``(energy, z, y, x)`` of projections ``(energy, angle, y, x)`` (dask, read lazily),
+    reconstructed slab by slab (``slab`` slices of every energy per task, each energy about its own
+    axis in ``centers``) into the resumable store ``volumes.zarr`` of ``parts``
+    (:class:`redoxmap.pipeline.outofcore._OutOfCore`); the stored array, read back lazily."""
+    import dask.array as da
+    import numpy as np
+    import xarray as xr
+
+    width = projections.sizes["x"]
+    data = da.asarray(projections.transpose("energy", "angle", "y", "x").data)
+    data = data.rechunk({0: -1, 1: -1, 2: slab, 3: -1})
+    volumes = data.map_blocks(  # one task per slab: every energy's slices, reconstructed and stacked
+        _reconstruct_slab, angles=np.asarray(projections["angle"].values, float), centers=centers,
+        method=method, iterations=iterations, tv_weight=tv_weight, drop_axis=1, new_axis=3,
+        chunks=(data.chunks[0], data.chunks[2], (width,), (width,)), dtype=np.float32,
+        meta=np.empty((0, 0, 0, 0), np.float32))
+    coords = {"energy": projections["energy"].values} if "energy" in projections.coords else {}
+    stacked = xr.DataArray(volumes, dims=("energy", "z", "y", "x"), coords=coords, name="volumes")
+    return parts.store("volumes", "recon", stacked)
+
+
 def _reconstruct_slab(block: np.ndarray, angles: np.ndarray, centers: list[float], method: str,
-                      iterations: int) -> np.ndarray:
+                      iterations: int, tv_weight: float | None = None) -> np.ndarray:
     """The slices of one slab at every energy: projections ``(energy, angle, rows, x)`` → volumes
     ``(energy, rows, x, x)``, each energy about its own rotation axis (:func:`redoxmap.tomo.reconstruct`)."""
     import numpy as np
@@ -188,7 +241,8 @@ def _reconstruct_slab(block: np.ndarray, angles: np.ndarray, centers: list[float
     out = np.empty((block.shape[0], block.shape[2], block.shape[3], block.shape[3]), np.float32)
     for i, center in enumerate(centers):
         slab = xr.DataArray(block[i], dims=("angle", "y", "x"), coords={"angle": angles})
-        out[i] = reconstruct(slab, method, center_px=center, iterations=iterations, threads=1).values
+        out[i] = reconstruct(slab, method, center_px=center, iterations=iterations, tv_weight=tv_weight,
+                             threads=1).values
     return out
 
 

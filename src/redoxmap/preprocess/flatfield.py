@@ -125,20 +125,20 @@ def optical_density(raw: RawStack) -> xr.DataArray:
     (('energy', 'y', 'x'), True)
     """
     t, valid = transmission(raw)
-    valid = valid.compute() if hasattr(valid.data, "dask") else valid
     source = raw.counts.attrs.get("source", "stack")
     od = -np.log(t)
     projections = "angle" in valid.dims
-    if projections:
-        bad = ~np.asarray(valid.transpose(*od.dims).values)
-        n_bad = int(bad.sum())
+    if projections:  # lazy projections: the (angle, y, x) map is counted chunk by chunk, held only if bad
+        n_bad = int((~valid).sum())
         if n_bad:
+            bad = ~np.asarray(valid.transpose(*od.dims).values)
             od = od.copy(data=_repair(np.asarray(od.values, np.float32), bad))
             warnings.warn(f"{source}: {n_bad} projection values had I ≤ 0, I0 ≤ 0, NaN or inf (in "
                           f"{int(bad.any(axis=(1, 2)).sum())} of {bad.shape[0]} projections); each was "
                           "replaced by the mean of its valid neighbours", RedoxmapWarning, stacklevel=2)
         valid = xr.DataArray(np.ones(valid.shape[-2:], bool), dims=("y", "x"))
     else:
+        valid = valid.compute() if hasattr(valid.data, "dask") else valid
         n_bad = int((~valid).sum())
         if n_bad:
             finite = np.isfinite(raw.counts).all([d for d in raw.counts.dims if d not in ("y", "x")])

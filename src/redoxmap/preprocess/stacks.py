@@ -10,7 +10,12 @@ import numpy as np
 import xarray as xr
 
 from redoxmap.errors import FormatError
-from redoxmap.io.projections import ENERGY, read_projections_dxchange
+from redoxmap.io.projections import (
+    ENERGY,
+    projection_energies,
+    read_projection_series_dxchange,
+    read_projections_dxchange,
+)
 from redoxmap.io.stack import read_raw
 from redoxmap.io.xradia import read_xradia_raw
 from redoxmap.preprocess.flatfield import optical_density
@@ -66,16 +71,18 @@ def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] |
                      theta_units: str | None = None, chunks: tuple | None = None) -> xr.DataArray:
     """Flat/dark-corrected −ln projections of one or more energies, dims ``(energy, angle, y, x)``.
 
-    Each file is a dxchange HDF5 file or a Zeiss/Xradia ``.txrm`` tilt series (angles and energy
-    from its header, flat from the reference image it holds). All files must share the angles and
-    the detector shape.
+    Each file is a dxchange HDF5 file of one energy or of every energy of a scan (``/exchange/data``
+    ``(energy, angle, y, x)``, :func:`redoxmap.io.read_projection_series_dxchange`), or a
+    Zeiss/Xradia ``.txrm`` tilt series (angles and energy from its header, flat from the reference
+    image it holds). All energies must share the angles and the detector shape.
 
     Parameters
     ----------
     paths : sequence of str or pathlib.Path
-        One projection file per energy.
+        One projection file per energy, or files of several energies each.
     energies_ev : sequence of float, optional
-        Energy of each file (eV), for files that do not state it.
+        Energy of each file (eV), or of each energy of a multi-energy file, in order, for files that
+        do not state it.
     theta_units : {"deg", "rad"}, optional
         Units of the dxchange angles when the file does not state them.
     chunks : tuple, optional
@@ -91,8 +98,8 @@ def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] |
     Raises
     ------
     FormatError
-        If ``energies_ev`` does not give one energy per file, a file has no energy, or the files
-        differ in angles or detector shape.
+        If ``energies_ev`` does not give one energy per file (per energy of a multi-energy file), a
+        file has no energy, or the energies differ in angles or detector shape.
 
     Examples
     --------
@@ -108,27 +115,40 @@ def open_projections(paths: Sequence[str | Path], energies_ev: Sequence[float] |
     >>> open_projections([path], energies_ev=[6530.0]).dims
     ('energy', 'angle', 'y', 'x')
     """
-    if energies_ev is not None and len(energies_ev) != len(paths):
-        raise FormatError(f"{len(energies_ev)} energies for {len(paths)} projection files")
-    stacks = []
-    for i, path in enumerate(paths):
-        if Path(path).suffix.lower() == ".txrm":
+    counts = [None if Path(path).suffix.lower() == ".txrm" else projection_energies(path) for path in paths]
+    total = sum(n or 1 for n in counts)
+    if energies_ev is not None and len(energies_ev) != total:
+        several = [f"{path} ({n})" for path, n in zip(paths, counts, strict=True) if n]
+        within = f", energies per file: {', '.join(several)}" if several else ""
+        raise FormatError(f"{len(energies_ev)} energies for {total} energies of {len(paths)} projection "
+                          f"files{within}; expected one energy each, in order")
+    stacks, names, first_energy = [], [], 0
+    for path, n in zip(paths, counts, strict=True):
+        given = None if energies_ev is None else list(energies_ev[first_energy:first_energy + (n or 1)])
+        first_energy += n or 1
+        if n is not None:
+            raws = read_projection_series_dxchange(path, given, theta_units, chunks=chunks)
+        elif Path(path).suffix.lower() == ".txrm":
             raw = read_xradia_raw(path, dim="angle")
             energy = raw.counts["energy"].values if "energy" in raw.counts.coords else None
-            if energies_ev is not None or energy is not None:
-                chosen = energies_ev[i] if energies_ev is not None else float(np.ravel(energy)[0])
+            if given is not None or energy is not None:
+                chosen = given[0] if given is not None else float(np.ravel(energy)[0])
                 raw.counts = raw.counts.drop_vars("energy", errors="ignore").assign_coords(energy=chosen)
+            raws = [raw]
         else:
-            raw = read_projections_dxchange(path, None if energies_ev is None else energies_ev[i],
-                                            theta_units, chunks=chunks)
-        if "energy" not in raw.counts.coords:
-            raise FormatError(f"{path}: no {ENERGY} in the file; pass the energy of each file")
-        stacks.append(optical_density(raw))
+            raws = [read_projections_dxchange(path, None if given is None else given[0], theta_units,
+                                              chunks=chunks)]
+        for raw in raws:
+            if "energy" not in raw.counts.coords:
+                raise FormatError(f"{path}: no {ENERGY} in the file; pass the energy of each file")
+            stacks.append(optical_density(raw))
+            names.append(path)
     first = stacks[0]
-    for path, other in zip(paths[1:], stacks[1:], strict=True):
+    for path, other in zip(names[1:], stacks[1:], strict=True):
         if other.shape != first.shape or not np.allclose(other.angle, first.angle):
-            raise FormatError(f"{path}: projections {other.shape} or angles differ from {paths[0]}; "
-                              "expected the same scan at each energy")
+            raise FormatError(f"{path}: projections {other.shape} at {float(other.energy):g} eV or their "
+                              f"angles differ from those of {names[0]} at {float(first.energy):g} eV "
+                              f"{first.shape}; expected the same scan at each energy")
     out = xr.concat(stacks, dim="energy").sortby("energy")
     out = out.assign_coords(valid=out.valid.all("energy")) if "energy" in out.valid.dims else out
     return out.transpose("energy", "angle", "y", "x")
