@@ -138,3 +138,61 @@ def test_commands_reconstruct_every_energy_and_fit_the_store(scan, in_memory, tm
     result = runner.invoke(app, [*recon, "--hull", "-o", str(tmp_path / "hull.zarr")])
     assert result.exit_code != 0
     assert "--hull: not available for 8 projection files" in str(result.exception)
+
+
+@pytest.mark.parametrize("sample_off", [False, True])
+def test_out_of_core_xanes_reads_the_stack_once_and_equals_in_memory(scan, in_memory, tmp_path, monkeypatch,
+                                                                     sample_off):
+    """tomo xanes with a memory limit makes the particle mask in the fit's pass (edge jump and mean
+    spectrum from the blocks the fit reads): the same mask as particle_mask of the stack and the same
+    maps as in memory; also when the E0 of the sampled blocks is not the stack's (the edge jump is
+    then taken again at the stack's E0)."""
+    import redoxmap.pipeline.outofcore as outofcore
+    from redoxmap.preprocess import particle_mask
+    from redoxmap.preprocess.mask import edge_jump_mask
+
+    volumes, maps = in_memory
+    store = tmp_path / "volumes.zarr"
+    run_tomo_series(TomoSeriesConfig(projections=scan[0], voxel_size_nm=50.0, slices_per_chunk=2,
+                                     output=store))
+    expected = particle_mask(volumes, threshold_od=FIT["mask_threshold"])
+    assert expected.attrs["e0_ev"] != ENERGIES[0]
+    if sample_off:  # a sample whose E0 is another measured energy
+        monkeypatch.setattr(outofcore, "_sample_e0", lambda stack, spatial: float(ENERGIES[0]))
+    monkeypatch.setattr("redoxmap.preprocess.mask.particle_mask", None)  # not the pass of its own
+    made = []
+
+    def recorded(*args, **kwargs):
+        made.append(edge_jump_mask(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(outofcore, "edge_jump_mask", recorded)
+    fit = run_tomo_xanes(TomoXanesConfig(volumes=[store], **FIT, memory_limit="64MiB",
+                                         output=tmp_path / "maps.nc"))
+    assert fit.blocks["fit"] == (3, 0)
+    np.testing.assert_array_equal(made[0].values, expected.values)
+    assert made[0].attrs == expected.attrs
+    np.testing.assert_array_equal(fit.maps["mask"].values, maps["mask"].values)
+    for name in ("fraction", "fraction_err", "weight", "r_factor", "difference_from_mean", "mean_fraction"):
+        np.testing.assert_allclose(fit.maps[name].values, maps[name].values, rtol=1e-5, atol=1e-6,
+                                   err_msg=name)
+    assert fit.maps.attrs["mask_edge_jump"] == maps.attrs["mask_edge_jump"]
+
+
+@pytest.mark.parametrize("n_energies", [8, 4])
+def test_edge_jump_weights_give_the_edge_jump_of_particle_mask(n_energies):
+    """J = Σ a(E) OD(E) + b with the weights of edge_jump_weights equals the edge jump particle_mask
+    thresholds: the edge step at E0 (8 energies) or the two-point step (4)."""
+    from redoxmap.preprocess import edge_energy, edge_jump
+    from redoxmap.preprocess.mask import edge_jump_weights
+
+    energy = ENERGIES if n_energies == 8 else ENERGIES[[0, 2, 5, 7]]
+    rng = np.random.default_rng(1)
+    od = xr.DataArray(rng.random((energy.size, 3, 5)) + np.linspace(0, 2, energy.size)[:, None, None] ** 2,
+                      dims=("energy", "y", "x"), coords={"energy": energy})
+    e0 = edge_energy(od) if n_energies == 8 else float("nan")
+    a, b, how = edge_jump_weights(energy, e0)
+    expected = edge_jump(od, e0_ev=e0) if n_energies == 8 else od.isel(energy=-1) - od.isel(energy=0)
+    np.testing.assert_allclose(np.tensordot(a, od.values, axes=1) + b, expected.values, rtol=1e-12,
+                               atol=1e-12)
+    assert how.startswith("edge step") == (n_energies == 8)

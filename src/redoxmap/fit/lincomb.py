@@ -406,7 +406,7 @@ def _align_refs(stack: xr.DataArray, refs: xr.DataArray) -> np.ndarray:
 
 
 def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
-            mask: xr.DataArray | np.ndarray | None = None,
+            mask: xr.DataArray | np.ndarray | Callable[[xr.DataArray], xr.DataArray] | None = None,
             store: Callable[[xr.DataArray], xr.DataArray] | None = None) -> xr.Dataset:
     """Fit every pixel's spectrum as a linear combination of the references (Wang et al. 2021, Methods,
     Eqs. 2–3).
@@ -431,7 +431,9 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         thickness scale plus a free constant background.
     mask : xarray.DataArray or numpy.ndarray, optional
         Pixels to report statistics over (e.g. the particle), the image's shape; default the
-        stack's ``valid`` pixels where the fitted thickness is positive.
+        stack's ``valid`` pixels where the fitted thickness is positive. A callable is given what
+        ``store`` returned and returns the mask: a mask made in the fit's pass, e.g. from an edge
+        jump that ``store`` computed beside the fit.
     store : callable, optional
         For a dask stack: applied to the per-pixel results (named ``fit``, the spatial dims then
         ``out``) before anything is derived from them, e.g. ``ChunkStore(path, key).write``
@@ -504,6 +506,8 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     ).rename("fit")
     if packed.chunks is not None:  # the fit runs once, whatever is derived from it
         packed = packed.persist() if store is None else store(packed)
+    if callable(mask):
+        mask = mask(packed)
     components = refs["component"].values
     values = packed.data  # (*spatial, out), NumPy or dask; each output row is contiguous
     per_pixel, per_component = tuple(spatial), ("component", *spatial)

@@ -63,20 +63,24 @@ class _Stored(Callback):
             self.tell()
 
 
-def _compute(blocks: list, tell: Callable[[], None]) -> None:
+def _compute(blocks: list, tell: Callable[[], None], along: tuple = ()) -> tuple:
     """Compute the delayed block writes with the scheduler in force, calling ``tell()`` per block: on a
-    dask.distributed client as their futures complete, else through a local-scheduler callback."""
-    if not blocks:
-        return
+    dask.distributed client as their futures complete, else through a local-scheduler callback.
+    ``along`` (dask collections) are computed in the same graph and returned: not optimized, so that
+    tasks they share with the blocks (reads of the input) run once."""
+    if not blocks and not along:
+        return ()
+    optimize = not along
     if dask.config.get("scheduler", None) in ("dask.distributed", "distributed"):
         from distributed import as_completed, default_client
 
-        for future in as_completed(default_client().compute(blocks)):
+        futures = default_client().compute([*blocks, *along], optimize_graph=optimize)
+        for future in as_completed(futures[:len(blocks)]):
             future.result()
             tell()
-        return
+        return tuple(future.result() for future in futures[len(blocks):])
     with _Stored({block.key for block in blocks}, tell):
-        dask.compute(*blocks)
+        return dask.compute(*blocks, *along, optimize_graph=optimize)[len(blocks):]
 
 
 class ChunkStore:
@@ -106,6 +110,8 @@ class ChunkStore:
         #: Blocks computed by the last :meth:`write` and blocks it found complete already.
         self.computed = 0
         self.resumed = 0
+        #: The values of the last :meth:`write`'s ``along``.
+        self.along: tuple = ()
 
     def _attrs(self) -> dict[str, Any] | None:
         try:
@@ -172,7 +178,7 @@ class ChunkStore:
 
     def write(self, array: xr.DataArray, blocks: dict[str, int] | None = None,
               chunks: dict[str, int] | None = None,
-              progress: Callable[[int, int], None] | None = None) -> xr.DataArray:
+              progress: Callable[[int, int], None] | None = None, along: tuple = ()) -> xr.DataArray:
         """Compute the blocks of ``array`` not yet in the store and return the stored array.
 
         Parameters
@@ -187,6 +193,10 @@ class ChunkStore:
         progress : callable, optional
             Called as ``progress(blocks done, blocks in all)``, first with the blocks found complete,
             then as each block is stored.
+        along : tuple of dask collections
+            Computed in the same pass as the blocks, into :attr:`along` (e.g. a reduction of the
+            input the blocks are computed from: the input is read once for both). The reads of
+            blocks found complete are made again for them.
 
         Returns
         -------
@@ -223,7 +233,7 @@ class ChunkStore:
         written = da.map_blocks(_write_block, array.data, path=str(self.path), variable=name, dtype=np.uint8,
                                 chunks=tuple((1,) * len(c) for c in array.data.chunks),
                                 meta=np.empty((0,) * array.ndim, np.uint8))
-        blocks = written.to_delayed()
-        _compute([blocks[idx] for idx in pending], tell)
+        blocks = written.to_delayed(optimize_graph=not along)  # shared tasks stay shared
+        self.along = _compute([blocks[idx] for idx in pending], tell, along)
         (done_dir / COMPLETE).touch()
         return self.open()

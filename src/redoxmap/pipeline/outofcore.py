@@ -22,6 +22,9 @@ job's settings (without the output and execution settings that do not change the
 inputs' sizes and modification times and the chunk layout; rerunning the same job after a kill
 computes only the blocks that are not stored. Passes that reduce the whole stack to a few numbers
 (the ``valid`` pixels, E0 of the mean spectrum, the edge-jump map) are cheap and are made again.
+
+``tomo xanes`` (:meth:`_OutOfCore.fit_and_mask`) reads its 4D stack once: the edge-jump map of the
+particle mask and the mean spectrum are computed from the blocks the fit reads, in the same pass.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask
+import dask.array as da
+import numpy as np
 import xarray as xr
 
 from redoxmap._version import __version__
@@ -42,11 +47,17 @@ from redoxmap.io.writers import spill_folder
 from redoxmap.pipeline.execution import Execution
 from redoxmap.pipeline.jobs import JobConfig, Progress
 from redoxmap.preprocess.align import align_stack, apply_shifts, estimate_shifts
+from redoxmap.preprocess.mask import edge_jump_mask, edge_jump_weights
+from redoxmap.preprocess.normalize import MIN_EDGE_ENERGIES, find_e0
 
 __all__ = ["IMAGES"]
 
 #: Chunks of ``(energy, y, x)`` in which drift registration reads the input: one whole image each.
 IMAGES = (1, -1, -1)
+
+#: Blocks of the stack whose mean spectrum gives the E0 the one-pass edge jump is taken at first
+#: (:meth:`_OutOfCore.fit_and_mask_store`), evenly spaced through the stack.
+SAMPLE_BLOCKS = 8
 
 #: Settings that never change a job's numbers: left out of the stores' keys.
 _NOT_IN_KEY = ("output", "overwrite", "report", "scheduler", "memory_limit")
@@ -151,6 +162,29 @@ class _OutOfCore:
         store = ChunkStore(self.folder / "fit.zarr", self.key("fit"))
         return lambda packed: self._write("fit", store, packed)
 
+    def fit_and_mask(self, stack: xr.DataArray, threshold_od: float | None = None) -> _FitAndMask:
+        """The ``store`` and ``mask`` of :func:`redoxmap.fit.lincomb` for a particle mask made in the
+        fit's pass (:class:`_FitAndMask`): the stack is read once for the fit, the edge jump and E0.
+
+        Parameters
+        ----------
+        stack : xarray.DataArray
+            The spectra ``(energy, ...)``, dask-backed with one chunk along energy and no ``valid``
+            coordinate.
+        threshold_od : float, optional
+            Edge jump (OD) above which a voxel is on the particle; default Otsu's threshold.
+
+        Returns
+        -------
+        _FitAndMask
+            Its ``store`` and ``mask`` go to :func:`redoxmap.fit.lincomb`; ``made`` is the mask after.
+        """
+        energy = np.asarray(stack["energy"].values, float)
+        spatial = [d for d in stack.dims if d != "energy"]
+        e0 = _sample_e0(stack, spatial) if energy.size >= MIN_EDGE_ENERGIES else float("nan")
+        fit = ChunkStore(self.folder / "fit.zarr", self.key("fit"))
+        return _FitAndMask(self, fit, stack, threshold_od, e0)
+
     def reopen(self, path: Path) -> xr.Dataset:
         """The maps just written to ``path``, read back lazily (the stores they were computed from go
         at :meth:`finish`); the mask as booleans again."""
@@ -169,3 +203,109 @@ class _OutOfCore:
         rows += [(f"{stage} blocks computed / resumed", f"{computed} / {resumed}")
                  for stage, (computed, resumed) in self.counts.items()]
         return rows
+
+
+@dataclass
+class _FitAndMask:
+    """A particle mask made in the pass of the fit (:meth:`_OutOfCore.fit_and_mask`): the stack is
+    read once for the fit, the edge-jump map and the mean spectrum.
+
+    The edge jump J is linear in each spectrum at a given E0
+    (:func:`redoxmap.preprocess.mask.edge_jump_weights`), so every block's J is computed from the
+    block the fit reads, at ``e0_ev``: the E0 of the mean spectrum of :data:`SAMPLE_BLOCKS` blocks.
+    The J map (one value per voxel, float64 as :func:`redoxmap.preprocess.edge_jump` gives it) and
+    the sum of the spectra are computed in the same pass as the fit's blocks
+    (:meth:`redoxmap.io.ChunkStore.write` ``along``). Where the E0 of the whole stack's mean spectrum
+    (:func:`redoxmap.preprocess.find_e0`, one of the measured energies) differs from the sample's,
+    :meth:`mask` computes the edge jump again at it, in a second pass. The mask is
+    :func:`redoxmap.preprocess.mask.edge_jump_mask` of the J map: the same as
+    :func:`redoxmap.preprocess.particle_mask` of the stack. Every voxel is fitted (the fit never
+    depended on the mask); the mask selects the voxels of the statistics.
+    """
+
+    parts: _OutOfCore
+    fit: ChunkStore
+    stack: xr.DataArray
+    threshold_od: float | None
+    e0_ev: float
+    #: The mask, once :meth:`mask` has run.
+    made: xr.DataArray | None = field(default=None, init=False)
+
+    @property
+    def _spatial(self) -> list[str]:
+        return [d for d in self.stack.dims if d != "energy"]
+
+    def _jump(self, e0_ev: float) -> da.Array:
+        """The lazy edge-jump map at ``e0_ev``, block by block from the stack's blocks."""
+        weights, offset, _ = edge_jump_weights(np.asarray(self.stack["energy"].values, float), e0_ev)
+        return da.map_blocks(_edge_jump, self.stack.data, weights, offset, drop_axis=0, dtype=float)
+
+    def store(self, packed: xr.DataArray) -> xr.DataArray:
+        """The fit's per-voxel results ``packed`` computed into ``fit.zarr`` block by block
+        (resumable), with the edge-jump map and the sum of the spectra from the same reads. The
+        results are stored in the stack's precision (float32 for float32 data), rows first (as the
+        fit computes them: no transposing copy), one file per block."""
+        rows = packed.transpose("out", *self._spatial)
+        rows = rows.astype(np.result_type(self.stack.dtype, np.float32))
+        along = [self._jump(self.e0_ev)]
+        if not np.isnan(self.e0_ev):
+            grid = [(1,) * n for n in self.stack.data.numblocks[1:]]
+            sums = da.map_blocks(_spectra_sum, self.stack.data, new_axis=0, dtype=float,
+                                 chunks=((2,), (self.stack.sizes["energy"],), *grid))
+            along.append(sums.sum(axis=tuple(range(2, sums.ndim))))
+        stored = self.parts._write("fit", self.fit, rows, along=tuple(along))
+        return stored.transpose(*self._spatial, "out")
+
+    def mask(self, stored: xr.DataArray) -> xr.DataArray:
+        """The particle mask from the edge-jump map of :meth:`store` (``stored``, what it returned,
+        is not read)."""
+        energy = np.asarray(self.stack["energy"].values, float)
+        edge, jump = self.e0_ev, self.fit.along[0]
+        if not np.isnan(edge):
+            total, count = self.fit.along[1]
+            mean = self.stack.isel({d: 0 for d in self._spatial}, drop=True).reset_coords(drop=True)
+            edge = float(find_e0(mean.copy(data=total / np.maximum(count, 1))))
+            if edge != self.e0_ev:  # the sample's E0 was not the stack's: the edge jump again at it
+                jump = self._jump(edge).compute()
+        _, _, how = edge_jump_weights(energy, edge)
+        if np.isnan(edge):  # the two-point step in the data's precision, as particle_mask takes it
+            jump = jump.astype(self.stack.dtype)
+        jump = xr.DataArray(jump, dims=self._spatial)
+        self.made = edge_jump_mask(jump, threshold_od=self.threshold_od, e0_ev=edge, how=how)
+        return self.made
+
+
+def _sample_e0(stack: xr.DataArray, spatial: list[str]) -> float:
+    """E0 (:func:`redoxmap.preprocess.find_e0`) of the mean spectrum of :data:`SAMPLE_BLOCKS` blocks
+    of ``stack`` evenly spaced in block order (all blocks when there are fewer)."""
+    grid = stack.data.numblocks
+    picked = np.unique(np.linspace(0, np.prod(grid) - 1, SAMPLE_BLOCKS).round().astype(int))
+    axes = tuple(range(1, stack.ndim))
+    blocks = [stack.data.blocks[index] for index in zip(*np.unravel_index(picked, grid), strict=True)]
+    sums = da.stack([da.nansum(b, axis=axes, dtype=float) for b in blocks]).sum(axis=0)
+    counts = da.stack([da.isfinite(b).sum(axis=axes) for b in blocks]).sum(axis=0)
+    total, count = dask.compute(sums, counts)
+    mean = stack.isel({d: 0 for d in spatial}, drop=True).reset_coords(drop=True)
+    return float(find_e0(mean.copy(data=total / np.maximum(count, 1))))
+
+
+def _spectra_sum(block: np.ndarray) -> np.ndarray:
+    """The sum over a block ``(energy, ...)`` of its finite values and their count, per energy:
+    ``(2, energy)`` float64 (the mean spectrum over every voxel with data, as ``mean`` skips NaN)."""
+    flat = block.reshape(block.shape[0], -1)
+    total = flat.sum(axis=1, dtype=float)
+    count = np.full(total.shape, float(flat.shape[1]))
+    if not np.isfinite(total).all():
+        finite = np.isfinite(flat)
+        total = np.where(finite, flat, 0).sum(axis=1, dtype=float)
+        count = finite.sum(axis=1).astype(float)
+    return np.stack([total, count]).reshape(2, block.shape[0], *[1] * (block.ndim - 1))
+
+
+def _edge_jump(block: np.ndarray, weights: np.ndarray, offset: float) -> np.ndarray:
+    """The edge jump Σ_E a(E) OD(E) + b of each spectrum of a block ``(energy, ...)``, in float64
+    (one energy at a time: no float64 copy of the block)."""
+    jump = np.full(block.shape[1:], offset)
+    for weight, image in zip(weights, block, strict=True):
+        jump += weight * image.astype(float)
+    return jump

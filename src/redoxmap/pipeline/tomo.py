@@ -968,12 +968,15 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
         config.check_energies(stack.sizes["energy"])
         energies = [float(e) for e in np.asarray(stack["energy"].values)]
         step("read")
-        mask = particle_mask(stack, threshold_od=config.mask_threshold)
-        step("mask")
         refs = load_references(config.references, energy=stack["energy"].values, names=config.names)
-        maps = lincomb(stack, refs, mode=config.mode, mask=mask,
-                       store=None if chunked is None else chunked.fit_store())
-        maps = maps.compute() if chunked is None else maps  # out of core: written chunk by chunk
+        if chunked is None:
+            mask = particle_mask(stack, threshold_od=config.mask_threshold)
+            step("mask")
+            maps = lincomb(stack, refs, mode=config.mode, mask=mask).compute()
+        else:  # one read of the stack: the edge jump, E0 and the fit in one pass, written chunk by chunk
+            one_pass = chunked.fit_and_mask(stack, threshold_od=config.mask_threshold)
+            maps = lincomb(stack, refs, mode=config.mode, store=one_pass.store, mask=one_pass.mask)
+            mask = one_pass.made
         step("fit")
         maps.attrs.update(mask_threshold=mask.attrs["threshold_od"], mask_edge_jump=mask.attrs["edge_jump"],
                           voxel_size_nm=stack.attrs["voxel_size_nm"])

@@ -10,7 +10,10 @@ import xarray as xr
 from skimage.filters import threshold_otsu
 
 from redoxmap.errors import MaskError, MaskWarning
-from redoxmap.preprocess.normalize import MIN_EDGE_ENERGIES, edge_jump
+from redoxmap.preprocess.normalize import MIN_EDGE_ENERGIES, edge_jump, edge_step_weights
+
+#: ``attrs["edge_jump"]`` of a mask by the edge step.
+EDGE_STEP = "edge step (pre- and post-edge lines at E0)"
 
 #: Bins of the histogram Otsu's threshold is chosen from (scikit-image's default).
 OTSU_BINS = 256
@@ -152,26 +155,100 @@ def particle_mask(od: xr.DataArray, threshold_od: float | None = None,
                         "for the edge jump of the particle mask")
     if n_energies >= MIN_EDGE_ENERGIES:
         jump = edge_jump(od, e0_ev=e0_ev)
-        e0, how = jump.attrs["e0_ev"], "edge step (pre- and post-edge lines at E0)"
+        e0, how = jump.attrs["e0_ev"], EDGE_STEP
     else:
         energy = np.asarray(od["energy"].values, float)
         low, high = float(energy.min()), float(energy.max())
         jump = od.sel(energy=high) - od.sel(energy=low)
         e0, how = float("nan"), f"OD({high:g} eV) - OD({low:g} eV)"
     jump = jump.compute()  # a map, one value per pixel: computed once for the threshold and the mask
+    return edge_jump_mask(jump, threshold_od=threshold_od, e0_ev=e0, how=how)
+
+
+def edge_jump_weights(energy_ev: np.ndarray, e0_ev: float) -> tuple[np.ndarray, float, str]:
+    """The edge jump that :func:`particle_mask` thresholds, as a linear function of each spectrum,
+    J = Σ_E a(E) OD(E) + b: the edge step at ``e0_ev``
+    (:func:`redoxmap.preprocess.normalize.edge_step_weights`) or, with fewer than
+    :data:`~redoxmap.preprocess.normalize.MIN_EDGE_ENERGIES` energies, the two-point step
+    OD(highest energy) − OD(lowest energy). Computing J in the pass that fits the spectra saves
+    reading a stack twice (:func:`edge_jump_mask` then thresholds the map).
+
+    Parameters
+    ----------
+    energy_ev : numpy.ndarray
+        The energies of the spectra (eV), ascending.
+    e0_ev : float
+        E0 (eV) of the edge step, e.g. :func:`redoxmap.preprocess.edge_energy` of the stack; not
+        used for the two-point step.
+
+    Returns
+    -------
+    tuple
+        ``(a, b, how)``: one weight per energy, the offset, and what the jump is (as
+        ``attrs["edge_jump"]`` of :func:`particle_mask`).
+
+    Examples
+    --------
+    >>> a, b, how = edge_jump_weights(np.array([6530.0, 6560.0, 6600.0]), float("nan"))
+    >>> a.tolist(), b, how
+    ([-1.0, 0.0, 1.0], 0.0, 'OD(6600 eV) - OD(6530 eV)')
+    """
+    energy = np.asarray(energy_ev, float)
+    if energy.size >= MIN_EDGE_ENERGIES:
+        a, b = edge_step_weights(energy, e0_ev)
+        return a, b, EDGE_STEP
+    a = np.zeros(energy.size)
+    a[np.argmax(energy)], a[np.argmin(energy)] = 1.0, -1.0
+    return a, 0.0, f"OD({energy.max():g} eV) - OD({energy.min():g} eV)"
+
+
+def edge_jump_mask(jump: xr.DataArray, threshold_od: float | None = None, e0_ev: float = float("nan"),
+                   how: str = EDGE_STEP) -> xr.DataArray:
+    """Pixels whose edge jump is above ``threshold_od`` (default Otsu's threshold of the map, or all
+    pixels where Otsu cannot split it, with a warning), restricted to the ``valid`` pixels if
+    ``jump`` has that coordinate: the thresholding of :func:`particle_mask`, given the map.
+
+    Parameters
+    ----------
+    jump : xarray.DataArray
+        The edge jump (OD) per pixel, in memory.
+    threshold_od : float, optional
+        Edge jump (OD) above which a pixel is on the particle; default Otsu's threshold.
+    e0_ev : float
+        E0 (eV) the edge jump was taken at (NaN for the two-point step), for the attributes.
+    how : str
+        What the edge jump is, for the attributes.
+
+    Returns
+    -------
+    xarray.DataArray
+        Booleans over the map's dims with ``threshold_od``, ``e0_ev`` and ``edge_jump`` in the
+        attributes.
+
+    Raises
+    ------
+    MaskError
+        If no pixel passes the threshold.
+
+    Examples
+    --------
+    >>> jump = xr.DataArray(np.array([[0.0, 0.1], [1.0, 1.1]]), dims=("y", "x"))
+    >>> edge_jump_mask(jump).values.tolist()
+    [[False, False], [True, True]]
+    """
     values = np.asarray(jump.values)
     if threshold_od is None:
         auto = otsu_threshold(values)
         threshold_od = float(np.nanmin(values)) - 1.0 if auto is None else auto
     mask = jump > threshold_od
-    if "valid" in od.coords:
-        mask = mask & od.coords["valid"]
+    if "valid" in jump.coords:
+        mask = mask & jump.coords["valid"]
     mask = mask.reset_coords(drop=True)
     if not bool(mask.any()):
         raise MaskError(
             f"particle mask is empty: no pixel has an edge jump above {threshold_od:g} OD "
             f"(largest edge jump {float(np.nanmax(values)):g}); expected a lower threshold"
         )
-    mask.attrs = {"long_name": "particle mask", "threshold_od": float(threshold_od), "e0_ev": e0,
+    mask.attrs = {"long_name": "particle mask", "threshold_od": float(threshold_od), "e0_ev": e0_ev,
                   "edge_jump": how}
     return mask

@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 import xarray as xr
-from scipy.signal import fftconvolve
+from scipy import fft
 
 from redoxmap.errors import EnergyError
 from redoxmap.history import with_history
@@ -70,8 +70,9 @@ def _lorentzian_smooth(values: np.ndarray, energy: np.ndarray, step_ev: float) -
     ``step_ev`` (5 steps beyond each end, held constant there), convolve with the Lorentzian
     w_k ∝ 1/(1 + k²) (half width one grid step; k = −n … n−1 for n grid points) with mirrored ends
     (below the start without repeating the first point, above the end repeating the last),
-    interpolate back. The convolution is one FFT per row (scipy ``fftconvolve``), so a long scan on a
-    fine grid (n of several thousand) costs milliseconds, not an n × n matrix."""
+    interpolate back. The convolution is one FFT per row (``scipy.fft``, as ``scipy.signal.fftconvolve``
+    computes it, without importing ``scipy.signal``: seconds at start-up), so a long scan on a fine
+    grid (n of several thousand) costs milliseconds, not an n × n matrix."""
     lo = step_ev * np.trunc((energy.min() - 5 * step_ev) / step_ev)
     hi = step_ev * np.trunc((energy.max() + 5 * step_ev) / step_ev)
     n = int(min(1 + np.trunc((hi - lo + 0.1 * step_ev) / step_ev), 50 * energy.size))
@@ -82,7 +83,9 @@ def _lorentzian_smooth(values: np.ndarray, energy: np.ndarray, step_ev: float) -
     weights /= weights.sum()
     source = np.arange(-(n - 1), 2 * n)  # every index j − k reaches, mirrored into the grid
     source = np.where(source < 0, -source, np.where(source >= n, 2 * n - 1 - source, source))
-    full = fftconvolve(on_grid[:, source], weights[None, :], axes=1)
+    size = 5 * n - 2  # the full convolution of 3n − 1 mirrored points with 2n weights
+    length = fft.next_fast_len(size, real=True)
+    full = fft.irfft(fft.rfft(on_grid[:, source], length, axis=1) * fft.rfft(weights, length), length, axis=1)
     return _interp_rows(full[:, 2 * n - 1:3 * n - 1], grid, energy)
 
 
@@ -667,3 +670,40 @@ def edge_jump(od: xr.DataArray, e0_ev: float | None = None) -> xr.DataArray:
     jump.attrs = with_history(od.attrs, "edge_jump", e0_ev=e0, **windows)
     jump.attrs.update(units="1", long_name="edge jump (optical density)", e0_ev=e0)
     return jump
+
+
+def edge_step_weights(energy_ev: np.ndarray, e0_ev: float) -> tuple[np.ndarray, float]:
+    """The edge step J of :func:`edge_jump` at one E0 as a linear function of the spectrum,
+    J = Σ_E a(E) OD(E) + b: the pre-edge line and the post-edge polynomial are least-squares fits on
+    fixed windows (the default windows of E0), so J is linear in the data; a and b are found by
+    fitting the E unit spectra and zero (as :func:`edge_parameters` does for a stack with one E0).
+    With them the edge jump of a chunk of spectra is one matrix-vector product, in the same pass as
+    other per-pixel work.
+
+    Parameters
+    ----------
+    energy_ev : numpy.ndarray
+        The energies of the spectra (eV), ascending.
+    e0_ev : float
+        E0 (eV), e.g. :func:`edge_energy` of the stack.
+
+    Returns
+    -------
+    tuple of numpy.ndarray and float
+        ``(a, b)``: one weight per energy and the offset.
+
+    Examples
+    --------
+    >>> energy = np.arange(6500.0, 6700.0, 1.0)
+    >>> a, b = edge_step_weights(energy, 6551.0)
+    >>> round(float((0.2 + 1.5 * (energy > 6550)) @ a + b), 6)
+    1.5
+    """
+    energy = np.asarray(energy_ev, float)
+    defaults = _default_windows(energy, float(e0_ev))
+    windows = np.array([float(np.ravel(defaults[k])[0])
+                        for k in ("pre1_ev", "pre2_ev", "norm1_ev", "norm2_ev", "nnorm")])
+    probe = np.vstack([np.zeros(energy.size), np.eye(energy.size)])
+    found = _edge_kernel(probe, np.full(len(probe), float(e0_ev)), np.tile(windows, (len(probe), 1)),
+                         energy)[:, MAX_NNORM + 1 + _PARAMS.index("edge_step")]
+    return found[1:] - found[0], float(found[0])
