@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from redoxmap.errors import ExperimentError
-from redoxmap.pipeline.execution import check_scheduler, parse_memory_limit
+from redoxmap.pipeline.execution import ExecutionSettings
 
 __all__: list[str] = []  # the file format of run_experiment (docs/experiments.md); nothing here is public
 
@@ -54,31 +54,19 @@ class _SummarySpec(BaseModel):
     min_particle_px: int = Field(20, ge=1)
 
 
-class _ExperimentFile(BaseModel):
-    """The top level of an experiment file."""
+class _ExperimentFile(ExecutionSettings):
+    """The top level of an experiment file (``scheduler`` and ``memory_limit`` as every heavy job
+    takes them: :class:`redoxmap.pipeline.execution.ExecutionSettings`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
     output: str | None = None
-    scheduler: str = "threads"
-    memory_limit: str | None = None
     workers: int | None = Field(None, ge=1)
     shared: dict[str, str | list[str]] = Field(default_factory=dict)
     defaults: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     samples: list[_SampleSpec] = Field(min_length=1)
     summary: _SummarySpec = Field(default_factory=_SummarySpec)
-
-    @field_validator("scheduler")
-    @classmethod
-    def _known_scheduler(cls, value: str) -> str:
-        return check_scheduler(value)
-
-    @field_validator("memory_limit")
-    @classmethod
-    def _memory_size(cls, value: str | None) -> str | None:
-        parse_memory_limit(value)
-        return value
 
 
 @dataclass
