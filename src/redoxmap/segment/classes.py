@@ -157,21 +157,15 @@ def class_counts(classes: xr.DataArray, shells: xr.DataArray | None = None) -> x
     """
     if isinstance(classes.data, da.Array):
         return _class_counts_chunked(classes, shells)
-    values = np.asarray(classes).astype(np.int64).ravel()
+    values = np.asarray(classes).astype(np.int64)
     n_classes = max(int(values.max(initial=0)), max(_named(classes), default=0), 1)
     kinds = np.arange(1, n_classes + 1)
-    inside = values > 0
     if shells is None:
-        counts = np.bincount(values[inside], minlength=n_classes + 1)[1:]
-        return xr.DataArray(counts, dims="class", coords={"class": kinds})
-    shell_values = np.asarray(shells).astype(np.int64).ravel()
+        return xr.DataArray(_block_counts(values, None, n_classes, 0), dims="class", coords={"class": kinds})
+    shell_values = np.asarray(shells).astype(np.int64)
     n = max(int(shell_values.max(initial=0)), 0)
-    keep = inside & (shell_values > 0)
-    flat = np.bincount((shell_values[keep] - 1) * n_classes + values[keep] - 1,
-                       minlength=n * n_classes)
-    return xr.DataArray(flat.reshape(n, n_classes), dims=("shell", "class"),
+    return xr.DataArray(_block_counts(values, shell_values, n_classes, n), dims=("shell", "class"),
                         coords={"shell": np.arange(1, n + 1), "class": kinds})
-
 
 
 def _block_counts(classes: np.ndarray, shells: np.ndarray | None, n_classes: int,
@@ -205,6 +199,7 @@ def _class_counts_chunked(classes: xr.DataArray, shells: xr.DataArray | None) ->
              for block, layer in zip(data.to_delayed().ravel(), layers.to_delayed().ravel(), strict=True)]
     return xr.DataArray(np.sum(dask.compute(*parts), axis=0), dims=("shell", "class"),
                         coords={"shell": np.arange(1, n + 1), "class": kinds})
+
 
 def class_proportions(classes: xr.DataArray, shells: xr.DataArray | None = None) -> xr.DataArray:
     """Fraction of the classified voxels (classes > 0) in each class, overall or per shell: the counts
