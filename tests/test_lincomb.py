@@ -174,7 +174,7 @@ def test_threads_and_chunks_give_one_result(monkeypatch):
 
     kernel = sys.modules["redoxmap.fit.lincomb"]
     rng = np.random.default_rng(7)
-    n_pix = kernel.SOLVE_PIXELS + 300
+    n_pix = 20_000  # several solve chunks
     weights = rng.normal(0.5, 0.5, size=(2, 1, n_pix))
     stack = exact_stack(weights, REFS) + rng.normal(0, 0.02, (ENERGY.size, 1, n_pix))
     stack = stack.astype(np.float32)

@@ -30,6 +30,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import xarray as xr
 
+from redoxmap.blas import one_blas_thread
 from redoxmap.errors import EnergyError, FitError, MaskError
 from redoxmap.history import with_history
 
@@ -226,14 +227,17 @@ def _best_subset(design: _Design, p: np.ndarray, margin: np.ndarray, w: np.ndarr
 STATUS_MEANINGS = ("fitted", "no_material", "non_finite_spectrum", "valence_out_of_range")
 FITTED, NO_MATERIAL, NON_FINITE, OUT_OF_RANGE = range(4)
 
-#: Values of the stack read per block: a block (2048 pixels at 121 energies, 1 MB of float32) is
+#: Values of the stack read per block: a block (4096 pixels at 121 energies, 2 MB of float32) is
 #: still in cache for the second and later of its products and its sum of squares, so the data
-#: leave memory once; and it is small enough for OpenBLAS to run each product on the calling
-#: thread (OpenBLAS 0.3.31 handed blocks of 2^19 values to its own threads, which then fought ours).
-READ_VALUES = 1 << 18
-#: Pixels solved together: their float64 temporaries stay in cache, and the Python overhead is
-#: paid a few dozen times per megapixel.
-SOLVE_PIXELS = 1 << 14
+#: leave memory once. BLAS runs on one thread meanwhile (:func:`redoxmap.blas.one_blas_thread`):
+#: OpenBLAS would otherwise spread each product over threads of its own, which fight ours.
+READ_VALUES = 1 << 19
+#: At most this many pixels are solved together: their float64 temporaries stay in cache, and the
+#: Python overhead is paid a few times per megapixel (1.3× faster than 2^14 on a 1024² stack).
+SOLVE_PIXELS = 1 << 16
+#: An image is cut into at least this many solve chunks when it has the pixels, so that threads
+#: share the work evenly.
+SOLVE_CHUNKS = 8
 
 
 def _output_rows(n_ref: int, mode: str, with_valence: bool) -> dict[str, slice]:
@@ -267,6 +271,7 @@ class _Plan(NamedTuple):
     valence_terms: tuple[float, float]
     rows: dict[str, slice]
     read_pixels: int
+    solve_pixels: int
 
 
 def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: int,
@@ -303,19 +308,22 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
     valence_terms = (0.0, 0.0)
     if valence is not None:
         valence_terms = (float(valence @ cov @ valence), float(cov.sum(axis=0) @ valence))
+    n_pix = columns.shape[1]
+    read_pixels = 1 << max(int(np.log2(READ_VALUES / n_e)), 0)
+    # the chunks depend on the image only, not on the threads: each pixel's sums are made alike
+    solve_pixels = min(SOLVE_PIXELS, -(-n_pix // SOLVE_CHUNKS // read_pixels) * read_pixels)
     plan = _Plan(design=factored, q_t=np.ascontiguousarray(factored.q.T, dtype=d.dtype),
                  n_ref=n_ref, dof=max(n_e - (n_col - 1 if sum_to_one else n_col), 1),
                  cov_diag=np.diag(cov)[:, None].copy(), cov_rows=cov.sum(axis=1)[:, None],
                  cov_sum=float(cov.sum()), valence=valence, valence_terms=valence_terms,
-                 rows=rows, read_pixels=1 << max(int(np.log2(READ_VALUES / n_e)), 0))
-    n_pix = columns.shape[1]
+                 rows=rows, read_pixels=read_pixels, solve_pixels=max(solve_pixels, read_pixels))
     out = np.empty((max(r.stop for r in rows.values()), n_pix))
-    starts = range(0, n_pix, SOLVE_PIXELS)
+    starts = range(0, n_pix, plan.solve_pixels)
     chunk = functools.partial(_fit_chunk, columns=columns, plan=plan, out=out)
     if threads > 1 and len(starts) > 1:
-        with ThreadPoolExecutor(min(threads, len(starts))) as pool:
+        with one_blas_thread(), ThreadPoolExecutor(min(threads, len(starts))) as pool:
             list(pool.map(chunk, starts))
-    else:
+    else:  # a dask chunk: the job holds BLAS to one thread (redoxmap.pipeline.execution)
         for start in starts:
             chunk(start)
     return out.T.reshape(*shape, out.shape[0])  # a view: each output row stays contiguous
@@ -335,8 +343,8 @@ def _project(columns: np.ndarray, plan: _Plan, start: int, stop: int) -> tuple[n
 
 
 def _fit_chunk(start: int, columns: np.ndarray, plan: _Plan, out: np.ndarray) -> None:
-    """Fit the pixels from ``start`` to ``start + SOLVE_PIXELS`` into ``out`` (n_out × pixels)."""
-    stop = min(start + SOLVE_PIXELS, columns.shape[1])
+    """Fit the pixels from ``start`` to ``start + plan.solve_pixels`` into ``out`` (n_out × pixels)."""
+    stop = min(start + plan.solve_pixels, columns.shape[1])
     p, dd = _project(columns, plan, start, stop)
     p, dd = p.astype(np.float64), dd.astype(np.float64)
     all_finite = bool(np.isfinite(dd.sum()))  # one reduction: the float64 sum is finite iff each dd is

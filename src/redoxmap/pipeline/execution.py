@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, field_validator
 
+from redoxmap.blas import one_blas_thread
 from redoxmap.errors import ConfigError
 
 __all__ = ["Execution", "ExecutionSettings", "check_scheduler", "chunk_bytes", "execution",
@@ -284,8 +285,8 @@ def execution(settings: ExecutionSettings) -> Iterator[Execution]:
         with dask.config.set(scheduler="synchronous"):
             yield Execution(scheduler, 1, 1, limit)
         return
-    if scheduler == "threads":
-        with dask.config.set(scheduler="threads"):
+    if scheduler == "threads":  # dask's threads share the cores: BLAS starts none of its own
+        with dask.config.set(scheduler="threads"), one_blas_thread():
             yield Execution(scheduler, cores, cores, limit)
         return
     import distributed
