@@ -167,6 +167,33 @@ def test_errors_name_the_problem(small_scan):
         lincomb(stack, twice)
 
 
+def test_difference_from_mean_over_many_blocks_and_a_mask(monkeypatch):
+    """An image of several blocks of the difference pass, with a mask that leaves out fitted pixels
+    and every rejected one (NaN fractions): the mean and the differences equal the plain
+    formula, on one thread and on two, and are 0.0 (not −0.0) outside the mask."""
+    import sys
+
+    kernel = sys.modules["redoxmap.fit.lincomb"]
+    rng = np.random.default_rng(3)
+    n_pix = 3 * kernel.DIFFERENCE_PIXELS + 77
+    weights = rng.normal(0.6, 0.4, size=(2, 1, n_pix))  # some pixels get no material: NaN
+    stack = exact_stack(weights, REFS, background=0.0) + rng.normal(0, 0.01, (ENERGY.size, 1, n_pix))
+    mask = rng.uniform(size=(1, n_pix)) < 0.7
+    fits = []
+    for threads in (1, 2):
+        monkeypatch.setattr(kernel, "_cpu_count", lambda threads=threads: threads)
+        fits.append(lincomb(stack, REFS, mode="nnls", mask=mask))
+    maps = fits[0]
+    inside = maps["mask"].values
+    assert np.isnan(maps.fraction.values).any() and (mask & ~inside).any() and inside.sum() > n_pix / 2
+    expected_mean = maps.fraction.values[:, inside].mean(axis=1)
+    np.testing.assert_allclose(maps.mean_fraction.values, expected_mean, rtol=1e-13)
+    expected = np.where(inside, maps.fraction.values - expected_mean[:, None, None], 0.0)
+    np.testing.assert_allclose(maps.difference_from_mean.values, expected, rtol=0, atol=1e-13)
+    assert not np.signbit(maps.difference_from_mean.values[:, ~inside]).any()
+    xr.testing.assert_identical(fits[0], fits[1])
+
+
 def test_threads_and_chunks_give_one_result(monkeypatch):
     """A stack of more pixels than one solve chunk, fitted on one thread and on two, gives the same
     numbers to the bit (the chunks are solved alike whichever thread takes them)."""

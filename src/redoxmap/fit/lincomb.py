@@ -531,12 +531,12 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
             variables[name] = per_pixel, values[..., rows[name].start]
     variables.update(fit_status=(per_pixel, status), fraction=(per_component, fraction),
                      mask=(per_pixel, inside))
-    difference = np.where(inside, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
-    mean = difference.sum(axis=tuple(range(1, difference.ndim))) / np.count_nonzero(inside)
-    mean = mean.compute() if hasattr(mean, "compute") else mean  # a dask fit: one pass, not per chunk
-    difference -= mean.reshape(-1, *[1] * inside.ndim)
-    difference *= inside
-    difference += 0.0  # −0.0 outside the mask (where the mean was positive) becomes 0.0
+    if isinstance(fraction, np.ndarray):
+        difference, mean = _difference_from_mean(fraction, inside, _cpu_count())
+    else:  # a dask fit: the mean in one pass, then the differences chunk by chunk
+        difference = np.where(inside, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
+        mean = (difference.sum(axis=tuple(range(1, difference.ndim))) / np.count_nonzero(inside)).compute()
+        difference = _subtract_mean(difference, mean.reshape(-1, *[1] * inside.ndim), inside)
     variables.update(difference_from_mean=(per_component, difference), mean_fraction=("component", mean))
     coords = {"component": components}
     if valence is not None:
@@ -552,6 +552,54 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     ds.attrs["fit_mode"] = mode
     ds.attrs.update(counts)
     return ds
+
+
+#: Pixels per block of the difference from the mean (both passes run in cache, on all threads).
+DIFFERENCE_PIXELS = 1 << 16
+
+
+def _subtract_mean(difference, mean, inside):
+    """``difference − mean`` inside the mask and 0.0 outside, in place; ``difference`` holds the
+    fractions inside and 0 outside, ``mean`` broadcasts against it."""
+    difference -= mean
+    difference *= inside
+    difference += 0.0  # −0.0 outside the mask (where the mean was positive) becomes 0.0
+    return difference
+
+
+def _difference_from_mean(fraction: np.ndarray, inside: np.ndarray,
+                          threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each fraction minus its mean over the mask (Wang et al. 2021, Fig. 2: the difference from
+    the average state), 0 outside the mask; and the means.
+
+    Two passes over blocks of :data:`DIFFERENCE_PIXELS` pixels spread over ``threads`` threads:
+    the sums inside the mask, then the differences, each block still in cache for all its steps.
+
+    Parameters
+    ----------
+    fraction : (component, *spatial), finite inside the mask.
+    inside : the mask (*spatial).
+    threads : threads to spread the blocks over.
+
+    Returns
+    -------
+    ``(difference, mean)``: (component, *spatial) and (component).
+    """
+    flat, keep = fraction.reshape(len(fraction), -1), inside.reshape(-1)
+    difference = np.empty(flat.shape)
+    blocks = [slice(start, start + DIFFERENCE_PIXELS) for start in range(0, keep.size, DIFFERENCE_PIXELS)]
+
+    def inside_sums(cells: slice) -> np.ndarray:
+        part = difference[:, cells]
+        part.fill(0.0)
+        np.copyto(part, flat[:, cells], where=keep[cells])
+        return part.sum(axis=1)
+
+    with ThreadPoolExecutor(max(min(threads, len(blocks)), 1)) as pool:
+        mean = np.sum(list(pool.map(inside_sums, blocks)), axis=0) / np.count_nonzero(keep)
+        list(pool.map(lambda cells: _subtract_mean(difference[:, cells], mean[:, None], keep[cells]),
+                      blocks))
+    return difference.reshape(fraction.shape), mean
 
 
 def _cpu_count() -> int:
