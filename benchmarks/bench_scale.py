@@ -39,13 +39,18 @@ def status(field):
         if line.startswith(field):
             return int(line.split()[1]) * 1024
 kind, settings = sys.argv[1], json.loads(sys.argv[2])
-import dask.array as da  # imports before the clock and the memory baseline
+# imports before the clock and the memory baseline: the jobs import their stages when they run, the
+# Zarr read imports zarr, and dask's first compute imports distributed (to look for a client)
+import dask.array as da, distributed, zarr
 import redoxmap.pipeline as jobs
+import redoxmap.fit, redoxmap.io, redoxmap.preprocess, redoxmap.spectra, redoxmap.tomo
+import redoxmap.pipeline.outofcore, redoxmap.pipeline.tomo_series
 start, began = status("VmRSS:"), time.perf_counter()
 stages = {}
 def progress(stage, done, total):
     stages.setdefault(stage + "_start", time.perf_counter() - began)
     if done == total:
+        stages.setdefault(stage + "_first_end", time.perf_counter() - began)
         stages[stage + "_end"] = time.perf_counter() - began
 if kind == "zarr":
     total = float(da.from_zarr(settings["path"]).sum(dtype="f8").compute())

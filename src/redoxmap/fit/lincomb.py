@@ -520,9 +520,15 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     values = packed.data  # (*spatial, out), NumPy or dask; each output row is contiguous
     per_pixel, per_component = tuple(spatial), ("component", *spatial)
     status = values[..., rows["fit_status"].start].astype(np.int8)
-    status = status.compute() if hasattr(status, "compute") else status
-    inside, counts = _fit_mask(stack, mask, status, spatial)
     fraction = np.moveaxis(values[..., rows["fraction"]], -1, 0)
+    wanted = _wanted(stack, mask, status.shape, spatial)
+    if not isinstance(status, np.ndarray):  # a dask fit: status and the sums for the mean in one read
+        import dask
+
+        fitted = status == FITTED
+        kept = np.where(fitted if wanted is None else fitted & wanted, fraction, 0.0)
+        status, sums = dask.compute(status, kept.sum(axis=tuple(range(1, kept.ndim))))
+    inside, counts = _fit_mask(wanted, status, given=mask is not None)
     variables = {name: (per_component, np.moveaxis(values[..., rows[name]], -1, 0))
                  for name in ("weight", "fraction_err")}
     for name in ("r_factor", "residual_variance", "thickness_od", "background_od", "valence",
@@ -533,9 +539,9 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
                      mask=(per_pixel, inside))
     if isinstance(fraction, np.ndarray):
         difference, mean = _difference_from_mean(fraction, inside, _cpu_count())
-    else:  # a dask fit: the mean in one pass, then the differences chunk by chunk
+    else:  # a dask fit: the differences chunk by chunk
+        mean = sums / np.count_nonzero(inside)
         difference = np.where(inside, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
-        mean = (difference.sum(axis=tuple(range(1, difference.ndim))) / np.count_nonzero(inside)).compute()
         difference = _subtract_mean(difference, mean.reshape(-1, *[1] * inside.ndim), inside)
     variables.update(difference_from_mean=(per_component, difference), mean_fraction=("component", mean))
     coords = {"component": components}
@@ -607,22 +613,27 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _fit_mask(stack: xr.DataArray, mask, status: np.ndarray,
-              spatial: list) -> tuple[np.ndarray, dict[str, int]]:
-    """The pixels statistics are taken over: the given mask (default all) on valid pixels whose
-    fit succeeded; and the count of pixels of the given mask rejected for each reason."""
+def _wanted(stack: xr.DataArray, mask, shape: tuple[int, ...], spatial: list) -> np.ndarray | None:
+    """The pixels asked for: the given mask (None: all) on the stack's ``valid`` pixels, as a
+    NumPy boolean array of the image's ``shape`` (dims ``spatial``)."""
     if mask is None:
         wanted = None
     else:
         wanted = mask if isinstance(mask, xr.DataArray) else xr.DataArray(np.asarray(mask), dims=spatial)
-        if wanted.shape != status.shape:
-            raise MaskError(f"mask has shape {wanted.shape}; expected {status.shape} (the image shape)")
+        if wanted.shape != shape:
+            raise MaskError(f"mask has shape {wanted.shape}; expected {shape} (the image shape)")
         wanted = wanted.astype(bool)
     if "valid" in stack.coords:
         valid = stack.coords["valid"].reset_coords(drop=True)
         wanted = valid if wanted is None else wanted & valid
-    if wanted is not None:
-        wanted = np.asarray(wanted.transpose(*spatial).values)
+    return None if wanted is None else np.asarray(wanted.transpose(*spatial).values)
+
+
+def _fit_mask(wanted: np.ndarray | None, status: np.ndarray,
+              given: bool) -> tuple[np.ndarray, dict[str, int]]:
+    """The pixels statistics are taken over: the ``wanted`` pixels (:func:`_wanted`; None: all)
+    whose fit succeeded; and the count of wanted pixels rejected for each reason (without a
+    ``given`` mask, a pixel without material is outside, not rejected)."""
     codes = status if wanted is None else status[wanted]
     counts = {"pixels_in_mask": int(codes.size), "pixels_fitted": np.count_nonzero(codes == FITTED)}
     for code, reason in enumerate(STATUS_MEANINGS[1:], start=1):
@@ -630,7 +641,7 @@ def _fit_mask(stack: xr.DataArray, mask, status: np.ndarray,
     out = status == FITTED
     if wanted is not None:
         out &= wanted
-    if mask is None:  # by default, a pixel without material is outside, not rejected
+    if not given:  # without a mask, a pixel without material is outside, not rejected
         counts["pixels_in_mask"] -= counts.pop("pixels_rejected_no_material")
     if not out.any():
         raise MaskError("the mask selects no pixel (after removing invalid pixels and failed fits: "

@@ -304,8 +304,9 @@ def _spectra_sum(block: np.ndarray) -> np.ndarray:
 
 def _edge_jump(block: np.ndarray, weights: np.ndarray, offset: float) -> np.ndarray:
     """The edge jump Σ_E a(E) OD(E) + b of each spectrum of a block ``(energy, ...)``, in float64
-    (one energy at a time: no float64 copy of the block)."""
+    (one energy at a time: no float64 copy of the block; each product is made in float64)."""
     jump = np.full(block.shape[1:], offset)
+    term = np.empty(block.shape[1:])
     for weight, image in zip(weights, block, strict=True):
-        jump += weight * image.astype(float)
+        jump += np.multiply(image, weight, out=term)
     return jump
