@@ -257,3 +257,20 @@ def test_jobs_on_a_local_cluster_equal_in_memory(xanes_files, valence_files, in_
     np.testing.assert_allclose(valence.maps.valence.values, v_eager.valence.values, rtol=0, atol=FLOAT32_ATOL)
     np.testing.assert_allclose(valence.maps.shift_x.values, v_eager.shift_x.values, atol=1e-9)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["maps.nc", "valence.nc"]  # stores removed
+
+
+def test_the_processes_scheduler_runs_on_a_cluster_of_worker_processes(xanes_files, in_memory, tmp_path):
+    """``--scheduler processes`` starts a LocalCluster of worker processes for the job (one per
+    core, the memory limit shared among them) and stops it after: the in-memory maps, computed in
+    strips by other processes, and no cluster left behind."""
+    import distributed
+
+    stack, refs = xanes_files
+    eager, _ = in_memory
+    result = run_xanes2d(Xanes2DConfig(stack=stack, references=refs, align=False, scheduler="processes",
+                                       memory_limit="64MiB", chunks_px=24, output=tmp_path / "maps.nc"))
+    assert result.blocks["fit"] == (4, 0)
+    np.testing.assert_allclose(result.maps.fraction.values, eager.fraction.values, rtol=0, atol=FLOAT32_ATOL)
+    np.testing.assert_array_equal(result.maps["mask"].values, eager["mask"].values)
+    with pytest.raises(ValueError, match="No global client found"):
+        distributed.get_client()

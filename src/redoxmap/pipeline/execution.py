@@ -7,7 +7,8 @@ Schedulers (dask's own; https://docs.dask.org/en/stable/scheduling.html):
 - ``threads`` (default): dask's thread pool in this process, one thread per core.
 - ``synchronous`` (alias ``serial``): every task in the calling thread, for debugging and profiling.
 - ``processes``: a :class:`distributed.LocalCluster` of one single-threaded worker process per core,
-  started by the job and closed when it ends; ``memory_limit`` is shared among its workers.
+  started by the job and closed when it ends; ``memory_limit`` is shared among its workers' chunks
+  (each worker may hold :data:`WORKER_PROCESS_BYTES` more: the process itself).
 - ``tcp://host:port``: the address of a running ``dask.distributed`` scheduler (``dask scheduler``,
   dask-jobqueue, a LocalCluster); the job's tasks run on its workers, which must see the job's files
   at the same paths (docs/cluster.md).
@@ -39,6 +40,11 @@ __all__ = ["Execution", "ExecutionSettings", "check_scheduler", "chunk_bytes", "
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
 ALIASES = {"serial": "synchronous"}
 _ADDRESS = re.compile(r"^tcp://(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})$")
+#: Memory of a ``processes`` worker besides its share of ``memory_limit``: the interpreter with
+#: NumPy, dask, distributed and the stages it imports (0.22 GB measured), with room under
+#: dask's pause threshold (80 % of a worker's limit).
+WORKER_PROCESS_BYTES = 512 * 2**20
+
 #: Seconds to wait for a ``tcp://`` scheduler to answer.
 CONNECT_TIMEOUT_S = 10
 #: Bytes held per spectral value of a chunk while it is processed: the float32 chunk, its merge from
@@ -295,8 +301,11 @@ def execution(settings: ExecutionSettings) -> Iterator[Execution]:
         import logging
 
         per_worker = "auto" if limit is None else limit // cores
+        # dask's limit is a worker's whole memory: its share of the job's limit for the chunks, plus
+        # the process itself (a limit of the chunks' share alone kept the workers paused for good)
+        process = "auto" if limit is None else per_worker + WORKER_PROCESS_BYTES
         with distributed.LocalCluster(n_workers=cores, threads_per_worker=1, processes=True,
-                                      memory_limit=per_worker, dashboard_address=None,
+                                      memory_limit=process, dashboard_address=None,
                                       silence_logs=logging.ERROR) as cluster, \
                 distributed.Client(cluster) as client:
             _, _, memory = _cluster_shape(client)
