@@ -13,7 +13,8 @@ registration) on a ``LocalCluster`` of 2 worker processes against the threads sc
 projections of ``--energies-3d`` energies (one dxchange file each) of a ``--slices``-slice volume,
 reconstructed by ``tomo recon`` into one (energy, z, y, x) OME-Zarr 3.3× ``--memory-limit-3d`` and
 fitted voxel by voxel by ``tomo xanes`` from it: peak RSS of each, reconstruction in s per slice and
-energy, the fit's throughput against a plain read of the store's own Zarr array; the fit of a corner
+energy, the fit's throughput against a plain read of the store's own Zarr array (the best of
+``REPEATS_3D`` runs of each, alternately); the fit of a corner
 against the in-memory fit; ``tomo xanes`` on a LocalCluster of 2 processes against threads. Results
 go to benchmarks/results/scale.json with a description of the machine.
 """
@@ -113,6 +114,10 @@ def write_scan(path: Path, shape: tuple[int, int], n_energy: int) -> tuple[int, 
         refs.append(str(path.parent / f"{comp}.csv"))
         np.savetxt(refs[-1], np.column_stack([sim.refs.energy, sim.refs.sel(component=comp)]), delimiter=",")
     return n_energy * shape[0] * shape[1] * 4, refs
+
+
+#: Runs of tomo xanes and of the plain Zarr read, alternately; the best of each is compared.
+REPEATS_3D = 3
 
 
 def measured(kind: str, settings: dict) -> dict:
@@ -269,14 +274,17 @@ def three_d(folder: Path, limit: str, n_energy: int, n_slices: int, size: int, n
     nbytes = n_energy * n_slices * size * size * 4
     fit = {"volumes": [store], "references": refs, "names": ["pristine", "cycled"], "mode": "sum1-scaled",
            "mask_threshold": 0.001, "memory_limit": limit}
-    xanes = measured("xanes3d", {**fit, "output": folder / "maps3d.nc"})
-    plain = measured("zarr", {"path": store / "0"})
+    # alternately, best of each: other load on a shared machine hits both alike
+    runs = [(measured("xanes3d", {**fit, "output": folder / f"maps3d_{k}.nc"}),
+             measured("zarr", {"path": store / "0"})) for k in range(REPEATS_3D)]
+    xanes = min((x for x, _ in runs), key=lambda x: x["stages"]["fit_end"])
+    plain = min((z for _, z in runs), key=lambda z: z["seconds"])
     stack = read_ome_zarr(store)
     corner = stack.isel(z=slice(0, 4), y=slice(0, 48), x=slice(0, 48)).compute()
-    mask = xr.open_dataset(folder / "maps3d.nc")["mask"].isel(z=slice(0, 4), y=slice(0, 48), x=slice(0, 48))
+    mask = xr.open_dataset(folder / "maps3d_0.nc")["mask"].isel(z=slice(0, 4), y=slice(0, 48), x=slice(0, 48))
     references = load_references(refs, energy=corner.energy.values, names=["pristine", "cycled"])
     expected = lincomb(corner, references, mode="sum1-scaled", mask=mask.values.astype(bool))
-    maps = xr.open_dataset(folder / "maps3d.nc").isel(z=slice(0, 4), y=slice(0, 48), x=slice(0, 48))
+    maps = xr.open_dataset(folder / "maps3d_0.nc").isel(z=slice(0, 4), y=slice(0, 48), x=slice(0, 48))
     stages = recon["stages"]
     recon_seconds = stages.get("recon_end", recon["seconds"]) - stages.get("center_end", 0.0)
     seconds = {}
@@ -290,12 +298,15 @@ def three_d(folder: Path, limit: str, n_energy: int, n_slices: int, size: int, n
             "recon_summary": recon["summary"],
             "xanes_seconds": xanes["seconds"], "xanes_stage_seconds": xanes["stages"],
             "xanes_per_voxel_seconds": xanes["stages"]["fit_end"],
-            "xanes_peak_rss_growth_bytes": xanes["grown"],
-            "xanes_peak_rss_bytes": xanes["peak"],
+            "xanes_peak_rss_growth_bytes": max(x["grown"] for x, _ in runs),  # the worst run's
+            "xanes_peak_rss_bytes": max(x["peak"] for x, _ in runs),
             "xanes_summary": xanes["summary"],
             "zarr_read_seconds": plain["seconds"],
             "throughput_ratio_xanes_to_zarr": plain["seconds"] / xanes["seconds"],
             "throughput_ratio_per_voxel_stages_to_zarr": plain["seconds"] / xanes["stages"]["fit_end"],
+            "repeats": REPEATS_3D,
+            "xanes_per_voxel_seconds_each": [x["stages"]["fit_end"] for x, _ in runs],
+            "zarr_read_seconds_each": [z["seconds"] for _, z in runs],
             "corner_max_abs_fraction_difference": float(np.nanmax(np.abs(
                 maps.fraction.values - expected.fraction.values))),
             "cluster_seconds": seconds}
@@ -333,7 +344,8 @@ def report_three_d(r: dict) -> None:
     print(f"  tomo xanes {r['xanes_seconds']:.1f} s, peak RSS {r['xanes_peak_rss_bytes'] / mb:.0f} MiB "
           f"(+{r['xanes_peak_rss_growth_bytes'] / mb:.0f} MiB) "
           f"(limit + 1 GB = {(r['memory_limit_bytes'] + 2**30) / mb:.0f} MiB); plain Zarr read of the store "
-          f"{r['zarr_read_seconds']:.2f} s: throughput ratio, per-voxel stages (E0, mask, fit: "
+          f"{r['zarr_read_seconds']:.2f} s (best of {r['repeats']}, alternately): throughput ratio, "
+          f"per-voxel stages (E0, mask, fit: "
           f"{r['xanes_per_voxel_seconds']:.1f} s) {r['throughput_ratio_per_voxel_stages_to_zarr']:.3f}, "
           f"whole job with the maps written {r['throughput_ratio_xanes_to_zarr']:.3f}")
     print(f"  corner vs in-memory fit: max |Δ fraction| {r['corner_max_abs_fraction_difference']:.1e}")
