@@ -42,3 +42,15 @@ def test_a_block_entered_by_a_worker_meanwhile_leaves_the_limit_alone():
             thread.join(10)
         assert seen == {"after the worker left": {1}}
         assert blas_threads() == before
+
+
+def test_a_job_on_dask_threads_runs_blas_on_one_thread():
+    """``execution`` with the threads scheduler holds BLAS to one thread while the job computes
+    (dask's threads are the parallel ones), and gives the threads back when the job ends."""
+    from redoxmap.pipeline.execution import ExecutionSettings, execution
+
+    with threadpool_limits(2, user_api="blas"):
+        with execution(ExecutionSettings(scheduler="threads")):
+            during = blas_threads()
+        assert during == {1}
+        assert blas_threads() == {2}
