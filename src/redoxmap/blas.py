@@ -3,7 +3,8 @@
 redoxmap parallelizes over pixels and chunks with its threads (the fit's pool, dask's threaded
 scheduler). OpenBLAS also starts threads of its own for a matrix product of more than a few
 thousand values, and the two kinds then compete for the same cores: in the 2D fit of a 1024² × 121
-stack on 2 cores, one BLAS thread made the fit 1.3× faster (``make bench``). dask.distributed
+stack on 2 cores, one BLAS thread made the fit 1.1× faster, and 1.35× with the larger blocks it
+then allowed (``benchmarks/bench_lincomb.py``). dask.distributed
 workers already run with one BLAS thread (their environment sets ``OPENBLAS_NUM_THREADS=1``);
 :func:`one_blas_thread` does the same within this process, through threadpoolctl.
 """

@@ -564,7 +564,7 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
 DIFFERENCE_PIXELS = 1 << 16
 
 
-def _subtract_mean(difference, mean, inside):
+def _subtract_mean(difference: np.ndarray, mean: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """``difference − mean`` inside the mask and 0.0 outside, in place; ``difference`` holds the
     fractions inside and 0 outside, ``mean`` broadcasts against it."""
     difference -= mean
