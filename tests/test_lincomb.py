@@ -226,3 +226,50 @@ def test_float32_stack_fits_as_its_float64_copy(small_scan):
         np.testing.assert_allclose(single.fraction.values[:, material],
                                    double.fraction.values[:, material], atol=1e-6)
         np.testing.assert_allclose(single.r_factor.values, double.r_factor.values, rtol=1e-5, atol=1e-6)
+
+
+class _MadeMask:
+    """A mask made after the fit's pass (``lincomb``'s callable ``mask``) with its ``guess``."""
+
+    def __init__(self, made: np.ndarray, guess: np.ndarray) -> None:
+        import dask.array as da
+
+        self.made = made
+        self.guess = xr.DataArray(da.from_array(guess, chunks=(10, 48)), dims=("y", "x"))
+
+    def __call__(self, stored: xr.DataArray) -> np.ndarray:
+        return self.made
+
+
+@pytest.mark.parametrize("given", ["array", "guess right", "guess wrong"])
+def test_statistics_are_taken_in_the_fit_pass_unless_the_mask_is_not_the_guess(small_scan, tmp_path, given):
+    """A fit stored block by block: with the mask given, or made after the pass as guessed, the
+    status, counts and mean come from the pass (the stored results are not read before the maps
+    are); a wrong guess reads them again. Each gives the in-memory statistics."""
+    from redoxmap.io import ChunkStore
+
+    mask = small_scan.truth.edge_jump.values > 0.3
+    eager = lincomb(small_scan.stack, small_scan.refs, mode="nnls", mask=mask)
+    reads = []
+
+    def counted(block: np.ndarray) -> np.ndarray:
+        if block.size:  # not the 0-size probe of map_blocks
+            reads.append(block.shape)
+        return block
+
+    def store(results: xr.DataArray, derive) -> tuple[xr.DataArray, tuple]:
+        chunks = ChunkStore(tmp_path / "fit.zarr", key="fit")
+        stored = chunks.write(results, derive=derive)
+        return stored.copy(data=stored.data.map_blocks(counted, dtype=stored.dtype)), chunks.derived
+
+    wanted = {"array": mask, "guess right": _MadeMask(mask, mask),
+              "guess wrong": _MadeMask(mask, np.roll(mask, 3, axis=1))}[given]
+    maps = lincomb(small_scan.stack.chunk({"y": 10}), small_scan.refs, mode="nnls", mask=wanted,
+                   store=store)
+    assert (len(reads) > 0) == (given == "guess wrong")
+    np.testing.assert_allclose(maps.mean_fraction.values, eager.mean_fraction.values, rtol=1e-12)
+    np.testing.assert_array_equal(maps.fit_status.values, eager.fit_status.values)
+    assert {k: v for k, v in maps.attrs.items() if k.startswith("pixels_")} == \
+        {k: v for k, v in eager.attrs.items() if k.startswith("pixels_")}
+    np.testing.assert_allclose(maps.difference_from_mean.values, eager.difference_from_mean.values,
+                               rtol=0, atol=1e-12)

@@ -18,7 +18,7 @@ import zarr
 
 from redoxmap.errors import ConfigError, OutputError
 from redoxmap.io import ChunkStore, write_dxchange
-from redoxmap.io.chunkstore import MARKERS
+from redoxmap.io.chunkstore import COMPLETE, MARKERS
 from redoxmap.io.hdf5 import _images
 from redoxmap.pipeline import (
     ValenceConfig,
@@ -234,6 +234,32 @@ def test_a_store_of_other_settings_is_replaced_and_chunks_must_fit_blocks(tmp_pa
     np.testing.assert_array_equal(stored.values, array.values * 2)
     with pytest.raises(OutputError, match="chunks of 3 along 'y' do not divide the blocks"):
         ChunkStore(tmp_path / "b.zarr", key="one").write(array, blocks={"y": 2}, chunks={"y": 3})
+
+
+def test_derive_reads_resumed_blocks_from_the_store_and_computes_only_the_others(tmp_path):
+    """A store with 2 of 4 blocks marked complete: ``derive`` sees the stored values of those (not
+    recomputed: the rerun's array differs there) and the new values of the others, in one pass."""
+    import dask.array as da
+
+    array = xr.DataArray(np.arange(24.0).reshape(4, 6), dims=("y", "x"), name="a")
+    store = ChunkStore(tmp_path / "a.zarr", key="k")
+    store.write(array.chunk({"y": 1}))
+    for name in ("0.0", "2.0", COMPLETE):
+        (tmp_path / "a.zarr" / MARKERS / name).unlink()
+    computed = []
+
+    def times_ten(block, block_info=None):
+        computed.append(block_info[0]["chunk-location"][0])
+        return block * 10
+
+    again = xr.DataArray(da.from_array(array.values, chunks=(1, 6)).map_blocks(times_ten, dtype=float,
+                                                                           meta=np.empty((0, 0))),
+                         dims=("y", "x"), name="a")
+    stored = store.write(again, derive=lambda source: (source.sum("x").data,))
+    expected = np.where(np.isin(np.arange(4), [0, 2])[:, None], array.values * 10, array.values)
+    np.testing.assert_array_equal(stored.values, expected)
+    np.testing.assert_array_equal(store.derived[0], expected.sum(axis=1))
+    assert sorted(computed) == [0, 2] and (store.computed, store.resumed) == (2, 2)
 
 
 # Last: the cluster's threads are started once the forked runs above are done.

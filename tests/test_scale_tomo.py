@@ -146,7 +146,10 @@ def test_out_of_core_xanes_reads_the_stack_once_and_equals_in_memory(scan, in_me
     """tomo xanes with a memory limit makes the particle mask in the fit's pass (edge jump and mean
     spectrum from the blocks the fit reads): the same mask as particle_mask of the stack and the same
     maps as in memory; also when the E0 of the sampled blocks is not the stack's (the edge jump is
-    then taken again at the stack's E0)."""
+    then taken again at the stack's E0, and the statistics are taken from the stored fit again, as
+    the mask guessed in the pass was not the one made)."""
+    import importlib
+
     import redoxmap.pipeline.outofcore as outofcore
     from redoxmap.preprocess import particle_mask
     from redoxmap.preprocess.mask import edge_jump_mask
@@ -167,9 +170,14 @@ def test_out_of_core_xanes_reads_the_stack_once_and_equals_in_memory(scan, in_me
         return made[-1]
 
     monkeypatch.setattr(outofcore, "edge_jump_mask", recorded)
+    lincomb_module = importlib.import_module("redoxmap.fit.lincomb")  # the package exports the function
+    summed = []
+    pass_sums = lincomb_module._pass_sums
+    monkeypatch.setattr(lincomb_module, "_pass_sums", lambda *args: summed.append(1) or pass_sums(*args))
     fit = run_tomo_xanes(TomoXanesConfig(volumes=[store], **FIT, memory_limit="64MiB",
                                          output=tmp_path / "maps.nc"))
     assert fit.blocks["fit"] == (3, 0)
+    assert len(summed) == (2 if sample_off else 1)
     np.testing.assert_array_equal(made[0].values, expected.values)
     assert made[0].attrs == expected.attrs
     np.testing.assert_array_equal(fit.maps["mask"].values, maps["mask"].values)

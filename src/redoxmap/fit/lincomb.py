@@ -25,7 +25,7 @@ import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -33,6 +33,9 @@ import xarray as xr
 from redoxmap.blas import one_blas_thread
 from redoxmap.errors import EnergyError, FitError, MaskError
 from redoxmap.history import with_history
+
+if TYPE_CHECKING:
+    import dask.array as da
 
 Mode = Literal["lsq", "nnls", "sum1", "sum1-scaled"]
 MODES: tuple[str, ...] = ("lsq", "nnls", "sum1", "sum1-scaled")
@@ -441,12 +444,16 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         Pixels to report statistics over (e.g. the particle), the image's shape; default the
         stack's ``valid`` pixels where the fitted thickness is positive. A callable is given what
         ``store`` returned and returns the mask: a mask made in the fit's pass, e.g. from an edge
-        jump that ``store`` computed beside the fit.
+        jump that ``store`` computed beside the fit. Its attribute ``guess``, if it has one, is the
+        mask it expects to make (a dask-backed DataArray): the statistics are then taken in the
+        fit's pass over it, and taken again from the stored results only if the mask made differs.
     store : callable, optional
-        For a dask stack: applied to the per-pixel results (named ``fit``, the spatial dims then
-        ``out``) before anything is derived from them, e.g. ``ChunkStore(path, key).write``
-        (:class:`redoxmap.io.ChunkStore`), which computes them chunk by chunk into a resumable Zarr
-        store and reads them back. Without it they are computed once and kept in memory
+        For a dask stack: called as ``store(results, derive)`` with the per-pixel results (named
+        ``fit``, the spatial dims then ``out``) before anything is derived from them, and returns
+        them stored (dask-backed) and the values of the dask collections ``derive(stored)`` gives
+        (the fit status and the sums for the mean), computed in the same pass: e.g.
+        :meth:`redoxmap.io.ChunkStore.write` with ``derive``, which computes the results chunk by
+        chunk into a resumable Zarr store. Without it they are computed once and kept in memory
         (``persist``).
 
     Returns
@@ -503,31 +510,40 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         data = data.chunk({"energy": -1})
     valence = np.asarray(refs["valence"].values, float) if "valence" in refs.coords else None
     rows = _output_rows(n_ref, mode, valence is not None)
-    packed = xr.apply_ufunc(
-        _fit_kernel, data,
-        kwargs={"design": design, "nonneg": nonneg, "n_ref": n_ref, "valence": valence,
-                "rows": rows, "sum_to_one": mode == "sum1",
-                "threads": 1 if data.chunks is not None else _cpu_count()},
-        input_core_dims=[["energy"]], output_core_dims=[["out"]], dask="parallelized",
-        output_dtypes=[np.float64],
-        dask_gufunc_kwargs={"output_sizes": {"out": max(r.stop for r in rows.values())}},
-    ).rename("fit")
+    kernel = functools.partial(_fit_kernel, design=design, nonneg=nonneg, n_ref=n_ref, valence=valence,
+                               rows=rows, sum_to_one=mode == "sum1")
+    n_out = max(r.stop for r in rows.values())
+    if data.chunks is None:
+        fitted = kernel(data.values, threads=_cpu_count())
+    else:  # block by block, each block given as read: map_blocks, as the energy axis is not dropped,
+        # never copies it (xarray's apply_ufunc and a dropped axis concatenate the one chunk anew)
+        fitted = data.data.map_blocks(kernel, chunks=(*data.chunks[:-1], (n_out,)), dtype=np.float64,
+                                      meta=np.empty((0,) * data.ndim))
+    packed = xr.DataArray(fitted, dims=(*spatial, "out"), name="fit",
+                          coords={k: v for k, v in data.coords.items() if "energy" not in v.dims})
+    guess, sums = None, None
     if packed.chunks is not None:  # the fit runs once, whatever is derived from it
-        packed = packed.persist() if store is None else store(packed)
+        guess = _guess(stack, mask, spatial, packed.chunks[:-1])
+        if store is None:
+            packed = packed.persist()
+        else:  # the status and the sums for the mean taken from the results in the fit's pass
+            packed, (status, sums, *guessed) = store(packed, lambda results: _pass_sums(
+                results.transpose(*spatial, "out").data, rows, guess, callable(mask)))
+            guess = guessed[0] if guessed else guess
     if callable(mask):
         mask = mask(packed)
     components = refs["component"].values
     values = packed.data  # (*spatial, out), NumPy or dask; each output row is contiguous
     per_pixel, per_component = tuple(spatial), ("component", *spatial)
-    status = values[..., rows["fit_status"].start].astype(np.int8)
     fraction = np.moveaxis(values[..., rows["fraction"]], -1, 0)
-    wanted = _wanted(stack, mask, status.shape, spatial)
-    if not isinstance(status, np.ndarray):  # a dask fit: status and the sums for the mean in one read
-        import dask
+    if isinstance(values, np.ndarray):
+        status = values[..., rows["fit_status"].start].astype(np.int8)
+    wanted = _wanted(stack, mask, fraction.shape[1:], spatial)
+    if sums is None or not _same(guess, wanted):  # no pass sums, or over other pixels: read the results
+        if not isinstance(values, np.ndarray):
+            import dask
 
-        fitted = status == FITTED
-        kept = np.where(fitted if wanted is None else fitted & wanted, fraction, 0.0)
-        status, sums = dask.compute(status, kept.sum(axis=tuple(range(1, kept.ndim))))
+            status, sums = dask.compute(*_pass_sums(values, rows, wanted, False)[:2])
     inside, counts = _fit_mask(wanted, status, given=mask is not None)
     variables = {name: (per_component, np.moveaxis(values[..., rows[name]], -1, 0))
                  for name in ("weight", "fraction_err")}
@@ -537,7 +553,7 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
             variables[name] = per_pixel, values[..., rows[name].start]
     variables.update(fit_status=(per_pixel, status), fraction=(per_component, fraction),
                      mask=(per_pixel, inside))
-    if isinstance(fraction, np.ndarray):
+    if isinstance(values, np.ndarray):
         difference, mean = _difference_from_mean(fraction, inside, _cpu_count())
     else:  # a dask fit: the differences chunk by chunk
         mean = sums / np.count_nonzero(inside)
@@ -606,6 +622,46 @@ def _difference_from_mean(fraction: np.ndarray, inside: np.ndarray,
         list(pool.map(lambda cells: _subtract_mean(difference[:, cells], mean[:, None], keep[cells]),
                       blocks))
     return difference.reshape(fraction.shape), mean
+
+
+def _guess(stack: xr.DataArray, mask, spatial: list, chunks: tuple) -> da.Array | None:
+    """The pixels the statistics will likely be taken over, lazily in ``chunks`` (the spatial chunks of
+    the results) for the fit's pass: the given mask (with the stack's ``valid`` pixels), the ``guess``
+    of a mask made in the pass (a dask-backed DataArray, checked once the mask is made), or None."""
+    import dask.array as da
+
+    if callable(mask):
+        guess = getattr(mask, "guess", None)
+        if guess is None:
+            return None
+        guess = guess.transpose(*spatial).data.rechunk(chunks)
+        if "valid" in stack.coords:
+            guess = guess & da.from_array(np.asarray(stack.coords["valid"].transpose(*spatial).values),
+                                          chunks=chunks)
+        return guess
+    wanted = _wanted(stack, mask, tuple(sum(c) for c in chunks), spatial)
+    return None if wanted is None else da.from_array(wanted, chunks=chunks)
+
+
+def _pass_sums(results, rows: dict[str, slice], wanted, computed: bool) -> tuple:
+    """From the per-pixel results ``(*spatial, out)`` (dask): the fit status (int8) and, per
+    component, the float64 sum of the fractions of the fitted ``wanted`` pixels (all fitted pixels
+    for None); and ``wanted`` itself when it is ``computed`` too (a guess to check)."""
+    status = results[..., rows["fit_status"].start].astype(np.int8)
+    keep = status == FITTED
+    if wanted is not None:
+        keep = keep & wanted
+    fraction = np.moveaxis(results[..., rows["fraction"]], -1, 0)
+    kept = np.where(keep, fraction, 0.0)
+    sums = kept.sum(axis=tuple(range(1, kept.ndim)), dtype=np.float64)
+    return (status, sums, wanted) if computed and wanted is not None else (status, sums)
+
+
+def _same(guess, wanted: np.ndarray | None) -> bool:
+    """True if the pixels ``guess`` (computed, or lazy and made from ``wanted``) are ``wanted``."""
+    if guess is None or wanted is None:
+        return guess is None and wanted is None
+    return not isinstance(guess, np.ndarray) or bool(np.array_equal(guess, wanted))
 
 
 def _cpu_count() -> int:

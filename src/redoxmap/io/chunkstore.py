@@ -110,8 +110,9 @@ class ChunkStore:
         #: Blocks computed by the last :meth:`write` and blocks it found complete already.
         self.computed = 0
         self.resumed = 0
-        #: The values of the last :meth:`write`'s ``along``.
+        #: The values of the last :meth:`write`'s ``along`` and ``derive``.
         self.along: tuple = ()
+        self.derived: tuple = ()
 
     def _attrs(self) -> dict[str, Any] | None:
         try:
@@ -176,9 +177,21 @@ class ChunkStore:
                          safe_chunks=False, encoding={name: {"chunks": chunks, "compressors": None}})
         (self.path / MARKERS).mkdir()
 
+    def _source(self, array: xr.DataArray, pending: list[tuple[int, ...]]) -> xr.DataArray:
+        """``array`` with each block not ``pending`` read from the store instead of computed."""
+        if len(pending) == np.prod(array.data.numblocks):
+            return array
+        stored = self.open().data.rechunk(array.data.chunks)
+        grid = np.empty(array.data.numblocks, dtype=object)
+        todo = set(pending)
+        for index in np.ndindex(*grid.shape):
+            grid[index] = (array.data if index in todo else stored).blocks[index]
+        return array.copy(data=da.block(grid.tolist()))
+
     def write(self, array: xr.DataArray, blocks: dict[str, int] | None = None,
               chunks: dict[str, int] | None = None,
-              progress: Callable[[int, int], None] | None = None, along: tuple = ()) -> xr.DataArray:
+              progress: Callable[[int, int], None] | None = None, along: tuple = (),
+              derive: Callable[[xr.DataArray], tuple] | None = None) -> xr.DataArray:
         """Compute the blocks of ``array`` not yet in the store and return the stored array.
 
         Parameters
@@ -197,6 +210,11 @@ class ChunkStore:
             Computed in the same pass as the blocks, into :attr:`along` (e.g. a reduction of the
             input the blocks are computed from: the input is read once for both). The reads of
             blocks found complete are made again for them.
+        derive : callable, optional
+            Given the array as it will be stored (dask-backed, in the blocks: each block computed in
+            this pass as it is computed, each block found complete read from the store, so that no
+            stored block is computed again), returns dask collections computed in the same pass into
+            :attr:`derived` (e.g. a summary of the results taken while they are in memory).
 
         Returns
         -------
@@ -233,7 +251,9 @@ class ChunkStore:
         written = da.map_blocks(_write_block, array.data, path=str(self.path), variable=name, dtype=np.uint8,
                                 chunks=tuple((1,) * len(c) for c in array.data.chunks),
                                 meta=np.empty((0,) * array.ndim, np.uint8))
-        blocks = written.to_delayed(optimize_graph=not along)  # shared tasks stay shared
-        self.along = _compute([blocks[idx] for idx in pending], tell, along)
+        derived = () if derive is None else tuple(derive(self._source(array, pending)))
+        blocks = written.to_delayed(optimize_graph=not (along or derived))  # shared tasks stay shared
+        values = _compute([blocks[idx] for idx in pending], tell, (*along, *derived))
+        self.along, self.derived = values[:len(along)], values[len(along):]
         (done_dir / COMPLETE).touch()
         return self.open()

@@ -157,10 +157,14 @@ class _OutOfCore:
         and counts under ``stage``."""
         return self._write(stage, ChunkStore(self.folder / f"{name}.zarr", self.key(name)), array)
 
-    def fit_store(self) -> Callable[[xr.DataArray], xr.DataArray]:
+    def fit_store(self) -> Callable[[xr.DataArray, Callable], tuple[xr.DataArray, tuple]]:
         """The ``store`` of :func:`redoxmap.fit.lincomb`: the per-pixel results into ``fit.zarr``."""
         store = ChunkStore(self.folder / "fit.zarr", self.key("fit"))
-        return lambda packed: self._write("fit", store, packed)
+
+        def write(packed: xr.DataArray, derive: Callable) -> tuple[xr.DataArray, tuple]:
+            return self._write("fit", store, packed, derive=derive), store.derived
+
+        return write
 
     def fit_and_mask(self, stack: xr.DataArray, threshold_od: float | None = None) -> _FitAndMask:
         """The ``store`` and ``mask`` of :func:`redoxmap.fit.lincomb` for a particle mask made in the
@@ -177,7 +181,8 @@ class _OutOfCore:
         Returns
         -------
         _FitAndMask
-            Its ``store`` and ``mask`` go to :func:`redoxmap.fit.lincomb`; ``made`` is the mask after.
+            Its ``store`` and itself (the ``mask``) go to :func:`redoxmap.fit.lincomb`; ``made`` is
+            the mask after.
         """
         energy = np.asarray(stack["energy"].values, float)
         spatial = [d for d in stack.dims if d != "energy"]
@@ -217,10 +222,12 @@ class _FitAndMask:
     the sum of the spectra are computed in the same pass as the fit's blocks
     (:meth:`redoxmap.io.ChunkStore.write` ``along``). Where the E0 of the whole stack's mean spectrum
     (:func:`redoxmap.preprocess.find_e0`, one of the measured energies) differs from the sample's,
-    :meth:`mask` computes the edge jump again at it, in a second pass. The mask is
-    :func:`redoxmap.preprocess.mask.edge_jump_mask` of the J map: the same as
-    :func:`redoxmap.preprocess.particle_mask` of the stack. Every voxel is fitted (the fit never
-    depended on the mask); the mask selects the voxels of the statistics.
+    calling the object (the ``mask`` of :func:`redoxmap.fit.lincomb`) computes the edge jump again
+    at it, in a second pass. The mask is :func:`redoxmap.preprocess.mask.edge_jump_mask` of the J
+    map: the same as :func:`redoxmap.preprocess.particle_mask` of the stack. Every voxel is fitted
+    (the fit never depended on the mask); the mask selects the voxels of the statistics. With a
+    given threshold, the mask at the sampled E0 is its :attr:`guess`: the fit's statistics are taken
+    over it in the same pass, and again from the stored results only if the E0 differed.
     """
 
     parts: _OutOfCore
@@ -228,7 +235,7 @@ class _FitAndMask:
     stack: xr.DataArray
     threshold_od: float | None
     e0_ev: float
-    #: The mask, once :meth:`mask` has run.
+    #: The mask, once made (called).
     made: xr.DataArray | None = field(default=None, init=False)
 
     @property
@@ -238,13 +245,29 @@ class _FitAndMask:
     def _jump(self, e0_ev: float) -> da.Array:
         """The lazy edge-jump map at ``e0_ev``, block by block from the stack's blocks."""
         weights, offset, _ = edge_jump_weights(np.asarray(self.stack["energy"].values, float), e0_ev)
-        return da.map_blocks(_edge_jump, self.stack.data, weights, offset, drop_axis=0, dtype=float)
+        chunks = ((1,), *self.stack.data.chunks[1:])  # not dropped: dask would copy the block first
+        return da.map_blocks(_edge_jump, self.stack.data, weights, offset, chunks=chunks, dtype=float,
+                             meta=np.empty((0,) * self.stack.ndim))[0]
 
-    def store(self, packed: xr.DataArray) -> xr.DataArray:
+    @property
+    def guess(self) -> xr.DataArray | None:
+        """The mask to be made, lazily, with the threshold given and if the whole stack's E0 is the
+        sampled blocks' (:func:`redoxmap.fit.lincomb` takes its statistics over it in the fit's pass
+        and checks it against the mask made); None for Otsu's threshold, known only from the whole
+        map."""
+        if self.threshold_od is None:
+            return None
+        jump = self._jump(self.e0_ev)
+        if np.isnan(self.e0_ev):
+            jump = jump.astype(self.stack.dtype)
+        return xr.DataArray(jump > self.threshold_od, dims=self._spatial)
+
+    def store(self, packed: xr.DataArray, derive: Callable) -> tuple[xr.DataArray, tuple]:
         """The fit's per-voxel results ``packed`` computed into ``fit.zarr`` block by block
-        (resumable), with the edge-jump map and the sum of the spectra from the same reads. The
-        results are stored in the stack's precision (float32 for float32 data), rows first (as the
-        fit computes them: no transposing copy), one file per block."""
+        (resumable), with the edge-jump map, the sum of the spectra and ``derive`` of the results
+        (:meth:`redoxmap.io.ChunkStore.write`) from the same reads. The results are stored in the
+        stack's precision (float32 for float32 data), rows first (as the fit computes them: no
+        transposing copy), one file per block."""
         rows = packed.transpose("out", *self._spatial)
         rows = rows.astype(np.result_type(self.stack.dtype, np.float32))
         along = [self._jump(self.e0_ev)]
@@ -253,10 +276,10 @@ class _FitAndMask:
             sums = da.map_blocks(_spectra_sum, self.stack.data, new_axis=0, dtype=float,
                                  chunks=((2,), (self.stack.sizes["energy"],), *grid))
             along.append(sums.sum(axis=tuple(range(2, sums.ndim))))
-        stored = self.parts._write("fit", self.fit, rows, along=tuple(along))
-        return stored.transpose(*self._spatial, "out")
+        stored = self.parts._write("fit", self.fit, rows, along=tuple(along), derive=derive)
+        return stored.transpose(*self._spatial, "out"), self.fit.derived
 
-    def mask(self, stored: xr.DataArray) -> xr.DataArray:
+    def __call__(self, stored: xr.DataArray) -> xr.DataArray:
         """The particle mask from the edge-jump map of :meth:`store` (``stored``, what it returned,
         is not read)."""
         energy = np.asarray(self.stack["energy"].values, float)
@@ -304,9 +327,10 @@ def _spectra_sum(block: np.ndarray) -> np.ndarray:
 
 def _edge_jump(block: np.ndarray, weights: np.ndarray, offset: float) -> np.ndarray:
     """The edge jump Σ_E a(E) OD(E) + b of each spectrum of a block ``(energy, ...)``, in float64
-    (one energy at a time: no float64 copy of the block; each product is made in float64)."""
-    jump = np.full(block.shape[1:], offset)
+    (one energy at a time: no float64 copy of the block; each product is made in float64), with the
+    energy axis kept (of length 1)."""
+    jump = np.full((1, *block.shape[1:]), offset)
     term = np.empty(block.shape[1:])
     for weight, image in zip(weights, block, strict=True):
-        jump += np.multiply(image, weight, out=term)
+        jump[0] += np.multiply(image, weight, out=term)
     return jump

@@ -975,7 +975,7 @@ def run_tomo_xanes(config: TomoXanesConfig, progress: Progress | None = None) ->
             maps = lincomb(stack, refs, mode=config.mode, mask=mask).compute()
         else:  # one read of the stack: the edge jump, E0 and the fit in one pass, written chunk by chunk
             one_pass = chunked.fit_and_mask(stack, threshold_od=config.mask_threshold)
-            maps = lincomb(stack, refs, mode=config.mode, store=one_pass.store, mask=one_pass.mask)
+            maps = lincomb(stack, refs, mode=config.mode, store=one_pass.store, mask=one_pass)
             mask = one_pass.made
         step("fit")
         maps.attrs.update(mask_threshold=mask.attrs["threshold_od"], mask_edge_jump=mask.attrs["edge_jump"],
