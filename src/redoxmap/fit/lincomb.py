@@ -260,11 +260,17 @@ def _output_rows(n_ref: int, mode: str, with_valence: bool) -> dict[str, slice]:
     return {name: slice(int(a), int(b)) for name, a, b in zip(sizes, bounds[:-1], bounds[1:], strict=True)}
 
 
-class _Plan(NamedTuple):
-    """What every chunk of the kernel shares: the factored design, the error model, the rows."""
+def _solution_rows(n_col: int) -> dict[str, slice]:
+    """Rows of the kernel's output before anything is derived: the weights of the ``n_col``
+    fitted columns (as in :func:`_output_rows`), the residual sum of squares and dᵀd (not finite
+    for a spectrum that is not): all that :func:`_derive_kernel` needs for the rest, and what a
+    fit block by block keeps."""
+    return {"weights": slice(0, n_col), "rss": slice(n_col, n_col + 1), "dd": slice(n_col + 1, n_col + 2)}
 
-    design: _Design
-    q_t: np.ndarray
+
+class _Errors(NamedTuple):
+    """The error model every pixel shares, and the rows to write (:func:`_output_rows`)."""
+
     n_ref: int
     dof: int
     cov_diag: np.ndarray
@@ -273,37 +279,13 @@ class _Plan(NamedTuple):
     valence: np.ndarray | None
     valence_terms: tuple[float, float]
     rows: dict[str, slice]
-    read_pixels: int
-    solve_pixels: int
 
 
-def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: int,
-                valence: np.ndarray | None, rows: dict[str, slice], sum_to_one: bool = False,
-                threads: int = 1) -> np.ndarray:
-    """Fit spectra ``d`` (..., E); return (..., n_out): the quantities of ``rows``
-    (:func:`_output_rows`) per pixel.
-
-    The data are read once, in their stored (energy-major) order, a cache-sized block of pixels
-    at a time: p = Qᵀd on an orthonormal basis Q of the references (A = QR), then dᵀd while the
-    block is still in cache. Float32 stacks stay in float32 for this pass (the data are never
-    copied to float64; the projection onto Q keeps the rounding at the level of the data's own
-    representation instead of amplifying it by the condition number of AᵀA); the solution of
-    each pixel is float64. Chunks of pixels go to ``threads`` threads (numpy releases the GIL).
-    σ² = RSS / (E − n_params); the fraction errors propagate Cov(w) = σ² C (C = G⁻¹) through
-    f_k = w_k / W (W = Σw): Var f_k = σ²/W² (C_kk − 2 f_k Σ_j C_kj + f_k² Σ_ij C_ij). The effective
-    valence v̄ = Σ f_k v_k has Var v̄ = σ²/W² · uᵀCu with u_k = v_k − v̄, i.e.
-    σ²/W² (vᵀCv − 2 v̄ 1ᵀCv + v̄² 1ᵀC1). With the constraint Σw = 1 the covariance is the
-    projection P = C − C11ᵀC / (1ᵀC1) (one parameter fewer); as P1 = 0 the same formulas then
-    give Var f_k = σ² P_kk and Var v̄ = σ² vᵀPv. Fractions, their errors and the valence are NaN
-    where the status is not 0 (no material, non-finite spectrum, or a valence beyond the
-    standards' range by more than 3σ).
-    """
-    shape = d.shape[:-1]
+def _error_model(design: np.ndarray, n_ref: int, valence: np.ndarray | None, rows: dict[str, slice],
+                 sum_to_one: bool) -> _Errors:
+    """C = (AᵀA)⁻¹ of the references' weights (with Σw = 1, its projection on Σw = 1) and the
+    degrees of freedom of σ² (:func:`_fit_kernel`)."""
     n_e, n_col = design.shape
-    if d.dtype not in (np.float32, np.float64):
-        d = d.astype(np.float64)
-    columns = np.moveaxis(d, -1, 0).reshape(n_e, -1)  # a view for energy-major stacks
-    factored = _factor_design(design, nonneg, sum_to_one)
     cov = np.linalg.pinv(design.T @ design)[:n_ref, :n_ref]
     if sum_to_one:
         c_one = cov.sum(axis=1)
@@ -311,16 +293,54 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
     valence_terms = (0.0, 0.0)
     if valence is not None:
         valence_terms = (float(valence @ cov @ valence), float(cov.sum(axis=0) @ valence))
+    return _Errors(n_ref=n_ref, dof=max(n_e - (n_col - 1 if sum_to_one else n_col), 1),
+                   cov_diag=np.diag(cov)[:, None].copy(), cov_rows=cov.sum(axis=1)[:, None],
+                   cov_sum=float(cov.sum()), valence=valence, valence_terms=valence_terms, rows=rows)
+
+
+class _Plan(NamedTuple):
+    """What every chunk of the kernel shares: the factored design, the error model (None: the
+    kernel writes the :func:`_solution_rows` only), the chunk sizes."""
+
+    design: _Design
+    q_t: np.ndarray
+    errors: _Errors | None
+    read_pixels: int
+    solve_pixels: int
+
+
+def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: int,
+                valence: np.ndarray | None, rows: dict[str, slice], sum_to_one: bool = False,
+                threads: int = 1, solution_only: bool = False) -> np.ndarray:
+    """Fit spectra ``d`` (..., E); return (..., n_out): the quantities of ``rows``
+    (:func:`_output_rows`) per pixel, or with ``solution_only`` the :func:`_solution_rows` they
+    are derived from (:func:`_derive_kernel`).
+
+    The data are read once, in their stored (energy-major) order, a cache-sized block of pixels
+    at a time: p = Qᵀd on an orthonormal basis Q of the references (A = QR), then dᵀd while the
+    block is still in cache. Float32 stacks stay in float32 for this pass (the data are never
+    copied to float64; the projection onto Q keeps the rounding at the level of the data's own
+    representation instead of amplifying it by the condition number of AᵀA); the solution of
+    each pixel is float64. Chunks of pixels go to ``threads`` threads (numpy releases the GIL).
+    The rest is :func:`_derive`.
+    """
+    shape = d.shape[:-1]
+    n_e, n_col = design.shape
+    if d.dtype not in (np.float32, np.float64):
+        d = d.astype(np.float64)
+    columns = np.moveaxis(d, -1, 0).reshape(n_e, -1)  # a view for energy-major stacks
+    factored = _factor_design(design, nonneg, sum_to_one)
     n_pix = columns.shape[1]
     read_pixels = 1 << max(int(np.log2(READ_VALUES / n_e)), 0)
-    # the chunks depend on the image only, not on the threads: each pixel's sums are made alike
-    solve_pixels = min(SOLVE_PIXELS, -(-n_pix // SOLVE_CHUNKS // read_pixels) * read_pixels)
-    plan = _Plan(design=factored, q_t=np.ascontiguousarray(factored.q.T, dtype=d.dtype),
-                 n_ref=n_ref, dof=max(n_e - (n_col - 1 if sum_to_one else n_col), 1),
-                 cov_diag=np.diag(cov)[:, None].copy(), cov_rows=cov.sum(axis=1)[:, None],
-                 cov_sum=float(cov.sum()), valence=valence, valence_terms=valence_terms,
-                 rows=rows, read_pixels=read_pixels, solve_pixels=max(solve_pixels, read_pixels))
-    out = np.empty((max(r.stop for r in rows.values()), n_pix))
+    # the chunks depend on the image only, not on the threads: each pixel's sums are made alike (a
+    # block of a dask fit, solution_only, is one thread's work: no need to share it)
+    parts = 1 if solution_only else SOLVE_CHUNKS
+    solve_pixels = min(SOLVE_PIXELS, -(-n_pix // parts // read_pixels) * read_pixels)
+    errors = None if solution_only else _error_model(design, n_ref, valence, rows, sum_to_one)
+    plan = _Plan(design=factored, q_t=np.ascontiguousarray(factored.q.T, dtype=d.dtype), errors=errors,
+                 read_pixels=read_pixels, solve_pixels=max(solve_pixels, read_pixels))
+    n_out = n_col + 2 if solution_only else max(r.stop for r in rows.values())
+    out = np.empty((n_out, n_pix))
     starts = range(0, n_pix, plan.solve_pixels)
     chunk = functools.partial(_fit_chunk, columns=columns, plan=plan, out=out)
     if threads > 1 and len(starts) > 1:
@@ -330,6 +350,19 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
         for start in starts:
             chunk(start)
     return out.T.reshape(*shape, out.shape[0])  # a view: each output row stays contiguous
+
+
+def _derive_kernel(solution: np.ndarray, design: np.ndarray, n_ref: int, valence: np.ndarray | None,
+                   rows: dict[str, slice], sum_to_one: bool = False) -> np.ndarray:
+    """The quantities of ``rows`` (:func:`_output_rows`) per pixel, (..., n_out), from the
+    :func:`_solution_rows` ``solution`` (..., n_col + 2) of :func:`_fit_kernel` (:func:`_derive`)."""
+    shape, n_col = solution.shape[:-1], design.shape[1]
+    given = np.moveaxis(solution, -1, 0).reshape(n_col + 2, -1).astype(np.float64)
+    out = np.empty((max(r.stop for r in rows.values()), given.shape[1]))
+    out[:n_col] = given[:n_col]
+    errors = _error_model(design, n_ref, valence, rows, sum_to_one)
+    _derive(out[:n_col], given[n_col], given[n_col + 1], errors, out)
+    return out.T.reshape(*shape, out.shape[0])
 
 
 def _project(columns: np.ndarray, plan: _Plan, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -346,52 +379,104 @@ def _project(columns: np.ndarray, plan: _Plan, start: int, stop: int) -> tuple[n
 
 
 def _fit_chunk(start: int, columns: np.ndarray, plan: _Plan, out: np.ndarray) -> None:
-    """Fit the pixels from ``start`` to ``start + plan.solve_pixels`` into ``out`` (n_out × pixels)."""
+    """Fit the pixels from ``start`` to ``start + plan.solve_pixels`` into ``out`` (n_out × pixels):
+    the weights of all columns first (``weight`` rows, then ``background_od`` in sum1-scaled mode),
+    then what :func:`_derive` makes of them, or the RSS and dᵀd (:func:`_solution_rows`)."""
     stop = min(start + plan.solve_pixels, columns.shape[1])
     p, dd = _project(columns, plan, start, stop)
     p, dd = p.astype(np.float64), dd.astype(np.float64)
-    all_finite = bool(np.isfinite(dd.sum()))  # one reduction: the float64 sum is finite iff each dd is
-    finite = np.isfinite(dd) if not all_finite else None
-    if finite is not None:
-        p[:, ~finite] = 0.0
-        dd[~finite] = 0.0
-    n_ref, first = plan.n_ref, plan.rows["weight"].start
-    o = {name: out[rows, start:stop] for name, rows in plan.rows.items()}
-    # the weights of all columns: ``weight`` rows, then ``background_od`` in sum1-scaled mode
-    w, rss = _solve_normal_equations(p, dd, plan.design, out=out[first:first + p.shape[0], start:stop])
-    weights = w[:n_ref]
-    total = o["thickness_od"][0] if "thickness_od" in o else np.empty(stop - start)
+    solved_dd = dd
+    if not np.isfinite(dd.sum()):  # one reduction: the float64 sum is finite iff each dd is
+        finite = np.isfinite(dd)
+        p[:, ~finite] = 0.0  # no material: weights 0
+        solved_dd = np.where(finite, dd, 0.0)
+    n_col = p.shape[0]
+    w, rss = _solve_normal_equations(p, solved_dd, plan.design, out=out[:n_col, start:stop])
+    if plan.errors is None:
+        out[n_col, start:stop] = rss
+        out[n_col + 1, start:stop] = dd
+    else:
+        _derive(w, rss, dd, plan.errors, out[:, start:stop])
+
+
+def _fractions(weights: np.ndarray, finite: np.ndarray | None, total: np.ndarray, fraction: np.ndarray,
+               status: np.ndarray) -> np.ndarray:
+    """W = Σ_k w_k of the references' ``weights`` (n_ref × P) into ``total``, f_k = w_k / W into
+    ``fraction`` (NaN where not fitted) and the status into ``status``: FITTED, NO_MATERIAL (W ≤ 0)
+    or NON_FINITE (``finite`` False; None: every spectrum finite). Returns W, NaN where not fitted."""
     np.copyto(total, weights[0])
     for row in weights[1:]:
         total += row
     ok = total > 0
     if finite is not None:
         ok &= finite
-    # NaN fractions, errors and valences where not fitted
     safe = total if bool(ok.all()) else np.where(ok, total, np.nan)
-    frac = np.divide(weights, safe, out=o["fraction"])
-    sigma2 = np.divide(rss, plan.dof, out=o["residual_variance"][0])
+    np.divide(weights, safe, out=fraction)
+    np.logical_not(ok, out=status, casting="unsafe")  # FITTED 0, NO_MATERIAL 1
+    if finite is not None:
+        status[~finite] = NON_FINITE
+    return safe
+
+
+def _status_and_fractions(solution: np.ndarray, design: np.ndarray, n_ref: int,
+                          valence: np.ndarray | None, rows: dict[str, slice],
+                          sum_to_one: bool = False) -> np.ndarray:
+    """The fit status and the fractions per pixel, (..., 1 + n_ref) float64, from the
+    :func:`_solution_rows` ``solution``: what statistics over a mask need, as :func:`_derive_kernel`
+    makes them (all of it with valences: their errors can reject a pixel)."""
+    if valence is not None:
+        full = _derive_kernel(solution, design, n_ref, valence, rows, sum_to_one)
+        return np.concatenate([full[..., rows["fit_status"]], full[..., rows["fraction"]]], axis=-1)
+    shape, n_col = solution.shape[:-1], design.shape[1]
+    given = np.moveaxis(solution, -1, 0).reshape(n_col + 2, -1)
+    dd = given[n_col + 1]
+    finite = None if bool(np.isfinite(dd.sum(dtype=np.float64))) else np.isfinite(dd)
+    out = np.empty((1 + n_ref, given.shape[1]))
+    _fractions(given[:n_ref].astype(np.float64), finite, np.empty(given.shape[1]), out[1:], out[0])
+    return out.T.reshape(*shape, 1 + n_ref)
+
+
+def _derive(w: np.ndarray, rss: np.ndarray, dd: np.ndarray, errors: _Errors, out: np.ndarray) -> None:
+    """From the weights ``w`` of all columns (n_col × P), the RSS and dᵀd of each pixel (``dd`` not
+    finite for a spectrum that is not), write into ``out`` (n_out × P, the weights' rows already
+    written) the other rows of ``errors.rows`` (:func:`_output_rows`).
+
+    f_k = w_k / W (W = Σ_k w_k over the references); σ² = RSS / (E − n_params); the fraction
+    errors propagate Cov(w) = σ² C (C = G⁻¹) through f_k: Var f_k = σ²/W² (C_kk − 2 f_k Σ_j C_kj +
+    f_k² Σ_ij C_ij). The effective valence v̄ = Σ f_k v_k has Var v̄ = σ²/W² · uᵀCu with
+    u_k = v_k − v̄, i.e. σ²/W² (vᵀCv − 2 v̄ 1ᵀCv + v̄² 1ᵀC1). With the constraint Σw = 1 the
+    covariance is the projection P = C − C11ᵀC / (1ᵀC1) (one parameter fewer); as P1 = 0 the same
+    formulas then give Var f_k = σ² P_kk and Var v̄ = σ² vᵀPv. Fractions, their errors and the
+    valence are NaN where the status is not 0 (no material, non-finite spectrum, or a valence
+    beyond the standards' range by more than 3σ).
+    """
+    all_finite = bool(np.isfinite(dd.sum()))  # one reduction: the float64 sum is finite iff each dd is
+    finite = np.isfinite(dd) if not all_finite else None
+    if finite is not None:
+        dd = np.where(finite, dd, 0.0)
+    o = {name: out[rows] for name, rows in errors.rows.items()}
+    total = o["thickness_od"][0] if "thickness_od" in o else np.empty(w.shape[1])
+    status, frac = o["fit_status"][0], o["fraction"]
+    safe = _fractions(w[:errors.n_ref], finite, total, frac, status)  # NaN where not fitted
+    sigma2 = np.divide(rss, errors.dof, out=o["residual_variance"][0])
     scale = sigma2 / (safe * safe)
-    var = np.multiply(frac, plan.cov_sum, out=o["fraction_err"])
-    var -= 2 * plan.cov_rows
+    var = np.multiply(frac, errors.cov_sum, out=o["fraction_err"])
+    var -= 2 * errors.cov_rows
     var *= frac
-    var += plan.cov_diag
+    var += errors.cov_diag
     var *= scale
     np.sqrt(np.maximum(var, 0.0, out=var), out=var)
     np.divide(rss, np.maximum(dd, 1e-300), out=o["r_factor"][0])
-    status = o["fit_status"][0]
-    np.logical_not(ok, out=status, casting="unsafe")  # FITTED 0, NO_MATERIAL 1
     if not all_finite:
-        status[~finite] = NON_FINITE
         sigma2[~finite] = np.nan
     if not (dd > 0).all():
         o["r_factor"][0][dd <= 0] = 0.0
-    if plan.valence is not None:
-        v_cv, one_cv = plan.valence_terms
-        mean_v = np.dot(plan.valence, frac, out=o["valence"][0])
-        var_v = (v_cv - 2 * mean_v * one_cv + mean_v**2 * plan.cov_sum) * scale
+    if errors.valence is not None:
+        v_cv, one_cv = errors.valence_terms
+        mean_v = np.dot(errors.valence, frac, out=o["valence"][0])
+        var_v = (v_cv - 2 * mean_v * one_cv + mean_v**2 * errors.cov_sum) * scale
         err_v = np.sqrt(np.maximum(var_v, 0.0, out=var_v), out=o["valence_err"][0])
-        outside = (mean_v + 3 * err_v < plan.valence.min()) | (mean_v - 3 * err_v > plan.valence.max())
+        outside = (mean_v + 3 * err_v < errors.valence.min()) | (mean_v - 3 * err_v > errors.valence.max())
         if outside.any():
             status[outside] = OUT_OF_RANGE
             for name in ("fraction", "fraction_err", "valence", "valence_err"):
@@ -448,12 +533,13 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         mask it expects to make (a dask-backed DataArray): the statistics are then taken in the
         fit's pass over it, and taken again from the stored results only if the mask made differs.
     store : callable, optional
-        For a dask stack: called as ``store(results, derive)`` with the per-pixel results (named
-        ``fit``, the spatial dims then ``out``) before anything is derived from them, and returns
-        them stored (dask-backed) and the values of the dask collections ``derive(stored)`` gives
-        (the fit status and the sums for the mean), computed in the same pass: e.g.
-        :meth:`redoxmap.io.ChunkStore.write` with ``derive``, which computes the results chunk by
-        chunk into a resumable Zarr store. Without it they are computed once and kept in memory
+        For a dask stack: called as ``store(solutions, derive)`` with what is solved per pixel
+        (named ``fit``, the spatial dims then ``out``: the weights of the fitted columns, the
+        residual sum of squares and dᵀd; the maps are derived from them as they are read), and
+        returns them stored (dask-backed) and the values of the dask collections
+        ``derive(stored)`` gives (the fit status and the sums for the mean), computed in the same
+        pass: e.g. :meth:`redoxmap.io.ChunkStore.write` with ``derive``, which computes them chunk
+        by chunk into a resumable Zarr store. Without it they are computed once and kept in memory
         (``persist``).
 
     Returns
@@ -510,30 +596,43 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         data = data.chunk({"energy": -1})
     valence = np.asarray(refs["valence"].values, float) if "valence" in refs.coords else None
     rows = _output_rows(n_ref, mode, valence is not None)
-    kernel = functools.partial(_fit_kernel, design=design, nonneg=nonneg, n_ref=n_ref, valence=valence,
-                               rows=rows, sum_to_one=mode == "sum1")
-    n_out = max(r.stop for r in rows.values())
+    settings = {"design": design, "n_ref": n_ref, "valence": valence, "rows": rows,
+                "sum_to_one": mode == "sum1"}
     if data.chunks is None:
-        fitted = kernel(data.values, threads=_cpu_count())
+        fitted = _fit_kernel(data.values, nonneg=nonneg, threads=_cpu_count(), **settings)
     else:  # block by block, each block given as read: map_blocks, as the energy axis is not dropped,
         # never copies it (xarray's apply_ufunc and a dropped axis concatenate the one chunk anew)
-        fitted = data.data.map_blocks(kernel, chunks=(*data.chunks[:-1], (n_out,)), dtype=np.float64,
-                                      meta=np.empty((0,) * data.ndim))
+        fitted = data.data.map_blocks(_fit_kernel, nonneg=nonneg, solution_only=True, **settings,
+                                      chunks=(*data.chunks[:-1], (design.shape[1] + 2,)),
+                                      dtype=np.float64, meta=np.empty((0,) * data.ndim))
     packed = xr.DataArray(fitted, dims=(*spatial, "out"), name="fit",
                           coords={k: v for k, v in data.coords.items() if "energy" not in v.dims})
+    values = packed.data  # (*spatial, out), NumPy or dask; each output row is contiguous
     guess, sums = None, None
-    if packed.chunks is not None:  # the fit runs once, whatever is derived from it
+    if packed.chunks is not None:  # the solutions are computed (stored) once, the rest derived as read
+        n_out = max(r.stop for r in rows.values())
+
+        def derived(solution: da.Array) -> da.Array:
+            return solution.map_blocks(_derive_kernel, **settings, chunks=(*solution.chunks[:-1], (n_out,)),
+                                       dtype=np.float64, meta=np.empty((0,) * solution.ndim))
+
         guess = _guess(stack, mask, spatial, packed.chunks[:-1])
         if store is None:
             packed = packed.persist()
         else:  # the status and the sums for the mean taken from the results in the fit's pass
-            packed, (status, sums, *guessed) = store(packed, lambda results: _pass_sums(
-                results.transpose(*spatial, "out").data, rows, guess, callable(mask)))
+            def summary(results: xr.DataArray) -> tuple:
+                solutions = results.transpose(*spatial, "out").data
+                both = solutions.map_blocks(_status_and_fractions, **settings, dtype=np.float64,
+                                            chunks=(*solutions.chunks[:-1], (1 + n_ref,)),
+                                            meta=np.empty((0,) * solutions.ndim))
+                return _pass_sums(both[..., 0], np.moveaxis(both[..., 1:], -1, 0), guess, callable(mask))
+
+            packed, (status, sums, *guessed) = store(packed, summary)
             guess = guessed[0] if guessed else guess
+        values = derived(packed.data)
     if callable(mask):
         mask = mask(packed)
     components = refs["component"].values
-    values = packed.data  # (*spatial, out), NumPy or dask; each output row is contiguous
     per_pixel, per_component = tuple(spatial), ("component", *spatial)
     fraction = np.moveaxis(values[..., rows["fraction"]], -1, 0)
     if isinstance(values, np.ndarray):
@@ -543,7 +642,8 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         if not isinstance(values, np.ndarray):
             import dask
 
-            status, sums = dask.compute(*_pass_sums(values, rows, wanted, False)[:2])
+            status, sums = dask.compute(*_pass_sums(values[..., rows["fit_status"].start], fraction,
+                                                    wanted, False)[:2])
     inside, counts = _fit_mask(wanted, status, given=mask is not None)
     variables = {name: (per_component, np.moveaxis(values[..., rows[name]], -1, 0))
                  for name in ("weight", "fraction_err")}
@@ -556,9 +656,12 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     if isinstance(values, np.ndarray):
         difference, mean = _difference_from_mean(fraction, inside, _cpu_count())
     else:  # a dask fit: the differences chunk by chunk
+        import dask.array as da
+
         mean = sums / np.count_nonzero(inside)
-        difference = np.where(inside, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
-        difference = _subtract_mean(difference, mean.reshape(-1, *[1] * inside.ndim), inside)
+        lazy = da.from_array(inside, chunks=fraction.chunks[1:], name=False)  # in the fit's chunks
+        difference = np.where(lazy, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
+        difference = _subtract_mean(difference, mean.reshape(-1, *[1] * inside.ndim), lazy)
     variables.update(difference_from_mean=(per_component, difference), mean_fraction=("component", mean))
     coords = {"component": components}
     if valence is not None:
@@ -640,18 +743,18 @@ def _guess(stack: xr.DataArray, mask, spatial: list, chunks: tuple) -> da.Array 
                                           chunks=chunks)
         return guess
     wanted = _wanted(stack, mask, tuple(sum(c) for c in chunks), spatial)
-    return None if wanted is None else da.from_array(wanted, chunks=chunks)
+    return None if wanted is None else da.from_array(wanted, chunks=chunks, name=False)
 
 
-def _pass_sums(results, rows: dict[str, slice], wanted, computed: bool) -> tuple:
-    """From the per-pixel results ``(*spatial, out)`` (dask): the fit status (int8) and, per
-    component, the float64 sum of the fractions of the fitted ``wanted`` pixels (all fitted pixels
-    for None); and ``wanted`` itself when it is ``computed`` too (a guess to check)."""
-    status = results[..., rows["fit_status"].start].astype(np.int8)
+def _pass_sums(status, fraction, wanted, computed: bool) -> tuple:
+    """From the fit status ``(*spatial)`` and the fractions ``(component, *spatial)`` (dask): the
+    status as int8 and, per component, the float64 sum of the fractions of the fitted ``wanted``
+    pixels (all fitted pixels for None); and ``wanted`` itself when it is ``computed`` too (a guess
+    to check)."""
+    status = status.astype(np.int8)
     keep = status == FITTED
     if wanted is not None:
         keep = keep & wanted
-    fraction = np.moveaxis(results[..., rows["fraction"]], -1, 0)
     kept = np.where(keep, fraction, 0.0)
     sums = kept.sum(axis=tuple(range(1, kept.ndim)), dtype=np.float64)
     return (status, sums, wanted) if computed and wanted is not None else (status, sums)
@@ -678,7 +781,7 @@ def _wanted(stack: xr.DataArray, mask, shape: tuple[int, ...], spatial: list) ->
         wanted = mask if isinstance(mask, xr.DataArray) else xr.DataArray(np.asarray(mask), dims=spatial)
         if wanted.shape != shape:
             raise MaskError(f"mask has shape {wanted.shape}; expected {shape} (the image shape)")
-        wanted = wanted.astype(bool)
+        wanted = wanted.astype(bool, copy=False)
     if "valid" in stack.coords:
         valid = stack.coords["valid"].reset_coords(drop=True)
         wanted = valid if wanted is None else wanted & valid

@@ -170,7 +170,8 @@ class ChunkStore:
                 values = values.astype(np.uint8)
             values.encoding = {}
             coords[coord] = values
-        template = xr.DataArray(array.data, dims=array.dims).to_dataset(name=name).assign_coords(coords)
+        empty = da.empty(array.shape, chunks=array.data.chunks, dtype=array.dtype)  # no graph of the array's
+        template = xr.DataArray(empty, dims=array.dims).to_dataset(name=name).assign_coords(coords)
         template.attrs = {"redoxmap_key": self.key, "redoxmap_name": name, "redoxmap_bool_coords": bools,
                           "redoxmap_attrs": json.dumps(array.attrs, default=_plain)}
         template.to_zarr(self.path, mode="w", compute=False, zarr_format=2, consolidated=True,

@@ -10,7 +10,9 @@ output), removed once the maps are written:
   through a memory map, :func:`redoxmap.io.read_hdf5`), shifted with a halo of rows and stored: the
   unit of work and of resumption. Drift registration reads the input a second time, image by
   image, before.
-- ``fit.zarr``: the per-pixel fit results (:func:`redoxmap.fit.lincomb`), one strip at a time.
+- ``fit.zarr``: what the fit solves per pixel (:func:`redoxmap.fit.lincomb`: the weights, the
+  residual sum of squares and dᵀd, from which the maps are derived as they are read), one strip at
+  a time.
 
 The strips' size follows the memory limit (:func:`redoxmap.pipeline.execution.chunk_bytes`, dask's
 ``"auto"`` chunks) or ``chunks_px`` (rows per strip). The maps are derived from ``fit.zarr`` lazily
@@ -158,7 +160,7 @@ class _OutOfCore:
         return self._write(stage, ChunkStore(self.folder / f"{name}.zarr", self.key(name)), array)
 
     def fit_store(self) -> Callable[[xr.DataArray, Callable], tuple[xr.DataArray, tuple]]:
-        """The ``store`` of :func:`redoxmap.fit.lincomb`: the per-pixel results into ``fit.zarr``."""
+        """The ``store`` of :func:`redoxmap.fit.lincomb`: the per-pixel solutions into ``fit.zarr``."""
         store = ChunkStore(self.folder / "fit.zarr", self.key("fit"))
 
         def write(packed: xr.DataArray, derive: Callable) -> tuple[xr.DataArray, tuple]:
@@ -263,7 +265,7 @@ class _FitAndMask:
         return xr.DataArray(jump > self.threshold_od, dims=self._spatial)
 
     def store(self, packed: xr.DataArray, derive: Callable) -> tuple[xr.DataArray, tuple]:
-        """The fit's per-voxel results ``packed`` computed into ``fit.zarr`` block by block
+        """The fit's per-voxel solutions ``packed`` computed into ``fit.zarr`` block by block
         (resumable), with the edge-jump map, the sum of the spectra and ``derive`` of the results
         (:meth:`redoxmap.io.ChunkStore.write`) from the same reads. The results are stored in the
         stack's precision (float32 for float32 data), rows first (as the fit computes them: no
@@ -303,11 +305,11 @@ def _sample_e0(stack: xr.DataArray, spatial: list[str]) -> float:
     of ``stack`` evenly spaced in block order (all blocks when there are fewer)."""
     grid = stack.data.numblocks
     picked = np.unique(np.linspace(0, np.prod(grid) - 1, SAMPLE_BLOCKS).round().astype(int))
-    axes = tuple(range(1, stack.ndim))
     blocks = [stack.data.blocks[index] for index in zip(*np.unravel_index(picked, grid), strict=True)]
-    sums = da.stack([da.nansum(b, axis=axes, dtype=float) for b in blocks]).sum(axis=0)
-    counts = da.stack([da.isfinite(b).sum(axis=axes) for b in blocks]).sum(axis=0)
-    total, count = dask.compute(sums, counts)
+    sums = [da.map_blocks(_spectra_sum, block, new_axis=0, dtype=float,
+                          chunks=((2,), *[(1,) * len(c) if i else c for i, c in enumerate(block.chunks)]))
+            for block in blocks]
+    total, count = np.sum(dask.compute(*sums), axis=0).reshape(2, -1)
     mean = stack.isel({d: 0 for d in spatial}, drop=True).reset_coords(drop=True)
     return float(find_e0(mean.copy(data=total / np.maximum(count, 1))))
 
