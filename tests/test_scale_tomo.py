@@ -172,8 +172,8 @@ def test_out_of_core_xanes_reads_the_stack_once_and_equals_in_memory(scan, in_me
     monkeypatch.setattr(outofcore, "edge_jump_mask", recorded)
     lincomb_module = importlib.import_module("redoxmap.fit.lincomb")  # the package exports the function
     summed = []
-    pass_sums = lincomb_module._pass_sums
-    monkeypatch.setattr(lincomb_module, "_pass_sums", lambda *args: summed.append(1) or pass_sums(*args))
+    tally = lincomb_module._tally
+    monkeypatch.setattr(lincomb_module, "_tally", lambda *args: summed.append(1) or tally(*args))
     fit = run_tomo_xanes(TomoXanesConfig(volumes=[store], **FIT, memory_limit="64MiB",
                                          output=tmp_path / "maps.nc"))
     assert fit.blocks["fit"] == (3, 0)

@@ -339,7 +339,7 @@ def _fit_kernel(d: np.ndarray, design: np.ndarray, nonneg: np.ndarray, n_ref: in
     errors = None if solution_only else _error_model(design, n_ref, valence, rows, sum_to_one)
     plan = _Plan(design=factored, q_t=np.ascontiguousarray(factored.q.T, dtype=d.dtype), errors=errors,
                  read_pixels=read_pixels, solve_pixels=max(solve_pixels, read_pixels))
-    n_out = n_col + 2 if solution_only else max(r.stop for r in rows.values())
+    n_out = _solution_rows(n_col)["dd"].stop if solution_only else max(r.stop for r in rows.values())
     out = np.empty((n_out, n_pix))
     starts = range(0, n_pix, plan.solve_pixels)
     chunk = functools.partial(_fit_chunk, columns=columns, plan=plan, out=out)
@@ -356,12 +356,13 @@ def _derive_kernel(solution: np.ndarray, design: np.ndarray, n_ref: int, valence
                    rows: dict[str, slice], sum_to_one: bool = False) -> np.ndarray:
     """The quantities of ``rows`` (:func:`_output_rows`) per pixel, (..., n_out), from the
     :func:`_solution_rows` ``solution`` (..., n_col + 2) of :func:`_fit_kernel` (:func:`_derive`)."""
-    shape, n_col = solution.shape[:-1], design.shape[1]
-    given = np.moveaxis(solution, -1, 0).reshape(n_col + 2, -1).astype(np.float64)
+    shape, layout = solution.shape[:-1], _solution_rows(design.shape[1])
+    given = np.moveaxis(solution, -1, 0).reshape(layout["dd"].stop, -1).astype(np.float64)
     out = np.empty((max(r.stop for r in rows.values()), given.shape[1]))
-    out[:n_col] = given[:n_col]
+    weights = out[layout["weights"]]
+    np.copyto(weights, given[layout["weights"]])
     errors = _error_model(design, n_ref, valence, rows, sum_to_one)
-    _derive(out[:n_col], given[n_col], given[n_col + 1], errors, out)
+    _derive(weights, given[layout["rss"]][0], given[layout["dd"]][0], errors, out)
     return out.T.reshape(*shape, out.shape[0])
 
 
@@ -390,11 +391,11 @@ def _fit_chunk(start: int, columns: np.ndarray, plan: _Plan, out: np.ndarray) ->
         finite = np.isfinite(dd)
         p[:, ~finite] = 0.0  # no material: weights 0
         solved_dd = np.where(finite, dd, 0.0)
-    n_col = p.shape[0]
-    w, rss = _solve_normal_equations(p, solved_dd, plan.design, out=out[:n_col, start:stop])
+    layout = _solution_rows(p.shape[0])
+    w, rss = _solve_normal_equations(p, solved_dd, plan.design, out=out[layout["weights"], start:stop])
     if plan.errors is None:
-        out[n_col, start:stop] = rss
-        out[n_col + 1, start:stop] = dd
+        out[layout["rss"], start:stop] = rss
+        out[layout["dd"], start:stop] = dd
     else:
         _derive(w, rss, dd, plan.errors, out[:, start:stop])
 
@@ -421,19 +422,51 @@ def _fractions(weights: np.ndarray, finite: np.ndarray | None, total: np.ndarray
 def _status_and_fractions(solution: np.ndarray, design: np.ndarray, n_ref: int,
                           valence: np.ndarray | None, rows: dict[str, slice],
                           sum_to_one: bool = False) -> np.ndarray:
-    """The fit status and the fractions per pixel, (..., 1 + n_ref) float64, from the
-    :func:`_solution_rows` ``solution``: what statistics over a mask need, as :func:`_derive_kernel`
-    makes them (all of it with valences: their errors can reject a pixel)."""
+    """The fit status and the fractions of each pixel, (1 + n_ref, pixels) float64, from the
+    :func:`_solution_rows` ``solution`` (..., n_col + 2): what statistics over a mask need, as
+    :func:`_derive_kernel` makes them (all of it with valences: their errors can reject a pixel)."""
     if valence is not None:
         full = _derive_kernel(solution, design, n_ref, valence, rows, sum_to_one)
-        return np.concatenate([full[..., rows["fit_status"]], full[..., rows["fraction"]]], axis=-1)
-    shape, n_col = solution.shape[:-1], design.shape[1]
-    given = np.moveaxis(solution, -1, 0).reshape(n_col + 2, -1)
-    dd = given[n_col + 1]
+        full = full.reshape(-1, full.shape[-1]).T
+        return np.concatenate([full[rows["fit_status"]], full[rows["fraction"]]])
+    layout = _solution_rows(design.shape[1])
+    given = np.moveaxis(solution, -1, 0).reshape(layout["dd"].stop, -1)
+    dd = given[layout["dd"]][0]
     finite = None if bool(np.isfinite(dd.sum(dtype=np.float64))) else np.isfinite(dd)
     out = np.empty((1 + n_ref, given.shape[1]))
     _fractions(given[:n_ref].astype(np.float64), finite, np.empty(given.shape[1]), out[1:], out[0])
-    return out.T.reshape(*shape, 1 + n_ref)
+    return out
+
+
+def _block_tally(solution: np.ndarray, wanted: np.ndarray | None = None, **settings) -> np.ndarray:
+    """The pixels of each fit status among the ``wanted`` pixels of a block (None: all) and the
+    sums of the fractions of the fitted ones, from its :func:`_solution_rows` ``solution``
+    (..., n_col + 2): ``(1, …, 1, len(STATUS_MEANINGS) + n_ref)`` float64 (``settings``: those of
+    :func:`_status_and_fractions`)."""
+    both = _status_and_fractions(solution, **settings)
+    status, fraction = both[0], both[1:]
+    keep = None if wanted is None else wanted.reshape(-1)  # masks, not a selection: 4× faster
+
+    def among(pixels: np.ndarray) -> np.ndarray:
+        return pixels if keep is None else pixels & keep
+
+    each = [np.count_nonzero(among(status == code)) for code in range(len(STATUS_MEANINGS))]
+    sums = np.where(among(status == FITTED), fraction, 0.0).sum(axis=1)
+    return np.concatenate([each, sums]).reshape(*[1] * (solution.ndim - 1), -1)
+
+
+def _tally(solutions: da.Array, wanted: da.Array | None, settings: dict) -> da.Array:
+    """Lazily, block by block (:func:`_block_tally`): the pixels of each fit status among ``wanted``
+    (None: all) and the sums of the fractions of the fitted ones, ``(len(STATUS_MEANINGS) +
+    n_ref,)``, from the solutions ``(*spatial, out)``."""
+    import dask.array as da
+
+    spatial = tuple(range(solutions.ndim - 1))
+    chunks = (*[(1,) * len(c) for c in solutions.chunks[:-1]], (len(STATUS_MEANINGS) + settings["n_ref"],))
+    given = (solutions,) if wanted is None else (solutions, wanted[..., None])
+    per_block = da.map_blocks(_block_tally, *given, **settings, chunks=chunks, dtype=np.float64,
+                              meta=np.empty((0,) * solutions.ndim))
+    return per_block.sum(axis=spatial)
 
 
 def _derive(w: np.ndarray, rss: np.ndarray, dd: np.ndarray, errors: _Errors, out: np.ndarray) -> None:
@@ -602,49 +635,50 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
         fitted = _fit_kernel(data.values, nonneg=nonneg, threads=_cpu_count(), **settings)
     else:  # block by block, each block given as read: map_blocks, as the energy axis is not dropped,
         # never copies it (xarray's apply_ufunc and a dropped axis concatenate the one chunk anew)
+        n_solved = _solution_rows(design.shape[1])["dd"].stop
         fitted = data.data.map_blocks(_fit_kernel, nonneg=nonneg, solution_only=True, **settings,
-                                      chunks=(*data.chunks[:-1], (design.shape[1] + 2,)),
+                                      chunks=(*data.chunks[:-1], (n_solved,)),
                                       dtype=np.float64, meta=np.empty((0,) * data.ndim))
     packed = xr.DataArray(fitted, dims=(*spatial, "out"), name="fit",
                           coords={k: v for k, v in data.coords.items() if "energy" not in v.dims})
     values = packed.data  # (*spatial, out), NumPy or dask; each output row is contiguous
-    guess, sums = None, None
+    statistics, guess = None, None
     if packed.chunks is not None:  # the solutions are computed (stored) once, the rest derived as read
         n_out = max(r.stop for r in rows.values())
-
-        def derived(solution: da.Array) -> da.Array:
-            return solution.map_blocks(_derive_kernel, **settings, chunks=(*solution.chunks[:-1], (n_out,)),
-                                       dtype=np.float64, meta=np.empty((0,) * solution.ndim))
-
         guess = _guess(stack, mask, spatial, packed.chunks[:-1])
         if store is None:
             packed = packed.persist()
-        else:  # the status and the sums for the mean taken from the results in the fit's pass
+        else:  # the counts by status and the sums for the mean from the solutions in the fit's pass
             def summary(results: xr.DataArray) -> tuple:
-                solutions = results.transpose(*spatial, "out").data
-                both = solutions.map_blocks(_status_and_fractions, **settings, dtype=np.float64,
-                                            chunks=(*solutions.chunks[:-1], (1 + n_ref,)),
-                                            meta=np.empty((0,) * solutions.ndim))
-                return _pass_sums(both[..., 0], np.moveaxis(both[..., 1:], -1, 0), guess, callable(mask))
+                tally = _tally(results.transpose(*spatial, "out").data, guess, settings)
+                return (tally, guess) if callable(mask) and guess is not None else (tally,)
 
-            packed, (status, sums, *guessed) = store(packed, summary)
+            packed, (statistics, *guessed) = store(packed, summary)
             guess = guessed[0] if guessed else guess
-        values = derived(packed.data)
+        values = packed.data.map_blocks(_derive_kernel, **settings, chunks=(*packed.chunks[:-1], (n_out,)),
+                                        dtype=np.float64, meta=np.empty((0,) * packed.ndim))
     if callable(mask):
         mask = mask(packed)
     components = refs["component"].values
     per_pixel, per_component = tuple(spatial), ("component", *spatial)
     fraction = np.moveaxis(values[..., rows["fraction"]], -1, 0)
+    status = values[..., rows["fit_status"].start].astype(np.int8)
+    wanted = _wanted(stack, mask, status.shape, spatial)
     if isinstance(values, np.ndarray):
-        status = values[..., rows["fit_status"].start].astype(np.int8)
-    wanted = _wanted(stack, mask, fraction.shape[1:], spatial)
-    if sums is None or not _same(guess, wanted):  # no pass sums, or over other pixels: read the results
-        if not isinstance(values, np.ndarray):
-            import dask
+        codes = status if wanted is None else status[wanted]
+        each = np.array([np.count_nonzero(codes == code) for code in range(len(STATUS_MEANINGS))])
+        inside = status == FITTED
+        if wanted is not None:
+            inside &= wanted
+    else:  # a dask fit: the mask stays lazy, its counts come from the pass or one read of the solutions
+        import dask.array as da
 
-            status, sums = dask.compute(*_pass_sums(values[..., rows["fit_status"].start], fraction,
-                                                    wanted, False)[:2])
-    inside, counts = _fit_mask(wanted, status, given=mask is not None)
+        lazy = None if wanted is None else da.from_array(wanted, chunks=status.chunks, name=False)
+        if statistics is None or not _same(guess, wanted):
+            statistics = _tally(packed.data, lazy, settings).compute()
+        each, sums = np.split(statistics, [len(STATUS_MEANINGS)])
+        inside = status == FITTED if lazy is None else (status == FITTED) & lazy
+    counts = _counts(each, given=mask is not None)
     variables = {name: (per_component, np.moveaxis(values[..., rows[name]], -1, 0))
                  for name in ("weight", "fraction_err")}
     for name in ("r_factor", "residual_variance", "thickness_od", "background_od", "valence",
@@ -656,12 +690,9 @@ def lincomb(stack: xr.DataArray, refs: xr.DataArray, mode: Mode = "nnls",
     if isinstance(values, np.ndarray):
         difference, mean = _difference_from_mean(fraction, inside, _cpu_count())
     else:  # a dask fit: the differences chunk by chunk
-        import dask.array as da
-
-        mean = sums / np.count_nonzero(inside)
-        lazy = da.from_array(inside, chunks=fraction.chunks[1:], name=False)  # in the fit's chunks
-        difference = np.where(lazy, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
-        difference = _subtract_mean(difference, mean.reshape(-1, *[1] * inside.ndim), lazy)
+        mean = sums / counts["pixels_fitted"]
+        difference = np.where(inside, fraction, 0.0)  # the mask holds fitted pixels only: no NaN
+        difference = _subtract_mean(difference, mean.reshape(-1, *[1] * inside.ndim), inside)
     variables.update(difference_from_mean=(per_component, difference), mean_fraction=("component", mean))
     coords = {"component": components}
     if valence is not None:
@@ -746,20 +777,6 @@ def _guess(stack: xr.DataArray, mask, spatial: list, chunks: tuple) -> da.Array 
     return None if wanted is None else da.from_array(wanted, chunks=chunks, name=False)
 
 
-def _pass_sums(status, fraction, wanted, computed: bool) -> tuple:
-    """From the fit status ``(*spatial)`` and the fractions ``(component, *spatial)`` (dask): the
-    status as int8 and, per component, the float64 sum of the fractions of the fitted ``wanted``
-    pixels (all fitted pixels for None); and ``wanted`` itself when it is ``computed`` too (a guess
-    to check)."""
-    status = status.astype(np.int8)
-    keep = status == FITTED
-    if wanted is not None:
-        keep = keep & wanted
-    kept = np.where(keep, fraction, 0.0)
-    sums = kept.sum(axis=tuple(range(1, kept.ndim)), dtype=np.float64)
-    return (status, sums, wanted) if computed and wanted is not None else (status, sums)
-
-
 def _same(guess, wanted: np.ndarray | None) -> bool:
     """True if the pixels ``guess`` (computed, or lazy and made from ``wanted``) are ``wanted``."""
     if guess is None or wanted is None:
@@ -788,25 +805,26 @@ def _wanted(stack: xr.DataArray, mask, shape: tuple[int, ...], spatial: list) ->
     return None if wanted is None else np.asarray(wanted.transpose(*spatial).values)
 
 
-def _fit_mask(wanted: np.ndarray | None, status: np.ndarray,
-              given: bool) -> tuple[np.ndarray, dict[str, int]]:
-    """The pixels statistics are taken over: the ``wanted`` pixels (:func:`_wanted`; None: all)
-    whose fit succeeded; and the count of wanted pixels rejected for each reason (without a
-    ``given`` mask, a pixel without material is outside, not rejected)."""
-    codes = status if wanted is None else status[wanted]
-    counts = {"pixels_in_mask": int(codes.size), "pixels_fitted": np.count_nonzero(codes == FITTED)}
+def _counts(each: np.ndarray, given: bool) -> dict[str, int]:
+    """The counts of the pixels the statistics are taken over, from ``each``: the wanted pixels
+    (:func:`_wanted`) of each fit status; without a ``given`` mask, a pixel without material is
+    outside, not rejected.
+
+    Raises
+    ------
+    MaskError
+        If no wanted pixel was fitted.
+    """
+    counts = {"pixels_in_mask": int(np.sum(each)), "pixels_fitted": int(each[FITTED])}
     for code, reason in enumerate(STATUS_MEANINGS[1:], start=1):
-        counts[f"pixels_rejected_{reason}"] = np.count_nonzero(codes == code)
-    out = status == FITTED
-    if wanted is not None:
-        out &= wanted
-    if not given:  # without a mask, a pixel without material is outside, not rejected
+        counts[f"pixels_rejected_{reason}"] = int(each[code])
+    if not given:
         counts["pixels_in_mask"] -= counts.pop("pixels_rejected_no_material")
-    if not out.any():
+    if counts["pixels_fitted"] == 0:
         raise MaskError("the mask selects no pixel (after removing invalid pixels and failed fits: "
                         + ", ".join(f"{k}={v}" for k, v in counts.items())
                         + "); expected at least one pixel on the particle: lower the mask threshold")
-    return out, counts
+    return counts
 
 
 def _describe(ds: xr.Dataset) -> None:
