@@ -274,10 +274,7 @@ class _FitAndMask:
         rows = rows.astype(np.result_type(self.stack.dtype, np.float32))
         along = [self._jump(self.e0_ev)]
         if not np.isnan(self.e0_ev):
-            grid = [(1,) * n for n in self.stack.data.numblocks[1:]]
-            sums = da.map_blocks(_spectra_sum, self.stack.data, new_axis=0, dtype=float,
-                                 chunks=((2,), (self.stack.sizes["energy"],), *grid))
-            along.append(sums.sum(axis=tuple(range(2, sums.ndim))))
+            along.append(_spectra_sums(self.stack.data))
         stored = self.parts._write("fit", self.fit, rows, along=tuple(along), derive=derive)
         return stored.transpose(*self._spatial, "out"), self.fit.derived
 
@@ -306,12 +303,17 @@ def _sample_e0(stack: xr.DataArray, spatial: list[str]) -> float:
     grid = stack.data.numblocks
     picked = np.unique(np.linspace(0, np.prod(grid) - 1, SAMPLE_BLOCKS).round().astype(int))
     blocks = [stack.data.blocks[index] for index in zip(*np.unravel_index(picked, grid), strict=True)]
-    sums = [da.map_blocks(_spectra_sum, block, new_axis=0, dtype=float,
-                          chunks=((2,), *[(1,) * len(c) if i else c for i, c in enumerate(block.chunks)]))
-            for block in blocks]
-    total, count = np.sum(dask.compute(*sums), axis=0).reshape(2, -1)
+    total, count = np.sum(dask.compute(*[_spectra_sums(block) for block in blocks]), axis=0)
     mean = stack.isel({d: 0 for d in spatial}, drop=True).reset_coords(drop=True)
     return float(find_e0(mean.copy(data=total / np.maximum(count, 1))))
+
+
+def _spectra_sums(data: da.Array) -> da.Array:
+    """Lazily, ``(2, energy)``: the sum of the finite values of ``data`` ``(energy, ...)`` per energy
+    and their count, block by block (:func:`_spectra_sum`)."""
+    grid = [(1,) * n for n in data.numblocks[1:]]
+    sums = da.map_blocks(_spectra_sum, data, new_axis=0, dtype=float, chunks=((2,), (data.shape[0],), *grid))
+    return sums.sum(axis=tuple(range(2, sums.ndim)))
 
 
 def _spectra_sum(block: np.ndarray) -> np.ndarray:
